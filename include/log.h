@@ -1,0 +1,27 @@
+/*
+ * Logging: syslog (facility mail) in production, stderr in the foreground.
+ * Every line of a session carries that session's id.
+ */
+#ifndef POP3D_LOG_H
+#define POP3D_LOG_H
+
+/* Log to stderr when foreground is non-zero, else to syslog as ident. */
+void	log_init(int foreground, const char *ident);
+
+/* Emit log_debug lines when on is non-zero (they are dropped by default). */
+void	log_verbose(int on);
+
+/* Prefix every later line of this process with "[id] "; NULL clears it. */
+void	log_session(const char *id);
+
+/*
+ * log_warn appends ": " and strerror(errno); the x variants don't.  Control
+ * characters in the message become '?', so client text can't forge lines.
+ * errno is preserved.
+ */
+void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+
+#endif
