@@ -1,0 +1,27 @@
+/*
+ * The byte transport under a session: plain file descriptors now, TLS
+ * (tls.c) later.  The connection loop moves bytes only through this, so it
+ * never knows whether they are encrypted.
+ */
+#ifndef POP3D_TRANSPORT_H
+#define POP3D_TRANSPORT_H
+
+#include <sys/types.h>
+
+struct transport {
+	int	 fd_in;		/* polled for reading */
+	int	 fd_out;	/* polled for writing */
+	void	*ctx;		/* the implementation's state */
+
+	/* Like read(2)/write(2): bytes moved, 0 at end of input, or -1 with errno. */
+	ssize_t	 (*read)(struct transport *, void *, size_t);
+	ssize_t	 (*write)(struct transport *, const void *, size_t);
+
+	/* Bytes already decoded and waiting, so the caller must not poll first. */
+	size_t	 (*pending)(struct transport *);
+};
+
+/* Set up t to move bytes through fd_in and fd_out unchanged. */
+void	transport_plain(struct transport *t, int fd_in, int fd_out);
+
+#endif
