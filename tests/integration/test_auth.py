@@ -1,0 +1,203 @@
+"""Logging in: USER/PASS, AUTH PLAIN, failures, [IN-USE], the log."""
+
+import base64
+import hashlib
+import os
+import re
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Pop3dCase, message, make_hash, pop_form  # noqa: E402
+
+PASSWORD = "s3cret pass phrase"		# spaces: PASS takes the whole rest
+
+
+def plain(authcid, password, authzid=""):
+    raw = ("%s\0%s\0%s" % (authzid, authcid, password)).encode()
+    return base64.b64encode(raw).decode()
+
+
+class AuthTest(Pop3dCase):
+
+    def setUp(self):
+        self.msgs = [message("a", "hello\n"), message("b", "world\n")]
+        self.srv = self.server(self.msgs, users={"alice": PASSWORD,
+                                                 "bob": "bobpw"})
+
+    def fail_login(self, c, user, password):
+        t0 = time.monotonic()
+        self.assertOK(c.cmd("USER " + user))
+        r = c.cmd("PASS " + password)
+        return r, time.monotonic() - t0
+
+    def test_good_login_with_spaces_in_password(self):
+        c = self.client(self.srv)
+        r = c.login("alice", PASSWORD)
+        self.assertOK(r)
+        self.assertEqual(c.cmd("STAT"), b"+OK 2 %d\r\n" %
+                         sum(len(pop_form(m)) for m in self.msgs))
+
+    def test_wrong_password_and_unknown_user_same_reply(self):
+        c = self.client(self.srv)
+        c.greeting = c.line()
+        wrong, t1 = self.fail_login(c, "alice", "not the password")
+        unknown, t2 = self.fail_login(c, "nosuchuser", "whatever")
+        self.assertTrue(wrong.startswith(b"-ERR [AUTH]"), wrong)
+        self.assertEqual(wrong, unknown)
+        for t in (t1, t2):
+            self.assertGreaterEqual(t, 0.8, "no failed-login delay")
+        # The connection is still usable after two failures.
+        self.assertOK(c.cmd("USER alice"))
+        self.assertOK(c.cmd("PASS " + PASSWORD))
+
+    def test_hostile_user_names_fail_the_same_way(self):
+        c = self.client(self.srv)
+        c.greeting = c.line()
+        ref, _ = self.fail_login(c, "alice", "nope")
+        # Fresh connections: three failures would close one.
+        for name in ("../alice", "%u"):
+            c2 = self.client(self.srv)
+            c2.greeting = c2.line()
+            r, _ = self.fail_login(c2, name, PASSWORD)
+            self.assertEqual(r, ref, "user %r" % name)
+
+    def test_three_failures_close_the_connection(self):
+        c = self.client(self.srv)
+        c.greeting = c.line()
+        for _ in range(3):
+            r, _ = self.fail_login(c, "alice", "bad")
+            self.assertTrue(r.startswith(b"-ERR [AUTH]"), r)
+        c.send(b"NOOP\r\n")
+        rest = c.read_until_eof(limit=5)
+        self.assertNotIn(b"+OK", rest)
+
+    def test_pass_without_user_and_commands_before_login(self):
+        c = self.client(self.srv)
+        c.greeting = c.line()
+        self.assertERR(c.cmd("PASS " + PASSWORD))
+        for cmd in ("STAT", "LIST", "RETR 1", "DELE 1", "UIDL", "TOP 1 0",
+                    "NOOP", "RSET"):
+            self.assertERR(c.cmd(cmd), cmd)
+
+    def test_in_use_only_after_good_credentials(self):
+        a = self.login_client(self.srv)
+        self.assertOK(a.cmd("STAT"))
+        b = self.client(self.srv)
+        b.greeting = b.line()
+        wrong, _ = self.fail_login(b, "alice", "wrong")
+        self.assertTrue(wrong.startswith(b"-ERR [AUTH]"), wrong)
+        self.assertOK(b.cmd("USER alice"))
+        r = b.cmd("PASS " + PASSWORD)
+        self.assertTrue(r.startswith(b"-ERR [IN-USE]"), r)
+        # Another user is not affected.
+        self.assertOK(b.cmd("USER bob"))
+        self.assertOK(b.cmd("PASS bobpw"))
+        # The first session carries on undisturbed.
+        self.assertOK(a.cmd("NOOP"))
+        self.assertOK(a.cmd("QUIT"))
+
+    def test_auth_plain_initial_response(self):
+        c = self.client(self.srv)
+        c.greeting = c.line()
+        self.assertOK(c.cmd("AUTH PLAIN " + plain("alice", PASSWORD)))
+        self.assertTrue(c.cmd("STAT").startswith(b"+OK 2 "))
+
+    def test_auth_plain_continuation_and_cancel(self):
+        c = self.client(self.srv)
+        c.greeting = c.line()
+        self.assertTrue(c.cmd("AUTH PLAIN").startswith(b"+"))
+        self.assertERR(c.cmd("*"))
+        self.assertTrue(c.cmd("AUTH PLAIN").startswith(b"+"))
+        self.assertOK(c.cmd(plain("alice", PASSWORD)))
+        self.assertOK(c.cmd("NOOP"))
+
+    def test_auth_plain_failures(self):
+        c = self.client(self.srv)
+        c.greeting = c.line()
+        r = c.cmd("AUTH PLAIN " + plain("alice", "wrong"))
+        self.assertTrue(r.startswith(b"-ERR [AUTH]"), r)
+        r = c.cmd("AUTH PLAIN " + plain("alice", PASSWORD, authzid="bob"))
+        self.assertTrue(r.startswith(b"-ERR"), r)
+        c2 = self.client(self.srv)
+        c2.greeting = c2.line()
+        self.assertERR(c2.cmd("AUTH PLAIN not*base64!"))
+        self.assertERR(c2.cmd("AUTH NOSUCHMECH"))
+        self.assertOK(c2.cmd("AUTH PLAIN " + plain("alice", PASSWORD)))
+
+    def test_log_names_user_never_password(self):
+        p = self.poplib(self.srv, password=PASSWORD)
+        p.stat()
+        p.quit()
+        c = self.client(self.srv)
+        c.greeting = c.line()
+        self.fail_login(c, "bob", "a-wrong-secret")
+        c.cmd("QUIT")
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline and "bob" not in self.srv.log():
+            time.sleep(0.05)
+        log = self.srv.log()
+        self.assertIn("alice", log)
+        self.assertIn("bob", log)
+        self.assertNotIn(PASSWORD, log)
+        self.assertNotIn("a-wrong-secret", log)
+        self.assertNotIn("bobpw", log)
+
+    def test_per_user_mailbox_field(self):
+        path = os.path.join(self.srv.maildir, "carol-box")
+        self.srv.write_passwd(["carol:%s:::%s" % (make_hash("carolpw"),
+                                                  path)])
+        self.srv.write_mbox([message("c", "for carol\n")], user="carol-box")
+        p = self.poplib(self.srv, user="carol", password="carolpw")
+        self.assertEqual(p.stat(), (1, len(pop_form(
+            message("c", "for carol\n")))))
+
+
+class ApopTest(Pop3dCase):
+    """apop yes: the greeting carries a stamp; APOP users use only APOP."""
+
+    def setUp(self):
+        self.srv = self.server([message("a", "hello\n")], start=False,
+                               users={"alice": PASSWORD, "dave": "unused"})
+        apop = os.path.join(self.srv.dir, "apop")
+        with open(apop, "w") as f:
+            f.write("dave:apop secret\n")
+        os.chmod(apop, 0o600)
+        self.srv.extra.update({"apop": "yes", "apop_file": apop})
+        self.srv.write_mbox([message("d", "for dave\n")], user="dave")
+        self.srv.start()
+
+    def greet(self):
+        c = self.client(self.srv)
+        g = c.line()
+        m = re.search(rb"<[\x21-\x7e]+>", g)
+        self.assertIsNotNone(m, g)
+        return c, m.group(0)
+
+    def test_apop_login(self):
+        c, stamp = self.greet()
+        digest = hashlib.md5(stamp + b"apop secret").hexdigest()
+        self.assertOK(c.cmd("APOP dave " + digest))
+        self.assertTrue(c.cmd("STAT").startswith(b"+OK 1 "))
+
+    def test_apop_wrong_digest_and_stamps_differ(self):
+        c, stamp = self.greet()
+        c2, stamp2 = self.greet()
+        self.assertNotEqual(stamp, stamp2)
+        # A digest for another greeting's stamp is a replay: refused.
+        digest = hashlib.md5(stamp2 + b"apop secret").hexdigest()
+        r = c.cmd("APOP dave " + digest)
+        self.assertTrue(r.startswith(b"-ERR [AUTH]"), r)
+
+    def test_apop_user_cannot_use_pass(self):
+        c, _ = self.greet()
+        self.assertOK(c.cmd("USER dave"))
+        r = c.cmd("PASS apop secret")
+        self.assertTrue(r.startswith(b"-ERR [AUTH]"), r)
+        self.assertOK(c.cmd("USER alice"))
+        self.assertOK(c.cmd("PASS " + PASSWORD))
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,64 @@
+#!/bin/sh
+# Build pop3d and run a demo server in the foreground on 127.0.0.1:11110
+# with user "demo" (password "demo") and a few messages.  Ctrl-C stops it.
+# Everything it makes lives in a fresh temporary directory.
+set -eu
+cd "$(dirname "$0")/.."
+top=$(pwd)
+port=${POP3D_DEMO_PORT:-11110}
+
+if [ "${1:-}" != "--no-build" ]; then
+	sh tools/deps.sh build
+	make pop3d
+fi
+
+dir=$(mktemp -d /tmp/pop3d-demo.XXXXXX)
+mkdir "$dir/mail"
+hash=$(openssl passwd -6 demo)
+printf 'demo:%s\n' "$hash" > "$dir/passwd"
+
+now=$(LC_ALL=C date -u '+%a %b %e %H:%M:%S %Y')
+msg() {
+	printf 'From demo-sender@example.org %s\n' "$now"
+	printf 'From: Demo Sender <demo-sender@example.org>\n'
+	printf 'To: demo@localhost\n'
+	printf 'Subject: %s\n' "$1"
+	printf 'Message-ID: <%s.%s@example.org>\n' "$2" "$$"
+	printf 'Date: %s\n\n' "$(LC_ALL=C date -R)"
+	printf '%s\n\n' "$3"
+}
+{
+	msg "Welcome to pop3d" 1 "This is the first demo message."
+	msg "A second message" 2 "Lines starting with a dot are byte-stuffed:
+.like this one."
+	msg "Third and last" 3 "Delete me with DELE 3, then QUIT."
+} > "$dir/mail/demo"
+
+{
+	echo "# pop3d demo configuration (made by tools/demo.sh)"
+	echo "listen 127.0.0.1:$port"
+	echo "passwd_file $dir/passwd"
+	echo "mailbox $dir/mail/%u"
+	echo "expire never"
+} > "$dir/pop3d.conf"
+
+if [ "$(id -u)" -eq 0 ]; then
+	# pop3d never serves clients as root: give it an account to become.
+	echo "user nobody" >> "$dir/pop3d.conf"
+	chown -R nobody: "$dir"
+	chmod 755 "$dir"
+fi
+
+cat <<TXT
+
+pop3d demo: user "demo", password "demo", 3 messages in $dir/mail/demo
+(expire never: retrieved mail stays; DELE removes it at QUIT).
+
+  telnet 127.0.0.1 $port        then: USER demo / PASS demo / LIST / RETR 1 / QUIT
+  curl pop3://demo:demo@127.0.0.1:$port/        (list)
+  curl pop3://demo:demo@127.0.0.1:$port/1       (message 1)
+
+Log lines follow below.  Ctrl-C stops the server.
+
+TXT
+exec "$top/pop3d" -d -f "$dir/pop3d.conf"

@@ -1,0 +1,34 @@
+#!/bin/sh
+# Make sure the Debian packages pop3d needs are installed.
+#   sh tools/deps.sh build   what building and the demo need
+#   sh tools/deps.sh test    that plus what the test suite needs
+# As root it installs what is missing with apt-get; otherwise it prints the
+# command to run and fails.
+set -eu
+
+build_pkgs="gcc make libc6-dev libcrypt-dev libmbedtls-dev openssl"
+test_pkgs="libcmocka-dev python3 curl procps"
+
+case "${1:-test}" in
+build) want=$build_pkgs ;;
+test) want="$build_pkgs $test_pkgs" ;;
+*) echo "usage: sh tools/deps.sh build|test" >&2; exit 2 ;;
+esac
+
+missing=
+for p in $want; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+	    grep -q 'install ok installed' || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "pop3d needs these Debian packages:$missing" >&2
+	echo "install them with:  sudo apt-get install -y$missing" >&2
+	exit 1
+fi
+echo "installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,7 @@
+#!/bin/sh
+# The whole test suite from a fresh checkout: install what is missing, build,
+# run every test.  Exits non-zero when anything fails.
+set -eu
+cd "$(dirname "$0")/.."
+sh tools/deps.sh test
+exec make test
