@@ -274,15 +274,14 @@ serve_forever(const struct conf *c, struct listeners *l)
 	log_info("pop3d %s ready, %d listening sockets", POP3D_VERSION, l->n);
 	while (!got_term) {
 		r = ppoll(l->pfd, (nfds_t)l->n, NULL, &waitmask);
+		if (r == -1 && errno != EINTR)
+			log_warn("poll");
 		if (got_chld) {
 			got_chld = 0;
 			reap(&nchild);
 		}
-		if (r == -1) {
-			if (errno != EINTR)
-				log_warn("poll");
+		if (r == -1)
 			continue;
-		}
 		for (i = 0; i < l->n; i++)
 			if (l->pfd[i].revents & POLLIN)
 				accept_one(c, l, l->pfd[i].fd, &nchild);

@@ -156,6 +156,33 @@ class StandaloneTest(Pop3dCase):
             time.sleep(0.05)
         self.assertOK(g, "still refused after the first session ended")
 
+    def test_log_of_normal_sessions(self):
+        # Normal sessions log a login and a logout line each and nothing
+        # else: no warning may leak from the listener (a reaped child once
+        # logged "poll: No child processes").
+        srv = self.server([message("a", "x\n"), message("b", "y\n")],
+                          conf={"expire": "never"})
+        for _ in range(3):
+            c = self.login_client(srv)
+            self.assertOK(c.cmd("RETR 1"))
+            c.multi()
+            self.assertOK(c.cmd("QUIT"))
+            c.read_until_eof(5)
+            c.close()
+            time.sleep(0.2)
+        deadline = time.monotonic() + 5
+        while srv.log().count("logout") < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        lines = [l for l in srv.log().splitlines() if l.strip()]
+        expected = re.compile(r"pop3d\[\d+\]: (pop3d \S+ ready|"
+                              r"login alice from 127\.0\.0\.1:\d+ \(USER\):"
+                              r" ok, \d+ messages|logout alice from "
+                              r"127\.0\.0\.1:\d+: retrieved \d+ messages)")
+        for l in lines:
+            self.assertRegex(l, expected)
+        self.assertEqual(sum("logout" in l for l in lines), 3, lines)
+        self.assertIn("retrieved 1 messages", lines[-1])
+
     def test_idle_timeout(self):
         msgs = [message("a", "x\n"), message("b", "y\n")]
         srv = self.server(msgs, conf={"idle_timeout": 2})
