@@ -56,6 +56,8 @@ struct mbox {
 	unsigned		 lock_timeout;
 	int			 fcntl_held;
 	int			 dot_held;
+	int			 sig_held;	/* signals blocked, sigsave set */
+	sigset_t		 sigsave;
 	int			 stale;		/* after UPDATE: index is void */
 
 	/* The file as scanned. */
@@ -947,6 +949,21 @@ lock_dot(struct mbox *m)
 	return MD_OK;
 }
 
+/*
+ * While a delivery lock is held every signal waits: a stop request then
+ * lands after the dotlock is gone, never leaving one behind for the MDA.
+ * The waits inside are bounded by lock_timeout.
+ */
+static void
+signals_hold(struct mbox *m)
+{
+	sigset_t	all;
+
+	(void)sigfillset(&all);
+	(void)sigprocmask(SIG_BLOCK, &all, &m->sigsave);
+	m->sig_held = 1;
+}
+
 static void
 locks_release(struct mbox *m)
 {
@@ -959,6 +976,10 @@ locks_release(struct mbox *m)
 		(void)fcntl_setlk(m->fd, F_UNLCK);
 		m->fcntl_held = 0;
 	}
+	if (m->sig_held) {
+		m->sig_held = 0;
+		(void)sigprocmask(SIG_SETMASK, &m->sigsave, NULL);
+	}
 }
 
 /* Take the delivery locks in the configured order.  An enum md_status. */
@@ -967,6 +988,7 @@ locks_take(struct mbox *m)
 {
 	int	i, st;
 
+	signals_hold(m);
 	for (i = 0; i < m->nlocks; i++) {
 		if (m->locks[i] == LOCK_FCNTL)
 			st = lock_fcntl(m);

@@ -273,6 +273,54 @@ class LockTest(Pop3dCase):
         self.assertOK(c.cmd("QUIT"))
 
 
+class SignalWhileLockedTest(Pop3dCase):
+
+    def test_sigterm_while_holding_dotlock(self):
+        # A session told to stop while it holds the dotlock must not leave
+        # it behind: the signal waits until the locks are released.  The
+        # session takes the dotlock, then waits for the fcntl lock we hold.
+        import fcntl
+        import signal
+        msgs = [message("a", "x\n")]
+        srv = self.server(msgs, conf={"mbox_locks": "dotlock fcntl",
+                                      "lock_timeout": 3})
+        lock = srv.mbox_path() + ".lock"
+        with open(srv.mbox_path(), "r+b") as f:
+            fcntl.lockf(f, fcntl.LOCK_EX)
+            c = self.client(srv)
+            self.assertOK(c.line())
+            self.assertOK(c.cmd("USER alice"))
+            c.send(b"PASS secret\r\n")
+            deadline = time.monotonic() + 3
+            while not os.path.exists(lock) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            self.assertTrue(os.path.exists(lock), "dotlock never taken")
+            kids = session_pids(srv.proc.pid)
+            self.assertEqual(len(kids), 1, kids)
+            os.kill(kids[0], signal.SIGTERM)
+            time.sleep(0.3)
+            fcntl.lockf(f, fcntl.LOCK_UN)
+        c.read_until_eof(6)
+        self.assertFalse(os.path.exists(lock), "dotlock left behind")
+        self.assertEqual(srv.read_mbox(), build_mbox(msgs))
+
+
+def session_pids(daemon_pid):
+    """The pids of the processes the daemon forked."""
+    pids = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == daemon_pid:
+            pids.append(int(d))
+    return pids
+
+
 class BigMailboxTest(Pop3dCase):
 
     def test_5000_messages(self):
