@@ -519,6 +519,30 @@ def curl(args, timeout=PROC_TIMEOUT):
                           capture_output=True, timeout=timeout)
 
 
+def session_pids(daemon_pid):
+    """The pids of the processes the daemon forked."""
+    pids = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == daemon_pid:
+            pids.append(int(d))
+    return pids
+
+
+def proc_ids(pid):
+    """The real, effective, saved and filesystem uids of pid."""
+    with open("/proc/%d/status" % pid) as f:
+        st = f.read()
+    return [int(x) for x in
+            re.search(r"^Uid:\s+(.*)$", st, re.M).group(1).split()]
+
+
 def pop3d_built():
     p = pop3d_path()
     return os.path.isfile(p) and os.access(p, os.X_OK)

@@ -239,21 +239,8 @@ class StandaloneTest(Pop3dCase):
         c = self.login_client(srv)
         self.assertOK(c.cmd("NOOP"))
         nobody = pwd.getpwnam(RUN_AS).pw_uid
-        children = []
-        for pid in os.listdir("/proc"):
-            if not pid.isdigit():
-                continue
-            try:
-                with open("/proc/%s/status" % pid) as f:
-                    st = f.read()
-            except OSError:
-                continue
-            ppid = int(re.search(r"^PPid:\s+(\d+)", st, re.M).group(1))
-            if ppid != srv.proc.pid:
-                continue
-            uids = [int(x) for x in
-                    re.search(r"^Uid:\s+(.*)$", st, re.M).group(1).split()]
-            children.append((int(pid), uids))
+        children = [(pid, harness.proc_ids(pid))
+                    for pid in harness.session_pids(srv.proc.pid)]
         self.assertTrue(children, "no session process found")
         for pid, uids in children:
             self.assertEqual(uids, [nobody] * 4,

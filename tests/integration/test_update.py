@@ -6,6 +6,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
 from harness import (Pop3dCase, message, pop_form, build_mbox,  # noqa: E402
                      default_messages)
 
@@ -295,7 +296,7 @@ class SignalWhileLockedTest(Pop3dCase):
             while not os.path.exists(lock) and time.monotonic() < deadline:
                 time.sleep(0.01)
             self.assertTrue(os.path.exists(lock), "dotlock never taken")
-            kids = session_pids(srv.proc.pid)
+            kids = harness.session_pids(srv.proc.pid)
             self.assertEqual(len(kids), 1, kids)
             os.kill(kids[0], signal.SIGTERM)
             time.sleep(0.3)
@@ -303,22 +304,6 @@ class SignalWhileLockedTest(Pop3dCase):
         c.read_until_eof(6)
         self.assertFalse(os.path.exists(lock), "dotlock left behind")
         self.assertEqual(srv.read_mbox(), build_mbox(msgs))
-
-
-def session_pids(daemon_pid):
-    """The pids of the processes the daemon forked."""
-    pids = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                stat = f.read()
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == daemon_pid:
-            pids.append(int(d))
-    return pids
 
 
 class BigMailboxTest(Pop3dCase):
