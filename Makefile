@@ -18,7 +18,8 @@ LDLIBS	 = -lcrypt -lmbedcrypto
 TESTLIBS = -lcmocka
 
 # Every module but the one holding main(), shared by the daemon and the tests.
-CORE	 = session.o mbox.o conf.o auth.o log.o buf.o base64.o md5.o conn.o
+CORE	 = session.o mbox.o update.o lock.o xform.o conf.o auth.o log.o \
+	   buf.o base64.o md5.o conn.o
 OBJS	 = pop3d.o $(CORE)
 
 UNIT_TESTS = tests/test_session tests/test_mbox tests/test_conf \

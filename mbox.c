@@ -1,315 +1,35 @@
 /*
  * The mbox maildrop: one streaming scan under the delivery locks builds a
  * small index (offsets, POP sizes, UIDs); RETR and TOP stream from the
- * file through mbox_xform; UPDATE compacts the file in place, keeping mail
- * delivered meanwhile.  A flock(2) on the file is the session lock that
- * answers [IN-USE]; MDAs use fcntl and dotlocks, which it does not block.
+ * file through xform_run.  The locks are in lock.c (the session lock,
+ * a flock(2) that answers [IN-USE], does not block MDAs' fcntl and
+ * dotlocks); UPDATE, which compacts the file in place keeping mail
+ * delivered meanwhile, is in update.c.
  */
-#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "lock.h"
 #include "log.h"
 #include "maildrop.h"
 #include "mbox.h"
+#include "mbox_int.h"
 #include "md5.h"
 #include "params.h"
-
-/* UID bytes kept per message: 96 bits, rendered as 24 hex characters. */
-#define MBOX_UID_BYTES	12
+#include "xform.h"
 
 /* Bytes of a line looked at to classify it: "Content-Length:" is 15. */
 #define SCAN_HEAD	16
 
-/* Pause between lock attempts, in milliseconds. */
-#define LOCK_NAP_MS	100
-
-/*
- * One index entry: 4 * 8 + 12 bytes, 48 with padding, per message.  No
- * per-message allocation: the entries live in one array grown by doubling.
- */
-struct mbox_msg {
-	uint64_t	start;		/* offset of the From_ line */
-	uint64_t	content;	/* offset of the content */
-	uint64_t	len;		/* content length */
-	uint64_t	size;		/* POP octets (mbox_xform, no stuffing) */
-	unsigned char	uid[MBOX_UID_BYTES];
-};
-
-struct mbox {
-	char			 path[PATH_MAX];
-	char			 lockpath[PATH_MAX];	/* path.lock */
-	int			 fd;		/* -1: no mailbox file */
-	enum mbox_format	 format;
-	enum mbox_lock		 locks[CONF_LOCKS_MAX];
-	int			 nlocks;
-	unsigned		 lock_timeout;
-	int			 fcntl_held;
-	int			 dot_held;
-	int			 sig_held;	/* signals blocked, sigsave set */
-	sigset_t		 sigsave;
-	int			 stale;		/* after UPDATE: index is void */
-
-	/* The file as scanned. */
-	dev_t			 dev;
-	ino_t			 ino;
-	uint64_t		 size;
-	struct mbox_msg		*msgs;
-	size_t			 nmsgs;
-	size_t			 msgcap;
-
-	char			*buf;		/* MBOX_READ_CHUNK bytes */
-
-	/* The message being streamed: buf[bpos..blen) is read, not converted. */
-	int			 reading;
-	struct mbox_xform	 rx;
-	uint64_t		 roff;
-	uint64_t		 rleft;
-	size_t			 bpos;
-	size_t			 blen;
-
-	char			 uidbuf[2 * MBOX_UID_BYTES + 1];
-};
-
-/* ------------------------------------------------------------------ */
-/* mbox_xform */
-
 static const char from_[] = "From ";
-
-void
-mbox_xform_init(struct mbox_xform *x, enum mbox_format format, int stuff,
-    long body_lines)
-{
-	memset(x, 0, sizeof(*x));
-	x->format = format;
-	x->stuff = stuff;
-	x->body_lines = body_lines;
-	x->bol = 1;
-}
-
-static void
-xf_stage(struct mbox_xform *x, const char *p, size_t n)
-{
-	memcpy(x->pend + x->pend_len, p, n);
-	x->pend_len += n;
-}
-
-static int
-xf_owed(const struct mbox_xform *x)
-{
-	return x->pend_gt > 0 || x->pend_off < x->pend_len;
-}
-
-/* Move owed bytes to out[*o..cap); out NULL takes them all. */
-static void
-xf_drain(struct mbox_xform *x, char *out, size_t cap, size_t *o)
-{
-	size_t	n;
-
-	if (out == NULL) {
-		*o += x->pend_gt + (x->pend_len - x->pend_off);
-		x->pend_gt = 0;
-		x->pend_off = x->pend_len = 0;
-		return;
-	}
-	while (x->pend_gt > 0 && *o < cap) {
-		out[(*o)++] = '>';
-		x->pend_gt--;
-	}
-	n = x->pend_len - x->pend_off;
-	if (n > cap - *o)
-		n = cap - *o;
-	memcpy(out + *o, x->pend + x->pend_off, n);
-	*o += n;
-	x->pend_off += n;
-	if (x->pend_off == x->pend_len)
-		x->pend_off = x->pend_len = 0;
-}
-
-/* A held "^>+From" prefix turned out to be text: owe it as it was. */
-static void
-xf_release(struct mbox_xform *x)
-{
-	x->pend_gt = x->gt;
-	xf_stage(x, from_, x->from);
-	x->hold = 0;
-	x->linelen = 2;
-}
-
-/* A line ended (its line end is out): advance the TOP line count. */
-static void
-xf_newline(struct mbox_xform *x)
-{
-	int	blank;
-
-	blank = x->linelen == 0 || (x->linelen == 1 && x->lastcr);
-	x->bol = 1;
-	x->lastcr = 0;
-	x->linelen = 0;
-	if (x->body_lines < 0)
-		return;
-	if (!x->in_body) {
-		if (blank) {
-			x->in_body = 1;
-			if (x->body_lines == 0)
-				x->done = 1;
-		}
-	} else if (++x->lines >= x->body_lines)
-		x->done = 1;
-}
-
-static void
-xf_eol(struct mbox_xform *x)
-{
-	if (x->lastcr)
-		xf_stage(x, "\n", 1);
-	else
-		xf_stage(x, "\r\n", 2);
-	xf_newline(x);
-}
-
-/*
- * The slow path, one byte at a time: line starts, held '>' runs and line
- * ends.  Called only when nothing is owed, so pend[] has room for the at
- * most 4 + 2 bytes staged here.
- */
-static void
-xf_byte(struct mbox_xform *x, char c)
-{
-	if (x->hold) {
-		if (c == '>' && x->from == 0) {
-			x->gt++;
-			return;
-		}
-		if (c == from_[x->from]) {
-			if (++x->from < 5)
-				return;
-			x->pend_gt = x->gt - 1;
-			xf_stage(x, from_, 5);
-			x->hold = 0;
-			x->linelen = 2;
-			return;
-		}
-		xf_release(x);
-	} else if (x->bol) {
-		x->bol = 0;
-		if (c == '>' && x->format == MBOX_MBOXRD) {
-			x->hold = 1;
-			x->gt = 1;
-			x->from = 0;
-			return;
-		}
-		if (c == '.' && x->stuff)
-			xf_stage(x, ".", 1);
-	}
-	if (c == '\n') {
-		xf_eol(x);
-		return;
-	}
-	xf_stage(x, &c, 1);
-	x->lastcr = c == '\r';
-	if (x->linelen < 2)
-		x->linelen++;
-}
-
-/*
- * The common cases inline: mid-line bytes up to the next LF are copied as
- * they are (memchr speed), and an LF with room for its CRLF is written at
- * once.  Line starts that matter ('>' for mboxrd, '.' when stuffing), held
- * '>' runs and an LF without room go through xf_byte.  Kept whole: it
- * is the loop every byte of every message goes through.
- */
-size_t
-mbox_xform(struct mbox_xform *x, const char *in, size_t inlen, char *out,
-    size_t cap, size_t *used)
-{
-	const char	*nl;
-	size_t		 i = 0, o = 0, n, room;
-	char		 c;
-
-	for (;;) {
-		if (x->pend_gt > 0 || x->pend_len > 0) {
-			xf_drain(x, out, cap, &o);
-			if (xf_owed(x))
-				break;
-		}
-		if (i == inlen || (out != NULL && o == cap))
-			break;
-		if (x->done) {
-			i = inlen;
-			break;
-		}
-		c = in[i];
-		room = out == NULL ? SIZE_MAX : cap - o;
-		if (x->hold || (x->bol && ((c == '>' &&
-		    x->format == MBOX_MBOXRD) || (c == '.' && x->stuff)))) {
-			xf_byte(x, in[i++]);
-			continue;
-		}
-		x->bol = 0;
-		if (c == '\n') {
-			if (room < 2) {
-				xf_byte(x, in[i++]);
-				continue;
-			}
-			if (out != NULL) {
-				if (!x->lastcr)
-					out[o++] = '\r';
-				out[o++] = '\n';
-			} else
-				o += x->lastcr ? 1 : 2;
-			i++;
-			xf_newline(x);
-			continue;
-		}
-		nl = memchr(in + i, '\n', inlen - i);
-		n = nl != NULL ? (size_t)(nl - (in + i)) : inlen - i;
-		if (n > room)
-			n = room;
-		if (out != NULL)
-			memcpy(out + o, in + i, n);
-		x->lastcr = in[i + n - 1] == '\r';
-		if (n >= 2 || x->linelen + n >= 2)
-			x->linelen = 2;
-		else
-			x->linelen += (int)n;
-		i += n;
-		o += n;
-	}
-	*used = i;
-	return o;
-}
-
-size_t
-mbox_xform_end(struct mbox_xform *x, char *out, size_t cap)
-{
-	size_t	o = 0;
-
-	xf_drain(x, out, cap, &o);
-	if (xf_owed(x) || x->ended)
-		return o;
-	x->ended = 1;
-	if (x->done)
-		return o;
-	if (x->hold)
-		xf_release(x);
-	if (!x->bol) {
-		/* the pend[] bytes of a release fit with these 2 */
-		xf_stage(x, "\r\n", 2);
-	}
-	xf_drain(x, out, cap, &o);
-	return o;
-}
 
 /* ------------------------------------------------------------------ */
 /* The scan */
@@ -331,7 +51,7 @@ struct fp_slot {
  * first bytes when they straddle two reads (head), its kind.  The current
  * message: its offsets, the header state for the fingerprint, the blank
  * line held back because it may turn out to be the separator (pend_*),
- * and the size counted by mbox_xform.  The duplicate-fingerprint table.
+ * and the size counted by xform_run.  The duplicate-fingerprint table.
  */
 struct scan {
 	struct mbox		*m;
@@ -357,7 +77,7 @@ struct scan {
 	size_t			 pend_len;	/* 0: no blank line held */
 	uint64_t		 size;
 	struct md5		 fp;
-	struct mbox_xform	 xf;
+	struct xform		 xf;
 	const char		*run;		/* content not yet counted */
 	size_t			 runlen;
 
@@ -528,7 +248,7 @@ scan_flush(struct scan *s)
 	size_t	used;
 
 	if (s->runlen > 0)
-		s->size += mbox_xform(&s->xf, s->run, s->runlen, NULL, 0,
+		s->size += xform_run(&s->xf, s->run, s->runlen, NULL, 0,
 		    &used);
 	s->runlen = 0;
 }
@@ -555,7 +275,7 @@ scan_finish(struct scan *s, uint64_t end)
 	if (s->content == UINT64_MAX)
 		s->content = end;
 	scan_flush(s);
-	s->size += mbox_xform_end(&s->xf, NULL, 0);
+	s->size += xform_end(&s->xf, NULL, 0);
 	put_le64(le, s->body != UINT64_MAX && end > s->body ?
 	    end - s->body : 0);
 	md5_update(&s->fp, le, sizeof(le));
@@ -582,7 +302,7 @@ scan_begin(struct scan *s)
 	s->size = 0;
 	s->hcr = 0;
 	md5_init(&s->fp);
-	mbox_xform_init(&s->xf, s->m->format, 0, -1);
+	xform_init(&s->xf, s->m->format, 0, -1);
 	s->kind = LINE_FROM;
 	s->hashing = 1;
 }
@@ -596,7 +316,7 @@ scan_unhold(struct scan *s)
 	if (s->pend_len == 0)
 		return;
 	scan_flush(s);
-	s->size += mbox_xform(&s->xf, "\r\n" + (2 - s->pend_len),
+	s->size += xform_run(&s->xf, "\r\n" + (2 - s->pend_len),
 	    s->pend_len, NULL, 0, &used);
 	s->pend_len = 0;
 }
@@ -804,205 +524,6 @@ mbox_scan(struct mbox *m)
 }
 
 /* ------------------------------------------------------------------ */
-/* Delivery locks */
-
-static void
-lock_nap(void)
-{
-	struct timespec	ts = { 0, LOCK_NAP_MS * 1000000L };
-
-	(void)nanosleep(&ts, NULL);
-}
-
-/* Non-zero once lock_timeout seconds have passed since t0. */
-static int
-lock_expired(const struct mbox *m, const struct timespec *t0)
-{
-	struct timespec	now;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &now);
-	return now.tv_sec - t0->tv_sec > (time_t)m->lock_timeout ||
-	    (now.tv_sec - t0->tv_sec == (time_t)m->lock_timeout &&
-	    now.tv_nsec >= t0->tv_nsec);
-}
-
-static int
-fcntl_setlk(int fd, short type)
-{
-	struct flock	fl;
-
-	memset(&fl, 0, sizeof(fl));
-	fl.l_type = type;
-	fl.l_whence = SEEK_SET;
-	return fcntl(fd, F_SETLK, &fl);
-}
-
-static int
-lock_fcntl(struct mbox *m)
-{
-	struct timespec	t0;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (fcntl_setlk(m->fd, F_WRLCK) == -1) {
-		if (errno != EACCES && errno != EAGAIN && errno != EINTR) {
-			log_warn("%s: fcntl lock", m->path);
-			return MD_TEMP;
-		}
-		if (lock_expired(m, &t0)) {
-			log_warnx("%s: fcntl lock still held by another "
-			    "process after %u seconds", m->path,
-			    m->lock_timeout);
-			return MD_TEMP;
-		}
-		lock_nap();
-	}
-	m->fcntl_held = 1;
-	return MD_OK;
-}
-
-/*
- * One attempt at the dotlock, NFS-safe as liblockfile does it: link a
- * uniquely named file to the lock name and trust the link count, not
- * link()'s return value.  Returns 1 when locked, 0 when busy, -1 on an
- * error (logged).
- */
-static int
-dot_try(struct mbox *m, const char *tmp)
-{
-	struct stat	st;
-	char		pid[32];
-	int		fd, len, r;
-
-	(void)unlink(tmp);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    0644)) == -1) {
-		log_warn("%s: cannot create a dotlock", tmp);
-		return -1;
-	}
-	len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-	r = write(fd, pid, (size_t)len) == len ? 0 : -1;
-	if (close(fd) == -1 || r == -1) {
-		log_warn("%s: write", tmp);
-		(void)unlink(tmp);
-		return -1;
-	}
-	if (link(tmp, m->lockpath) == -1 && errno != EEXIST) {
-		log_warn("%s: link to %s", tmp, m->lockpath);
-		(void)unlink(tmp);
-		return -1;
-	}
-	r = stat(tmp, &st) == 0 && st.st_nlink == 2;
-	(void)unlink(tmp);
-	return r;
-}
-
-/* Remove the dotlock if it is stale.  Returns 1 if it is gone now. */
-static int
-dot_stale(struct mbox *m)
-{
-	struct stat	st;
-	time_t		now = time(NULL);
-
-	if (stat(m->lockpath, &st) == -1)
-		return errno == ENOENT;
-	if (now - st.st_mtime <= DOTLOCK_STALE_AGE)
-		return 0;
-	if (unlink(m->lockpath) == -1 && errno != ENOENT) {
-		log_warn("%s: cannot remove a stale dotlock", m->lockpath);
-		return 0;
-	}
-	log_warnx("%s: removed a stale dotlock (%lld seconds old)",
-	    m->lockpath, (long long)(now - st.st_mtime));
-	return 1;
-}
-
-static int
-lock_dot(struct mbox *m)
-{
-	struct timespec	t0;
-	char		tmp[PATH_MAX], host[64];
-	int		r;
-
-	if (gethostname(host, sizeof(host)) == -1)
-		(void)snprintf(host, sizeof(host), "localhost");
-	host[sizeof(host) - 1] = '\0';
-	r = snprintf(tmp, sizeof(tmp), "%s.%s.%ld.lk", m->path, host,
-	    (long)getpid());
-	if (r < 0 || (size_t)r >= sizeof(tmp)) {
-		log_warnx("%s: path too long for a dotlock", m->path);
-		return MD_TEMP;
-	}
-	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
-	while ((r = dot_try(m, tmp)) != 1) {
-		if (r == -1)
-			return MD_TEMP;
-		if (dot_stale(m))
-			continue;
-		if (lock_expired(m, &t0)) {
-			log_warnx("%s: dotlock %s still held after %u seconds",
-			    m->path, m->lockpath, m->lock_timeout);
-			return MD_TEMP;
-		}
-		lock_nap();
-	}
-	m->dot_held = 1;
-	return MD_OK;
-}
-
-/*
- * While a delivery lock is held every signal waits: a stop request then
- * lands after the dotlock is gone, never leaving one behind for the MDA.
- * The waits inside are bounded by lock_timeout.
- */
-static void
-signals_hold(struct mbox *m)
-{
-	sigset_t	all;
-
-	(void)sigfillset(&all);
-	(void)sigprocmask(SIG_BLOCK, &all, &m->sigsave);
-	m->sig_held = 1;
-}
-
-static void
-locks_release(struct mbox *m)
-{
-	if (m->dot_held) {
-		if (unlink(m->lockpath) == -1)
-			log_warn("%s: unlink", m->lockpath);
-		m->dot_held = 0;
-	}
-	if (m->fcntl_held) {
-		(void)fcntl_setlk(m->fd, F_UNLCK);
-		m->fcntl_held = 0;
-	}
-	if (m->sig_held) {
-		m->sig_held = 0;
-		(void)sigprocmask(SIG_SETMASK, &m->sigsave, NULL);
-	}
-}
-
-/* Take the delivery locks in the configured order.  An enum md_status. */
-static int
-locks_take(struct mbox *m)
-{
-	int	i, st;
-
-	signals_hold(m);
-	for (i = 0; i < m->nlocks; i++) {
-		if (m->locks[i] == LOCK_FCNTL)
-			st = lock_fcntl(m);
-		else
-			st = lock_dot(m);
-		if (st != MD_OK) {
-			locks_release(m);
-			return st;
-		}
-	}
-	return MD_OK;
-}
-
-/* ------------------------------------------------------------------ */
 /* Open and close */
 
 /* Open the file; a missing one leaves fd -1.  Returns an enum md_status. */
@@ -1036,12 +557,7 @@ mbox_openfile(struct mbox *m)
 	return MD_OK;
 }
 
-/*
- * The file at path is still the one we hold, not shrunk below what was
- * scanned.  Returns MD_OK, MD_CHANGED (logged) or MD_TEMP; *cur is set to
- * the file's size now.
- */
-static int
+int
 mbox_same(struct mbox *m, uint64_t *cur)
 {
 	struct stat	st, fst;
@@ -1066,9 +582,8 @@ mbox_same(struct mbox *m, uint64_t *cur)
 	return MD_OK;
 }
 
-/* Whether "From " is at off.  Returns 1, 0, or -1 on a read error. */
-static int
-from_at(struct mbox *m, uint64_t off)
+int
+mbox_from_at(struct mbox *m, uint64_t off)
 {
 	char	b[5];
 	ssize_t	n;
@@ -1086,7 +601,7 @@ from_at(struct mbox *m, uint64_t off)
 static void
 mbox_free(struct mbox *m)
 {
-	locks_release(m);
+	lock_release(&m->lk);
 	if (m->fd != -1)
 		(void)close(m->fd);
 	free(m->msgs);
@@ -1110,38 +625,32 @@ mbox_open(const char *path, const struct conf *conf, struct mbox **out)
 		log_warn("%s: mbox_open", path);
 		return MD_TEMP;
 	}
-	m->fd = -1;
-	n = snprintf(m->lockpath, sizeof(m->lockpath), "%s.lock", path);
-	if (n < 0 || (size_t)n >= sizeof(m->lockpath)) {
+	m->fd = m->lk.fd = -1;
+	n = snprintf(m->lk.lockpath, sizeof(m->lk.lockpath), "%s.lock", path);
+	if (n < 0 || (size_t)n >= sizeof(m->lk.lockpath)) {
 		log_warnx("%s: path too long", path);
 		free(m);
 		return MD_PERM;
 	}
 	memcpy(m->path, path, strlen(path) + 1);
+	m->lk.path = m->path;
 	m->format = conf->mbox_format;
-	m->nlocks = conf->nlocks < 0 ? 0 : conf->nlocks > CONF_LOCKS_MAX ?
+	m->lk.nmethods = conf->nlocks < 0 ? 0 : conf->nlocks > CONF_LOCKS_MAX ?
 	    CONF_LOCKS_MAX : conf->nlocks;
-	memcpy(m->locks, conf->mbox_locks, sizeof(m->locks));
-	m->lock_timeout = conf->lock_timeout;
+	memcpy(m->lk.methods, conf->mbox_locks, sizeof(m->lk.methods));
+	m->lk.timeout = conf->lock_timeout;
 
 	if ((st = mbox_openfile(m)) != MD_OK || m->fd == -1)
 		goto done;
-	if (flock(m->fd, LOCK_EX | LOCK_NB) == -1) {
-		if (errno == EWOULDBLOCK) {
-			log_info("%s: in use by another POP3 session", path);
-			st = MD_INUSE;
-		} else {
-			log_warn("%s: flock", path);
-			st = MD_TEMP;
-		}
+	m->lk.fd = m->fd;
+	if ((st = lock_session(&m->lk)) != MD_OK)
 		goto done;
-	}
-	if ((st = locks_take(m)) != MD_OK)
+	if ((st = lock_take(&m->lk)) != MD_OK)
 		goto done;
 	/* a mail reader may have renamed a new file in before we locked */
 	if ((st = mbox_same(m, &size)) == MD_OK)
 		st = mbox_scan(m);
-	locks_release(m);
+	lock_release(&m->lk);
  done:
 	if (st != MD_OK) {
 		mbox_free(m);
@@ -1208,13 +717,13 @@ mbox_msg_open(void *md, size_t idx, long body_lines)
 	}
 	if ((st = mbox_same(m, &cur)) != MD_OK)
 		return st;
-	if ((r = from_at(m, m->msgs[idx].start)) != 1) {
+	if ((r = mbox_from_at(m, m->msgs[idx].start)) != 1) {
 		if (r == 0)
 			log_warnx("%s: rewritten by another program during "
 			    "the session", m->path);
 		return r == 0 ? MD_CHANGED : MD_TEMP;
 	}
-	mbox_xform_init(&m->rx, m->format, 1, body_lines);
+	xform_init(&m->rx, m->format, 1, body_lines);
 	m->roff = m->msgs[idx].content;
 	m->rleft = m->msgs[idx].len;
 	m->bpos = m->blen = 0;
@@ -1259,172 +768,19 @@ mbox_msg_read(void *md, char *out, size_t cap)
 		cap = SSIZE_MAX;
 	while (m->reading && o < cap) {
 		if (m->bpos < m->blen) {
-			o += mbox_xform(&m->rx, m->buf + m->bpos,
+			o += xform_run(&m->rx, m->buf + m->bpos,
 			    m->blen - m->bpos, out + o, cap - o, &used);
 			m->bpos += used;
 		} else if (m->rleft > 0 && !m->rx.done) {
 			if (mbox_fill(m) == -1)
 				return -1;
-		} else if ((n = mbox_xform_end(&m->rx, out + o,
+		} else if ((n = xform_end(&m->rx, out + o,
 		    cap - o)) > 0)
 			o += n;
 		else
 			m->reading = 0;
 	}
 	return (ssize_t)o;
-}
-
-/* ------------------------------------------------------------------ */
-/* UPDATE */
-
-static int
-pwrite_all(int fd, const char *p, size_t len, uint64_t off)
-{
-	ssize_t	n;
-
-	while (len > 0) {
-		n = pwrite(fd, p, len, (off_t)off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
-
-/* Move the bytes [src, end) down to *dst.  0, or -1 (logged). */
-static int
-move_range(struct mbox *m, uint64_t src, uint64_t end, uint64_t *dst)
-{
-	ssize_t	n;
-	size_t	want;
-
-	if (src == *dst) {
-		*dst = end;
-		return 0;
-	}
-	while (src < end) {
-		want = end - src < MBOX_READ_CHUNK ? (size_t)(end - src) :
-		    MBOX_READ_CHUNK;
-		n = pread(m->fd, m->buf, want, (off_t)src);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n == 0)
-				errno = EIO;
-			log_warn("%s: read during UPDATE", m->path);
-			return -1;
-		}
-		if (pwrite_all(m->fd, m->buf, (size_t)n, *dst) == -1) {
-			log_warn("%s: write during UPDATE", m->path);
-			return -1;
-		}
-		src += (uint64_t)n;
-		*dst += (uint64_t)n;
-	}
-	return 0;
-}
-
-/*
- * Check, under the delivery locks, that the file is the one scanned:
- * every message from first on still starts where it did, and whatever
- * was added since starts a message.  An enum md_status; *cur is the size.
- */
-static int
-update_verify(struct mbox *m, size_t first, uint64_t *cur)
-{
-	size_t	i;
-	int	st, r;
-
-	if ((st = mbox_same(m, cur)) != MD_OK)
-		return st;
-	for (i = first; i < m->nmsgs; i++)
-		if ((r = from_at(m, m->msgs[i].start)) != 1)
-			goto bad;
-	i = m->nmsgs;
-	if (*cur > m->size && (r = from_at(m, m->size)) != 1)
-		goto bad;
-	return MD_OK;
- bad:
-	if (r == -1)
-		return MD_TEMP;
-	log_warnx("%s: rewritten by another program during the session "
-	    "(no \"From \" line at offset %llu): nothing deleted", m->path,
-	    (unsigned long long)(i < m->nmsgs ? m->msgs[i].start : m->size));
-	return MD_CHANGED;
-}
-
-/*
- * Compact in place: slide every kept message from the first deleted one
- * on, each with its From_ line and separator, down over the gaps, then the
- * mail appended since the scan, and cut the file.  A crash in here leaves
- * a damaged mailbox; a journalled version will replace this function.
- * Signals are blocked so that a stop request cannot cut it short.
- */
-static int
-update_compact(struct mbox *m, const unsigned char *del, size_t first,
-    uint64_t cur)
-{
-	sigset_t	all, old;
-	uint64_t	dst = m->msgs[first].start, end;
-	size_t		i;
-	int		st = MD_TEMP;
-
-	(void)sigfillset(&all);
-	(void)sigprocmask(SIG_BLOCK, &all, &old);
-	for (i = first; i < m->nmsgs; i++) {
-		if (del[i])
-			continue;
-		end = i + 1 < m->nmsgs ? m->msgs[i + 1].start : m->size;
-		if (move_range(m, m->msgs[i].start, end, &dst) == -1)
-			goto out;
-	}
-	if (move_range(m, m->size, cur, &dst) == -1)
-		goto out;
-	if (ftruncate(m->fd, (off_t)dst) == -1) {
-		log_warn("%s: ftruncate", m->path);
-		goto out;
-	}
-	if (fsync(m->fd) == -1) {
-		log_warn("%s: fsync", m->path);
-		goto out;
-	}
-	m->size = dst;
-	st = MD_OK;
- out:
-	(void)sigprocmask(SIG_SETMASK, &old, NULL);
-	return st;
-}
-
-static int
-mbox_update(void *md, const unsigned char *del)
-{
-	struct mbox	*m = md;
-	uint64_t	 cur;
-	size_t		 first;
-	int		 st;
-
-	for (first = 0; first < m->nmsgs && !del[first]; first++)
-		;
-	if (first == m->nmsgs)
-		return MD_OK;
-	if (m->stale) {
-		log_warnx("%s: a second UPDATE in one session", m->path);
-		return MD_TEMP;
-	}
-	m->reading = 0;
-	if ((st = locks_take(m)) != MD_OK)
-		return st;
-	if ((st = update_verify(m, first, &cur)) == MD_OK) {
-		/* done or half done, the index no longer describes the file */
-		st = update_compact(m, del, first, cur);
-		m->stale = 1;
-	}
-	locks_release(m);
-	return st;
 }
 
 const struct maildrop_ops mbox_ops = {

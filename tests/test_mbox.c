@@ -1,5 +1,5 @@
 /*
- * Unit tests for the mbox maildrop: mbox_xform, the scanner (fixture
+ * Unit tests for the mbox maildrop: xform_run, the scanner (fixture
  * mailboxes written to a temporary directory, and random ones checked
  * against a simple in-memory reference parser), UIDs, UPDATE and locks.
  */
@@ -27,6 +27,7 @@
 #include "log.h"
 #include "maildrop.h"
 #include "mbox.h"
+#include "xform.h"
 
 static char	tmpdir[64];
 static int	fileno_;
@@ -333,30 +334,30 @@ check_against_ref(const char *path, const char *data, size_t len,
 }
 
 /* ------------------------------------------------------------------ */
-/* mbox_xform */
+/* xform_run (xform.c) */
 
 static struct bytes
 xf_run(const char *in, size_t len, enum mbox_format f, int stuff,
     long lines, size_t piece, size_t cap)
 {
-	struct mbox_xform	 x;
+	struct xform		 x;
 	struct bytes		 b = { NULL, 0, 0 };
 	char			*out = malloc(cap);
 	size_t			 i = 0, n, used, k;
 
 	assert_non_null(out);
 	b_add(&b, "", 0);
-	mbox_xform_init(&x, f, stuff, lines);
+	xform_init(&x, f, stuff, lines);
 	while (i < len) {
 		k = len - i < piece ? len - i : piece;
-		n = mbox_xform(&x, in + i, k, out, cap, &used);
+		n = xform_run(&x, in + i, k, out, cap, &used);
 		assert_true(n <= cap);
 		assert_true(used <= k);
 		assert_true(n > 0 || used > 0);
 		b_add(&b, out, n);
 		i += used;
 	}
-	while ((n = mbox_xform_end(&x, out, cap)) > 0)
+	while ((n = xform_end(&x, out, cap)) > 0)
 		b_add(&b, out, n);
 	free(out);
 	return b;
@@ -366,13 +367,13 @@ static size_t
 xf_count(const char *in, size_t len, enum mbox_format f, int stuff,
     long lines)
 {
-	struct mbox_xform	x;
+	struct xform		x;
 	size_t			used, n;
 
-	mbox_xform_init(&x, f, stuff, lines);
-	n = mbox_xform(&x, in, len, NULL, 0, &used);
+	xform_init(&x, f, stuff, lines);
+	n = xform_run(&x, in, len, NULL, 0, &used);
 	assert_int_equal(used, len);
-	return n + mbox_xform_end(&x, NULL, 0);
+	return n + xform_end(&x, NULL, 0);
 }
 
 /* Every way of feeding in gives want, and counting agrees. */

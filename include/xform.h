@@ -1,0 +1,63 @@
+/*
+ * The POP byte transform: stored mbox message bytes to the bytes POP3
+ * sends, for sizes, RETR and TOP alike.
+ */
+#ifndef POP3D_XFORM_H
+#define POP3D_XFORM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+
+/*
+ * The one transformation from stored message bytes to POP3 bytes.  RETR,
+ * TOP and the size computation all run through it, so LIST sizes equal
+ * what RETR sends.
+ *
+ * Feed the stored bytes of one message (From_ line and separator line
+ * excluded) in any pieces; each call converts as much as fits in out:
+ * line ends become CRLF, with MBOX_MBOXRD one '>' is removed from
+ * "^>+From " lines, and with stuff set a line starting with '.' gets
+ * another.  body_lines >= 0 stops after that many body lines (TOP).
+ * out may be NULL to count only.
+ */
+struct xform {
+	enum mbox_format	format;
+	int			stuff;		/* byte-stuff for the wire */
+	long			body_lines;	/* < 0: no limit */
+	/* private state */
+	int			bol;		/* the next byte starts a line */
+	int			lastcr;		/* the line's last byte so far is CR */
+	int			linelen;	/* line bytes so far, counted up to 2 */
+	int			in_body;	/* past the header/body blank line */
+	long			lines;		/* body lines sent (TOP) */
+	int			done;		/* TOP limit reached */
+	int			ended;		/* xform_end staged its bytes */
+	int			hold;		/* a '>' run at bol is held back */
+	uint64_t		gt;		/* '>' bytes in the held run */
+	int			from;		/* chars of "From " matched after it */
+	/* output owed to the caller: pend_gt '>' bytes, then pend[] */
+	uint64_t		pend_gt;
+	unsigned char		pend_off;
+	unsigned char		pend_len;
+	char			pend[8];
+};
+
+/* Start a message: no limit on body lines when body_lines < 0. */
+void	xform_init(struct xform *, enum mbox_format, int stuff,
+	    long body_lines);
+
+/*
+ * Convert from in (inlen bytes) into out (cap bytes).  *used is set to
+ * the input bytes consumed; returns the output bytes produced (counted
+ * even when out is NULL).  Call xform_end at the end of the message
+ * to flush held bytes and end a last line that lacks its newline; it
+ * returns the bytes produced, so call it until it returns 0 (with out
+ * NULL one call produces everything).
+ */
+size_t	xform_run(struct xform *, const char *in, size_t inlen,
+	    char *out, size_t cap, size_t *used);
+size_t	xform_end(struct xform *, char *out, size_t cap);
+
+#endif

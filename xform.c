@@ -1,0 +1,236 @@
+/*
+ * The POP byte transform (see xform.h): line ends to CRLF, mboxrd
+ * unquoting, byte-stuffing and TOP's line limit, in one pass that sizes,
+ * RETR and TOP all share.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "xform.h"
+
+static const char from_[] = "From ";
+
+void
+xform_init(struct xform *x, enum mbox_format format, int stuff,
+    long body_lines)
+{
+	memset(x, 0, sizeof(*x));
+	x->format = format;
+	x->stuff = stuff;
+	x->body_lines = body_lines;
+	x->bol = 1;
+}
+
+static void
+xf_stage(struct xform *x, const char *p, size_t n)
+{
+	memcpy(x->pend + x->pend_len, p, n);
+	x->pend_len += n;
+}
+
+static int
+xf_owed(const struct xform *x)
+{
+	return x->pend_gt > 0 || x->pend_off < x->pend_len;
+}
+
+/* Move owed bytes to out[*o..cap); out NULL takes them all. */
+static void
+xf_drain(struct xform *x, char *out, size_t cap, size_t *o)
+{
+	size_t	n;
+
+	if (out == NULL) {
+		*o += x->pend_gt + (x->pend_len - x->pend_off);
+		x->pend_gt = 0;
+		x->pend_off = x->pend_len = 0;
+		return;
+	}
+	while (x->pend_gt > 0 && *o < cap) {
+		out[(*o)++] = '>';
+		x->pend_gt--;
+	}
+	n = x->pend_len - x->pend_off;
+	if (n > cap - *o)
+		n = cap - *o;
+	memcpy(out + *o, x->pend + x->pend_off, n);
+	*o += n;
+	x->pend_off += n;
+	if (x->pend_off == x->pend_len)
+		x->pend_off = x->pend_len = 0;
+}
+
+/* A held "^>+From" prefix turned out to be text: owe it as it was. */
+static void
+xf_release(struct xform *x)
+{
+	x->pend_gt = x->gt;
+	xf_stage(x, from_, x->from);
+	x->hold = 0;
+	x->linelen = 2;
+}
+
+/* A line ended (its line end is out): advance the TOP line count. */
+static void
+xf_newline(struct xform *x)
+{
+	int	blank;
+
+	blank = x->linelen == 0 || (x->linelen == 1 && x->lastcr);
+	x->bol = 1;
+	x->lastcr = 0;
+	x->linelen = 0;
+	if (x->body_lines < 0)
+		return;
+	if (!x->in_body) {
+		if (blank) {
+			x->in_body = 1;
+			if (x->body_lines == 0)
+				x->done = 1;
+		}
+	} else if (++x->lines >= x->body_lines)
+		x->done = 1;
+}
+
+static void
+xf_eol(struct xform *x)
+{
+	if (x->lastcr)
+		xf_stage(x, "\n", 1);
+	else
+		xf_stage(x, "\r\n", 2);
+	xf_newline(x);
+}
+
+/*
+ * The slow path, one byte at a time: line starts, held '>' runs and line
+ * ends.  Called only when nothing is owed, so pend[] has room for the at
+ * most 4 + 2 bytes staged here.
+ */
+static void
+xf_byte(struct xform *x, char c)
+{
+	if (x->hold) {
+		if (c == '>' && x->from == 0) {
+			x->gt++;
+			return;
+		}
+		if (c == from_[x->from]) {
+			if (++x->from < 5)
+				return;
+			x->pend_gt = x->gt - 1;
+			xf_stage(x, from_, 5);
+			x->hold = 0;
+			x->linelen = 2;
+			return;
+		}
+		xf_release(x);
+	} else if (x->bol) {
+		x->bol = 0;
+		if (c == '>' && x->format == MBOX_MBOXRD) {
+			x->hold = 1;
+			x->gt = 1;
+			x->from = 0;
+			return;
+		}
+		if (c == '.' && x->stuff)
+			xf_stage(x, ".", 1);
+	}
+	if (c == '\n') {
+		xf_eol(x);
+		return;
+	}
+	xf_stage(x, &c, 1);
+	x->lastcr = c == '\r';
+	if (x->linelen < 2)
+		x->linelen++;
+}
+
+/*
+ * The common cases inline: mid-line bytes up to the next LF are copied as
+ * they are (memchr speed), and an LF with room for its CRLF is written at
+ * once.  Line starts that matter ('>' for mboxrd, '.' when stuffing), held
+ * '>' runs and an LF without room go through xf_byte.  Kept whole: it
+ * is the loop every byte of every message goes through.
+ */
+size_t
+xform_run(struct xform *x, const char *in, size_t inlen, char *out,
+    size_t cap, size_t *used)
+{
+	const char	*nl;
+	size_t		 i = 0, o = 0, n, room;
+	char		 c;
+
+	for (;;) {
+		if (x->pend_gt > 0 || x->pend_len > 0) {
+			xf_drain(x, out, cap, &o);
+			if (xf_owed(x))
+				break;
+		}
+		if (i == inlen || (out != NULL && o == cap))
+			break;
+		if (x->done) {
+			i = inlen;
+			break;
+		}
+		c = in[i];
+		room = out == NULL ? SIZE_MAX : cap - o;
+		if (x->hold || (x->bol && ((c == '>' &&
+		    x->format == MBOX_MBOXRD) || (c == '.' && x->stuff)))) {
+			xf_byte(x, in[i++]);
+			continue;
+		}
+		x->bol = 0;
+		if (c == '\n') {
+			if (room < 2) {
+				xf_byte(x, in[i++]);
+				continue;
+			}
+			if (out != NULL) {
+				if (!x->lastcr)
+					out[o++] = '\r';
+				out[o++] = '\n';
+			} else
+				o += x->lastcr ? 1 : 2;
+			i++;
+			xf_newline(x);
+			continue;
+		}
+		nl = memchr(in + i, '\n', inlen - i);
+		n = nl != NULL ? (size_t)(nl - (in + i)) : inlen - i;
+		if (n > room)
+			n = room;
+		if (out != NULL)
+			memcpy(out + o, in + i, n);
+		x->lastcr = in[i + n - 1] == '\r';
+		if (n >= 2 || x->linelen + n >= 2)
+			x->linelen = 2;
+		else
+			x->linelen += (int)n;
+		i += n;
+		o += n;
+	}
+	*used = i;
+	return o;
+}
+
+size_t
+xform_end(struct xform *x, char *out, size_t cap)
+{
+	size_t	o = 0;
+
+	xf_drain(x, out, cap, &o);
+	if (xf_owed(x) || x->ended)
+		return o;
+	x->ended = 1;
+	if (x->done)
+		return o;
+	if (x->hold)
+		xf_release(x);
+	if (!x->bol) {
+		/* the pend[] bytes of a release fit with these 2 */
+		xf_stage(x, "\r\n", 2);
+	}
+	xf_drain(x, out, cap, &o);
+	return o;
+}
