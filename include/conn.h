@@ -6,15 +6,46 @@
 #ifndef POP3D_CONN_H
 #define POP3D_CONN_H
 
+#include "auth.h"
 #include "conf.h"
 #include "transport.h"
 
+struct tls_server;
+
+/* What the process model knows about one connection. */
+struct conn_link {
+	const char		*peer;		/* the client, for log lines */
+	int			 loopback;	/* client on this machine */
+	int			 implicit_tls;	/* handshake before greeting */
+	struct tls_server	*tls;		/* NULL: TLS not configured */
+
+	/* Set by privsep.c: logins go to the monitor on privsep_fd. */
+	int			 privsep;
+	int			 privsep_fd;
+	const char		*stamp;		/* APOP stamp; NULL: make one */
+};
+
 /*
  * Serve one POP3 session over t until the session ends it (QUIT, too many
- * errors), the client leaves, or the idle timeout fires.  peer names the
- * client in log lines.  Returns 0 when the session ended it, -1 otherwise
- * (already logged).
+ * errors), the client leaves, or the idle timeout fires.  With
+ * implicit_tls the TLS handshake comes first; with tls, STLS is offered.
+ * Returns 0 when the session ended it, -1 otherwise (already logged).
  */
-int	conn_serve(const struct conf *, struct transport *t, const char *peer);
+int	conn_serve(const struct conf *, struct transport *t,
+	    const struct conn_link *link);
+
+/*
+ * Serve the rest of a session whose login another process verified and
+ * handed over (privsep.c): who's maildrop is opened through mbox.c, the
+ * reply to the login command (how) goes out, then unread (n bytes the
+ * client pipelined behind its login) is taken as input before t.
+ * Returns like conn_serve.
+ */
+int	conn_resume(const struct conf *, struct transport *t,
+	    const struct conn_link *link, struct auth_user *who,
+	    const char *how, const char *unread, size_t n);
+
+/* A fresh APOP greeting stamp, "<pid.random@host>" (RFC 1939 section 7). */
+void	conn_make_stamp(char *stamp, size_t len);
 
 #endif

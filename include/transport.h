@@ -1,6 +1,6 @@
 /*
- * The byte transport under a session: plain file descriptors now, TLS
- * (tls.c) later.  The connection loop moves bytes only through this, so it
+ * The byte transport under a session: plain file descriptors, or TLS
+ * (tls.c) over them.  The connection loop moves bytes only through this, so it
  * never knows whether they are encrypted.
  */
 #ifndef POP3D_TRANSPORT_H
@@ -19,6 +19,15 @@ struct transport {
 
 	/* Bytes already decoded and waiting, so the caller must not poll first. */
 	size_t	 (*pending)(struct transport *);
+
+	/*
+	 * End the stream cleanly (TLS: send close_notify) and free the
+	 * implementation's state; the descriptors stay open.  Best effort,
+	 * bounded in time.  NULL when there is nothing to do.
+	 */
+	void	 (*shutdown)(struct transport *);
+
+	int	 secure;	/* bytes are encrypted (TLS is active) */
 };
 
 /* Set up t to move bytes through fd_in and fd_out unchanged. */

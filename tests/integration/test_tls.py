@@ -1,0 +1,486 @@
+"""TLS: implicit TLS on a listen_tls port, STLS, plaintext_auth, reload.
+
+Python's ssl module (OpenSSL) is the client here; test_tls_clients.py
+drives curl, openssl s_client, mpop (GnuTLS) and fetchmail.
+"""
+
+import os
+import poplib
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import warnings
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (Pop3dCase, pop_form, default_messages,  # noqa: E402
+                     make_cert, tls_conf, chown_tree, session_pids, stuff,
+                     pop3d_path, IO_TIMEOUT, PROC_TIMEOUT)
+
+
+def joined(lines):
+    return b"".join(l + b"\r\n" for l in lines)
+
+
+def der(cert_path):
+    with open(cert_path) as f:
+        return ssl.PEM_cert_to_DER_cert(f.read())
+
+
+class TlsCase(Pop3dCase):
+    """Certificates made once per class; each server gets copies in its
+    own directory (readable by the user pop3d becomes, for SIGHUP)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.certdir = tempfile.mkdtemp(prefix="pop3d-certs-")
+        cls.cert, cls.key = make_cert(cls.certdir)
+        cls.cert2, cls.key2 = make_cert(cls.certdir, "second")
+        cls.other, cls.other_key = make_cert(
+            cls.certdir, "other", cn="other.test", sans=("DNS:other.test",))
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.certdir, ignore_errors=True)
+
+    def tls_server(self, msgs=None, tls=True, start=True, **conf):
+        srv = self.server(msgs, start=False, tls=tls)
+        srv.cert = os.path.join(srv.dir, "server.crt")
+        srv.key = os.path.join(srv.dir, "server.key")
+        shutil.copy(self.cert, srv.cert)
+        shutil.copy(self.key, srv.key)
+        srv.extra.update(tls_conf(srv.cert, srv.key, **conf))
+        chown_tree(srv.dir)
+        if start:
+            srv.start()
+        return srv
+
+    def ctx(self, cafile=None):
+        c = ssl.create_default_context(cafile=cafile or self.cert)
+        return c
+
+    def tls_sock(self, srv, hostname="localhost", cafile=None,
+                 session=None, ctx=None):
+        raw = socket.create_connection(("127.0.0.1", srv.tls_port),
+                                       timeout=IO_TIMEOUT)
+        ctx = ctx or self.ctx(cafile)
+        s = ctx.wrap_socket(raw, server_hostname=hostname, session=session)
+        self.addCleanup(s.close)
+        return s
+
+    def wait_log(self, srv, text, limit=5.0):
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            if text in srv.log():
+                return
+            time.sleep(0.05)
+        self.fail("log never said %r:\n%s" % (text, srv.log()[-2000:]))
+
+
+def capa(p):
+    return [l.split()[0] if l else l for l in p._longcmd("CAPA")[1]]
+
+
+class ImplicitTlsTest(TlsCase):
+
+    def test_pop3_ssl_retrieves_every_message(self):
+        msgs = default_messages()
+        srv = self.tls_server(msgs)
+        p = poplib.POP3_SSL("127.0.0.1", srv.tls_port, context=self.ctx(),
+                            timeout=IO_TIMEOUT)
+        self.addCleanup(p.close)
+        self.assertNotIn(b"STLS", capa(p))
+        p.user("alice")
+        p.pass_("secret")
+        for i, m in enumerate(msgs):
+            resp, lines, octets = p.retr(i + 1)
+            self.assertEqual(joined(lines), pop_form(m), "message %d" % i)
+            self.assertEqual(octets, len(pop_form(m)))
+        p.quit()
+        log = srv.log()
+        self.assertRegex(log, r"127\.0\.0\.1:\d+: TLS TLSv1\.2 "
+                         r"TLS-ECDHE-ECDSA-WITH-[A-Z0-9-]+")
+
+    def test_stls_inside_tls_is_refused(self):
+        srv = self.tls_server()
+        p = poplib.POP3_SSL("127.0.0.1", srv.tls_port, context=self.ctx(),
+                            timeout=IO_TIMEOUT)
+        self.addCleanup(p.close)
+        with self.assertRaises(poplib.error_proto) as e:
+            p._shortcmd("STLS")
+        self.assertIn(b"TLS is already active", e.exception.args[0])
+
+    def test_plaintext_to_tls_port(self):
+        srv = self.tls_server()
+        c = self.client(srv)
+        c.sock.close()
+        c.sock = socket.create_connection(("127.0.0.1", srv.tls_port),
+                                          timeout=IO_TIMEOUT)
+        c.send(b"USER alice\r\nPASS secret\r\n")
+        data = c.read_until_eof()
+        self.assertNotIn(b"+OK", data)
+        self.wait_log(srv, "TLS handshake failed")
+        self.assertRegex(srv.log(),
+                         r"127\.0\.0\.1:\d+: TLS handshake failed: .+")
+        # The listener is unharmed.
+        p = poplib.POP3_SSL("127.0.0.1", srv.tls_port, context=self.ctx(),
+                            timeout=IO_TIMEOUT)
+        p.close()
+
+    def test_stalled_handshake_times_out(self):
+        srv = self.tls_server(tls_handshake_timeout="1")
+        s = socket.create_connection(("127.0.0.1", srv.tls_port),
+                                     timeout=IO_TIMEOUT)
+        self.addCleanup(s.close)
+        # The first bytes of a ClientHello record, then nothing.
+        s.sendall(b"\x16\x03\x01\x00\x80\x01\x00")
+        t0 = time.monotonic()
+        s.settimeout(6)
+        self.assertEqual(s.recv(100), b"")
+        took = time.monotonic() - t0
+        self.assertGreater(took, 0.8)
+        self.assertLess(took, 4)
+        self.wait_log(srv, "TLS handshake timed out after 1 s")
+
+    def test_close_notify_at_quit(self):
+        srv = self.tls_server()
+        raw = socket.create_connection(("127.0.0.1", srv.tls_port),
+                                       timeout=IO_TIMEOUT)
+        s = self.ctx().wrap_socket(raw, server_hostname="localhost",
+                                   suppress_ragged_eofs=False)
+        self.addCleanup(s.close)
+        f = s.makefile("rb")
+        self.assertTrue(f.readline().startswith(b"+OK"))
+        s.sendall(b"QUIT\r\n")
+        self.assertTrue(f.readline().startswith(b"+OK"))
+        # A close without close_notify raises SSLEOFError here.
+        self.assertEqual(s.recv(10), b"")
+
+    def test_secure_defaults_and_tls_ciphers(self):
+        srv = self.tls_server()
+        c = self.ctx()
+        c.maximum_version = ssl.TLSVersion.TLSv1_2
+        c.set_ciphers("ECDHE-ECDSA-AES128-SHA256")	# CBC: not by default
+        raw = socket.create_connection(("127.0.0.1", srv.tls_port),
+                                       timeout=IO_TIMEOUT)
+        self.addCleanup(raw.close)
+        with self.assertRaises(ssl.SSLError):
+            c.wrap_socket(raw, server_hostname="localhost")
+        # A site that must serve it lists it after the defaults.
+        srv2 = self.tls_server(
+            tls_ciphers="default TLS-ECDHE-ECDSA-WITH-AES-128-CBC-SHA256")
+        raw = socket.create_connection(("127.0.0.1", srv2.tls_port),
+                                       timeout=IO_TIMEOUT)
+        s = c.wrap_socket(raw, server_hostname="localhost")
+        self.addCleanup(s.close)
+        self.assertEqual(s.cipher()[0], "ECDHE-ECDSA-AES128-SHA256")
+        # TLS 1.1 is refused whatever the suites.
+        c = self.ctx()
+        c.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            c.maximum_version = ssl.TLSVersion.TLSv1_1
+        c.set_ciphers("ALL:@SECLEVEL=0")
+        raw = socket.create_connection(("127.0.0.1", srv.tls_port),
+                                       timeout=IO_TIMEOUT)
+        self.addCleanup(raw.close)
+        with self.assertRaises(ssl.SSLError):
+            c.wrap_socket(raw, server_hostname="localhost")
+
+    def test_session_ticket_resumption(self):
+        srv = self.tls_server()
+        ctx = self.ctx()
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        s1 = self.tls_sock(srv, ctx=ctx)
+        s1.recv(100)
+        sess = s1.session
+        self.assertTrue(sess.has_ticket)
+        s1.close()
+        # Another session process, forked later, takes the ticket.
+        s2 = self.tls_sock(srv, session=sess, ctx=ctx)
+        self.assertTrue(s2.recv(100).startswith(b"+OK"))
+        self.assertTrue(s2.session_reused)
+
+    def test_sni_selects_certificate(self):
+        srv = self.tls_server(start=False)
+        o_crt = os.path.join(srv.dir, "other.crt")
+        o_key = os.path.join(srv.dir, "other.key")
+        shutil.copy(self.other, o_crt)
+        shutil.copy(self.other_key, o_key)
+        srv.extra["tls_sni"] = "*.test %s %s" % (o_crt, o_key)
+        chown_tree(srv.dir)
+        srv.start()
+        s = self.tls_sock(srv, "other.test", cafile=self.other)
+        self.assertEqual(s.getpeercert(True), der(self.other))
+        s = self.tls_sock(srv, "localhost")
+        self.assertEqual(s.getpeercert(True), der(self.cert))
+
+    def test_sighup_reloads_certificates(self):
+        srv = self.tls_server(msgs=default_messages())
+        s = self.tls_sock(srv)
+        self.assertEqual(s.getpeercert(True), der(self.cert))
+        f = s.makefile("rb")
+        f.readline()
+        s.sendall(b"USER alice\r\nPASS secret\r\n")
+        f.readline()
+        self.assertTrue(f.readline().startswith(b"+OK"))
+        # New files, then SIGHUP: new connections see them.
+        shutil.copy(self.cert2, srv.cert)
+        shutil.copy(self.key2, srv.key)
+        os.kill(srv.proc.pid, signal.SIGHUP)
+        self.wait_log(srv, "TLS certificates reloaded")
+        n = self.tls_sock(srv, cafile=self.cert2)
+        self.assertEqual(n.getpeercert(True), der(self.cert2))
+        # The session opened before the reload goes on.
+        s.sendall(b"STAT\r\n")
+        self.assertTrue(f.readline().startswith(b"+OK"))
+        # A broken certificate keeps the previous one and says why.
+        with open(srv.cert, "w") as fh:
+            fh.write("-----BEGIN CERTIFICATE-----\nnot base64\n"
+                     "-----END CERTIFICATE-----\n")
+        os.kill(srv.proc.pid, signal.SIGHUP)
+        self.wait_log(srv, "TLS reload failed, keeping the old")
+        self.assertRegex(srv.log(), r"TLS reload failed.*server\.crt: ")
+        n = self.tls_sock(srv, cafile=self.cert2)
+        self.assertEqual(n.getpeercert(True), der(self.cert2))
+
+    def test_greeting_stamps_and_server_randoms_differ(self):
+        """Two sessions forked from one listener never share DRBG state."""
+        srv = self.tls_server(apop="yes")
+        greetings = []
+        for _ in range(2):
+            s = self.tls_sock(srv)
+            greetings.append(s.recv(200))
+        self.assertNotEqual(greetings[0], greetings[1])
+        randoms = [server_random(srv.tls_port, self.cert) for _ in range(3)]
+        # The first 4 bytes may be the time: compare the 28 random ones.
+        tails = {r[4:] for r in randoms}
+        self.assertEqual(len(tails), 3, randoms)
+
+    def test_inetd_implicit_tls(self):
+        msgs = default_messages()
+        srv = self.tls_server(msgs, tls=False, start=False)
+        srv.write_conf()
+        a, b = socket.socketpair()
+        self.addCleanup(a.close)
+        with open(srv.log_path, "ab") as log:
+            p = subprocess.Popen([pop3d_path(), "-i", "-s", "-f",
+                                  srv.conf_path], stdin=b, stdout=b,
+                                 stderr=log)
+        b.close()
+        self.addCleanup(p.kill)
+        a.settimeout(IO_TIMEOUT)
+        s = self.ctx().wrap_socket(a, server_hostname="localhost")
+        f = s.makefile("rb")
+        self.assertTrue(f.readline().startswith(b"+OK"))
+        s.sendall(b"USER alice\r\nPASS secret\r\nRETR 2\r\nQUIT\r\n")
+        self.assertTrue(f.readline().startswith(b"+OK"))
+        self.assertTrue(f.readline().startswith(b"+OK"))
+        self.assertTrue(f.readline().startswith(b"+OK"))
+        body = b""
+        while True:
+            l = f.readline()
+            if l == b".\r\n":
+                break
+            body += l
+        self.assertEqual(body, stuff(pop_form(msgs[1])))
+        self.assertTrue(f.readline().startswith(b"+OK"))
+        self.assertEqual(p.wait(PROC_TIMEOUT), 0)
+
+def server_random(port, cafile):
+    """The 32-byte random of the ServerHello, read off openssl -msg."""
+    r = subprocess.run(
+        ["openssl", "s_client", "-connect", "127.0.0.1:%d" % port,
+         "-CAfile", cafile, "-tls1_2", "-msg", "-no_ticket"],
+        input=b"QUIT\r\n", capture_output=True, timeout=PROC_TIMEOUT)
+    out = r.stdout.decode("latin-1")
+    m = re.search(r"<<< TLS 1\.2, Handshake \[length [0-9a-f]+\], "
+                  r"ServerHello\n((?:    [0-9a-f ]+\n)+)", out)
+    if m is None:
+        raise AssertionError("no ServerHello in:\n" + out[-2000:])
+    hexes = m.group(1).split()
+    # type(1) length(3) version(2) random(32)
+    return bytes(int(h, 16) for h in hexes[6:38])
+
+
+class StlsTest(TlsCase):
+
+    def test_stls_capabilities_and_retrieval(self):
+        msgs = default_messages()
+        srv = self.tls_server(msgs, plaintext_auth="no")
+        p = poplib.POP3("127.0.0.1", srv.port, timeout=IO_TIMEOUT)
+        self.addCleanup(p.close)
+        before = capa(p)
+        self.assertIn(b"STLS", before)
+        self.assertNotIn(b"USER", before)
+        self.assertNotIn(b"SASL", before)
+        p.stls(context=self.ctx())
+        after = capa(p)
+        self.assertNotIn(b"STLS", after)
+        self.assertIn(b"USER", after)
+        self.assertIn(b"SASL", after)
+        p.user("alice")
+        p.pass_("secret")
+        resp, lines, _ = p.retr(6)
+        self.assertEqual(joined(lines), pop_form(msgs[5]))
+        p.quit()
+
+    def test_plaintext_refused_names_stls_and_995(self):
+        srv = self.tls_server(plaintext_auth="no")
+        c = self.client(srv)
+        c.line()
+        r = c.cmd("USER alice")
+        self.assertERR(r)
+        self.assertIn(b"STLS", r)
+        self.assertIn(b"995", r)
+        self.assertERR(c.cmd("AUTH PLAIN AGFsaWNlAHNlY3JldA=="))
+        self.assertIn(b"STLS", c.cmd("PASS secret"))
+
+    def test_plaintext_policy_on_loopback(self):
+        # local (the default) and yes let loopback in; no refuses it.
+        for policy, ok in (("local", True), ("yes", True), ("no", False)):
+            srv = self.tls_server(plaintext_auth=policy)
+            c = self.client(srv)
+            r = c.login("alice", "secret")
+            self.assertEqual(r.startswith(b"+OK"), ok, (policy, r))
+            p = poplib.POP3("127.0.0.1", srv.port, timeout=IO_TIMEOUT)
+            self.addCleanup(p.close)
+            self.assertEqual(b"USER" in capa(p), ok, policy)
+            self.assertIn(b"STLS", capa(p))
+
+    def test_no_tls_configured_no_stls(self):
+        srv = self.server()
+        p = poplib.POP3("127.0.0.1", srv.port, timeout=IO_TIMEOUT)
+        self.addCleanup(p.close)
+        self.assertNotIn(b"STLS", capa(p))
+        self.assertIn(b"USER", capa(p))
+        with self.assertRaises(poplib.error_proto):
+            p._shortcmd("STLS")
+
+    def test_injection_after_stls_is_discarded(self):
+        srv = self.tls_server()
+        raw = socket.create_connection(("127.0.0.1", srv.port),
+                                       timeout=IO_TIMEOUT)
+        self.addCleanup(raw.close)
+        f = raw.makefile("rb")
+        self.assertTrue(f.readline().startswith(b"+OK"))
+        raw.sendall(b"STLS\r\nUSER alice\r\n")
+        self.assertEqual(f.readline(), b"+OK begin TLS negotiation\r\n")
+        s = self.ctx().wrap_socket(raw, server_hostname="localhost")
+        s.settimeout(0.5)
+        with self.assertRaises(socket.timeout):
+            got = s.recv(100)
+            raise AssertionError("reply inside TLS to USER: %r" % got)
+        s.settimeout(IO_TIMEOUT)
+        # Had USER been taken, PASS would be checked; it is not.
+        s.sendall(b"PASS secret\r\n")
+        self.assertEqual(s.recv(200), b"-ERR PASS must follow USER\r\n")
+
+    def test_plaintext_after_stls_reply_fails_handshake(self):
+        srv = self.tls_server()
+        c = self.client(srv)
+        c.line()
+        c.send(b"STLS\r\n")
+        self.assertOK(c.line())
+        c.send(b"USER alice\r\n")
+        self.assertNotIn(b"+OK", c.read_until_eof())
+        self.wait_log(srv, "TLS handshake failed")
+
+
+class SecretsTest(TlsCase):
+    """No process serving a logged-in user holds the private key."""
+
+    def private_patterns(self, key):
+        out = subprocess.run(["openssl", "ec", "-in", key, "-text",
+                              "-noout"], capture_output=True, check=True,
+                             timeout=PROC_TIMEOUT).stdout.decode()
+        hexes = re.search(r"priv:\n((?:\s+[0-9a-f:]+\n)+)", out).group(1)
+        d = bytes.fromhex(re.sub(r"[\s:]", "", hexes))[-32:]
+        # mbedTLS keeps the scalar as little-endian limbs.
+        return [d, d[::-1]]
+
+    def holds(self, pid, patterns):
+        found = False
+        with open("/proc/%d/maps" % pid) as maps, \
+                open("/proc/%d/mem" % pid, "rb", 0) as mem:
+            for line in maps:
+                f = line.split()
+                if "r" not in f[1] or (len(f) > 5 and
+                                       f[5].startswith("/")):
+                    continue
+                lo, hi = (int(x, 16) for x in f[0].split("-"))
+                try:
+                    mem.seek(lo)
+                    chunk = mem.read(hi - lo)
+                except (OSError, ValueError, OverflowError):
+                    continue
+                if any(p in chunk for p in patterns):
+                    found = True
+        return found
+
+    def check(self, srv, login):
+        pats = self.private_patterns(srv.key)
+        # The listener keeps the key: proves the search finds it.
+        self.assertTrue(self.holds(srv.proc.pid, pats))
+        conn = login(srv)
+        deadline = time.monotonic() + 5
+        kids = []
+        while not kids and time.monotonic() < deadline:
+            kids = session_pids(srv.proc.pid)
+            time.sleep(0.05)
+        self.assertEqual(len(kids), 1)
+        self.assertFalse(self.holds(kids[0], pats))
+        conn.close()
+
+    def test_key_gone_after_implicit_tls_login(self):
+        srv = self.tls_server(default_messages())
+
+        def login(srv):
+            p = poplib.POP3_SSL("127.0.0.1", srv.tls_port,
+                                context=self.ctx(), timeout=IO_TIMEOUT)
+            p.user("alice")
+            p.pass_("secret")
+            return p
+        self.check(srv, login)
+
+    def test_key_gone_after_plaintext_login(self):
+        srv = self.tls_server(default_messages())
+        self.check(srv, lambda srv: self.login_client(srv))
+
+
+class ConfigTest(TlsCase):
+
+    def run_t(self, srv):
+        srv.write_conf(srv.port or 1, None)
+        return srv.run(["-t", "-f", srv.conf_path])
+
+    def test_bad_tls_files_are_reported(self):
+        srv = self.tls_server(start=False)
+        shutil.copy(self.key2, srv.key)	# not the certificate's key
+        r = self.run_t(srv)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn(b"does not match", r.stderr)
+        srv.extra["tls_key"] = os.path.join(srv.dir, "missing.key")
+        r = self.run_t(srv)
+        self.assertIn(b"missing.key: No such file", r.stderr)
+        shutil.copy(self.key, srv.key)
+        srv.extra["tls_key"] = srv.key
+        srv.extra["tls_ciphers"] = "TLS-RSA-WITH-NOTHING"
+        r = self.run_t(srv)
+        self.assertIn(b"TLS-RSA-WITH-NOTHING", r.stderr)
+        del srv.extra["tls_ciphers"]
+        self.assertEqual(self.run_t(srv).returncode, 0)
+        srv.extra["tls_cert"] = srv.cert
+        del srv.extra["tls_key"]
+        r = self.run_t(srv)
+        self.assertIn(b"tls_cert and tls_key go together", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,209 @@
+"""Real clients on other TLS stacks against pop3d's TLS: curl (OpenSSL),
+openssl s_client, mpop (GnuTLS) and fetchmail (OpenSSL), each fetching
+mail over implicit TLS and over STLS and checking the bytes."""
+
+import glob
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (Pop3dCase, pop_form, default_messages,  # noqa: E402
+                     make_cert, tls_conf, chown_tree, curl, stuff,
+                     PROC_TIMEOUT)
+
+
+def lf(data):
+    """The CRLF text of a message as a local MDA stores it."""
+    return data.replace(b"\r\n", b"\n")
+
+
+class ClientCase(Pop3dCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.certdir = tempfile.mkdtemp(prefix="pop3d-certs-")
+        cls.cert, cls.key = make_cert(cls.certdir)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.certdir, ignore_errors=True)
+
+    def setUp(self):
+        self.msgs = default_messages()
+        # plaintext_auth no: a client that skipped TLS could not log in.
+        srv = self.server(self.msgs, start=False, tls=True)
+        crt, key = (os.path.join(srv.dir, n) for n in ("s.crt", "s.key"))
+        shutil.copy(self.cert, crt)
+        shutil.copy(self.key, key)
+        srv.extra.update(tls_conf(crt, key, plaintext_auth="no",
+                                  expire="never"))
+        chown_tree(srv.dir)
+        self.srv = srv.start()
+        self.work = tempfile.mkdtemp(prefix="pop3d-client-")
+        self.addCleanup(shutil.rmtree, self.work, True)
+
+    def run_client(self, args, env=None, stdin=b""):
+        e = dict(os.environ, HOME=self.work)
+        e.update(env or {})
+        r = subprocess.run(args, input=stdin, capture_output=True, env=e,
+                           timeout=PROC_TIMEOUT, cwd=self.work)
+        if r.returncode != 0:
+            self.fail("%s: exit %d\n%s\n%s\nlog:\n%s" % (
+                args[0], r.returncode, r.stdout.decode("latin-1")[-2000:],
+                r.stderr.decode("latin-1")[-2000:],
+                self.srv.log()[-2000:]))
+        return r
+
+    def check_delivered(self, outdir, strip_received=False):
+        """Every message arrived once, byte for byte (LF line ends)."""
+        files = sorted(glob.glob(os.path.join(outdir, "m.*")),
+                       key=os.path.getmtime)
+        got = []
+        for f in files:
+            with open(f, "rb") as fh:
+                data = fh.read()
+            if strip_received:
+                # fetchmail prepends its own Received: header (folded).
+                while data.startswith(b"Received:") or \
+                        data[:1] in (b" ", b"\t"):
+                    data = data[data.index(b"\n") + 1:]
+            got.append(data)
+        want = [lf(pop_form(m)) for m in self.msgs]
+        self.assertEqual(sorted(got), sorted(want))
+
+    def assertTlsLogged(self, n=1):
+        self.assertGreaterEqual(self.srv.log().count(": TLS TLSv1.2 "), n,
+                                self.srv.log())
+
+
+@unittest.skipUnless(shutil.which("curl"), "curl not installed")
+class CurlTlsTest(ClientCase):
+
+    def curl(self, url):
+        r = curl(["--cacert", self.cert, "-u", "alice:secret", url])
+        if r.returncode != 0:
+            self.fail("curl %s: exit %d %s\n%s" % (
+                url, r.returncode, r.stderr.decode(), self.srv.log()))
+        return r.stdout
+
+    def test_pop3s(self):
+        base = "pop3s://localhost:%d/" % self.srv.tls_port
+        for n, m in enumerate(self.msgs, 1):
+            self.assertEqual(self.curl(base + str(n)), pop_form(m))
+        self.assertTlsLogged(len(self.msgs))
+
+    def test_pop3_ssl_reqd(self):
+        base = "pop3://localhost:%d/" % self.srv.port
+        out = curl(["--ssl-reqd", "--cacert", self.cert, "-u",
+                    "alice:secret", base + "6"])
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(out.stdout, pop_form(self.msgs[5]))
+        self.assertTlsLogged()
+
+
+class OpensslTest(ClientCase):
+
+    def s_client(self, extra):
+        script = b"USER alice\nPASS secret\nRETR 2\nRETR 6\nQUIT\n"
+        r = subprocess.run(
+            ["openssl", "s_client", "-quiet", "-crlf", "-ign_eof",
+             "-verify_return_error", "-CAfile", self.cert,
+             "-verify_hostname", "localhost"] + extra,
+            input=script, capture_output=True, timeout=PROC_TIMEOUT)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout
+
+    def check(self, out):
+        for i in (1, 5):
+            # The reply line, then the byte-stuffed message and ".".
+            want = b"+OK %d octets\r\n" % len(pop_form(self.msgs[i])) + \
+                stuff(pop_form(self.msgs[i])) + b".\r\n"
+            self.assertTrue(want in out, "message %d differs" % (i + 1))
+        self.assertTrue(out.endswith(b"signing off (0 messages "
+                                     b"deleted)\r\n"), out[-200:])
+
+    def test_connect_tls_port(self):
+        self.check(self.s_client(
+            ["-connect", "127.0.0.1:%d" % self.srv.tls_port]))
+
+    def test_starttls_pop3(self):
+        self.check(self.s_client(
+            ["-starttls", "pop3", "-connect",
+             "127.0.0.1:%d" % self.srv.port]))
+        self.assertTlsLogged()
+
+
+@unittest.skipUnless(shutil.which("mpop"), "mpop not installed")
+class MpopTest(ClientCase):
+    """mpop is built on GnuTLS."""
+
+    def mpop(self, port, starttls):
+        out = os.path.join(self.work, "out")
+        os.mkdir(out)
+        rc = os.path.join(self.work, "mpoprc")
+        with open(rc, "w") as f:
+            f.write("account test\n"
+                    "host 127.0.0.1\n"
+                    "port %d\n"
+                    "user alice\n"
+                    "password secret\n"
+                    "auth user\n"
+                    "tls on\n"
+                    "tls_starttls %s\n"
+                    "tls_trust_file %s\n"
+                    "tls_host_override localhost\n"
+                    "keep on\n"
+                    "received_header off\n"
+                    "uidls_file %s/uidls\n"
+                    "delivery mda \"cat > $(mktemp %s/m.XXXXXX)\"\n" % (
+                        port, "on" if starttls else "off", self.cert,
+                        self.work, out))
+        os.chmod(rc, 0o600)
+        self.run_client(["mpop", "-C", rc, "-q", "test"])
+        self.check_delivered(out)
+        self.assertTlsLogged()
+
+    def test_mpop_implicit_tls(self):
+        self.mpop(self.srv.tls_port, False)
+
+    def test_mpop_stls(self):
+        self.mpop(self.srv.port, True)
+
+
+@unittest.skipUnless(shutil.which("fetchmail"), "fetchmail not installed")
+class FetchmailTest(ClientCase):
+    """fetchmail is built on OpenSSL."""
+
+    def fetchmail(self, port, implicit):
+        out = os.path.join(self.work, "out")
+        os.mkdir(out)
+        rc = os.path.join(self.work, "fetchmailrc")
+        with open(rc, "w") as f:
+            f.write("set no bouncemail\n"
+                    "poll 127.0.0.1 proto POP3 port %d auth password\n"
+                    "  user alice there with password secret is root here\n"
+                    "  options keep fetchall %s sslcertck\n"
+                    "  sslcertfile %s sslcommonname localhost\n"
+                    "  mda \"/bin/sh -c 'cat > $(mktemp %s/m.XXXXXX)'\"\n" % (
+                        port, "ssl" if implicit else "sslproto tls1.2+",
+                        self.cert, out))
+        os.chmod(rc, 0o600)
+        self.run_client(["fetchmail", "-f", rc, "-N", "--nosyslog",
+                         "-i", os.path.join(self.work, "ids")])
+        self.check_delivered(out, strip_received=True)
+        self.assertTlsLogged()
+
+    def test_fetchmail_implicit_tls(self):
+        self.fetchmail(self.srv.tls_port, True)
+
+    def test_fetchmail_stls(self):
+        self.fetchmail(self.srv.port, False)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,810 @@
+/*
+ * The TLS transport on mbedTLS: the server settings made once by the
+ * listener (certificates, keys, suites, ticket keys) and, per connection,
+ * the handshake and the struct transport hooks that move a session's
+ * bytes through TLS.
+ *
+ * Secure by default (RFC 9325): TLS 1.2 and up, only ECDHE key exchange
+ * with AEAD suites unless tls_ciphers says otherwise, extended master
+ * secret, no renegotiation, no compression (refused at build time below).
+ *
+ * Secrets and processes: the listener reads the keys (while it still has
+ * the rights to) and keeps them; every session process wipes its copy of
+ * the private keys and ticket keys once its handshake is over, or before
+ * a plaintext login (tls_forget_secrets), and reseeds the DRBG it
+ * inherited by fork before its first random byte (tls_child_init).
+ */
+#include <sys/random.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <mbedtls/version.h>
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/error.h>
+#include <mbedtls/net_sockets.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/platform_util.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/ssl_ciphersuites.h>
+#include <mbedtls/ssl_ticket.h>
+#include <mbedtls/x509_crt.h>
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000 && defined(MBEDTLS_PSA_CRYPTO_C)
+#include <psa/crypto.h>
+#endif
+
+#include "conf.h"
+#include "log.h"
+#include "params.h"
+#include "tls.h"
+#include "transport.h"
+
+#if defined(MBEDTLS_ZLIB_SUPPORT)
+#error "TLS compression enables CRIME: build mbedTLS without MBEDTLS_ZLIB_SUPPORT"
+#endif
+
+/* Largest key file read (a 16384-bit RSA key in PEM is about 12 kB). */
+#define KEY_FILE_MAX	(64 * 1024)
+
+/* Longest session ticket parsed (mbedTLS writes a few hundred bytes). */
+#define TICKET_MAX	2048
+
+/* Suite ids kept: the default list, or at most this many named ones. */
+#define SUITES_MAX	64
+
+struct tls_cert {
+	mbedtls_x509_crt	crt;
+	mbedtls_pk_context	key;
+	char			name[256];	/* SNI name, "" for the default */
+};
+
+struct tls_server {
+	mbedtls_entropy_context		entropy;
+	mbedtls_ctr_drbg_context	drbg;
+	mbedtls_ssl_config		conf;
+	struct tls_cert			certs[1 + CONF_SNI_MAX];
+	int				ncerts;
+	int				suites[SUITES_MAX + 1];	/* 0-terminated */
+
+	/* Ticket keys: tk[cur] writes, both parse; born[] says when made. */
+	mbedtls_ssl_ticket_context	tk[2];
+	int				tk_ok[2];
+	time_t				born[2];
+	int				cur;
+};
+
+struct tls_conn {
+	mbedtls_ssl_context	ssl;
+	int			fd_in, fd_out;
+	char			peer[128];
+};
+
+/*
+ * RFC 9325 section 4.2: ECDHE with AES-GCM or ChaCha20-Poly1305, the
+ * stronger first.  Names missing from the mbedTLS build are skipped.
+ */
+static const char *const default_suites[] = {
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+	"TLS1-3-AES-256-GCM-SHA384",
+	"TLS1-3-CHACHA20-POLY1305-SHA256",
+	"TLS1-3-AES-128-GCM-SHA256",
+#endif
+	"TLS-ECDHE-ECDSA-WITH-AES-256-GCM-SHA384",
+	"TLS-ECDHE-ECDSA-WITH-CHACHA20-POLY1305-SHA256",
+	"TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256",
+	"TLS-ECDHE-RSA-WITH-AES-256-GCM-SHA384",
+	"TLS-ECDHE-RSA-WITH-CHACHA20-POLY1305-SHA256",
+	"TLS-ECDHE-RSA-WITH-AES-128-GCM-SHA256"
+};
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* mbedTLS's text for error code r, for log lines and err. */
+static const char *
+why(int r, char *buf, size_t len)
+{
+	char	msg[160];
+
+	mbedtls_strerror(r, msg, sizeof(msg));
+	snprintf(buf, len, "%s (-0x%04x)", msg, (unsigned)-r);
+	return buf;
+}
+
+/*
+ * Certificates and keys.
+ */
+
+/*
+ * Read a key file whole into a buffer pop3d wipes itself: stdio would
+ * leave copies of the key in freed buffers that every forked session
+ * inherits.  Returns the buffer (NUL-terminated, *len counts the NUL, as
+ * mbedtls_pk_parse_key wants for PEM) or NULL with errno set.
+ */
+static unsigned char *
+read_secret(const char *path, size_t *len)
+{
+	unsigned char	*buf;
+	size_t		 got = 0;
+	ssize_t		 n;
+	int		 fd, saved;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return NULL;
+	if ((buf = malloc(KEY_FILE_MAX + 1)) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	while (got < KEY_FILE_MAX &&
+	    (n = read(fd, buf + got, KEY_FILE_MAX - got)) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			saved = errno;
+			mbedtls_platform_zeroize(buf, got);
+			free(buf);
+			close(fd);
+			errno = saved;
+			return NULL;
+		}
+		got += (size_t)n;
+	}
+	close(fd);
+	buf[got] = '\0';
+	*len = got + 1;
+	return buf;
+}
+
+static int
+load_key(struct tls_server *s, mbedtls_pk_context *key, const char *path,
+    char *err, size_t errlen)
+{
+	unsigned char	*buf;
+	size_t		 len;
+	char		 w[200];
+	int		 r;
+
+	if ((buf = read_secret(path, &len)) == NULL) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+	r = mbedtls_pk_parse_key(key, buf, len, NULL, 0,
+	    mbedtls_ctr_drbg_random, &s->drbg);
+#else
+	(void)s;
+	r = mbedtls_pk_parse_key(key, buf, len, NULL, 0);
+#endif
+	mbedtls_platform_zeroize(buf, len);
+	free(buf);
+	if (r != 0) {
+		seterr(err, errlen, "%s: %s", path, why(r, w, sizeof(w)));
+		return -1;
+	}
+	return 0;
+}
+
+/* Load one chain and its key, and check that they belong together. */
+static int
+load_cert(struct tls_server *s, const char *name, const char *cert,
+    const char *key, char *err, size_t errlen)
+{
+	struct tls_cert	*tc = &s->certs[s->ncerts];
+	char		 w[200];
+	int		 r;
+
+	mbedtls_x509_crt_init(&tc->crt);
+	mbedtls_pk_init(&tc->key);
+	snprintf(tc->name, sizeof(tc->name), "%s", name);
+	s->ncerts++;
+	if ((r = mbedtls_x509_crt_parse_file(&tc->crt, cert)) != 0) {
+		seterr(err, errlen, "%s: %s", cert, r > 0 ?
+		    "some certificates could not be parsed" :
+		    why(r, w, sizeof(w)));
+		return -1;
+	}
+	if (load_key(s, &tc->key, key, err, errlen) == -1)
+		return -1;
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+	r = mbedtls_pk_check_pair(&tc->crt.pk, &tc->key,
+	    mbedtls_ctr_drbg_random, &s->drbg);
+#else
+	r = mbedtls_pk_check_pair(&tc->crt.pk, &tc->key);
+#endif
+	if (r != 0) {
+		seterr(err, errlen, "%s does not match the certificate %s",
+		    key, cert);
+		return -1;
+	}
+	if (mbedtls_x509_time_is_past(&tc->crt.valid_to))
+		log_warnx("%s: the certificate has expired", cert);
+	return 0;
+}
+
+/* RFC 6125 section 6.4.3, simplified: "*." matches exactly one label. */
+static int
+name_match(const char *pattern, const unsigned char *name, size_t len)
+{
+	const unsigned char	*dot;
+	size_t			 plen = strlen(pattern);
+
+	if (pattern[0] == '*') {
+		if ((dot = memchr(name, '.', len)) == NULL || dot == name)
+			return 0;
+		len -= (size_t)(dot - name);
+		name = dot;
+		pattern++;
+		plen--;
+	}
+	return plen == len && strncasecmp(pattern, (const char *)name,
+	    len) == 0;
+}
+
+/* SNI: the first tls_sni entry matching the name; else the default. */
+static int
+sni_select(void *p, mbedtls_ssl_context *ssl, const unsigned char *name,
+    size_t len)
+{
+	struct tls_server	*s = p;
+	int			 i;
+
+	for (i = 1; i < s->ncerts; i++)
+		if (name_match(s->certs[i].name, name, len))
+			return mbedtls_ssl_set_hs_own_cert(ssl,
+			    &s->certs[i].crt, &s->certs[i].key);
+	return 0;
+}
+
+/*
+ * Suites.
+ */
+
+static int
+add_suite(struct tls_server *s, int *n, const char *name)
+{
+	int	id, i;
+
+	if ((id = mbedtls_ssl_get_ciphersuite_id(name)) == 0)
+		return -1;
+	for (i = 0; i < *n; i++)
+		if (s->suites[i] == id)
+			return 0;
+	if (*n < SUITES_MAX)
+		s->suites[(*n)++] = id;
+	return 0;
+}
+
+/*
+ * tls_ciphers: mbedTLS suite names separated by blanks, ':' or ','.
+ * The word "default" stands for the built-in list, so a site can append
+ * legacy suites after it.
+ */
+static int
+set_suites(struct tls_server *s, const char *spec, char *err, size_t errlen)
+{
+	char	 copy[CONF_CIPHERS_MAX], *w, *next;
+	size_t	 i;
+	int	 n = 0;
+
+	snprintf(copy, sizeof(copy), "%s", spec);
+	for (w = copy; *w != '\0'; w = next) {
+		next = w + strcspn(w, " \t:,");
+		if (*next != '\0')
+			*next++ = '\0';
+		if (*w == '\0')
+			continue;
+		if (strcmp(w, "default") == 0) {
+			for (i = 0; i < sizeof(default_suites) /
+			    sizeof(default_suites[0]); i++)
+				(void)add_suite(s, &n, default_suites[i]);
+		} else if (add_suite(s, &n, w) == -1) {
+			seterr(err, errlen, "tls_ciphers: '%s' is not a "
+			    "cipher suite this mbedTLS knows", w);
+			return -1;
+		}
+	}
+	if (n == 0) {
+		seterr(err, errlen, "tls_ciphers: no cipher suite");
+		return -1;
+	}
+	s->suites[n] = 0;
+	return 0;
+}
+
+/*
+ * Session tickets (RFC 5077).  Two mbedTLS ticket contexts: the newer
+ * one writes, both parse, and the listener replaces the older one every
+ * TLS_TICKET_ROTATE seconds.  Rotating in the listener (not inside each
+ * ticket context, as mbedTLS would) keeps every session process on the
+ * same keys, so a ticket issued by one session resumes in the next.
+ */
+
+static int
+ticket_write(void *p, const mbedtls_ssl_session *session,
+    unsigned char *start, const unsigned char *end, size_t *tlen,
+    uint32_t *lifetime)
+{
+	struct tls_server	*s = p;
+
+	if (!s->tk_ok[s->cur])
+		return MBEDTLS_ERR_SSL_INTERNAL_ERROR;
+	return mbedtls_ssl_ticket_write(&s->tk[s->cur], session, start, end,
+	    tlen, lifetime);
+}
+
+/* The parse decrypts in place: each key gets a fresh copy. */
+static int
+ticket_parse(void *p, mbedtls_ssl_session *session, unsigned char *buf,
+    size_t len)
+{
+	struct tls_server	*s = p;
+	unsigned char		 copy[TICKET_MAX];
+	int			 i, k, r = MBEDTLS_ERR_SSL_INVALID_MAC;
+
+	if (len > sizeof(copy))
+		return MBEDTLS_ERR_SSL_INVALID_MAC;
+	for (i = 0; i < 2; i++) {
+		k = i == 0 ? s->cur : 1 - s->cur;
+		if (!s->tk_ok[k])
+			continue;
+		memcpy(copy, buf, len);
+		if ((r = mbedtls_ssl_ticket_parse(&s->tk[k], session, copy,
+		    len)) == 0)
+			break;
+	}
+	mbedtls_platform_zeroize(copy, sizeof(copy));
+	return r;
+}
+
+/* Make ticket key k.  Returns 0 or an mbedTLS error. */
+static int
+ticket_new(struct tls_server *s, int k)
+{
+	int	r;
+
+	if (s->tk_ok[k])
+		mbedtls_ssl_ticket_free(&s->tk[k]);
+	mbedtls_ssl_ticket_init(&s->tk[k]);
+	s->tk_ok[k] = 0;
+	r = mbedtls_ssl_ticket_setup(&s->tk[k], mbedtls_ctr_drbg_random,
+	    &s->drbg, MBEDTLS_CIPHER_AES_256_GCM, 2 * TLS_TICKET_ROTATE);
+	if (r == 0) {
+		s->tk_ok[k] = 1;
+		s->born[k] = time(NULL);
+	}
+	return r;
+}
+
+void
+tls_server_tick(struct tls_server *s)
+{
+	char	w[200];
+	int	r;
+
+	if (s == NULL || time(NULL) - s->born[s->cur] < TLS_TICKET_ROTATE)
+		return;
+	if ((r = ticket_new(s, 1 - s->cur)) != 0) {
+		log_warnx("TLS ticket key rotation: %s", why(r, w, sizeof(w)));
+		return;
+	}
+	s->cur = 1 - s->cur;
+	log_debug("TLS ticket key rotated");
+}
+
+/*
+ * The server.
+ */
+
+/* The ssl_config every connection shares. */
+static int
+setup_config(struct tls_server *s, char *err, size_t errlen)
+{
+	mbedtls_ssl_config	*sc = &s->conf;
+	char			 w[200];
+	int			 r;
+
+	if ((r = mbedtls_ssl_config_defaults(sc, MBEDTLS_SSL_IS_SERVER,
+	    MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT)) != 0 ||
+	    (r = mbedtls_ssl_conf_own_cert(sc, &s->certs[0].crt,
+	    &s->certs[0].key)) != 0 || (r = ticket_new(s, 0)) != 0) {
+		seterr(err, errlen, "TLS setup: %s", why(r, w, sizeof(w)));
+		return -1;
+	}
+	mbedtls_ssl_conf_rng(sc, mbedtls_ctr_drbg_random, &s->drbg);
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+	mbedtls_ssl_conf_min_tls_version(sc, MBEDTLS_SSL_VERSION_TLS1_2);
+#else
+	mbedtls_ssl_conf_min_version(sc, MBEDTLS_SSL_MAJOR_VERSION_3,
+	    MBEDTLS_SSL_MINOR_VERSION_3);
+#endif
+	mbedtls_ssl_conf_ciphersuites(sc, s->suites);
+#if defined(MBEDTLS_SSL_EXTENDED_MASTER_SECRET)
+	mbedtls_ssl_conf_extended_master_secret(sc,
+	    MBEDTLS_SSL_EXTENDED_MS_ENABLED);
+#endif
+#if defined(MBEDTLS_SSL_RENEGOTIATION)
+	mbedtls_ssl_conf_renegotiation(sc, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
+#endif
+	mbedtls_ssl_conf_legacy_renegotiation(sc,
+	    MBEDTLS_SSL_LEGACY_NO_RENEGOTIATION);
+	mbedtls_ssl_conf_sni(sc, sni_select, s);
+	mbedtls_ssl_conf_session_tickets_cb(sc, ticket_write, ticket_parse, s);
+	return 0;
+}
+
+struct tls_server *
+tls_server_new(const struct conf *c, char *err, size_t errlen)
+{
+	struct tls_server	*s;
+	char			 w[200];
+	int			 i, r;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		seterr(err, errlen, "TLS: %s", strerror(errno));
+		return NULL;
+	}
+	mbedtls_entropy_init(&s->entropy);
+	mbedtls_ctr_drbg_init(&s->drbg);
+	mbedtls_ssl_config_init(&s->conf);
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000 && defined(MBEDTLS_PSA_CRYPTO_C)
+	(void)psa_crypto_init();
+#endif
+	if ((r = mbedtls_ctr_drbg_seed(&s->drbg, mbedtls_entropy_func,
+	    &s->entropy, (const unsigned char *)"pop3d", 5)) != 0) {
+		seterr(err, errlen, "TLS random: %s", why(r, w, sizeof(w)));
+		goto fail;
+	}
+	if (load_cert(s, "", c->tls_cert, c->tls_key, err, errlen) == -1)
+		goto fail;
+	for (i = 0; i < c->nsni; i++)
+		if (load_cert(s, c->sni[i].name, c->sni[i].cert,
+		    c->sni[i].key, err, errlen) == -1)
+			goto fail;
+	if (set_suites(s, c->tls_ciphers, err, errlen) == -1 ||
+	    setup_config(s, err, errlen) == -1)
+		goto fail;
+	return s;
+fail:
+	tls_server_free(s);
+	return NULL;
+}
+
+void
+tls_server_free(struct tls_server *s)
+{
+	int	i;
+
+	if (s == NULL)
+		return;
+	tls_forget_secrets(s);
+	for (i = 0; i < s->ncerts; i++)
+		mbedtls_x509_crt_free(&s->certs[i].crt);
+	mbedtls_ssl_config_free(&s->conf);
+	mbedtls_ctr_drbg_free(&s->drbg);
+	mbedtls_entropy_free(&s->entropy);
+	mbedtls_platform_zeroize(s, sizeof(*s));
+	free(s);
+}
+
+int
+tls_server_reload(struct tls_server **s, const struct conf *c, char *err,
+    size_t errlen)
+{
+	struct tls_server	*n;
+
+	if ((n = tls_server_new(c, err, errlen)) == NULL)
+		return -1;
+	tls_server_free(*s);
+	*s = n;
+	return 0;
+}
+
+void
+tls_forget_secrets(struct tls_server *s)
+{
+	int	i;
+
+	if (s == NULL)
+		return;
+	/* mbedtls_pk_free and mbedtls_ssl_ticket_free wipe what they free. */
+	for (i = 0; i < s->ncerts; i++)
+		mbedtls_pk_free(&s->certs[i].key);
+	for (i = 0; i < 2; i++)
+		if (s->tk_ok[i]) {
+			mbedtls_ssl_ticket_free(&s->tk[i]);
+			s->tk_ok[i] = 0;
+		}
+}
+
+int
+tls_child_init(struct tls_server *s)
+{
+	unsigned char	add[48];
+	pid_t		pid = getpid();
+	char		w[200];
+	int		r;
+
+	if (s == NULL)
+		return 0;
+	/* The pid and fresh system bytes make this process's seed its own. */
+	memset(add, 0, sizeof(add));
+	memcpy(add, &pid, sizeof(pid));
+	if (getrandom(add + 16, sizeof(add) - 16, 0) !=
+	    (ssize_t)(sizeof(add) - 16))
+		log_warn("getrandom");
+	r = mbedtls_ctr_drbg_reseed(&s->drbg, add, sizeof(add));
+	mbedtls_platform_zeroize(add, sizeof(add));
+	if (r != 0) {
+		log_warnx("TLS random reseed: %s", why(r, w, sizeof(w)));
+		return -1;
+	}
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000 && defined(MBEDTLS_PSA_CRYPTO_C)
+	/* PSA keeps a generator of its own: start it again from the system. */
+	mbedtls_psa_crypto_free();
+	if (psa_crypto_init() != PSA_SUCCESS) {
+		log_warnx("TLS random reseed: psa_crypto_init failed");
+		return -1;
+	}
+#endif
+	return 0;
+}
+
+/*
+ * One connection.
+ */
+
+static int
+bio_send(void *p, const unsigned char *buf, size_t len)
+{
+	struct tls_conn	*tc = p;
+	ssize_t		 n;
+
+	if ((n = write(tc->fd_out, buf, len)) >= 0)
+		return (int)n;
+	if (errno == EAGAIN || errno == EINTR)
+		return MBEDTLS_ERR_SSL_WANT_WRITE;
+	if (errno == EPIPE || errno == ECONNRESET)
+		return MBEDTLS_ERR_NET_CONN_RESET;
+	return MBEDTLS_ERR_NET_SEND_FAILED;
+}
+
+static int
+bio_recv(void *p, unsigned char *buf, size_t len)
+{
+	struct tls_conn	*tc = p;
+	ssize_t		 n;
+
+	if ((n = read(tc->fd_in, buf, len)) >= 0)
+		return (int)n;
+	if (errno == EAGAIN || errno == EINTR)
+		return MBEDTLS_ERR_SSL_WANT_READ;
+	if (errno == ECONNRESET)
+		return MBEDTLS_ERR_NET_CONN_RESET;
+	return MBEDTLS_ERR_NET_RECV_FAILED;
+}
+
+static long
+ms_left(const struct timespec *deadline)
+{
+	struct timespec	now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (deadline->tv_sec - now.tv_sec) * 1000 +
+	    (deadline->tv_nsec - now.tv_nsec) / 1000000;
+}
+
+/*
+ * Drive op (a handshake or close_notify step) until it stops asking for
+ * I/O or the deadline passes.  Returns op's result, or 1 on timeout.
+ */
+static int
+drive(struct tls_conn *tc, int (*op)(mbedtls_ssl_context *),
+    unsigned timeout_s)
+{
+	struct timespec	deadline;
+	struct pollfd	pfd;
+	long		left;
+	int		r;
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += timeout_s;
+	while ((r = op(&tc->ssl)) == MBEDTLS_ERR_SSL_WANT_READ ||
+	    r == MBEDTLS_ERR_SSL_WANT_WRITE) {
+		pfd.fd = r == MBEDTLS_ERR_SSL_WANT_READ ? tc->fd_in :
+		    tc->fd_out;
+		pfd.events = r == MBEDTLS_ERR_SSL_WANT_READ ? POLLIN : POLLOUT;
+		if ((left = ms_left(&deadline)) <= 0)
+			return 1;
+		if (poll(&pfd, 1, (int)left) == -1 && errno != EINTR)
+			return MBEDTLS_ERR_NET_RECV_FAILED;
+	}
+	return r;
+}
+
+static ssize_t
+tls_read(struct transport *t, void *p, size_t n)
+{
+	struct tls_conn	*tc = t->ctx;
+	char		 w[200];
+	int		 r;
+
+	if (n > INT_MAX)
+		n = INT_MAX;
+	if ((r = mbedtls_ssl_read(&tc->ssl, p, n)) >= 0)
+		return r;
+	switch (r) {
+	case MBEDTLS_ERR_SSL_WANT_READ:
+	case MBEDTLS_ERR_SSL_WANT_WRITE:
+		errno = EAGAIN;
+		return -1;
+	case MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY:
+	case MBEDTLS_ERR_SSL_CONN_EOF:
+		return 0;
+	case MBEDTLS_ERR_NET_CONN_RESET:
+		errno = ECONNRESET;
+		return -1;
+	}
+	log_warnx("%s: TLS read: %s", tc->peer, why(r, w, sizeof(w)));
+	errno = EPROTO;
+	return -1;
+}
+
+static ssize_t
+tls_write(struct transport *t, const void *p, size_t n)
+{
+	struct tls_conn	*tc = t->ctx;
+	char		 w[200];
+	int		 r;
+
+	if (n > INT_MAX)
+		n = INT_MAX;
+	if ((r = mbedtls_ssl_write(&tc->ssl, p, n)) >= 0)
+		return r;
+	switch (r) {
+	case MBEDTLS_ERR_SSL_WANT_READ:
+	case MBEDTLS_ERR_SSL_WANT_WRITE:
+		errno = EAGAIN;
+		return -1;
+	case MBEDTLS_ERR_NET_CONN_RESET:
+		errno = EPIPE;
+		return -1;
+	}
+	log_warnx("%s: TLS write: %s", tc->peer, why(r, w, sizeof(w)));
+	errno = EPROTO;
+	return -1;
+}
+
+/*
+ * Only decrypted bytes count.  On a stream mbedTLS reads one record at a
+ * time and never past it, so whatever else the client sent is still in
+ * the kernel, where poll sees it.  (mbedtls_ssl_check_pending would also
+ * count records mbedTLS may consume without producing data, and the
+ * caller would spin on them.)
+ */
+static size_t
+tls_pending(struct transport *t)
+{
+	struct tls_conn	*tc = t->ctx;
+
+	return mbedtls_ssl_get_bytes_avail(&tc->ssl);
+}
+
+static void
+tls_shutdown(struct transport *t)
+{
+	struct tls_conn	*tc = t->ctx;
+
+	if (tc == NULL)
+		return;
+	(void)drive(tc, mbedtls_ssl_close_notify, TLS_CLOSE_TIMEOUT);
+	mbedtls_ssl_free(&tc->ssl);
+	free(tc);
+	t->ctx = NULL;
+}
+
+static int
+set_nonblock(int fd)
+{
+	int	fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) == -1)
+		return -1;
+	return fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+/* Log why a handshake ended without a session, naming the client. */
+static void
+log_failed(const struct tls_conn *tc, int r, unsigned timeout_s)
+{
+	char	w[200];
+
+	if (r == 1)
+		log_warnx("%s: TLS handshake timed out after %u s", tc->peer,
+		    timeout_s);
+	else if (r == MBEDTLS_ERR_SSL_CONN_EOF ||
+	    r == MBEDTLS_ERR_NET_CONN_RESET)
+		log_info("%s: client left during the TLS handshake",
+		    tc->peer);
+	else
+		log_warnx("%s: TLS handshake failed: %s", tc->peer,
+		    why(r, w, sizeof(w)));
+}
+
+int
+tls_start(struct tls_server *s, struct transport *t, unsigned timeout_s,
+    const char *peer)
+{
+	struct tls_conn	*tc;
+	char		 w[200];
+	int		 r;
+
+	if ((tc = calloc(1, sizeof(*tc))) == NULL) {
+		log_warn("%s: TLS", peer);
+		return -1;
+	}
+	tc->fd_in = t->fd_in;
+	tc->fd_out = t->fd_out;
+	snprintf(tc->peer, sizeof(tc->peer), "%s", peer);
+	mbedtls_ssl_init(&tc->ssl);
+	if ((r = mbedtls_ssl_setup(&tc->ssl, &s->conf)) != 0) {
+		log_warnx("%s: TLS setup: %s", peer, why(r, w, sizeof(w)));
+		goto fail;
+	}
+	mbedtls_ssl_set_bio(&tc->ssl, tc, bio_send, bio_recv, NULL);
+	/* Non-blocking, so a client stalling mid-record meets the timeouts. */
+	if (set_nonblock(tc->fd_in) == -1 || set_nonblock(tc->fd_out) == -1) {
+		log_warn("%s: TLS: fcntl", peer);
+		goto fail;
+	}
+	if ((r = drive(tc, mbedtls_ssl_handshake, timeout_s)) != 0) {
+		log_failed(tc, r, timeout_s);
+		goto fail;
+	}
+	log_info("%s: TLS %s %s", peer, mbedtls_ssl_get_version(&tc->ssl),
+	    mbedtls_ssl_get_ciphersuite(&tc->ssl));
+	t->ctx = tc;
+	t->read = tls_read;
+	t->write = tls_write;
+	t->pending = tls_pending;
+	t->shutdown = tls_shutdown;
+	t->secure = 1;
+	return 0;
+fail:
+	mbedtls_ssl_free(&tc->ssl);
+	free(tc);
+	return -1;
+}
+
+void
+tls_describe(struct transport *t, char *out, size_t len)
+{
+	struct tls_conn	*tc = t->ctx;
+
+	if (len == 0)
+		return;
+	out[0] = '\0';
+	if (t->read != tls_read || tc == NULL)
+		return;
+	snprintf(out, len, "%s %s", mbedtls_ssl_get_version(&tc->ssl),
+	    mbedtls_ssl_get_ciphersuite(&tc->ssl));
+}
