@@ -1,70 +1,19 @@
 /*
  * UPDATE for the mbox maildrop: under the delivery locks, check that the
  * file is still the one scanned, then compact it in place, keeping mail
- * delivered since the scan.
+ * delivered since the scan, through the redo journal of journal.c.
  */
-#include <errno.h>
-#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <unistd.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "journal.h"
 #include "lock.h"
 #include "log.h"
 #include "maildrop.h"
 #include "mbox_int.h"
 #include "params.h"
-
-static int
-pwrite_all(int fd, const char *p, size_t len, uint64_t off)
-{
-	ssize_t	n;
-
-	while (len > 0) {
-		n = pwrite(fd, p, len, (off_t)off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
-
-/* Move the bytes [src, end) down to *dst.  0, or -1 (logged). */
-static int
-move_range(struct mbox *m, uint64_t src, uint64_t end, uint64_t *dst)
-{
-	ssize_t	n;
-	size_t	want;
-
-	if (src == *dst) {
-		*dst = end;
-		return 0;
-	}
-	while (src < end) {
-		want = end - src < MBOX_READ_CHUNK ? (size_t)(end - src) :
-		    MBOX_READ_CHUNK;
-		n = pread(m->fd, m->buf, want, (off_t)src);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n == 0)
-				errno = EIO;
-			log_warn("%s: read during UPDATE", m->path);
-			return -1;
-		}
-		if (pwrite_all(m->fd, m->buf, (size_t)n, *dst) == -1) {
-			log_warn("%s: write during UPDATE", m->path);
-			return -1;
-		}
-		src += (uint64_t)n;
-		*dst += (uint64_t)n;
-	}
-	return 0;
-}
 
 /*
  * Check, under the delivery locks, that the file is the one scanned:
@@ -96,44 +45,47 @@ update_verify(struct mbox *m, size_t first, uint64_t *cur)
 }
 
 /*
- * Compact in place: slide every kept message from the first deleted one
- * on, each with its From_ line and separator, down over the gaps, then the
- * mail appended since the scan, and cut the file.  A crash in here leaves
- * a damaged mailbox; a journalled version will replace this function.
- * Signals are blocked so that a stop request cannot cut it short.
+ * The plan of the compaction: every kept message from the first deleted
+ * one on, with its From_ line and separator, as runs of adjacent bytes
+ * (adjacent kept messages make one run), then the mail appended since
+ * the scan.  journal.c carries it out crash-safely.  An enum md_status.
  */
 static int
 update_compact(struct mbox *m, const unsigned char *del, size_t first,
     uint64_t cur)
 {
-	sigset_t	all, old;
-	uint64_t	dst = m->msgs[first].start, end;
-	size_t		i;
-	int		st = MD_TEMP;
+	struct jplan	 pl;
+	struct jmove	*r;
+	uint64_t	 end, size;
+	size_t		 i;
+	int		 st;
 
-	(void)sigfillset(&all);
-	(void)sigprocmask(SIG_BLOCK, &all, &old);
+	memset(&pl, 0, sizeof(pl));
+	if ((pl.runs = calloc(m->nmsgs - first, sizeof(*pl.runs))) == NULL) {
+		log_warn("%s: UPDATE plan", m->path);
+		return MD_TEMP;
+	}
 	for (i = first; i < m->nmsgs; i++) {
 		if (del[i])
 			continue;
 		end = i + 1 < m->nmsgs ? m->msgs[i + 1].start : m->size;
-		if (move_range(m, m->msgs[i].start, end, &dst) == -1)
-			goto out;
+		r = &pl.runs[pl.nruns];
+		if (pl.nruns > 0 && r[-1].src + r[-1].len == m->msgs[i].start)
+			r[-1].len = end - r[-1].src;
+		else {
+			r->src = m->msgs[i].start;
+			r->len = end - r->src;
+			pl.nruns++;
+		}
 	}
-	if (move_range(m, m->size, cur, &dst) == -1)
-		goto out;
-	if (ftruncate(m->fd, (off_t)dst) == -1) {
-		log_warn("%s: ftruncate", m->path);
-		goto out;
-	}
-	if (fsync(m->fd) == -1) {
-		log_warn("%s: fsync", m->path);
-		goto out;
-	}
-	m->size = dst;
-	st = MD_OK;
- out:
-	(void)sigprocmask(SIG_SETMASK, &old, NULL);
+	pl.dev = m->dev;
+	pl.ino = m->ino;
+	pl.cur = cur;
+	pl.d0 = m->msgs[first].start;
+	pl.tail = m->size;
+	if ((st = journal_update(m->fd, m->path, &pl, &size)) == MD_OK)
+		m->size = size;
+	free(pl.runs);
 	return st;
 }
 
@@ -154,9 +106,12 @@ mbox_update(void *md, const unsigned char *del)
 		return MD_TEMP;
 	}
 	m->reading = 0;
+	/* every signal but SIGKILL waits until lock_release */
 	if ((st = lock_take(&m->lk)) != MD_OK)
 		return st;
-	if ((st = update_verify(m, first, &cur)) == MD_OK) {
+	/* first finish a journal left since the open, if any */
+	if ((st = journal_recover(m->fd, m->path)) == MD_OK &&
+	    (st = update_verify(m, first, &cur)) == MD_OK) {
 		/* done or half done, the index no longer describes the file */
 		st = update_compact(m, del, first, cur);
 		m->stale = 1;

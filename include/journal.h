@@ -1,0 +1,73 @@
+/*
+ * The redo journal that makes UPDATE crash-safe: the plan of an in-place
+ * compaction is made durable beside the mailbox before the first byte of
+ * the mailbox is overwritten, and checkpoints say how far it got, so that
+ * whatever stops the compaction, the next open finishes it.
+ */
+#ifndef POP3D_JOURNAL_H
+#define POP3D_JOURNAL_H
+
+#include <sys/types.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Kept bytes [src, src + len) of the mailbox; pos is journal.c's own. */
+struct jmove {
+	uint64_t	src;
+	uint64_t	len;
+	uint64_t	pos;
+};
+
+/*
+ * A compaction: runs, in file order and each after the one before, slide
+ * down to start at d0 one after the other; then every byte from tail to
+ * the end of the file follows them (mail delivered since the scan), and
+ * the file ends there.  d0 < runs[0].src, every run ends by tail, and
+ * tail <= cur, the file's size now.  dev and ino name the mailbox.
+ */
+struct jplan {
+	dev_t		 dev;
+	ino_t		 ino;
+	uint64_t	 cur;
+	uint64_t	 d0;
+	uint64_t	 tail;
+	struct jmove	*runs;
+	size_t		 nruns;
+};
+
+/*
+ * Carry out plan on the mailbox open as fd (path names it), the delivery
+ * locks held, through a journal beside it.  Returns an enum md_status:
+ * MD_OK with *size the new size; MD_TEMP (logged) when the journal could
+ * not be made (the mailbox is unchanged) or a write failed after the
+ * mailbox was touched (the journal stays, and the next open finishes).
+ */
+int	journal_update(int fd, const char *path, const struct jplan *plan,
+	    uint64_t *size);
+
+/*
+ * Finish an UPDATE that a crash interrupted, if the mailbox at path (open
+ * as fd, the delivery locks held) has a journal.  Call before reading the
+ * mailbox.  Returns an enum md_status: MD_OK when there was no journal or
+ * it has been finished (or was never applied) and removed; MD_TEMP
+ * (logged) when it could not be, the journal left for the next try.
+ */
+int	journal_recover(int fd, const char *path);
+
+#ifdef POP3D_FAULTS
+/*
+ * Test builds only: the write boundary called what is reached.  Following
+ * POP3D_FAULT_AT=N (exit 99 there), POP3D_FAULT_EIO=N or
+ * POP3D_FAULT_ENOSPC=N (fail there), counting boundaries from 1 in this
+ * process.  Returns 0 to go on, -1 with errno set to fail the operation,
+ * or 1 when POP3D_FAULT_TORN is also set and the caller is to write only
+ * part of its bytes and then _exit(99), a torn write.
+ */
+int	fault_point(const char *what);
+#define FAULT(what)	fault_point(what)
+#else
+#define FAULT(what)	0
+#endif
+
+#endif

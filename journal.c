@@ -1,0 +1,953 @@
+/*
+ * UPDATE's redo journal (journal.h; DESIGN.md, "Crash-safe UPDATE"): the
+ * plan of an in-place compaction is made durable beside the mailbox
+ * before the mailbox is touched; the kept bytes are then copied down with
+ * a checkpoint only when the copy would otherwise overwrite bytes that a
+ * restart still needs; and recovery is that same copy engine resumed from
+ * the newest valid checkpoint, so it is restartable itself.
+ *
+ * Plan positions: the bytes to keep, in order, numbered q = 0, 1, ...
+ * total - 1; plan byte q goes to dst(q) = d0 + q and comes from src(q),
+ * which increases with q.  G(q) = src(q) - dst(q) >= 1 is the count of
+ * removed bytes before it.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "journal.h"
+#include "log.h"
+#include "maildrop.h"
+#include "md5.h"
+#include "params.h"
+
+/*
+ * The file: a header (J_HDR bytes), the plan's runs (J_RUN bytes each,
+ * src and len), then two checkpoint slots of stride bytes each, from
+ * slot0.  Integers are little-endian.
+ */
+#define J_MAGIC		"POP3DJNL"
+#define J_VERSION	1
+#define J_HDR		128
+#define J_RUN		16
+#define J_ALIGN		4096
+#define J_RUNS_MAX	((uint64_t)1 << 32)	/* sanity bound when reading */
+#define S_MAGIC		"PJCK"
+#define S_HDR		80	/* a slot's header; its window follows */
+
+/* Header fields: offsets. */
+enum {
+	H_VERSION = 8, H_DEV = 16, H_INO = 24, H_CUR = 32, H_D0 = 40,
+	H_TAIL = 48, H_NRUNS = 56, H_CAP = 64, H_PLANSUM = 72, H_SUM = 88
+};
+
+/* Checkpoint slot fields: offsets. */
+enum {
+	S_PHASE = 4, S_SEQ = 8, S_P = 16, S_W = 24, S_F = 32, S_END = 40,
+	S_HASH = 48, S_SUM = 64
+};
+
+enum phase {
+	PH_MOVING = 1,		/* plan bytes [0, P) are durable in place */
+	PH_MOVED = 2		/* all are; the file is to be cut at F */
+};
+
+struct jnl {
+	const char	*path;		/* the mailbox */
+	char		 jpath[PATH_MAX];
+	char		 dpath[PATH_MAX];
+	int		 mfd;
+	int		 jfd;
+	struct jplan	 pl;
+	int		 own_runs;	/* pl.runs was allocated here */
+	uint64_t	 cap;		/* window bytes a slot holds */
+	uint64_t	 tfixed;	/* plan bytes in the runs */
+	uint64_t	 total;		/* plus those from tail to EOF */
+	uint64_t	 slot0;
+	uint64_t	 stride;
+	uint64_t	 seq;		/* of the newest checkpoint */
+	uint64_t	 ckp;		/* its P */
+	uint64_t	 ckw;		/* its window: slot + S_HDR */
+	int		 dirty;		/* mailbox written since fdatasync */
+	unsigned char	*slot;		/* S_HDR + cap bytes */
+	char		*buf;		/* MBOX_READ_CHUNK bytes */
+};
+
+/* ------------------------------------------------------------------ */
+/* Fault injection (test builds) and the write boundaries */
+
+#ifdef POP3D_FAULTS
+static long
+fault_env(const char *name)
+{
+	const char	*v = getenv(name);
+
+	return v != NULL ? atol(v) : 0;
+}
+
+int
+fault_point(const char *what)
+{
+	static long	n;
+
+	n++;
+	if (getenv("POP3D_FAULT_TRACE") != NULL)
+		fprintf(stderr, "fault point %ld: %s\n", n, what);
+	if (n == fault_env("POP3D_FAULT_AT")) {
+		if (getenv("POP3D_FAULT_TORN") != NULL)
+			return 1;
+		_exit(99);
+	}
+	if (n == fault_env("POP3D_FAULT_EIO")) {
+		errno = EIO;
+		return -1;
+	}
+	if (n == fault_env("POP3D_FAULT_ENOSPC")) {
+		errno = ENOSPC;
+		return -1;
+	}
+	return 0;
+}
+#endif
+
+static int
+pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+	const char	*p = buf;
+	ssize_t		 n;
+
+	while (len > 0) {
+		n = pwrite(fd, p, len, (off_t)off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+static int
+j_pwrite(int fd, const void *p, size_t len, uint64_t off, const char *what)
+{
+	int	r;
+
+	(void)what;
+	if ((r = FAULT(what)) == -1)
+		return -1;
+	if (r == 1) {
+		(void)pwrite_all(fd, p, len / 2 + 1, off);
+		_exit(99);
+	}
+	return pwrite_all(fd, p, len, off);
+}
+
+/* A boundary that is not a pwrite: a torn crash is just a crash. */
+static int
+j_fault(const char *what)
+{
+	int	r;
+
+	(void)what;
+	if ((r = FAULT(what)) == 1)
+		_exit(99);
+	return r;
+}
+
+/* fdatasync, or fsync when full (metadata too).  0 or -1. */
+static int
+j_sync(int fd, int full, const char *what)
+{
+	if (j_fault(what) == -1)
+		return -1;
+	return full ? fsync(fd) : fdatasync(fd);
+}
+
+static int
+j_truncate(int fd, uint64_t size)
+{
+	if (j_fault("mailbox ftruncate") == -1)
+		return -1;
+	return ftruncate(fd, (off_t)size);
+}
+
+static int
+j_unlink(const char *path)
+{
+	if (j_fault("journal unlink") == -1)
+		return -1;
+	return unlink(path);
+}
+
+static int
+pread_full(int fd, void *buf, size_t len, uint64_t off)
+{
+	char	*p = buf;
+	ssize_t	 n;
+
+	while (len > 0) {
+		n = pread(fd, p, len, (off_t)off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+/* Make a new or removed name in the mailbox directory durable. */
+static int
+dir_sync(const struct jnl *j)
+{
+	int	fd, r;
+
+	if ((fd = open(j->dpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	r = j_sync(fd, 1, "directory fsync");
+	(void)close(fd);
+	return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* Encoding */
+
+static void
+put64(unsigned char *p, uint64_t v)
+{
+	int	i;
+
+	for (i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t
+get64(const unsigned char *p)
+{
+	uint64_t	v = 0;
+	int		i;
+
+	for (i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static uint64_t
+roundup(uint64_t n, uint64_t to)
+{
+	return (n + to - 1) / to * to;
+}
+
+/* ------------------------------------------------------------------ */
+/* The plan */
+
+/* Number the runs' bytes; sets tfixed.  Then total follows from eof. */
+static void
+plan_index(struct jnl *j)
+{
+	size_t	i;
+
+	j->tfixed = 0;
+	for (i = 0; i < j->pl.nruns; i++) {
+		j->pl.runs[i].pos = j->tfixed;
+		j->tfixed += j->pl.runs[i].len;
+	}
+}
+
+static void
+plan_total(struct jnl *j, uint64_t eof)
+{
+	j->total = j->tfixed + (eof - j->pl.tail);
+}
+
+/* src(q), and in *avail how many plan bytes from q are contiguous there. */
+static uint64_t
+plan_src(const struct jnl *j, uint64_t q, uint64_t *avail)
+{
+	const struct jmove	*r;
+	size_t			 lo = 0, hi = j->pl.nruns, mid;
+
+	if (q >= j->tfixed) {
+		*avail = j->total - q;
+		return j->pl.tail + (q - j->tfixed);
+	}
+	while (hi - lo > 1) {
+		mid = lo + (hi - lo) / 2;
+		if (j->pl.runs[mid].pos <= q)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	r = &j->pl.runs[lo];
+	*avail = r->pos + r->len - q;
+	return r->src + (q - r->pos);
+}
+
+/* Read plan bytes [q, q + n) into out.  0, or -1 (logged). */
+static int
+plan_read(const struct jnl *j, uint64_t q, uint64_t n, char *out)
+{
+	uint64_t	s, avail;
+
+	while (n > 0) {
+		s = plan_src(j, q, &avail);
+		if (avail > n)
+			avail = n;
+		if (pread_full(j->mfd, out, (size_t)avail, s) == -1) {
+			log_warn("%s: read during UPDATE", j->path);
+			return -1;
+		}
+		out += avail;
+		q += avail;
+		n -= avail;
+	}
+	return 0;
+}
+
+/* Write n bytes to the destination of plan bytes [q, q + n).  0 or -1. */
+static int
+plan_put(struct jnl *j, const void *p, uint64_t n, uint64_t q)
+{
+	if (j_pwrite(j->mfd, p, (size_t)n, j->pl.d0 + q, "mailbox pwrite")
+	    == -1) {
+		log_warn("%s: write during UPDATE", j->path);
+		return -1;
+	}
+	j->dirty = 1;
+	return 0;
+}
+
+/*
+ * How far the copy may run on the newest durable checkpoint, P = ckp
+ * with a window of ckw bytes.  A restart at P takes plan bytes
+ * [P, A = P + ckw) from the checkpoint and every later one from the
+ * mailbox, at src(A) or above since src increases.  So each write made
+ * since that checkpoint, to [dst(P), dst(Q)), must stay below src(A):
+ *	Q <= src(A) - d0 = A + G(A)
+ * (writing over the window's own source bytes is fine: the checkpoint
+ * holds them).  Without a window that is P + G(P): copying forward may
+ * run one gap ahead of the checkpoint.  Past the plan's end nothing is
+ * needed.  Bytes past cur that an MDA appended after a crash are beyond
+ * every destination (dst < F < cur), so they are never at risk.
+ */
+static uint64_t
+safe_limit(const struct jnl *j)
+{
+	uint64_t	a = j->ckp + j->ckw, avail, lim;
+
+	if (a >= j->total)
+		return j->total;
+	lim = plan_src(j, a, &avail) - j->pl.d0;
+	return lim < j->total ? lim : j->total;
+}
+
+/* Copy plan bytes [q, lim) into place, a read buffer at a time. */
+static int
+copy_down(struct jnl *j, uint64_t q, uint64_t lim)
+{
+	uint64_t	n;
+
+	while (q < lim) {
+		/*
+		 * Runs are gathered into one buffer and written with one
+		 * pwrite: dst is contiguous, and every source read here lies
+		 * above the bytes this write covers or is already read.
+		 */
+		n = lim - q < MBOX_READ_CHUNK ? lim - q : MBOX_READ_CHUNK;
+		if (plan_read(j, q, n, j->buf) == -1 ||
+		    plan_put(j, j->buf, n, q) == -1)
+			return -1;
+		q += n;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Checkpoints */
+
+/*
+ * Write the next checkpoint into the slot the one before did not use,
+ * so a torn write leaves that one valid, and make it durable: the copy
+ * must not pass the old checkpoint's limit before.  The window, if any,
+ * is already at slot + S_HDR.  0, or -1 (logged).
+ */
+static int
+checkpoint(struct jnl *j, enum phase ph, uint64_t p, uint64_t w,
+    uint64_t f, uint64_t end, const unsigned char *hash)
+{
+	unsigned char	*s = j->slot;
+	struct md5	 c;
+	uint64_t	 off;
+
+	memset(s, 0, S_HDR);
+	memcpy(s, S_MAGIC, 4);
+	s[S_PHASE] = (unsigned char)ph;
+	put64(s + S_SEQ, j->seq + 1);
+	put64(s + S_P, p);
+	put64(s + S_W, w);
+	put64(s + S_F, f);
+	put64(s + S_END, end);
+	if (hash != NULL)
+		memcpy(s + S_HASH, hash, MD5_LEN);
+	md5_init(&c);
+	md5_update(&c, s, S_SUM);
+	md5_update(&c, s + S_HDR, (size_t)w);
+	md5_final(&c, s + S_SUM);
+	off = j->slot0 + ((j->seq + 1) % 2) * j->stride;
+	if (j_pwrite(j->jfd, s, S_HDR + (size_t)w, off, "journal checkpoint")
+	    == -1 || j_sync(j->jfd, 0, "journal fdatasync") == -1) {
+		log_warn("%s: UPDATE journal checkpoint", j->jpath);
+		return -1;
+	}
+	j->seq++;
+	j->ckp = p;
+	j->ckw = w;
+	return 0;
+}
+
+/*
+ * The copy reached plan position q, the limit of the last checkpoint:
+ * make the copied bytes durable (a checkpoint may only claim durable
+ * bytes), then checkpoint at q.  When the gap there is small, the next
+ * source bytes go into the checkpoint as a window, which moves the next
+ * limit by the window (see safe_limit) at the cost of writing it twice.
+ */
+static int
+advance(struct jnl *j, uint64_t q)
+{
+	uint64_t	g, avail, w;
+
+	if (j_sync(j->mfd, 0, "mailbox fdatasync") == -1) {
+		log_warn("%s: fdatasync during UPDATE", j->path);
+		return -1;
+	}
+	j->dirty = 0;
+	g = plan_src(j, q, &avail) - (j->pl.d0 + q);
+	w = 0;
+	if (g < j->cap)
+		w = j->total - q < j->cap ? j->total - q : j->cap;
+	if (w > 0 && plan_read(j, q, w, (char *)j->slot + S_HDR) == -1)
+		return -1;
+	return checkpoint(j, PH_MOVING, q, w, 0, 0, NULL);
+}
+
+/* The hash of the n bytes at f, the leftover tail.  0, or -1 (logged). */
+static int
+tail_hash(struct jnl *j, uint64_t f, uint64_t n, unsigned char *out)
+{
+	if (pread_full(j->mfd, j->buf, (size_t)n, f) == -1) {
+		log_warn("%s: read during UPDATE", j->path);
+		return -1;
+	}
+	md5_digest(j->buf, (size_t)n, out);
+	return 0;
+}
+
+/*
+ * Every plan byte is in place: record that (with what the leftover tail
+ * looks like, so recovery can tell whether the cut below happened), cut
+ * the file, and drop the journal.  The MOVED checkpoint must be durable
+ * before the cut, which destroys the sources a MOVING one would redo
+ * from; the cut must be durable before the journal goes.  The directory
+ * is not fsync'ed after the unlink: a journal that comes back after a
+ * power loss says MOVED over a file that is already cut, which recovery
+ * sees (size, tail hash) and just removes again.
+ */
+static int
+finish(struct jnl *j)
+{
+	unsigned char	hash[MD5_LEN];
+	uint64_t	f = j->pl.d0 + j->total;
+	uint64_t	end = j->pl.tail + (j->total - j->tfixed);
+	uint64_t	n = end - f < JOURNAL_TAIL_HASH ? end - f :
+			    JOURNAL_TAIL_HASH;
+
+	if (j->dirty && j_sync(j->mfd, 0, "mailbox fdatasync") == -1) {
+		log_warn("%s: fdatasync during UPDATE", j->path);
+		return -1;
+	}
+	j->dirty = 0;
+	if (tail_hash(j, f, n, hash) == -1 ||
+	    checkpoint(j, PH_MOVED, j->total, 0, f, end, hash) == -1)
+		return -1;
+	if (j_truncate(j->mfd, f) == -1) {
+		log_warn("%s: ftruncate during UPDATE", j->path);
+		return -1;
+	}
+	if (j_sync(j->mfd, 1, "mailbox fsync") == -1) {
+		log_warn("%s: fsync during UPDATE", j->path);
+		return -1;
+	}
+	if (j_unlink(j->jpath) == -1) {
+		log_warn("%s: unlink", j->jpath);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * From the newest checkpoint to the end: first its window, then copies,
+ * each up to the limit the checkpoint allows and followed by the next
+ * checkpoint.  A fresh UPDATE starts at P = 0 with no window.
+ */
+static int
+run(struct jnl *j)
+{
+	uint64_t	q = j->ckp, lim;
+
+	if (j->ckw > 0 && plan_put(j, j->slot + S_HDR, j->ckw, q) == -1)
+		return -1;
+	q += j->ckw;
+	for (;;) {
+		lim = safe_limit(j);
+		if (copy_down(j, q, lim) == -1)
+			return -1;
+		q = lim;
+		if (q == j->total)
+			break;
+		if (advance(j, q) == -1)
+			return -1;
+		if (j->ckw > 0 &&
+		    plan_put(j, j->slot + S_HDR, j->ckw, q) == -1)
+			return -1;
+		q += j->ckw;
+	}
+	return finish(j);
+}
+
+/* ------------------------------------------------------------------ */
+/* Set-up */
+
+/* The journal's and the directory's names.  0, or -1 (logged). */
+static int
+jnl_init(struct jnl *j, int fd, const char *path)
+{
+	const char	*slash = strrchr(path, '/');
+	const char	*base = slash != NULL ? slash + 1 : path;
+	int		 dl = slash != NULL ? (int)(slash - path) + 1 : 0;
+	int		 n, k;
+
+	memset(j, 0, sizeof(*j));
+	j->path = path;
+	j->mfd = fd;
+	j->jfd = -1;
+	n = snprintf(j->jpath, sizeof(j->jpath), "%.*s.%s.pop3d-journal",
+	    dl, path, base);
+	if (dl == 0)
+		k = snprintf(j->dpath, sizeof(j->dpath), ".");
+	else	/* without the slash, unless it is the root */
+		k = snprintf(j->dpath, sizeof(j->dpath), "%.*s",
+		    dl > 1 ? dl - 1 : 1, path);
+	if (n < 0 || (size_t)n >= sizeof(j->jpath) || k < 0 ||
+	    (size_t)k >= sizeof(j->dpath)) {
+		log_warnx("%s: path too long for an UPDATE journal", path);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+jnl_buffers(struct jnl *j)
+{
+	j->stride = roundup(S_HDR + j->cap, J_ALIGN);
+	j->buf = malloc(MBOX_READ_CHUNK);
+	j->slot = malloc(S_HDR + (size_t)j->cap);
+	if (j->buf == NULL || j->slot == NULL) {
+		log_warn("%s: UPDATE buffers", j->path);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+jnl_free(struct jnl *j)
+{
+	if (j->jfd != -1)
+		(void)close(j->jfd);
+	if (j->own_runs)
+		free(j->pl.runs);
+	free(j->buf);
+	free(j->slot);
+}
+
+/* The header and the plan, as written.  NULL on no memory. */
+static unsigned char *
+encode_plan(const struct jnl *j, size_t *len)
+{
+	unsigned char	*h;
+	size_t		 i;
+
+	*len = J_HDR + J_RUN * j->pl.nruns;
+	if ((h = calloc(1, *len)) == NULL)
+		return NULL;
+	memcpy(h, J_MAGIC, 8);
+	h[H_VERSION] = J_VERSION;
+	put64(h + H_DEV, (uint64_t)j->pl.dev);
+	put64(h + H_INO, (uint64_t)j->pl.ino);
+	put64(h + H_CUR, j->pl.cur);
+	put64(h + H_D0, j->pl.d0);
+	put64(h + H_TAIL, j->pl.tail);
+	put64(h + H_NRUNS, j->pl.nruns);
+	put64(h + H_CAP, j->cap);
+	for (i = 0; i < j->pl.nruns; i++) {
+		put64(h + J_HDR + J_RUN * i, j->pl.runs[i].src);
+		put64(h + J_HDR + J_RUN * i + 8, j->pl.runs[i].len);
+	}
+	md5_digest(h + J_HDR, *len - J_HDR, h + H_PLANSUM);
+	md5_digest(h, H_SUM, h + H_SUM);
+	return h;
+}
+
+/*
+ * Create the journal and make the plan durable, name included, before
+ * the mailbox is touched.  Its whole size is claimed first so that a
+ * full disk stops us here, not at a checkpoint.  0, or -1 (logged) with
+ * no journal left behind.
+ */
+static int
+jnl_create(struct jnl *j)
+{
+	unsigned char	*h = NULL;
+	size_t		 len;
+	int		 e;
+
+	j->slot0 = roundup(J_HDR + J_RUN * (uint64_t)j->pl.nruns, J_ALIGN);
+	if (j_fault("journal create") == -1 || (j->jfd = open(j->jpath,
+	    O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) == -1) {
+		log_warn("%s: cannot create the UPDATE journal", j->jpath);
+		return -1;
+	}
+	if ((e = j_fault("journal fallocate")) != 0)
+		e = errno;
+	else
+		e = posix_fallocate(j->jfd, 0, (off_t)(j->slot0 +
+		    2 * j->stride));
+	if (e != 0) {
+		errno = e;
+		goto fail;
+	}
+	if ((h = encode_plan(j, &len)) == NULL ||
+	    j_pwrite(j->jfd, h, len, 0, "journal plan") == -1 ||
+	    j_sync(j->jfd, 0, "journal fdatasync") == -1 ||
+	    dir_sync(j) == -1)
+		goto fail;
+	free(h);
+	return 0;
+ fail:
+	log_warn("%s: cannot write the UPDATE journal", j->jpath);
+	free(h);
+	if (j_unlink(j->jpath) == -1)
+		log_warn("%s: unlink", j->jpath);
+	(void)close(j->jfd);
+	j->jfd = -1;
+	return -1;
+}
+
+int
+journal_update(int fd, const char *path, const struct jplan *plan,
+    uint64_t *size)
+{
+	struct jnl	j;
+	int		st = MD_TEMP;
+
+	if (jnl_init(&j, fd, path) == -1)
+		return MD_TEMP;
+	j.pl = *plan;
+	plan_index(&j);
+	plan_total(&j, plan->cur);
+	if (j.total == 0) {
+		/* only a cut: one step, before or after, needs no journal */
+		if (j_truncate(fd, plan->d0) == -1 ||
+		    j_sync(fd, 1, "mailbox fsync") == -1) {
+			log_warn("%s: truncate during UPDATE", path);
+			return MD_TEMP;
+		}
+		*size = plan->d0;
+		return MD_OK;
+	}
+	j.cap = j.total < JOURNAL_WINDOW_MAX ? j.total : JOURNAL_WINDOW_MAX;
+	if (jnl_buffers(&j) == -1 || jnl_create(&j) == -1)
+		goto out;
+	if (run(&j) == -1) {
+		log_warnx("%s: UPDATE stopped half way; the journal %s stays "
+		    "and the next open finishes it", path, j.jpath);
+		goto out;
+	}
+	*size = plan->d0 + j.total;
+	st = MD_OK;
+ out:
+	jnl_free(&j);
+	return st;
+}
+
+/* ------------------------------------------------------------------ */
+/* Recovery */
+
+/*
+ * Read and check the header and plan.  1 when valid, 0 when the plan's
+ * or header's checksum fails (a journal whose creation was cut short:
+ * the mailbox was never touched), -1 (logged) on a read error or a
+ * well-formed journal that makes no sense.
+ */
+static int
+load_plan(struct jnl *j, uint64_t jsize)
+{
+	unsigned char	 h[J_HDR], sum[MD5_LEN], *p;
+	uint64_t	 n, i, end;
+
+	if (jsize < J_HDR || pread_full(j->jfd, h, J_HDR, 0) == -1 ||
+	    memcmp(h, J_MAGIC, 8) != 0 || h[H_VERSION] != J_VERSION)
+		return 0;
+	md5_digest(h, H_SUM, sum);
+	n = get64(h + H_NRUNS);
+	if (memcmp(sum, h + H_SUM, MD5_LEN) != 0 || n > J_RUNS_MAX ||
+	    J_HDR + J_RUN * n > jsize)
+		return 0;
+	if ((p = malloc(J_RUN * n + 1)) == NULL ||
+	    (j->pl.runs = calloc(n + 1, sizeof(*j->pl.runs))) == NULL) {
+		log_warn("%s: reading the journal", j->jpath);
+		free(p);
+		return -1;
+	}
+	j->own_runs = 1;
+	if (pread_full(j->jfd, p, J_RUN * n, J_HDR) == -1) {
+		free(p);
+		return 0;
+	}
+	md5_digest(p, J_RUN * n, sum);
+	if (memcmp(sum, h + H_PLANSUM, MD5_LEN) != 0) {
+		free(p);
+		return 0;
+	}
+	j->pl.dev = (dev_t)get64(h + H_DEV);
+	j->pl.ino = (ino_t)get64(h + H_INO);
+	j->pl.cur = get64(h + H_CUR);
+	j->pl.d0 = get64(h + H_D0);
+	j->pl.tail = get64(h + H_TAIL);
+	j->pl.nruns = n;
+	j->cap = get64(h + H_CAP);
+	for (i = 0, end = j->pl.d0 + 1; i < n; i++) {
+		j->pl.runs[i].src = get64(p + J_RUN * i);
+		j->pl.runs[i].len = get64(p + J_RUN * i + 8);
+		/* in order, apart, inside the file */
+		if (j->pl.runs[i].src < end || j->pl.runs[i].len == 0 ||
+		    j->pl.runs[i].src > j->pl.tail ||
+		    j->pl.runs[i].len > j->pl.tail - j->pl.runs[i].src)
+			break;
+		end = j->pl.runs[i].src + j->pl.runs[i].len;
+	}
+	free(p);
+	if (i < n || j->pl.tail > j->pl.cur || j->pl.d0 >= j->pl.tail ||
+	    j->cap == 0 || j->cap > JOURNAL_WINDOW_MAX) {
+		log_warnx("%s: an UPDATE journal that makes no sense: left "
+		    "alone", j->jpath);
+		return -1;
+	}
+	plan_index(j);
+	j->slot0 = roundup(J_HDR + J_RUN * n, J_ALIGN);
+	return 1;
+}
+
+/* Whether slot k holds a valid checkpoint; if so it is in slot, *seq set. */
+static int
+slot_valid(struct jnl *j, int k, uint64_t *seq)
+{
+	unsigned char	*s = j->slot, sum[MD5_LEN];
+	struct md5	 c;
+	uint64_t	 off = j->slot0 + (uint64_t)k * j->stride, w;
+
+	if (pread_full(j->jfd, s, S_HDR, off) == -1 ||
+	    memcmp(s, S_MAGIC, 4) != 0)
+		return 0;
+	w = get64(s + S_W);
+	if (w > j->cap || (w > 0 &&
+	    pread_full(j->jfd, s + S_HDR, (size_t)w, off + S_HDR) == -1))
+		return 0;
+	md5_init(&c);
+	md5_update(&c, s, S_SUM);
+	md5_update(&c, s + S_HDR, (size_t)w);
+	md5_final(&c, sum);
+	if (memcmp(sum, s + S_SUM, MD5_LEN) != 0)
+		return 0;
+	*seq = get64(s + S_SEQ);
+	return 1;
+}
+
+/*
+ * Load the newest valid checkpoint into slot, ckp, ckw and seq.  Returns
+ * its phase, or 0 when neither slot holds one (the copy never reached
+ * its first checkpoint: redo from P = 0, which is always safe since the
+ * first limit is G(0)).  -1 (logged) on a read error.
+ */
+static int
+load_slot(struct jnl *j)
+{
+	uint64_t	seq0 = 0, seq1 = 0, seq;
+	int		v0, v1, k;
+
+	v0 = slot_valid(j, 0, &seq0);
+	v1 = slot_valid(j, 1, &seq1);
+	if (!v0 && !v1)
+		return 0;
+	k = v1 && (!v0 || seq1 > seq0);
+	if (!slot_valid(j, k, &seq)) {
+		log_warnx("%s: checkpoint changed while read", j->jpath);
+		return -1;
+	}
+	j->seq = seq;
+	j->ckp = get64(j->slot + S_P);
+	j->ckw = get64(j->slot + S_W);
+	return j->slot[S_PHASE];
+}
+
+/*
+ * A MOVED checkpoint: all plan bytes were in place and the cut at F was
+ * due.  If the file still reaches the old end and its bytes at F are the
+ * leftover tail that was hashed, the cut did not happen: resume as a
+ * copy at P = F - d0, which moves any mail appended since the crash
+ * (past the old end) down to F and cuts.  Otherwise it happened, and
+ * whatever lies past F is new mail.  Returns 1 to resume, 0 when done,
+ * -1 (logged).
+ */
+static int
+moved_resume(struct jnl *j, uint64_t eof)
+{
+	unsigned char	hash[MD5_LEN];
+	uint64_t	f = get64(j->slot + S_F), end = get64(j->slot + S_END);
+	uint64_t	n;
+
+	if (end < j->pl.cur || f >= end ||
+	    f != j->pl.d0 + j->tfixed + (end - j->pl.tail)) {
+		log_warnx("%s: a checkpoint that makes no sense: left alone",
+		    j->jpath);
+		return -1;
+	}
+	if (eof < end)
+		return 0;
+	n = end - f < JOURNAL_TAIL_HASH ? end - f : JOURNAL_TAIL_HASH;
+	if (tail_hash(j, f, n, hash) == -1)
+		return -1;
+	if (memcmp(hash, j->slot + S_HASH, MD5_LEN) != 0)
+		return 0;
+	if (eof == end) {
+		j->ckp = f - j->pl.d0;
+		j->ckw = 0;
+		return 1;
+	}
+	/*
+	 * New mail is to move down over the bytes at F, the evidence this
+	 * MOVED checkpoint rests on: first a MOVING one at F - d0, from which
+	 * a crash in the middle redoes the move (the mail's source lies a gap,
+	 * end - F, above its destination).
+	 */
+	plan_total(j, eof);
+	return checkpoint(j, PH_MOVING, f - j->pl.d0, 0, 0, 0, NULL) == 0 ?
+	    1 : -1;
+}
+
+/* Redo from the newest checkpoint.  An enum md_status. */
+static int
+resume(struct jnl *j)
+{
+	struct stat	st;
+	uint64_t	eof;
+	int		ph, r;
+
+	if (fstat(j->mfd, &st) == -1) {
+		log_warn("%s: fstat", j->path);
+		return MD_TEMP;
+	}
+	if (st.st_dev != j->pl.dev || st.st_ino != j->pl.ino) {
+		log_warnx("%s: an UPDATE journal for another file (inode "
+		    "%llu): both left alone", j->jpath,
+		    (unsigned long long)j->pl.ino);
+		return MD_TEMP;
+	}
+	eof = (uint64_t)st.st_size;
+	if ((ph = load_slot(j)) == -1)
+		return MD_TEMP;
+	if (ph == PH_MOVED) {
+		if ((r = moved_resume(j, eof)) == -1)
+			return MD_TEMP;
+		if (r == 0) {
+			if (j_unlink(j->jpath) == -1) {
+				log_warn("%s: unlink", j->jpath);
+				return MD_TEMP;
+			}
+			log_info("%s: an interrupted UPDATE had finished; "
+			    "removed its journal", j->path);
+			return MD_OK;
+		}
+	} else if (eof < j->pl.cur) {
+		/* never cut before MOVED: someone else shrank the file */
+		log_warnx("%s: shorter (%llu bytes) than its UPDATE journal "
+		    "says (%llu): both left alone", j->path,
+		    (unsigned long long)eof, (unsigned long long)j->pl.cur);
+		return MD_TEMP;
+	}
+	plan_total(j, eof);
+	if (j->ckp + j->ckw > j->total) {
+		log_warnx("%s: a checkpoint past the plan: left alone",
+		    j->jpath);
+		return MD_TEMP;
+	}
+	log_info("%s: finishing an UPDATE interrupted at %llu of %llu bytes "
+	    "(%llu bytes delivered since the crash kept)", j->path,
+	    (unsigned long long)j->ckp, (unsigned long long)j->total,
+	    (unsigned long long)(eof > j->pl.cur && ph != PH_MOVED ?
+	    eof - j->pl.cur : 0));
+	return run(j) == 0 ? MD_OK : MD_TEMP;
+}
+
+int
+journal_recover(int fd, const char *path)
+{
+	struct jnl	j;
+	struct stat	st;
+	int		r, status;
+
+	if (jnl_init(&j, fd, path) == -1)
+		return MD_TEMP;
+	if ((j.jfd = open(j.jpath, O_RDWR | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		if (errno == ENOENT)
+			return MD_OK;
+		log_warn("%s: open", j.jpath);
+		return MD_TEMP;
+	}
+	status = MD_TEMP;
+	if (fstat(j.jfd, &st) == -1) {
+		log_warn("%s: fstat", j.jpath);
+		goto out;
+	}
+	if ((r = load_plan(&j, (uint64_t)st.st_size)) == 0) {
+		/* the plan is durable before the mailbox is written */
+		log_info("%s: removing an UPDATE journal whose writing was cut "
+		    "short; the mailbox was not touched", j.jpath);
+		if (j_unlink(j.jpath) == -1)
+			log_warn("%s: unlink", j.jpath);
+		else
+			status = MD_OK;
+		goto out;
+	}
+	if (r == 1 && jnl_buffers(&j) == 0)
+		status = resume(&j);
+ out:
+	jnl_free(&j);
+	return status;
+}

@@ -1,0 +1,659 @@
+/*
+ * Crash tests for UPDATE (journal.c), linked with objects built with
+ * -DPOP3D_FAULTS: a child opens a generated mailbox, deletes messages in
+ * some pattern and runs UPDATE while its N-th write boundary crashes it
+ * (or fails with EIO or ENOSPC), for N = 1, 2, ... until one UPDATE
+ * completes; the parent, as the next session, reopens (which recovers)
+ * and checks the invariant: the file is, byte for byte, the mailbox
+ * before or after the UPDATE followed by any mail appended meanwhile, and
+ * no journal is left.  CRASH_LONG=1 uses a bigger mailbox and also
+ * crashes every recovery at every point, not a sample.
+ */
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "conf.h"
+#include "journal.h"
+#include "maildrop.h"
+#include "mbox.h"
+
+static char	tmpdir[64];
+static int	longrun;
+static long	points_tried;
+
+struct mail {
+	char	*p;
+	size_t	 len;
+	size_t	*off;		/* message i is [off[i], off[i + 1]) */
+	size_t	 n;
+};
+
+enum pattern {
+	PAT_ALT, PAT_FIRST, PAT_LAST, PAT_ALL, PAT_RUNS, PAT_BIG, PAT_NONE
+};
+
+static const char *const pattern_name[] = {
+	"every second", "the first only", "the last only", "all",
+	"runs of three from a quarter on", "the large ones", "none"
+};
+
+static const char during_mail[] = "From mda@example.org Sat Jan  6 "
+    "12:00:00 2024\nSubject: delivered during the session\n\nhello\n\n";
+static const char late_mail[] = "From mda@example.org Sat Jan  6 "
+    "12:30:00 2024\nSubject: delivered after the crash\n\nworld\n\n";
+
+/* ------------------------------------------------------------------ */
+/* Mailboxes */
+
+static unsigned long	rng = 12345;
+
+static unsigned
+rnd(unsigned n)
+{
+	rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (unsigned)(rng >> 33) % n;
+}
+
+static void
+add(struct mail *mb, const char *p, size_t n, size_t *cap)
+{
+	if (mb->len + n > *cap) {
+		*cap = (mb->len + n) * 2;
+		assert_non_null(mb->p = realloc(mb->p, *cap));
+	}
+	memcpy(mb->p + mb->len, p, n);
+	mb->len += n;
+}
+
+/*
+ * n messages of 100 bytes to 8 kB, every 37th of 300 kB and, in a big
+ * mailbox, every 97th of 1.6 MB: larger than a checkpoint's window, so
+ * gaps both below and above it occur.
+ */
+static void
+gen_mail(struct mail *mb, size_t n, int big)
+{
+	char	line[256];
+	size_t	cap = 0, i, want, start;
+	int	k, len;
+
+	memset(mb, 0, sizeof(*mb));
+	assert_non_null(mb->off = calloc(n + 1, sizeof(*mb->off)));
+	mb->n = n;
+	for (i = 0; i < n; i++) {
+		start = mb->off[i] = mb->len;
+		len = snprintf(line, sizeof(line), "From user%zu@example.org "
+		    "Sat Jan  6 12:%02zu:00 2024\nSubject: message %zu\n"
+		    "Message-ID: <%zu@test>\n\n", i, i % 60, i, i);
+		add(mb, line, (size_t)len, &cap);
+		want = 100 + rnd(8000);
+		if (i % 37 == 5)
+			want = 300 * 1024;
+		if (big && i % 97 == 50)
+			want = 1600 * 1024;
+		while (mb->len - start < want) {
+			len = 1 + (int)rnd(100);
+			for (k = 0; k < len; k++)
+				line[k] = (char)('a' + rnd(26));
+			line[len++] = '\n';
+			add(mb, line, (size_t)len, &cap);
+		}
+		add(mb, "\n", 1, &cap);
+	}
+	mb->off[n] = mb->len;
+}
+
+static int
+deleted(enum pattern pat, const struct mail *mb, size_t i)
+{
+	switch (pat) {
+	case PAT_ALT:
+		return i % 2 == 1;
+	case PAT_FIRST:
+		return i == 0;
+	case PAT_LAST:
+		return i == mb->n - 1;
+	case PAT_ALL:
+		return 1;
+	case PAT_RUNS:
+		return i >= mb->n / 4 && i / 3 % 2 == 0;
+	case PAT_BIG:
+		return mb->off[i + 1] - mb->off[i] > 200 * 1024;
+	default:
+		return 0;
+	}
+}
+
+/* The kept messages of mb, then extra. */
+static char *
+expect_after(const struct mail *mb, enum pattern pat, const char *extra,
+    size_t *len)
+{
+	char	*p;
+	size_t	 i, o = 0;
+
+	assert_non_null(p = malloc(mb->len + strlen(extra) + 1));
+	for (i = 0; i < mb->n; i++) {
+		if (deleted(pat, mb, i))
+			continue;
+		memcpy(p + o, mb->p + mb->off[i], mb->off[i + 1] - mb->off[i]);
+		o += mb->off[i + 1] - mb->off[i];
+	}
+	memcpy(p + o, extra, strlen(extra));
+	*len = o + strlen(extra);
+	return p;
+}
+
+/* ------------------------------------------------------------------ */
+/* Files */
+
+static void
+write_file(const char *path, const void *p, size_t len)
+{
+	int	fd;
+
+	assert_true((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600))
+	    != -1);
+	assert_int_equal(write(fd, p, len), (ssize_t)len);
+	assert_int_equal(close(fd), 0);
+}
+
+/* Append as an MDA does; 0 or -1 (usable in a child). */
+static int
+append_file(const char *path, const char *s)
+{
+	int	fd, r;
+
+	if ((fd = open(path, O_WRONLY | O_APPEND)) == -1)
+		return -1;
+	r = write(fd, s, strlen(s)) == (ssize_t)strlen(s) ? 0 : -1;
+	(void)close(fd);
+	return r;
+}
+
+static char *
+read_file(const char *path, size_t *len)
+{
+	struct stat	 st;
+	char		*p;
+	int		 fd;
+
+	assert_true((fd = open(path, O_RDONLY)) != -1);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_non_null(p = malloc((size_t)st.st_size + 1));
+	assert_int_equal(read(fd, p, (size_t)st.st_size), st.st_size);
+	(void)close(fd);
+	*len = (size_t)st.st_size;
+	return p;
+}
+
+static void
+paths(const char *name, char *path, char *jpath)
+{
+	(void)snprintf(path, PATH_MAX, "%s/%s", tmpdir, name);
+	(void)snprintf(jpath, PATH_MAX, "%s/.%s.pop3d-journal", tmpdir, name);
+}
+
+static int
+exists(const char *path)
+{
+	struct stat	st;
+
+	return lstat(path, &st) == 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Sessions */
+
+static void
+crash_conf(struct conf *c)
+{
+	conf_defaults(c);
+	/* a child killed mid-UPDATE leaves a dotlock for 5 minutes */
+	c->mbox_locks[0] = LOCK_FCNTL;
+	c->nlocks = 1;
+	c->lock_timeout = 2;
+}
+
+/*
+ * In a child: with the fault variable var set to n, open, let an MDA
+ * deliver during_mail if during, delete by pat and UPDATE.  Exits 99 at a
+ * crash, else the md_status of UPDATE, or 50 + the open's failure.
+ */
+static int
+child_update(const char *path, const struct mail *mb, enum pattern pat,
+    int during, const char *var, long n, int torn)
+{
+	struct conf	 c;
+	struct mbox	*m;
+	unsigned char	*del;
+	char		 num[32];
+	pid_t		 pid;
+	size_t		 i;
+	int		 st, status;
+
+	if ((pid = fork()) == 0) {
+		(void)snprintf(num, sizeof(num), "%ld", n);
+		(void)setenv(var, num, 1);
+		if (torn)
+			(void)setenv("POP3D_FAULT_TORN", "1", 1);
+		crash_conf(&c);
+		if ((st = mbox_open(path, &c, &m)) != MD_OK)
+			_exit(50 + st);
+		if (mbox_ops.count(m) != mb->n ||
+		    (during && append_file(path, during_mail) == -1))
+			_exit(60);
+		if ((del = calloc(mb->n, 1)) == NULL)
+			_exit(61);
+		for (i = 0; i < mb->n; i++)
+			del[i] = (unsigned char)deleted(pat, mb, i);
+		st = mbox_ops.update(m, del);
+		mbox_ops.close(m);
+		_exit(st);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+/* In a child, open (and so recover) with a crash at fault point n. */
+static int
+child_open(const char *path, long n)
+{
+	struct conf	 c;
+	struct mbox	*m;
+	char		 num[32];
+	pid_t		 pid;
+	int		 st, status;
+
+	if ((pid = fork()) == 0) {
+		(void)snprintf(num, sizeof(num), "%ld", n);
+		(void)setenv("POP3D_FAULT_AT", num, 1);
+		crash_conf(&c);
+		if ((st = mbox_open(path, &c, &m)) != MD_OK)
+			_exit(50 + st);
+		mbox_ops.close(m);
+		_exit(0);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+/* Open, in a child, as the next session would; the md_status. */
+static int
+open_status(const char *path)
+{
+	int	st;
+
+	st = child_open(path, 0);
+	return st >= 50 ? st - 50 : st;
+}
+
+/*
+ * The invariant, after the next open: before or after, byte for byte
+ * (each already followed by the late mail when there is some), and no
+ * journal.  Returns 0 for before, 1 for after.
+ */
+static int
+check(const char *path, const char *jpath, const char *before,
+    size_t blen, const char *after, size_t alen)
+{
+	char	*got;
+	size_t	 len;
+	int	 which;
+
+	assert_int_equal(open_status(path), MD_OK);
+	assert_false(exists(jpath));
+	got = read_file(path, &len);
+	if (len == blen && memcmp(got, before, len) == 0)
+		which = 0;
+	else if (len == alen && memcmp(got, after, len) == 0)
+		which = 1;
+	else {
+		fail_msg("%s: %zu bytes, neither the %zu before nor the %zu "
+		    "after", path, len, blen, alen);
+		which = -1;
+	}
+	free(got);
+	return which;
+}
+
+/* ------------------------------------------------------------------ */
+/* The crash loop */
+
+struct run {
+	const struct mail	*mb;
+	enum pattern		 pat;
+	int			 during;	/* MDA delivery in session */
+	int			 late;		/* and after the crash */
+	int			 torn;		/* the crashing write is torn */
+	int			 nested;	/* crash every nth recovery */
+};
+
+/* Crash the recovery of the mailbox left at a crash at each point. */
+static void
+nested_crashes(const char *path)
+{
+	long	m;
+	int	st;
+
+	for (m = 1; (st = child_open(path, m)) == 99; m++)
+		points_tried++;
+	assert_int_equal(st, 0);
+}
+
+static void
+crash_loop(const char *name, const struct run *r)
+{
+	char	 path[PATH_MAX], jpath[PATH_MAX], *before, *after;
+	size_t	 blen, alen;
+	long	 n, tries = 0;
+	int	 st, seen[2] = { 0, 0 };
+	char	 extra[sizeof(during_mail) + sizeof(late_mail)];
+
+	paths(name, path, jpath);
+	(void)snprintf(extra, sizeof(extra), "%s%s", r->during ?
+	    during_mail : "", r->late ? late_mail : "");
+	after = expect_after(r->mb, r->pat, extra, &alen);
+	assert_non_null(before = malloc(r->mb->len + sizeof(extra)));
+	memcpy(before, r->mb->p, r->mb->len);
+	memcpy(before + r->mb->len, extra, strlen(extra));
+	blen = r->mb->len + strlen(extra);
+	for (n = 1;; n++) {
+		write_file(path, r->mb->p, r->mb->len);
+		st = child_update(path, r->mb, r->pat, r->during,
+		    "POP3D_FAULT_AT", n, r->torn);
+		if (st == MD_OK)
+			break;
+		assert_int_equal(st, 99);
+		tries++;
+		if (r->late)
+			assert_int_equal(append_file(path, late_mail), 0);
+		if (r->nested > 0 && n % r->nested == 0 && exists(jpath))
+			nested_crashes(path);
+		seen[check(path, jpath, before, blen, after, alen)]++;
+	}
+	/* the UPDATE that ran to the end, without the late mail */
+	if (r->late) {
+		free(after);
+		after = expect_after(r->mb, r->pat, r->during ? during_mail :
+		    "", &alen);
+	}
+	assert_int_equal(check(path, jpath, before, blen, after, alen), 1);
+	points_tried += tries;
+	printf("  %s: deleting %s%s%s%s: %ld crash points (%d before, %d "
+	    "after)\n", name, pattern_name[r->pat], r->during ? ", mail "
+	    "delivered in the session" : "", r->late ? " and after the crash"
+	    : "", r->torn ? ", torn writes" : "", tries, seen[0], seen[1]);
+	assert_true(r->pat == PAT_LAST || r->pat == PAT_ALL || tries >= 8);
+	free(before);
+	free(after);
+}
+
+static struct mail	small, large;
+
+static void
+t_crash_patterns(void **state)
+{
+	static const enum pattern	pats[] = {
+		PAT_ALT, PAT_FIRST, PAT_LAST, PAT_ALL, PAT_RUNS, PAT_BIG
+	};
+	struct run	r;
+	char		name[32];
+	size_t		i;
+
+	(void)state;
+	for (i = 0; i < sizeof(pats) / sizeof(pats[0]); i++) {
+		memset(&r, 0, sizeof(r));
+		r.mb = &large;
+		r.pat = pats[i];
+		r.during = i % 2 == 0;
+		r.late = i % 3 != 1;
+		r.nested = longrun ? 2 : 9;
+		(void)snprintf(name, sizeof(name), "pattern%zu", i);
+		crash_loop(name, &r);
+	}
+}
+
+static void
+t_crash_torn(void **state)
+{
+	struct run	r;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	r.mb = &small;
+	r.pat = PAT_ALT;
+	r.late = 1;
+	r.torn = 1;
+	r.nested = longrun ? 1 : 4;
+	crash_loop("torn", &r);
+}
+
+/*
+ * EIO and ENOSPC at each write boundary: UPDATE reports MD_TEMP; with no
+ * journal left the file is before or after (after only when the failure
+ * came once it was complete: the cut's fsync); with one, the next open
+ * finishes.
+ */
+static void
+fail_loop(const char *var)
+{
+	char	 path[PATH_MAX], jpath[PATH_MAX], *after, *got;
+	size_t	 alen, len;
+	long	 n, tries = 0;
+	int	 st;
+
+	paths(var, path, jpath);
+	after = expect_after(&small, PAT_RUNS, "", &alen);
+	for (n = 1;; n++) {
+		write_file(path, small.p, small.len);
+		st = child_update(path, &small, PAT_RUNS, 0, var, n, 0);
+		if (st == MD_OK)
+			break;
+		assert_int_equal(st, MD_TEMP);
+		tries++;
+		if (!exists(jpath)) {
+			got = read_file(path, &len);
+			assert_true((len == small.len &&
+			    memcmp(got, small.p, len) == 0) || (len == alen &&
+			    memcmp(got, after, len) == 0));
+			free(got);
+		}
+		(void)check(path, jpath, small.p, small.len, after, alen);
+	}
+	points_tried += tries;
+	printf("  %s: %ld failing write points\n", var, tries);
+	assert_true(tries >= 8);
+	free(after);
+}
+
+static void
+t_eio(void **state)
+{
+	(void)state;
+	fail_loop("POP3D_FAULT_EIO");
+}
+
+static void
+t_enospc(void **state)
+{
+	(void)state;
+	fail_loop("POP3D_FAULT_ENOSPC");
+}
+
+/* ------------------------------------------------------------------ */
+/* Journals that are not what they should be */
+
+/* Leave a journal behind: crash at the k-th point of deleting every second. */
+static void
+half_done(const char *path, long k)
+{
+	write_file(path, small.p, small.len);
+	assert_int_equal(child_update(path, &small, PAT_ALT, 0,
+	    "POP3D_FAULT_AT", k, 0), 99);
+}
+
+static void
+t_journal_garbage(void **state)
+{
+	char	path[PATH_MAX], jpath[PATH_MAX], junk[5000], *got;
+	size_t	len, i;
+
+	(void)state;
+	paths("garbage", path, jpath);
+	for (i = 0; i < sizeof(junk); i++)
+		junk[i] = (char)rnd(256);
+	memcpy(junk, "POP3DJNL", 8);
+	write_file(path, small.p, small.len);
+	write_file(jpath, junk, sizeof(junk));
+	/* a plan that does not check out was never applied: removed */
+	assert_int_equal(open_status(path), MD_OK);
+	assert_false(exists(jpath));
+	got = read_file(path, &len);
+	assert_true(len == small.len && memcmp(got, small.p, len) == 0);
+	free(got);
+}
+
+static void
+t_journal_other_inode(void **state)
+{
+	char	path[PATH_MAX], jpath[PATH_MAX], copy[PATH_MAX + 8], *a, *b;
+	size_t	alen, blen;
+
+	(void)state;
+	paths("inode", path, jpath);
+	half_done(path, 8);
+	assert_true(exists(jpath));
+	/* the mailbox replaced by a copy (another inode): hands off */
+	(void)snprintf(copy, sizeof(copy), "%s.new", path);
+	a = read_file(path, &alen);
+	write_file(copy, a, alen);
+	assert_int_equal(rename(copy, path), 0);
+	assert_int_equal(open_status(path), MD_TEMP);
+	assert_true(exists(jpath));
+	b = read_file(path, &blen);
+	assert_true(alen == blen && memcmp(a, b, alen) == 0);
+	free(a);
+	free(b);
+	assert_int_equal(unlink(jpath), 0);
+}
+
+static void
+t_journal_mailbox_shrunk(void **state)
+{
+	char	path[PATH_MAX], jpath[PATH_MAX];
+
+	(void)state;
+	paths("shrunk", path, jpath);
+	half_done(path, 8);
+	assert_int_equal(truncate(path, 1000), 0);
+	assert_int_equal(open_status(path), MD_TEMP);
+	assert_true(exists(jpath));
+	assert_int_equal(unlink(jpath), 0);
+}
+
+/*
+ * A full filesystem: a tmpfs that the mailbox nearly fills has no room
+ * for the journal, so UPDATE changes nothing and says MD_TEMP.  Needs
+ * mount(2) (root in a mount namespace); skipped otherwise.
+ */
+static void
+t_full_disk(void **state)
+{
+	char	 dir[PATH_MAX], path[PATH_MAX + 8], jpath[PATH_MAX + 32];
+	char	*got;
+	size_t	 len;
+
+	(void)state;
+	(void)snprintf(dir, sizeof(dir), "%s/tmpfs", tmpdir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	/* the journal's two slots alone need 2 MiB: 4 MiB is nearly full */
+	if (mount("pop3d-test", dir, "tmpfs", 0, "size=4m") == -1) {
+		printf("  skipped: cannot mount a tmpfs (%s)\n",
+		    strerror(errno));
+		skip();
+	}
+	(void)snprintf(path, sizeof(path), "%s/mbox", dir);
+	(void)snprintf(jpath, sizeof(jpath), "%s/.mbox.pop3d-journal", dir);
+	assert_true(small.len > 2 * 1024 * 1024 + 512 * 1024 &&
+	    small.len < 3 * 1024 * 1024);
+	write_file(path, small.p, small.len);
+	assert_int_equal(child_update(path, &small, PAT_ALT, 0,
+	    "POP3D_FAULT_NONE", 0, 0), MD_TEMP);
+	assert_false(exists(jpath));
+	got = read_file(path, &len);
+	assert_true(len == small.len && memcmp(got, small.p, len) == 0);
+	free(got);
+	(void)umount(dir);
+}
+
+static void
+t_report(void **state)
+{
+	(void)state;
+	printf("crash points tried: %ld\n", points_tried);
+	assert_true(points_tried > 100);
+}
+
+/* ------------------------------------------------------------------ */
+
+static int
+setup(void **state)
+{
+	(void)state;
+	(void)snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_crash.XXXXXX");
+	if (mkdtemp(tmpdir) == NULL)
+		return -1;
+	longrun = getenv("CRASH_LONG") != NULL;
+	gen_mail(&small, 200, 0);
+	gen_mail(&large, longrun ? 600 : 300, 1);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	char	cmd[200];
+
+	(void)state;
+	(void)snprintf(cmd, sizeof(cmd), "umount %s/tmpfs 2>/dev/null; "
+	    "rm -rf %s", tmpdir, tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest	tests[] = {
+		cmocka_unit_test(t_crash_patterns),
+		cmocka_unit_test(t_crash_torn),
+		cmocka_unit_test(t_eio),
+		cmocka_unit_test(t_enospc),
+		cmocka_unit_test(t_journal_garbage),
+		cmocka_unit_test(t_journal_other_inode),
+		cmocka_unit_test(t_journal_mailbox_shrunk),
+		cmocka_unit_test(t_full_disk),
+		cmocka_unit_test(t_report),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
