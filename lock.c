@@ -1,7 +1,8 @@
 /*
- * Mailbox locks (see lock.h): fcntl and NFS-safe dotlocks for the
+ * Mailbox locks (see lock.h): fcntl, NFS-safe dotlocks and flock for the
  * delivery agents, with bounded waits and stale dotlock breaking, and a
- * flock(2) session lock that MDAs' fcntl and dotlocks do not block.
+ * session lock in a file of its own, so that it blocks no MDA whatever
+ * methods the MDAs use.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -53,27 +54,34 @@ fcntl_setlk(int fd, short type)
 	return fcntl(fd, F_SETLK, &fl);
 }
 
-static int
-lock_fcntl(struct lockset *lk)
-{
-	struct timespec	t0;
+/* One attempt at each kind of lock: MD_OK, BUSY, or MD_TEMP (logged). */
+#define BUSY	(-1)
 
-	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (fcntl_setlk(lk->fd, F_WRLCK) == -1) {
-		if (errno != EACCES && errno != EAGAIN && errno != EINTR) {
-			log_warn("%s: fcntl lock", lk->path);
-			return MD_TEMP;
-		}
-		if (lock_expired(lk, &t0)) {
-			log_warnx("%s: fcntl lock still held by another "
-			    "process after %u seconds", lk->path,
-			    lk->timeout);
-			return MD_TEMP;
-		}
-		lock_nap();
+static int
+try_fcntl(struct lockset *lk)
+{
+	if (fcntl_setlk(lk->fd, F_WRLCK) == 0) {
+		lk->fcntl_held = 1;
+		return MD_OK;
 	}
-	lk->fcntl_held = 1;
-	return MD_OK;
+	if (errno == EACCES || errno == EAGAIN || errno == EINTR)
+		return BUSY;
+	log_warn("%s: fcntl lock", lk->path);
+	return MD_TEMP;
+}
+
+/* flock(2) as a delivery lock: some MDAs and MUAs use it. */
+static int
+try_flock(struct lockset *lk)
+{
+	if (flock(lk->fd, LOCK_EX | LOCK_NB) == 0) {
+		lk->flock_held = 1;
+		return MD_OK;
+	}
+	if (errno == EWOULDBLOCK || errno == EINTR)
+		return BUSY;
+	log_warn("%s: flock", lk->path);
+	return MD_TEMP;
 }
 
 /*
@@ -133,11 +141,10 @@ dot_stale(struct lockset *lk)
 }
 
 static int
-lock_dot(struct lockset *lk)
+try_dot(struct lockset *lk)
 {
-	struct timespec	t0;
-	char		tmp[PATH_MAX], host[64];
-	int		r;
+	char	tmp[PATH_MAX], host[64];
+	int	r;
 
 	if (gethostname(host, sizeof(host)) == -1)
 		(void)snprintf(host, sizeof(host), "localhost");
@@ -148,19 +155,12 @@ lock_dot(struct lockset *lk)
 		log_warnx("%s: path too long for a dotlock", lk->path);
 		return MD_TEMP;
 	}
-	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
-	while ((r = dot_try(lk, tmp)) != 1) {
-		if (r == -1)
-			return MD_TEMP;
-		if (dot_stale(lk))
-			continue;
-		if (lock_expired(lk, &t0)) {
-			log_warnx("%s: dotlock %s still held after %u seconds",
-			    lk->path, lk->lockpath, lk->timeout);
-			return MD_TEMP;
-		}
-		lock_nap();
-	}
+	if ((r = dot_try(lk, tmp)) == 0 && dot_stale(lk))
+		r = dot_try(lk, tmp);
+	if (r == -1)
+		return MD_TEMP;
+	if (r == 0)
+		return BUSY;
 	lk->dot_held = 1;
 	return MD_OK;
 }
@@ -180,8 +180,9 @@ signals_hold(struct lockset *lk)
 	lk->sig_held = 1;
 }
 
-void
-lock_release(struct lockset *lk)
+/* Drop the delivery locks held, keeping signals as they are. */
+static void
+release_held(struct lockset *lk)
 {
 	if (lk->dot_held) {
 		if (unlink(lk->lockpath) == -1)
@@ -192,41 +193,200 @@ lock_release(struct lockset *lk)
 		(void)fcntl_setlk(lk->fd, F_UNLCK);
 		lk->fcntl_held = 0;
 	}
+	if (lk->flock_held) {
+		(void)flock(lk->fd, LOCK_UN);
+		lk->flock_held = 0;
+	}
+}
+
+void
+lock_release(struct lockset *lk)
+{
+	release_held(lk);
 	if (lk->sig_held) {
 		lk->sig_held = 0;
 		(void)sigprocmask(SIG_SETMASK, &lk->sigsave, NULL);
 	}
 }
 
-/* Take the delivery locks in the configured order.  An enum md_status. */
+static int
+try_lock(struct lockset *lk, enum mbox_lock how)
+{
+	if (how == LOCK_FCNTL)
+		return try_fcntl(lk);
+	if (how == LOCK_FLOCK)
+		return try_flock(lk);
+	return try_dot(lk);
+}
+
+static void
+log_busy(const struct lockset *lk, enum mbox_lock how)
+{
+	if (how == LOCK_DOTLOCK)
+		log_warnx("%s: dotlock %s still held after %u seconds",
+		    lk->path, lk->lockpath, lk->timeout);
+	else
+		log_warnx("%s: %s lock still held by another process after "
+		    "%u seconds", lk->path, how == LOCK_FCNTL ? "fcntl" :
+		    "flock", lk->timeout);
+}
+
+/*
+ * All or nothing, in the configured order: when one lock is busy, the
+ * ones taken are let go before the pause.  Holding one while waiting for
+ * the next deadlocks with an MDA that takes them in the other order
+ * (procmail takes the dotlock, then waits for fcntl; Debian's policy
+ * says fcntl first), until one side's timeout.
+ */
 int
 lock_take(struct lockset *lk)
 {
-	int	i, st;
+	struct timespec	t0;
+	int		i, r = MD_OK;
 
 	signals_hold(lk);
-	for (i = 0; i < lk->nmethods; i++) {
-		if (lk->methods[i] == LOCK_FCNTL)
-			st = lock_fcntl(lk);
-		else
-			st = lock_dot(lk);
-		if (st != MD_OK) {
-			lock_release(lk);
-			return st;
+	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		for (i = 0; i < lk->nmethods; i++)
+			if ((r = try_lock(lk, lk->methods[i])) != MD_OK)
+				break;
+		if (i == lk->nmethods)
+			return MD_OK;
+		release_held(lk);
+		if (r == BUSY && lock_expired(lk, &t0)) {
+			log_busy(lk, lk->methods[i]);
+			r = MD_TEMP;
 		}
+		if (r != BUSY) {
+			lock_release(lk);
+			return r;
+		}
+		lock_nap();
 	}
-	return MD_OK;
 }
 
 int
-lock_session(struct lockset *lk)
+lock_sibling(const char *path, const char *suffix, char *out, size_t len)
 {
-	if (flock(lk->fd, LOCK_EX | LOCK_NB) == 0)
+	const char	*base = strrchr(path, '/');
+	int		 n;
+
+	base = base == NULL ? path : base + 1;
+	n = snprintf(out, len, "%.*s.%s%s", (int)(base - path), path, base,
+	    suffix);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+static int
+flock_configured(const struct lockset *lk)
+{
+	int	i;
+
+	for (i = 0; i < lk->nmethods; i++)
+		if (lk->methods[i] == LOCK_FLOCK)
+			return 1;
+	return 0;
+}
+
+/*
+ * Open (creating) the session lock file.  Returns the descriptor, or -1:
+ * with errno EACCES when the file can't be made or is not ours (someone
+ * else's file could be held forever to lock us out), so the caller falls
+ * back to flock; any other errno is a real failure (logged).
+ */
+static int
+sess_open(struct lockset *lk, char *name, size_t len)
+{
+	struct stat	st;
+	int		fd;
+
+	if (lock_sibling(lk->path, ".pop3d-session", name, len) == -1) {
+		log_warnx("%s: path too long for a session lock", lk->path);
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	fd = open(name, O_RDWR | O_CREAT | O_NOFOLLOW | O_NOCTTY |
+	    O_CLOEXEC | O_NONBLOCK, 0600);
+	if (fd == -1) {
+		if (errno == EACCES || errno == EPERM || errno == EROFS ||
+		    errno == ELOOP)
+			errno = EACCES;
+		else
+			log_warn("%s: open", name);
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_uid != geteuid()) {
+		(void)close(fd);
+		errno = EACCES;
+		return -1;
+	}
+	return fd;
+}
+
+/* The fallback session lock: a flock on the mailbox itself. */
+static int
+sess_flock(struct lockset *lk, const char *name)
+{
+	if (flock_configured(lk)) {
+		log_warnx("%s: cannot use %s as the session lock, and flock "
+		    "is a delivery lock: make the directory writable, or "
+		    "drop flock from mbox_locks", lk->path, name);
+		return MD_TEMP;
+	}
+	log_info("%s: cannot use %s as the session lock: using flock on "
+	    "the mailbox", lk->path, name);
+	if (flock(lk->fd, LOCK_EX | LOCK_NB) == 0) {
+		lk->sess_held = 2;
 		return MD_OK;
+	}
 	if (errno == EWOULDBLOCK) {
 		log_info("%s: in use by another POP3 session", lk->path);
 		return MD_INUSE;
 	}
 	log_warn("%s: flock", lk->path);
 	return MD_TEMP;
+}
+
+/*
+ * An OFD lock (owned by the open file, not the process) so that it
+ * neither merges with our own fcntl delivery lock on the mailbox nor is
+ * lost when some library closes another descriptor of the file.  The
+ * file is left in place: removing a lock file races with its next user.
+ */
+int
+lock_session(struct lockset *lk)
+{
+	struct flock	fl;
+	char		name[PATH_MAX];
+	int		fd;
+
+	if ((fd = sess_open(lk, name, sizeof(name))) == -1)
+		return errno == EACCES ? sess_flock(lk, name) : MD_TEMP;
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	if (fcntl(fd, F_OFD_SETLK, &fl) == -1) {
+		(void)close(fd);
+		if (errno == EACCES || errno == EAGAIN) {
+			log_info("%s: in use by another POP3 session",
+			    lk->path);
+			return MD_INUSE;
+		}
+		log_warn("%s: lock", name);
+		return MD_TEMP;
+	}
+	lk->sess_fd = fd;
+	lk->sess_held = 1;
+	return MD_OK;
+}
+
+void
+lock_session_end(struct lockset *lk)
+{
+	if (lk->sess_held == 1)
+		(void)close(lk->sess_fd);
+	else if (lk->sess_held == 2)
+		(void)flock(lk->fd, LOCK_UN);
+	lk->sess_held = 0;
 }

@@ -1,10 +1,11 @@
 /*
  * The mbox maildrop: one streaming scan under the delivery locks builds a
  * small index (offsets, POP sizes, UIDs); RETR and TOP stream from the
- * file through xform_run.  The locks are in lock.c (the session lock,
- * a flock(2) that answers [IN-USE], does not block MDAs' fcntl and
- * dotlocks); UPDATE, which compacts the file in place keeping mail
- * delivered meanwhile, is in update.c.
+ * file through xform_run, after cheap checks that no other program
+ * rewrote it.  The locks are in lock.c (the session lock, on a file of
+ * its own, blocks no MDA); twins' and X-UIDL UIDs in uids.c; UPDATE,
+ * which compacts the file in place keeping mail delivered meanwhile, in
+ * update.c.
  */
 #include <sys/stat.h>
 
@@ -17,6 +18,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "journal.h"
 #include "lock.h"
 #include "log.h"
 #include "maildrop.h"
@@ -37,14 +39,36 @@ static const char from_[] = "From ";
 enum line_kind {
 	LINE_TEXT,		/* message content */
 	LINE_FROM,		/* a From_ line: starts a message */
-	LINE_BLANK		/* empty: content, or the separator */
+	LINE_BLANK,		/* empty: content, or the separator */
+	LINE_SEP		/* the separator after a Content-Length body */
 };
 
-/* A fingerprint seen count times so far in this scan. */
+/*
+ * A fingerprint seen count times so far in this scan: first is the idx of
+ * its first copy, grp its uids.c group (UINT32_MAX until it has one).
+ */
 struct fp_slot {
 	unsigned char	fp[MD5_LEN];
-	uint32_t	count;		/* 0: free slot */
+	uint32_t	count;
+	uint32_t	first;
+	uint32_t	grp;
+	int		used;		/* 0: free slot */
 };
+
+/* Header lines whose whole first line the scan looks at. */
+enum capture {
+	CAP_NONE,
+	CAP_SUBJECT,		/* of the first message: folder data? */
+	CAP_XUIDL,
+	CAP_CLEN		/* Content-Length: with mboxcl2 */
+};
+
+/* Bytes of a captured line kept: X-UIDL's 70 and more fit. */
+#define CAP_MAX		128
+
+/* The subject of the folder-data message c-client and Dovecot keep. */
+static const char folder_data[] =
+    "DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA";
 
 /*
  * The scan state, in three parts.  The current line: where it began, its
@@ -84,6 +108,28 @@ struct scan {
 	struct fp_slot		*tab;
 	size_t			 tabcap;
 	size_t			 tabused;
+
+	/*
+	 * Header lines looked at whole: the one being captured (cap), and
+	 * what the message's header said so far.  clen is its
+	 * Content-Length (UINT64_MAX: none); with mboxcl2, cl_check asks the
+	 * next step to test it, body_left counts the body bytes it covers,
+	 * and after_cl lets one separator line follow.
+	 */
+	enum capture		 capkind;
+	char			 cap[CAP_MAX];
+	size_t			 caplen;
+	int			 folder_subj;
+	int			 ximap;
+	char			 xuidl[CAP_MAX];
+	size_t			 xuidl_len;
+	uint64_t		 clen;
+	int			 cl_check;
+	uint64_t		 body_left;
+	int			 after_cl;
+
+	int			 verify;	/* mbox_msg_check: stop at body */
+	unsigned char		 lastfp[MD5_LEN];
 };
 
 /*
@@ -168,10 +214,10 @@ fp_grow(struct scan *s)
 		return -1;
 	}
 	for (i = 0; i < oldcap; i++) {
-		if (old[i].count == 0)
+		if (!old[i].used)
 			continue;
 		j = fp_index(s, old[i].fp);
-		for (e = &s->tab[j]; e->count != 0; e = &s->tab[j])
+		for (e = &s->tab[j]; e->used; e = &s->tab[j])
 			j = (j + 1) & (s->tabcap - 1);
 		*e = old[i];
 	}
@@ -179,41 +225,69 @@ fp_grow(struct scan *s)
 	return 0;
 }
 
+/* The table slot of fp, made (count 0) if new; NULL out of memory. */
+static struct fp_slot *
+fp_slot(struct scan *s, const unsigned char fp[MD5_LEN])
+{
+	struct fp_slot	*e;
+	size_t		 j;
+
+	if (2 * (s->tabused + 1) > s->tabcap && fp_grow(s) == -1)
+		return NULL;
+	j = fp_index(s, fp);
+	for (e = &s->tab[j]; e->used; e = &s->tab[j]) {
+		if (memcmp(e->fp, fp, MD5_LEN) == 0)
+			return e;
+		j = (j + 1) & (s->tabcap - 1);
+	}
+	memcpy(e->fp, fp, MD5_LEN);
+	e->used = 1;
+	e->count = 0;
+	e->grp = UINT32_MAX;
+	s->tabused++;
+	return e;
+}
+
 /*
  * The UID of a message with fingerprint fp: fp itself the first time,
- * MD5(fp || k) when k messages earlier in the file had the same one, so
- * identical copies get distinct UIDs that stay the same in every scan.
+ * MD5(fp || k) for the copy with ordinal k, so identical copies get
+ * distinct UIDs that stay the same in every scan.  Ordinals count copies
+ * in file order unless the UID file says otherwise (uids.c).
  */
 static int
 fp_uid(struct scan *s, const unsigned char fp[MD5_LEN],
     unsigned char uid[MBOX_UID_BYTES])
 {
 	struct fp_slot	*e;
-	struct md5	 c;
-	unsigned char	 k[8], d[MD5_LEN];
-	size_t		 j;
+	uint32_t	 idx = (uint32_t)s->m->nmsgs;
 
-	if (2 * (s->tabused + 1) > s->tabcap && fp_grow(s) == -1)
+	if (s->m->nmsgs >= UINT32_MAX - 1 || (e = fp_slot(s, fp)) == NULL) {
+		log_warnx("%s: out of memory for UIDs", s->m->path);
 		return -1;
-	j = fp_index(s, fp);
-	for (e = &s->tab[j]; e->count != 0; e = &s->tab[j]) {
-		if (memcmp(e->fp, fp, MD5_LEN) == 0)
-			break;
-		j = (j + 1) & (s->tabcap - 1);
 	}
-	if (e->count == 0) {
-		memcpy(e->fp, fp, MD5_LEN);
-		s->tabused++;
-		memcpy(uid, fp, MBOX_UID_BYTES);
-	} else {
-		put_le64(k, e->count);
-		md5_init(&c);
-		md5_update(&c, fp, MD5_LEN);
-		md5_update(&c, k, sizeof(k));
-		md5_final(&c, d);
-		memcpy(uid, d, MBOX_UID_BYTES);
-	}
+	if (e->count == 0)
+		e->first = idx;
+	if (uids_assign(s->m, fp, e->count, &e->grp, e->first, idx, uid) ==
+	    -1)
+		return -1;
 	e->count++;
+	return 0;
+}
+
+/* Put the groups of the UID file in the table before the scan. */
+static int
+fp_preload(struct scan *s)
+{
+	struct fp_slot	*e;
+	size_t		 g;
+
+	for (g = 0; g < s->m->um.ngrp; g++) {
+		if ((e = fp_slot(s, s->m->um.grp[g].fp)) == NULL) {
+			log_warnx("%s: out of memory for UIDs", s->m->path);
+			return -1;
+		}
+		e->grp = (uint32_t)g;
+	}
 	return 0;
 }
 
@@ -265,27 +339,65 @@ scan_count(struct scan *s, const char *p, size_t len)
 	s->runlen = len;
 }
 
+/* The fingerprint: the hashed header lines, then the body's length. */
+static void
+scan_fp(struct scan *s, uint64_t end, unsigned char fp[MD5_LEN])
+{
+	unsigned char	le[8];
+
+	put_le64(le, s->body != UINT64_MAX && end > s->body ?
+	    end - s->body : 0);
+	md5_update(&s->fp, le, sizeof(le));
+	md5_final(&s->fp, fp);
+}
+
+static uint32_t
+fp_check(const unsigned char fp[MD5_LEN])
+{
+	return (uint32_t)fp[0] | (uint32_t)fp[1] << 8 |
+	    (uint32_t)fp[2] << 16 | (uint32_t)fp[3] << 24;
+}
+
+/*
+ * c-client and Dovecot keep their folder state in a first message that
+ * no POP client should see; it stays in the file, outside the index,
+ * so it is neither counted nor ever deleted.
+ */
+static int
+scan_is_folder_data(const struct scan *s)
+{
+	if (s->start != 0 || !s->folder_subj || !s->ximap || s->m->hidden)
+		return 0;
+	log_debug("%s: hiding the folder internal data message", s->m->path);
+	return 1;
+}
+
 /* The message being scanned ends at offset end (its content's end). */
 static int
 scan_finish(struct scan *s, uint64_t end)
 {
 	struct mbox_msg	e;
-	unsigned char	le[8], fp[MD5_LEN];
+	unsigned char	fp[MD5_LEN];
 
 	if (s->content == UINT64_MAX)
 		s->content = end;
 	scan_flush(s);
 	s->size += xform_end(&s->xf, NULL, 0);
-	put_le64(le, s->body != UINT64_MAX && end > s->body ?
-	    end - s->body : 0);
-	md5_update(&s->fp, le, sizeof(le));
-	md5_final(&s->fp, fp);
+	scan_fp(s, end, fp);
+	if (scan_is_folder_data(s)) {
+		s->m->hidden = 1;
+		return 0;
+	}
 	memset(&e, 0, sizeof(e));
 	e.start = s->start;
 	e.content = s->content;
 	e.len = end - s->content;
 	e.size = s->size;
+	e.check = fp_check(fp);
 	if (fp_uid(s, fp, e.uid) == -1)
+		return -1;
+	if (s->xuidl_len > 0 && s->xuidl_len <= CAP_MAX && uids_xuidl(s->m, (uint32_t)s->m->nmsgs,
+	    s->xuidl, s->xuidl_len) == -1)
 		return -1;
 	return index_add(s->m, &e);
 }
@@ -305,6 +417,11 @@ scan_begin(struct scan *s)
 	xform_init(&s->xf, s->m->format, 0, -1);
 	s->kind = LINE_FROM;
 	s->hashing = 1;
+	s->capkind = CAP_NONE;
+	s->folder_subj = s->ximap = 0;
+	s->xuidl_len = 0;
+	s->clen = UINT64_MAX;
+	s->after_cl = 0;
 }
 
 /* A blank line held back was content after all. */
@@ -334,6 +451,29 @@ log_corrupt(const struct scan *s, const char *h, size_t len)
 	    "a \"From \" line", s->m->path, show);
 }
 
+static int
+prefix(const char *h, size_t len, const char *name)
+{
+	size_t	n = strlen(name);
+
+	return len >= n && strncasecmp(h, name, n) == 0;
+}
+
+/* Which header lines are looked at whole (see scan_captured). */
+static enum capture
+field_capture(struct scan *s, const char *h, size_t len)
+{
+	if (prefix(h, len, "X-UIDL:"))
+		return CAP_XUIDL;
+	if (prefix(h, len, "Content-Length:"))
+		return s->m->format == MBOX_MBOXCL2 ? CAP_CLEN : CAP_NONE;
+	if (s->start != 0)
+		return CAP_NONE;
+	if (prefix(h, len, "X-IMAP:"))
+		s->ximap = 1;
+	return prefix(h, len, "Subject:") ? CAP_SUBJECT : CAP_NONE;
+}
+
 /*
  * Classify the line starting at line_off from its first len bytes (all of
  * it when complete).  Returns an enum md_status.
@@ -341,6 +481,15 @@ log_corrupt(const struct scan *s, const char *h, size_t len)
 static int
 scan_decide(struct scan *s, const char *h, size_t len, int complete)
 {
+	s->capkind = CAP_NONE;
+	s->caplen = 0;
+	if (!s->inmsg && s->after_cl && complete &&
+	    (len == 1 || (len == 2 && h[0] == '\r'))) {
+		s->after_cl = 0;
+		s->kind = LINE_SEP;
+		s->hashing = 0;
+		return MD_OK;
+	}
 	if ((!s->inmsg || s->prev_blank) && len >= 5 &&
 	    memcmp(h, from_, 5) == 0) {
 		if (s->inmsg && scan_finish(s, s->pend_len > 0 ?
@@ -366,8 +515,10 @@ scan_decide(struct scan *s, const char *h, size_t len, int complete)
 		return MD_OK;
 	}
 	s->kind = LINE_TEXT;
-	if (s->in_hdr && h[0] != ' ' && h[0] != '\t')
+	if (s->in_hdr && h[0] != ' ' && h[0] != '\t') {
 		s->skip = field_volatile(h, len);
+		s->capkind = field_capture(s, h, len);
+	}
 	s->hashing = s->in_hdr && !s->skip;
 	return MD_OK;
 }
@@ -375,10 +526,95 @@ scan_decide(struct scan *s, const char *h, size_t len, int complete)
 static void
 scan_piece(struct scan *s, const char *p, size_t len, int has_nl)
 {
+	size_t	room;
+
 	if (s->kind == LINE_TEXT)
 		scan_count(s, p, len);
 	if (s->hashing)
 		hash_piece(s, p, len, has_nl);
+	/* a caplen past the buffer marks a line too long to use */
+	if (s->capkind != CAP_NONE && s->caplen <= sizeof(s->cap)) {
+		room = sizeof(s->cap) - s->caplen;
+		memcpy(s->cap + s->caplen, p, len < room ? len : room);
+		s->caplen = len <= room ? s->caplen + len :
+		    sizeof(s->cap) + 1;
+	}
+}
+
+/* The value of a captured "Name: value" line, trimmed; NULL if too long. */
+static const char *
+cap_value(struct scan *s, size_t namelen, size_t *len)
+{
+	const char	*v;
+	size_t		 n;
+
+	if (s->caplen > sizeof(s->cap) || s->caplen < namelen)
+		return NULL;
+	v = s->cap + namelen;
+	n = s->caplen - namelen;
+	while (n > 0 && (*v == ' ' || *v == '\t')) {
+		v++;
+		n--;
+	}
+	while (n > 0 && (v[n - 1] == '\n' || v[n - 1] == '\r' ||
+	    v[n - 1] == ' ' || v[n - 1] == '\t'))
+		n--;
+	*len = n;
+	return v;
+}
+
+/* Content-Length: digits only; a second one or anything else voids it. */
+static void
+cap_clen(struct scan *s, const char *v, size_t n)
+{
+	uint64_t	x = 0;
+	size_t		i;
+
+	if (s->clen != UINT64_MAX || v == NULL || n == 0 || n > 18) {
+		s->clen = UINT64_MAX - 1;
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (v[i] < '0' || v[i] > '9') {
+			s->clen = UINT64_MAX - 1;
+			return;
+		}
+		x = x * 10 + (uint64_t)(v[i] - '0');
+	}
+	s->clen = x;
+}
+
+/* A header line of interest is complete. */
+static void
+scan_captured(struct scan *s)
+{
+	const char	*v;
+	size_t		 n;
+
+	switch (s->capkind) {
+	case CAP_SUBJECT:
+		v = cap_value(s, strlen("Subject:"), &n);
+		s->folder_subj = v != NULL && n == strlen(folder_data) &&
+		    memcmp(v, folder_data, n) == 0;
+		break;
+	case CAP_XUIDL:
+		/* two X-UIDL: lines name no single UID */
+		v = cap_value(s, strlen("X-UIDL:"), &n);
+		if (s->xuidl_len > 0 || v == NULL || n == 0) {
+			s->xuidl_len = SIZE_MAX;
+			break;
+		}
+		memcpy(s->xuidl, v, n);
+		s->xuidl_len = n;
+		break;
+	case CAP_CLEN:
+		v = cap_value(s, strlen("Content-Length:"), &n);
+		cap_clen(s, v, n);
+		break;
+	case CAP_NONE:
+		break;
+	}
+	s->capkind = CAP_NONE;
 }
 
 static void
@@ -388,6 +624,84 @@ scan_eol(struct scan *s)
 	s->prev_blank = s->kind == LINE_BLANK;
 	if (s->kind == LINE_FROM)
 		s->content = s->off;
+	if (s->capkind != CAP_NONE)
+		scan_captured(s);
+	/* the blank line that ended a header with a Content-Length */
+	if (s->kind == LINE_BLANK && s->body == s->off &&
+	    s->m->format == MBOX_MBOXCL2 && s->clen < UINT64_MAX - 1)
+		s->cl_check = 1;
+}
+
+/*
+ * Whether a Content-Length body ending at end (> 0, the byte before it a
+ * body's or the header's newline) reaches a message boundary: the end of
+ * the file or a From_ line, right there or after one blank line.  1, 0,
+ * or -1 on a read error (logged).
+ */
+static int
+cl_boundary(struct mbox *m, uint64_t end)
+{
+	char	b[8];
+	ssize_t	n;
+	size_t	k;
+
+	do
+		n = pread(m->fd, b, sizeof(b), (off_t)(end - 1));
+	while (n == -1 && errno == EINTR);
+	if (n == -1) {
+		log_warn("%s: read", m->path);
+		return -1;
+	}
+	if (n < 1 || b[0] != '\n')
+		return 0;
+	k = 1;
+	if (n > 1 && b[1] == '\n')
+		k = 2;
+	else if (n > 2 && b[1] == '\r' && b[2] == '\n')
+		k = 3;
+	return (size_t)n == k || ((size_t)n >= k + 5 &&
+	    memcmp(b + k, from_, 5) == 0);
+}
+
+/* A Content-Length body was skipped: the message ends here. */
+static int
+cl_end(struct scan *s)
+{
+	if (scan_finish(s, s->off) == -1)
+		return MD_TEMP;
+	s->inmsg = 0;
+	s->after_cl = 1;
+	s->bol = 1;
+	s->prev_blank = 0;
+	return MD_OK;
+}
+
+/*
+ * mboxcl2: take the body's length from Content-Length when it ends at a
+ * message boundary; otherwise the body is scanned for From_ lines as in
+ * mboxo.  Returns an enum md_status.
+ */
+static int
+cl_start(struct scan *s)
+{
+	uint64_t	end;
+	int		r;
+
+	s->cl_check = 0;
+	if (s->clen > UINT64_MAX - s->body)
+		return MD_OK;
+	end = s->body + s->clen;
+	if ((r = cl_boundary(s->m, end)) == -1)
+		return MD_TEMP;
+	if (r == 0) {
+		log_debug("%s: Content-Length of the message at %llu is wrong; "
+		    "looking for From_ lines", s->m->path,
+		    (unsigned long long)s->start);
+		return MD_OK;
+	}
+	scan_unhold(s);
+	s->body_left = s->clen;
+	return s->clen == 0 ? cl_end(s) : MD_OK;
 }
 
 /*
@@ -423,6 +737,34 @@ scan_head(struct scan *s, const char **p, const char *end)
 }
 
 /*
+ * The steps that are not lines: a Content-Length check that is due, or
+ * a body skipped by its length.  Returns 1 when one was taken (*st says
+ * how it went), 0 when the next bytes are lines.
+ */
+static int
+scan_step(struct scan *s, const char **p, const char *end, int *st)
+{
+	size_t	len;
+
+	*st = MD_OK;
+	if (s->cl_check) {
+		*st = cl_start(s);
+		return 1;
+	}
+	if (s->body_left == 0)
+		return 0;
+	len = (uint64_t)(end - *p) < s->body_left ? (size_t)(end - *p) :
+	    (size_t)s->body_left;
+	scan_count(s, *p, len);
+	*p += len;
+	s->off += len;
+	s->body_left -= len;
+	if (s->body_left == 0)
+		*st = cl_end(s);
+	return 1;
+}
+
+/*
  * Scan one read's worth of the file, a line (or the part of it in this
  * read) at a time.  A line is classified from its first SCAN_HEAD bytes,
  * looked at in place unless the read ends before them.  Returns an enum
@@ -436,8 +778,15 @@ scan_chunk(struct scan *s, const char *p, size_t n)
 	int		 st;
 
 	while (p < end) {
+		if (s->verify && s->body != UINT64_MAX)
+			break;
 		if (s->deciding) {
 			if ((st = scan_head(s, &p, end)) != MD_OK)
+				return st;
+			continue;
+		}
+		if (scan_step(s, &p, end, &st)) {
+			if (st != MD_OK)
 				return st;
 			continue;
 		}
@@ -467,9 +816,9 @@ scan_chunk(struct scan *s, const char *p, size_t n)
 	return MD_OK;
 }
 
-/* The file ended: finish a line cut short and the last message. */
+/* A line cut short by the end of what is read.  An enum md_status. */
 static int
-scan_eof(struct scan *s)
+scan_cut(struct scan *s)
 {
 	int	st;
 
@@ -479,8 +828,26 @@ scan_eof(struct scan *s)
 			return st;
 		scan_piece(s, s->head, s->headlen, 0);
 	}
+	return MD_OK;
+}
+
+/* The file ended: finish a line cut short and the last message. */
+static int
+scan_eof(struct scan *s)
+{
+	int	st;
+
+	if ((st = scan_cut(s)) != MD_OK)
+		return st;
+	if (s->cl_check && (st = cl_start(s)) != MD_OK)
+		return st;
 	if (!s->inmsg)
 		return MD_OK;
+	if (s->body_left > 0) {
+		/* cl_boundary saw the end: the file shrank under the lock */
+		log_warnx("%s: shrank while it was read", s->m->path);
+		return MD_TEMP;
+	}
 	if (scan_finish(s, s->pend_len > 0 ? s->pend_off : s->off) == -1)
 		return MD_TEMP;
 	return MD_OK;
@@ -493,6 +860,7 @@ scan_eof(struct scan *s)
 static int
 mbox_scan(struct mbox *m)
 {
+	struct stat	fst;
 	struct scan	s;
 	ssize_t		n;
 	uint64_t	pos = 0;
@@ -501,6 +869,10 @@ mbox_scan(struct mbox *m)
 	memset(&s, 0, sizeof(s));
 	s.m = m;
 	s.bol = 1;
+	if (fp_preload(&s) == -1) {
+		free(s.tab);
+		return MD_TEMP;
+	}
 	for (;;) {
 		n = pread(m->fd, m->buf, MBOX_READ_CHUNK, (off_t)pos);
 		if (n == -1 && errno == EINTR)
@@ -520,6 +892,16 @@ mbox_scan(struct mbox *m)
 	}
 	free(s.tab);
 	m->size = pos;
+	if (st == MD_OK && uids_scanned(m) == -1)
+		st = MD_TEMP;
+	if (st == MD_OK && fstat(m->fd, &fst) == -1) {
+		log_warn("%s: fstat", m->path);
+		st = MD_TEMP;
+	}
+	if (st == MD_OK) {
+		m->mtime = fst.st_mtim;
+		m->scanned = 1;
+	}
 	return st;
 }
 
@@ -579,6 +961,19 @@ mbox_same(struct mbox *m, uint64_t *cur)
 		    (unsigned long long)*cur);
 		return MD_CHANGED;
 	}
+	/*
+	 * Written to, but not appended to: rewritten in place.  When mail
+	 * was appended too, the From_ checks of the callers are what is
+	 * left (DESIGN.md, "Rewrites by other programs").
+	 */
+	if (m->scanned && *cur == m->size &&
+	    (fst.st_mtim.tv_sec != m->mtime.tv_sec ||
+	    fst.st_mtim.tv_nsec != m->mtime.tv_nsec)) {
+		log_warnx("%s: modified in place by another program during "
+		    "the session (same size, new modification time)",
+		    m->path);
+		return MD_CHANGED;
+	}
 	return MD_OK;
 }
 
@@ -598,10 +993,33 @@ mbox_from_at(struct mbox *m, uint64_t off)
 	return n == (ssize_t)sizeof(b) && memcmp(b, from_, sizeof(b)) == 0;
 }
 
+/*
+ * Whether mail appended at off starts with "From ", or with as much of
+ * it as is written yet: we read without the delivery locks, and procmail
+ * writes the 'F' alone first.  1, 0, or -1 on a read error (logged).
+ */
+static int
+from_begun(struct mbox *m, uint64_t off)
+{
+	char	b[5];
+	ssize_t	n;
+
+	do
+		n = pread(m->fd, b, sizeof(b), (off_t)off);
+	while (n == -1 && errno == EINTR);
+	if (n == -1) {
+		log_warn("%s: read", m->path);
+		return -1;
+	}
+	return memcmp(b, from_, (size_t)n) == 0;
+}
+
 static void
 mbox_free(struct mbox *m)
 {
 	lock_release(&m->lk);
+	lock_session_end(&m->lk);
+	uids_free(m);
 	if (m->fd != -1)
 		(void)close(m->fd);
 	free(m->msgs);
@@ -643,12 +1061,14 @@ mbox_open(const char *path, const struct conf *conf, struct mbox **out)
 	if ((st = mbox_openfile(m)) != MD_OK || m->fd == -1)
 		goto done;
 	m->lk.fd = m->fd;
-	if ((st = lock_session(&m->lk)) != MD_OK)
+	if ((st = lock_session(&m->lk)) != MD_OK ||
+	    (uids_load(m) == -1 && (st = MD_TEMP) != MD_OK))
 		goto done;
 	if ((st = lock_take(&m->lk)) != MD_OK)
 		goto done;
 	/* a mail reader may have renamed a new file in before we locked */
-	if ((st = mbox_same(m, &size)) == MD_OK)
+	if ((st = mbox_same(m, &size)) == MD_OK &&
+	    (st = journal_recover(m->fd, m->path)) == MD_OK)
 		st = mbox_scan(m);
 	lock_release(&m->lk);
  done:
@@ -691,10 +1111,13 @@ mbox_uid(void *md, size_t idx)
 {
 	static const char	 hex[] = "0123456789abcdef";
 	struct mbox		*m = md;
+	const char		*x;
 	size_t			 i;
 
 	if (idx >= m->nmsgs)
 		return "";
+	if ((x = uids_xuidl_of(m, idx)) != NULL)
+		return x;
 	for (i = 0; i < MBOX_UID_BYTES; i++) {
 		m->uidbuf[2 * i] = hex[m->msgs[idx].uid[i] >> 4];
 		m->uidbuf[2 * i + 1] = hex[m->msgs[idx].uid[i] & 0xf];
@@ -703,26 +1126,99 @@ mbox_uid(void *md, size_t idx)
 	return m->uidbuf;
 }
 
+/*
+ * Reread message idx's header through the scanner and compare its
+ * fingerprint.  Returns 1 when it matches, 0 when not, -1 on a read
+ * error (logged).
+ */
+static int
+msg_refinger(struct mbox *m, size_t idx)
+{
+	const struct mbox_msg	*e = &m->msgs[idx];
+	struct scan		 s;
+	unsigned char		 fp[MD5_LEN];
+	uint64_t		 pos = e->start, end = e->content + e->len;
+	ssize_t			 n;
+	size_t			 want;
+
+	memset(&s, 0, sizeof(s));
+	s.m = m;
+	s.bol = 1;
+	s.off = pos;
+	s.body = UINT64_MAX;
+	s.verify = 1;
+	while (pos < end && s.body == UINT64_MAX) {
+		want = end - pos < MBOX_READ_CHUNK ? (size_t)(end - pos) :
+		    MBOX_READ_CHUNK;
+		n = pread(m->fd, m->buf, want, (off_t)pos);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == -1)
+				log_warn("%s: read", m->path);
+			return n == 0 ? 0 : -1;
+		}
+		pos += (uint64_t)n;
+		if (scan_chunk(&s, m->buf, (size_t)n) != MD_OK)
+			return 0;
+	}
+	if (s.body == UINT64_MAX && scan_cut(&s) != MD_OK)
+		return 0;
+	if (!s.inmsg)
+		return 0;
+	scan_fp(&s, end, fp);
+	return fp_check(fp) == e->check;
+}
+
+/*
+ * Checks that cost a few small reads: the file (mbox_same), the From_
+ * lines around the message, and its header's fingerprint.  A change of
+ * the same length inside a body, or in the header fields that mail
+ * readers rewrite, passes: DESIGN.md says why that is enough.
+ */
+int
+mbox_msg_check(struct mbox *m, size_t idx)
+{
+	const char	*what;
+	uint64_t	 cur, next;
+	int		 st, r;
+
+	if ((st = mbox_same(m, &cur)) != MD_OK)
+		return st;
+	next = idx + 1 < m->nmsgs ? m->msgs[idx + 1].start : m->size;
+	what = "no From_ line where it starts";
+	if ((r = mbox_from_at(m, m->msgs[idx].start)) == 1 && next < cur) {
+		what = "no From_ line where it ends";
+		r = next == m->size ? from_begun(m, next) :
+		    mbox_from_at(m, next);
+	}
+	if (r == 1) {
+		what = "its header or length changed";
+		r = msg_refinger(m, idx);
+	}
+	if (r == -1)
+		return MD_TEMP;
+	if (r == 0) {
+		log_warnx("%s: message %zu was rewritten by another program "
+		    "during the session (%s)", m->path, idx + 1, what);
+		return MD_CHANGED;
+	}
+	return MD_OK;
+}
+
 static int
 mbox_msg_open(void *md, size_t idx, long body_lines)
 {
 	struct mbox	*m = md;
-	uint64_t	 cur;
-	int		 st, r;
+	int		 st;
 
 	m->reading = 0;
 	if (idx >= m->nmsgs || m->stale) {
 		log_warnx("%s: no message %zu to read", m->path, idx);
 		return MD_TEMP;
 	}
-	if ((st = mbox_same(m, &cur)) != MD_OK)
+	if ((st = mbox_msg_check(m, idx)) != MD_OK)
 		return st;
-	if ((r = mbox_from_at(m, m->msgs[idx].start)) != 1) {
-		if (r == 0)
-			log_warnx("%s: rewritten by another program during "
-			    "the session", m->path);
-		return r == 0 ? MD_CHANGED : MD_TEMP;
-	}
 	xform_init(&m->rx, m->format, 1, body_lines);
 	m->roff = m->msgs[idx].content;
 	m->rleft = m->msgs[idx].len;
@@ -783,12 +1279,27 @@ mbox_msg_read(void *md, char *out, size_t cap)
 	return (ssize_t)o;
 }
 
+/*
+ * UPDATE, then the UID file when twins were deleted: after the mailbox
+ * is safely rewritten, so a failure here costs at worst a UID shift of
+ * identical copies, never mail.
+ */
+static int
+mbox_update_uids(void *md, const unsigned char *del)
+{
+	int	st;
+
+	if ((st = mbox_update(md, del)) == MD_OK)
+		(void)uids_commit(md, del);
+	return st;
+}
+
 const struct maildrop_ops mbox_ops = {
 	.count = mbox_count,
 	.size = mbox_size,
 	.uid = mbox_uid,
 	.msg_open = mbox_msg_open,
 	.msg_read = mbox_msg_read,
-	.update = mbox_update,
+	.update = mbox_update_uids,
 	.close = mbox_close,
 };

@@ -1318,7 +1318,8 @@ teardown(void **state)
 	if ((d = opendir(tmpdir)) == NULL)
 		return -1;
 	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
+		/* session lock and UID files are dot files */
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
 		snprintf(p, sizeof(p), "%s/%s", tmpdir, e->d_name);
 		unlink(p);

@@ -1,0 +1,627 @@
+/*
+ * UIDs beyond the plain fingerprint (see mbox_int.h): the ordinals that
+ * tell identical twins apart, kept across deletions in the sidecar file
+ * .NAME.pop3d-uids beside the mailbox, and X-UIDL: values carried over
+ * from qpopper and GNU Mailutils.
+ *
+ * The sidecar is text: the line "pop3d-uids 1", then one line per group
+ * that lost a copy to an UPDATE: 32 hex digits of fingerprint, the high
+ * water mark, and the ordinals of the surviving copies in file order.
+ * Nothing else is ever recorded, so for most mailboxes it never exists.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lock.h"
+#include "log.h"
+#include "mbox_int.h"
+#include "md5.h"
+#include "params.h"
+
+#define UIDS_MAGIC	"pop3d-uids 1\n"
+#define NO_GROUP	UINT32_MAX
+
+static const char hexd[] = "0123456789abcdef";
+
+/* ------------------------------------------------------------------ */
+/* Groups and members */
+
+static int
+grow(void **p, size_t *cap, size_t need, size_t each, const char *what)
+{
+	size_t	n = *cap;
+	void	*q;
+
+	if (need <= n)
+		return 0;
+	while (n < need)
+		n = n == 0 ? 16 : n * 2;
+	if (n > SIZE_MAX / each || (q = realloc(*p, n * each)) == NULL) {
+		log_warnx("out of memory for %s", what);
+		return -1;
+	}
+	*p = q;
+	*cap = n;
+	return 0;
+}
+
+/* A new group; returns its number, or -1 (logged). */
+static long
+grp_add(struct uidmap *um, const unsigned char *fp, uint32_t base,
+    uint32_t *ord, uint32_t nord, int known)
+{
+	struct uid_group	*g;
+
+	if (um->ngrp >= NO_GROUP || grow((void **)&um->grp, &um->grpcap,
+	    um->ngrp + 1, sizeof(*um->grp), "UID groups") == -1)
+		return -1;
+	g = &um->grp[um->ngrp];
+	memcpy(g->fp, fp, sizeof(g->fp));
+	g->base = g->hw = base;
+	g->ord = ord;
+	g->nord = nord;
+	g->known = known;
+	return (long)um->ngrp++;
+}
+
+static int
+mem_add(struct uidmap *um, uint32_t idx, uint32_t grp, uint32_t ord)
+{
+	struct uid_member	*e;
+
+	if (grow((void **)&um->mem, &um->memcap, um->nmem + 1,
+	    sizeof(*um->mem), "UID groups") == -1)
+		return -1;
+	e = &um->mem[um->nmem++];
+	e->idx = idx;
+	e->grp = grp;
+	e->ord = ord;
+	return 0;
+}
+
+/* The UID of the copy with ordinal ord: fp itself for 0. */
+static void
+uid_of(const unsigned char *fp, uint32_t ord, unsigned char *uid)
+{
+	struct md5	c;
+	unsigned char	k[8], d[MD5_LEN];
+	int		i;
+
+	if (ord == 0) {
+		memcpy(uid, fp, MBOX_UID_BYTES);
+		return;
+	}
+	for (i = 0; i < 8; i++)
+		k[i] = (unsigned char)((uint64_t)ord >> (8 * i));
+	md5_init(&c);
+	md5_update(&c, fp, MD5_LEN);
+	md5_update(&c, k, sizeof(k));
+	md5_final(&c, d);
+	memcpy(uid, d, MBOX_UID_BYTES);
+}
+
+int
+uids_assign(struct mbox *m, const unsigned char fp[16], uint32_t k,
+    uint32_t *grp, uint32_t first, uint32_t idx,
+    unsigned char uid[MBOX_UID_BYTES])
+{
+	struct uidmap		*um = &m->um;
+	struct uid_group	*g;
+	uint32_t		 ord;
+	long			 n;
+
+	if (*grp == NO_GROUP) {
+		if (k == 0) {
+			uid_of(fp, 0, uid);
+			return 0;
+		}
+		/* a second copy: from now on the copies are a group */
+		if ((n = grp_add(um, fp, 0, NULL, 0, 0)) == -1 ||
+		    mem_add(um, first, (uint32_t)n, 0) == -1)
+			return -1;
+		*grp = (uint32_t)n;
+		um->grp[n].hw = 1;
+	}
+	g = &um->grp[*grp];
+	if (k < g->nord)
+		ord = g->ord[k];
+	else if ((uint64_t)g->base + (k - g->nord) >= UINT32_MAX) {
+		log_warnx("%s: too many identical messages", m->path);
+		return -1;
+	} else
+		ord = g->base + (k - g->nord);
+	if (ord >= g->hw)
+		g->hw = ord + 1;
+	uid_of(fp, ord, uid);
+	return mem_add(um, idx, *grp, ord);
+}
+
+/* ------------------------------------------------------------------ */
+/* X-UIDL */
+
+/*
+ * RFC 1939 section 7's characters and length.  A value shaped like our
+ * own hash UIDs (24 lowercase hex digits) is refused, so a header that a
+ * sender wrote can never copy the UID of another message.
+ */
+static int
+xuidl_valid(const char *v, size_t len)
+{
+	size_t	i, hex = 0;
+
+	if (len == 0 || len > UID_MAX)
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (v[i] < 0x21 || v[i] > 0x7e)
+			return 0;
+		if (strchr(hexd, v[i]) != NULL)
+			hex++;
+	}
+	return !(len == 2 * MBOX_UID_BYTES && hex == len);
+}
+
+int
+uids_xuidl(struct mbox *m, uint32_t idx, const char *v, size_t len)
+{
+	struct uidmap	*um = &m->um;
+
+	while (len > 0 && (*v == ' ' || *v == '\t')) {
+		v++;
+		len--;
+	}
+	while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t' ||
+	    v[len - 1] == '\r' || v[len - 1] == '\n'))
+		len--;
+	if (!xuidl_valid(v, len))
+		return 0;
+	if (um->poollen + len + 1 > UINT32_MAX ||
+	    grow((void **)&um->pool, &um->poolcap, um->poollen + len + 1, 1,
+	    "X-UIDL values") == -1 ||
+	    grow((void **)&um->xu, &um->xucap, um->nxu + 1, sizeof(*um->xu),
+	    "X-UIDL values") == -1)
+		return -1;
+	um->xu[um->nxu].idx = idx;
+	um->xu[um->nxu].off = (uint32_t)um->poollen;
+	um->nxu++;
+	memcpy(um->pool + um->poollen, v, len);
+	um->poollen += len;
+	um->pool[um->poollen++] = '\0';
+	return 0;
+}
+
+static const char	*sort_pool;
+
+static int
+cmp_xu_value(const void *a, const void *b)
+{
+	const struct uid_xuidl	*x = a, *y = b;
+	int			 c;
+
+	c = strcmp(sort_pool + x->off, sort_pool + y->off);
+	return c != 0 ? c : x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static int
+cmp_xu_idx(const void *a, const void *b)
+{
+	const struct uid_xuidl	*x = a, *y = b;
+
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static int
+cmp_mem_idx(const void *a, const void *b)
+{
+	const struct uid_member	*x = a, *y = b;
+
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/*
+ * A value that two messages carry serves neither: which one would keep
+ * it depends on the order of delivery, and the one that did not would
+ * take it over once the other is deleted.
+ */
+static void
+xuidl_dedup(struct uidmap *um)
+{
+	size_t	i, j, n = 0;
+
+	sort_pool = um->pool;
+	qsort(um->xu, um->nxu, sizeof(*um->xu), cmp_xu_value);
+	for (i = 0; i < um->nxu; i = j) {
+		for (j = i + 1; j < um->nxu && strcmp(um->pool + um->xu[i].off,
+		    um->pool + um->xu[j].off) == 0; j++)
+			;
+		if (j == i + 1)
+			um->xu[n++] = um->xu[i];
+	}
+	um->nxu = n;
+	qsort(um->xu, um->nxu, sizeof(*um->xu), cmp_xu_idx);
+}
+
+int
+uids_scanned(struct mbox *m)
+{
+	struct uidmap	*um = &m->um;
+
+	qsort(um->mem, um->nmem, sizeof(*um->mem), cmp_mem_idx);
+	xuidl_dedup(um);
+	return 0;
+}
+
+const char *
+uids_xuidl_of(const struct mbox *m, size_t idx)
+{
+	const struct uidmap	*um = &m->um;
+	size_t			 lo = 0, hi = um->nxu, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (um->xu[mid].idx == idx)
+			return um->pool + um->xu[mid].off;
+		if (um->xu[mid].idx < idx)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* The sidecar file */
+
+static int
+hexval(char c)
+{
+	const char	*p = strchr(hexd, c);
+
+	return c != '\0' && p != NULL ? (int)(p - hexd) : -1;
+}
+
+/* A decimal below UINT32_MAX at *p, moved past.  0 or -1. */
+static int
+parse_u32(char **p, uint32_t *v)
+{
+	unsigned long long	n = 0;
+	char			*s = *p;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	while (*s >= '0' && *s <= '9') {
+		n = n * 10 + (unsigned long long)(*s++ - '0');
+		if (n >= UINT32_MAX)
+			return -1;
+	}
+	*p = s;
+	*v = (uint32_t)n;
+	return 0;
+}
+
+/*
+ * One group line (NUL-terminated, without its newline).  The ordinals
+ * go to um->ords at *used.  0, or -1 when it is malformed.
+ */
+static int
+parse_line(struct uidmap *um, char *s, size_t *used)
+{
+	unsigned char	 fp[MD5_LEN];
+	uint32_t	 hw, o, *ord = um->ords + *used, n = 0;
+	int		 i, hi, lo;
+
+	for (i = 0; i < MD5_LEN; i++) {
+		if ((hi = hexval(s[2 * i])) < 0 ||
+		    (lo = hexval(s[2 * i + 1])) < 0)
+			return -1;
+		fp[i] = (unsigned char)(hi << 4 | lo);
+	}
+	s += 2 * MD5_LEN;
+	if (*s++ != ' ' || parse_u32(&s, &hw) == -1)
+		return -1;
+	while (*s == ' ') {
+		s++;
+		/* strictly increasing: copies are given ordinals in order */
+		if (parse_u32(&s, &o) == -1 || o >= hw ||
+		    (n > 0 && o <= ord[n - 1]))
+			return -1;
+		ord[n++] = o;
+	}
+	if (*s != '\0')
+		return -1;
+	for (i = 0; (size_t)i < um->ngrp; i++)
+		if (memcmp(um->grp[i].fp, fp, MD5_LEN) == 0)
+			return -1;
+	*used += n;
+	return grp_add(um, fp, hw, ord, n, 1) == -1 ? -1 : 0;
+}
+
+static int
+parse_file(struct uidmap *um, char *text, size_t len)
+{
+	char	*line, *nl;
+	size_t	 used = 0;
+
+	/* a line holds at most one ordinal per 2 bytes */
+	if ((um->ords = calloc(len / 2 + 1, sizeof(*um->ords))) == NULL)
+		return -1;
+	if (len < strlen(UIDS_MAGIC) ||
+	    memcmp(text, UIDS_MAGIC, strlen(UIDS_MAGIC)) != 0)
+		return -1;
+	for (line = text + strlen(UIDS_MAGIC); line < text + len;
+	    line = nl + 1) {
+		if ((nl = memchr(line, '\n', text + len - line)) == NULL)
+			return -1;
+		*nl = '\0';
+		if (parse_line(um, line, &used) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* Read the whole of fd (st_size bytes) into a new NUL-ended buffer. */
+static char *
+slurp(int fd, size_t len)
+{
+	char	*text;
+	size_t	 got = 0;
+	ssize_t	 n;
+
+	if ((text = malloc(len + 1)) == NULL)
+		return NULL;
+	while (got < len) {
+		n = read(fd, text + got, len - got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got != len) {
+		free(text);
+		return NULL;
+	}
+	text[len] = '\0';
+	return text;
+}
+
+/*
+ * Only our own file is trusted: in a shared spool another user could
+ * plant one to take UIDs over.
+ */
+int
+uids_load(struct mbox *m)
+{
+	struct uidmap	*um = &m->um;
+	struct stat	 st;
+	char		 name[PATH_MAX], *text = NULL;
+	int		 fd, ok = 0;
+
+	if (lock_sibling(m->path, ".pop3d-uids", name, sizeof(name)) == -1)
+		return 0;
+	if ((fd = open(name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC |
+	    O_NONBLOCK)) == -1) {
+		if (errno != ENOENT)
+			log_warn("%s: open (ignored)", name);
+		return 0;
+	}
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_uid == geteuid() && st.st_size <= UIDS_FILE_MAX &&
+	    (text = slurp(fd, (size_t)st.st_size)) != NULL)
+		ok = parse_file(um, text, (size_t)st.st_size) == 0;
+	(void)close(fd);
+	free(text);
+	if (!ok) {
+		log_warnx("%s: not a valid UID file, ignored: identical "
+		    "messages may change UIDs", name);
+		uids_free(m);
+		memset(um, 0, sizeof(*um));
+	}
+	return 0;
+}
+
+static int
+cmp_mem_grp(const void *a, const void *b)
+{
+	const struct uid_member	*x = a, *y = b;
+
+	if (x->grp != y->grp)
+		return x->grp < y->grp ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+struct outbuf {
+	char	*p;
+	size_t	 len;
+	size_t	 cap;
+	int	 err;
+};
+
+static void
+out_add(struct outbuf *o, const char *s, size_t n)
+{
+	if (o->err || grow((void **)&o->p, &o->cap, o->len + n, 1,
+	    "the UID file") == -1) {
+		o->err = 1;
+		return;
+	}
+	memcpy(o->p + o->len, s, n);
+	o->len += n;
+}
+
+static void
+out_u32(struct outbuf *o, char sep, uint32_t v)
+{
+	char	b[16];
+	int	n;
+
+	n = snprintf(b, sizeof(b), "%c%lu", sep, (unsigned long)v);
+	out_add(o, b, (size_t)n);
+}
+
+/*
+ * The new sidecar's text: every group it held, and every group that lost
+ * a copy now (touched[g]), each with its surviving ordinals.  mem is
+ * sorted by group, then idx.
+ */
+static void
+render(const struct uidmap *um, const struct uid_member *mem,
+    const unsigned char *touched, const unsigned char *del,
+    struct outbuf *o)
+{
+	const struct uid_group	*g;
+	size_t			 gi, i = 0;
+	char			 hex[2 * MD5_LEN];
+	int			 b;
+
+	out_add(o, UIDS_MAGIC, strlen(UIDS_MAGIC));
+	for (gi = 0; gi < um->ngrp; gi++) {
+		g = &um->grp[gi];
+		for (; i < um->nmem && mem[i].grp < gi; i++)
+			;
+		if (!g->known && !touched[gi])
+			continue;
+		for (b = 0; b < MD5_LEN; b++) {
+			hex[2 * b] = hexd[g->fp[b] >> 4];
+			hex[2 * b + 1] = hexd[g->fp[b] & 0xf];
+		}
+		out_add(o, hex, sizeof(hex));
+		out_u32(o, ' ', g->hw);
+		for (; i < um->nmem && mem[i].grp == gi; i++)
+			if (!del[mem[i].idx])
+				out_u32(o, ' ', mem[i].ord);
+		out_add(o, "\n", 1);
+	}
+}
+
+static int
+write_all(int fd, const char *p, size_t len)
+{
+	ssize_t	n;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int
+fsync_dir(const char *path)
+{
+	char	dir[PATH_MAX];
+	char	*slash;
+	int	fd, r;
+
+	if (strlen(path) >= sizeof(dir))
+		return -1;
+	memcpy(dir, path, strlen(path) + 1);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		memcpy(dir, ".", 2);
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	r = fsync(fd);
+	(void)close(fd);
+	return r;
+}
+
+/* Write text to the sidecar: temporary file, fsync, rename, fsync dir. */
+static int
+replace_file(const struct mbox *m, const char *text, size_t len)
+{
+	char	name[PATH_MAX], tmp[PATH_MAX];
+	int	fd;
+
+	if (lock_sibling(m->path, ".pop3d-uids", name, sizeof(name)) == -1 ||
+	    lock_sibling(m->path, ".pop3d-uids.tmp", tmp, sizeof(tmp)) == -1) {
+		log_warnx("%s: path too long for the UID file", m->path);
+		return -1;
+	}
+	(void)unlink(tmp);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600)) == -1) {
+		log_warn("%s: create", tmp);
+		return -1;
+	}
+	if (write_all(fd, text, len) == -1 || fsync(fd) == -1) {
+		log_warn("%s: write", tmp);
+		(void)close(fd);
+		(void)unlink(tmp);
+		return -1;
+	}
+	if (close(fd) == -1 || rename(tmp, name) == -1) {
+		log_warn("%s: rename to %s", tmp, name);
+		(void)unlink(tmp);
+		return -1;
+	}
+	if (fsync_dir(m->path) == -1)
+		log_warn("%s: fsync of its directory", name);
+	return 0;
+}
+
+int
+uids_commit(struct mbox *m, const unsigned char *del)
+{
+	struct uidmap		*um = &m->um;
+	struct uid_member	*mem = NULL;
+	struct outbuf		 o = { NULL, 0, 0, 0 };
+	unsigned char		*touched;
+	size_t			 i;
+	int			 any = 0, r = -1;
+
+	if (um->committed)
+		return 0;
+	um->committed = 1;
+	if ((touched = calloc(um->ngrp + 1, 1)) == NULL) {
+		log_warn("%s: UID file", m->path);
+		return -1;
+	}
+	for (i = 0; i < um->nmem; i++)
+		if (del[um->mem[i].idx])
+			any = touched[um->mem[i].grp] = 1;
+	if (!any) {
+		free(touched);
+		return 0;
+	}
+	if ((mem = calloc(um->nmem, sizeof(*mem))) == NULL) {
+		log_warn("%s: UID file", m->path);
+		goto out;
+	}
+	memcpy(mem, um->mem, um->nmem * sizeof(*mem));
+	qsort(mem, um->nmem, sizeof(*mem), cmp_mem_grp);
+	render(um, mem, touched, del, &o);
+	if (!o.err)
+		r = replace_file(m, o.p, o.len);
+ out:
+	free(o.p);
+	free(mem);
+	free(touched);
+	return r;
+}
+
+void
+uids_free(struct mbox *m)
+{
+	struct uidmap	*um = &m->um;
+
+	free(um->grp);
+	free(um->ords);
+	free(um->mem);
+	free(um->xu);
+	free(um->pool);
+}
