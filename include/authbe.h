@@ -1,0 +1,26 @@
+/*
+ * Password backends, run on the privileged side: the passwd file, PAM
+ * (service "pop3") and qmail's checkpassword interface.
+ */
+#ifndef POP3D_AUTHBE_H
+#define POP3D_AUTHBE_H
+
+#include "auth.h"
+#include "conf.h"
+
+/*
+ * Verify user/pass with the backend c->auth names.  stamp is the APOP
+ * greeting timestamp, handed to checkpassword programs as qmail-popup
+ * does.  On AUTH_OK *who has the mailbox and, for a system account
+ * (PAM, or a checkpassword user with an account), its uid and gid.  A
+ * uid 0 account never logs in.  *why gets a reason for the log.  Returns
+ * an enum auth_result.
+ */
+int	authbe_password(const struct conf *c, const char *user,
+	    const char *pass, const char *stamp, struct auth_user *who,
+	    const char **why);
+
+/* 1 when this binary was built with PAM support, else 0. */
+int	authbe_have_pam(void);
+
+#endif

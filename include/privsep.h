@@ -1,0 +1,119 @@
+/*
+ * Privilege separation: per connection, a privileged monitor verifies
+ * logins for an unprivileged, jailed pre-login process that runs TLS and
+ * the protocol engine, then becomes the mailbox owner and serves the
+ * session.  They talk in fixed-size messages over a socketpair.
+ */
+#ifndef POP3D_PRIVSEP_H
+#define POP3D_PRIVSEP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth.h"
+#include "conf.h"
+#include "conn.h"
+#include "transport.h"
+
+/* Room for a reason ("wrong password") or "TLSv1.2 TLS-ECDHE-...". */
+#define PRIVSEP_TEXT_MAX	96
+
+/* A numeric client address and port, "[v6]:port" at most. */
+#define PRIVSEP_PEER_MAX	64
+
+/* How the client logged in, for the log: "AUTH PLAIN" is the longest. */
+#define PRIVSEP_HOW_MAX		16
+
+/* Four 32-bit fields, then the NUL-padded strings. */
+#define PRIVSEP_MSG_SIZE	(16 + (AUTH_NAME_MAX + 1) + \
+				    (AUTH_PASS_MAX + 1) + PRIVSEP_TEXT_MAX + \
+				    PRIVSEP_PEER_MAX + PRIVSEP_HOW_MAX)
+
+/*
+ * Pipelined input a handoff may carry: what the session buffered behind
+ * the login line plus what the connection loop had read past it.
+ */
+#define PRIVSEP_UNREAD_MAX	(2 * SESSION_INBUF_SIZE)
+
+enum privsep_type {
+	PS_PASSWORD = 1,	/* pre-login -> monitor: user, secret = password */
+	PS_APOP,		/* pre-login -> monitor: user, secret = digest */
+	PS_VERDICT,		/* monitor -> pre-login: result, text = reason */
+	PS_HANDOFF		/* pre-login -> monitor: secure, unread, text,
+				   peer (from a PROXY header, maybe), how */
+};
+
+struct privsep_msg {
+	uint32_t	type;		/* enum privsep_type */
+	uint32_t	result;		/* PS_VERDICT: enum auth_result */
+	uint32_t	secure;		/* PS_HANDOFF: TLS is active */
+	uint32_t	unread;		/* PS_HANDOFF: input bytes that follow */
+	char		user[AUTH_NAME_MAX + 1];
+	char		secret[AUTH_PASS_MAX + 1];
+	char		text[PRIVSEP_TEXT_MAX];
+	char		peer[PRIVSEP_PEER_MAX];
+	char		how[PRIVSEP_HOW_MAX];	/* "USER", "AUTH PLAIN" */
+};
+
+/*
+ * Lay m out in exactly PRIVSEP_MSG_SIZE bytes at out: numbers in network
+ * order, each string NUL-padded to its field.  Returns 0, or -1 when a
+ * string does not fit its field.
+ */
+int	privsep_encode(const struct privsep_msg *m, unsigned char *out);
+
+/*
+ * Parse PRIVSEP_MSG_SIZE bytes from the other side into m, trusting
+ * nothing: a known type, numbers in range, every string NUL-terminated
+ * inside its field with only NULs after it, a valid user name where one
+ * is needed, an APOP digest of 32 hex digits.  Returns 0, or -1.
+ */
+int	privsep_decode(const unsigned char *in, struct privsep_msg *m);
+
+/*
+ * Once at start-up, as whoever started pop3d: when that is root, look up
+ * `user' (refusing uid 0) and make sure the `chroot' directory exists and
+ * is writable by root alone.  Returns 0, or -1 (logged).
+ */
+int	privsep_init(const struct conf *c);
+
+/*
+ * Serve one client connection on fd_in/fd_out with privilege separation:
+ * give the session an id for the log, fork the jailed pre-login process
+ * and verify its logins here.  link->peer, loopback, implicit_tls and tls
+ * are filled in by the caller.  prepare, unless NULL, runs first in the
+ * jailed process (it may read a PROXY header and rewrite link's peer and
+ * loopback); it returns 0, or -1 to close the connection.  Returns 0
+ * when the session ended normally, -1 otherwise (logged).
+ */
+int	privsep_serve(const struct conf *c, int fd_in, int fd_out,
+	    struct conn_link *link, int (*prepare)(struct conn_link *, void *),
+	    void *arg);
+
+/*
+ * In the pre-login process: ask the monitor on fd to verify a password
+ * (PS_PASSWORD) or an APOP digest (PS_APOP).  why (PRIVSEP_TEXT_MAX
+ * bytes) gets the monitor's reason.  Returns an enum auth_result;
+ * AUTH_TEMPFAIL when the monitor can't be reached.
+ */
+int	privsep_check(int fd, int type, const char *user, const char *secret,
+	    char *why);
+
+/*
+ * In the pre-login process, after a verified login: send the handoff
+ * message and the unread input (two pieces) to the monitor on fd.
+ * tlsinfo is "" without TLS; peer names the client; how is the login
+ * command.  Returns 0, or -1 (logged).
+ */
+int	privsep_handoff(int fd, int secure, const char *tlsinfo,
+	    const char *peer, const char *how,
+	    const char *a, size_t alen, const char *b, size_t blen);
+
+/*
+ * In the pre-login process of a TLS session after the handoff: relay
+ * bytes between the client (through t) and the user process on fd until
+ * either side closes.  Returns 0, or -1 on an error.
+ */
+int	privsep_proxy(struct transport *t, int fd);
+
+#endif

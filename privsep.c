@@ -1,0 +1,711 @@
+/*
+ * Privilege separation for one connection.
+ *
+ *   monitor (root)  --fork-->  pre-login process (`user', chroot jail):
+ *                              TLS handshake, greeting, the protocol engine
+ *   monitor  <-- PS_PASSWORD / PS_APOP (fixed size) --  pre-login
+ *   monitor  --> PS_VERDICT -->  pre-login
+ *   monitor  <-- PS_HANDOFF + pipelined input --  pre-login
+ *   monitor becomes the mailbox owner and serves the session; the
+ *   pre-login process exits (plain) or relays TLS to it (socketpair).
+ *
+ * Code that runs as root, all in this file: privsep_init (look up `user',
+ * check the jail), privsep_serve up to the fork, jail() in the new child
+ * until it switches user, and the monitor: read one PRIVSEP_MSG_SIZE
+ * message, privsep_decode it, verify it (authbe_password, auth_apop, with
+ * at most SESSION_MAX_AUTH_FAILURES tries), answer, and after a verified
+ * login and PS_HANDOFF, become(): chroot into the mailbox's directory and
+ * switch to its owner, refusing uid 0.  Secrets are wiped as soon as they
+ * are checked.  No client byte is parsed here: only the fixed message.
+ *
+ * Not started as root, the same processes run as that user, unjailed.
+ */
+#include <sys/types.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "authbe.h"
+#include "conn.h"
+#include "log.h"
+#include "params.h"
+#include "privsep.h"
+#include "tls.h"
+#include "transport.h"
+
+/* Offsets of the string fields in an encoded message. */
+#define OFF_USER	16
+#define OFF_SECRET	(OFF_USER + AUTH_NAME_MAX + 1)
+#define OFF_TEXT	(OFF_SECRET + AUTH_PASS_MAX + 1)
+#define OFF_PEER	(OFF_TEXT + PRIVSEP_TEXT_MAX)
+#define OFF_HOW		(OFF_PEER + PRIVSEP_PEER_MAX)
+
+/* Who pre-login processes (and virtual users without ids) run as. */
+static int	ps_root;
+static uid_t	ps_uid;
+static gid_t	ps_gid;
+
+static void
+put32(unsigned char *p, uint32_t v)
+{
+	v = htonl(v);
+	memcpy(p, &v, 4);
+}
+
+static uint32_t
+get32(const unsigned char *p)
+{
+	uint32_t	v;
+
+	memcpy(&v, p, 4);
+	return ntohl(v);
+}
+
+/* Copy s into a NUL-padded field of size len.  Returns 0, or -1. */
+static int
+put_str(unsigned char *p, size_t len, const char *s)
+{
+	size_t	n = strnlen(s, len);
+
+	if (n == len)
+		return -1;
+	memset(p, 0, len);
+	memcpy(p, s, n);
+	return 0;
+}
+
+/* A field is a string, then only NULs.  Returns 0 with dst set, or -1. */
+static int
+get_str(char *dst, const unsigned char *p, size_t len)
+{
+	const unsigned char	*nul = memchr(p, '\0', len);
+	size_t			 i;
+
+	if (nul == NULL)
+		return -1;
+	for (i = (size_t)(nul - p); i < len; i++)
+		if (p[i] != '\0')
+			return -1;
+	memcpy(dst, p, len);
+	return 0;
+}
+
+int
+privsep_encode(const struct privsep_msg *m, unsigned char *out)
+{
+	memset(out, 0, PRIVSEP_MSG_SIZE);
+	put32(out, m->type);
+	put32(out + 4, m->result);
+	put32(out + 8, m->secure);
+	put32(out + 12, m->unread);
+	if (put_str(out + OFF_USER, sizeof(m->user), m->user) == -1 ||
+	    put_str(out + OFF_SECRET, sizeof(m->secret), m->secret) == -1 ||
+	    put_str(out + OFF_TEXT, sizeof(m->text), m->text) == -1 ||
+	    put_str(out + OFF_PEER, sizeof(m->peer), m->peer) == -1 ||
+	    put_str(out + OFF_HOW, sizeof(m->how), m->how) == -1) {
+		explicit_bzero(out, PRIVSEP_MSG_SIZE);
+		return -1;
+	}
+	return 0;
+}
+
+/* 32 lower-case hex digits, as session.c lets through. */
+static int
+digest_ok(const char *d)
+{
+	return strlen(d) == 32 && strspn(d, "0123456789abcdef") == 32;
+}
+
+/* Does m make sense for its type?  Returns 1 or 0. */
+static int
+msg_valid(const struct privsep_msg *m)
+{
+	switch (m->type) {
+	case PS_PASSWORD:
+	case PS_APOP:
+		return m->result == 0 && m->secure == 0 && m->unread == 0 &&
+		    auth_name_ok(m->user) && m->text[0] == '\0' &&
+		    m->peer[0] == '\0' && m->how[0] == '\0' &&
+		    (m->type == PS_PASSWORD || digest_ok(m->secret));
+	case PS_VERDICT:
+		return m->result <= AUTH_TEMPFAIL && m->secure == 0 &&
+		    m->unread == 0 && m->user[0] == '\0' &&
+		    m->secret[0] == '\0' && m->peer[0] == '\0' &&
+		    m->how[0] == '\0';
+	case PS_HANDOFF:
+		return m->result == 0 && m->secure <= 1 &&
+		    m->unread <= PRIVSEP_UNREAD_MAX && m->user[0] == '\0' &&
+		    m->secret[0] == '\0';
+	default:
+		return 0;
+	}
+}
+
+int
+privsep_decode(const unsigned char *in, struct privsep_msg *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->type = get32(in);
+	m->result = get32(in + 4);
+	m->secure = get32(in + 8);
+	m->unread = get32(in + 12);
+	if (get_str(m->user, in + OFF_USER, sizeof(m->user)) == -1 ||
+	    get_str(m->secret, in + OFF_SECRET, sizeof(m->secret)) == -1 ||
+	    get_str(m->text, in + OFF_TEXT, sizeof(m->text)) == -1 ||
+	    get_str(m->peer, in + OFF_PEER, sizeof(m->peer)) == -1 ||
+	    get_str(m->how, in + OFF_HOW, sizeof(m->how)) == -1 ||
+	    !msg_valid(m)) {
+		explicit_bzero(m, sizeof(*m));
+		return -1;
+	}
+	return 0;
+}
+
+/* Write all of p.  Returns 0, or -1 with errno set. */
+static int
+write_all(int fd, const void *p, size_t n)
+{
+	const char	*c = p;
+	ssize_t		 w;
+
+	while (n > 0) {
+		if ((w = write(fd, c, n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				struct pollfd	pfd = { fd, POLLOUT, 0 };
+
+				(void)poll(&pfd, 1, -1);
+				continue;
+			}
+			return -1;
+		}
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Read exactly n bytes.  Returns 0, or -1 (errno 0 at end of file). */
+static int
+read_all(int fd, void *p, size_t n)
+{
+	char	*c = p;
+	ssize_t	 r;
+
+	while (n > 0) {
+		if ((r = read(fd, c, n)) == -1 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (r == 0)
+				errno = 0;
+			return -1;
+		}
+		c += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+static int
+send_msg(int fd, const struct privsep_msg *m)
+{
+	unsigned char	buf[PRIVSEP_MSG_SIZE];
+	int		rc;
+
+	if (privsep_encode(m, buf) == -1) {
+		errno = EINVAL;
+		return -1;
+	}
+	rc = write_all(fd, buf, sizeof(buf));
+	explicit_bzero(buf, sizeof(buf));
+	return rc;
+}
+
+/* Returns 0, -1 at end of file or error (errno 0 at EOF), -2 malformed. */
+static int
+recv_msg(int fd, struct privsep_msg *m)
+{
+	unsigned char	buf[PRIVSEP_MSG_SIZE];
+	int		rc;
+
+	if (read_all(fd, buf, sizeof(buf)) == -1)
+		return -1;
+	rc = privsep_decode(buf, m) == 0 ? 0 : -2;
+	explicit_bzero(buf, sizeof(buf));
+	return rc;
+}
+
+/*
+ * The jail must exist and belong to root alone: a jail the jailed user
+ * can write to is a place to plant files.  Created (empty) if missing.
+ */
+static int
+check_jail(const char *dir)
+{
+	struct stat	st;
+
+	if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
+		log_warn("chroot %s: mkdir", dir);
+		return -1;
+	}
+	if (stat(dir, &st) == -1) {
+		log_warn("chroot %s", dir);
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode) || st.st_uid != 0 ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+		log_warnx("chroot %s: must be a directory owned by root and "
+		    "writable by root alone", dir);
+		return -1;
+	}
+	return 0;
+}
+
+int
+privsep_init(const struct conf *c)
+{
+	struct passwd	*pw;
+
+	if (geteuid() != 0)
+		return 0;
+	if ((pw = getpwnam(c->user)) == NULL) {
+		log_warnx("user %s: no such account (create it: useradd "
+		    "--system --no-create-home --shell /usr/sbin/nologin %s)",
+		    c->user, c->user);
+		return -1;
+	}
+	if (pw->pw_uid == 0) {
+		log_warnx("user %s has uid 0: refusing to run as root",
+		    c->user);
+		return -1;
+	}
+	ps_root = 1;
+	ps_uid = pw->pw_uid;
+	ps_gid = pw->pw_gid;
+	return check_jail(c->chroot);
+}
+
+/* Switch for good to uid/gid with groups.  Returns 0, or -1 (logged). */
+static int
+switch_user(uid_t uid, gid_t gid, const char *name, int account)
+{
+	if (uid == 0) {
+		log_warnx("refusing to run a session as uid 0");
+		return -1;
+	}
+	if ((account ? initgroups(name, gid) : setgroups(1, &gid)) == -1 ||
+	    setresgid(gid, gid, gid) == -1 || setresuid(uid, uid, uid) == -1) {
+		log_warn("switching to uid %lu gid %lu", (unsigned long)uid,
+		    (unsigned long)gid);
+		return -1;
+	}
+	if (setuid(0) == 0) {
+		log_warnx("could regain root after switching to uid %lu",
+		    (unsigned long)uid);
+		return -1;
+	}
+	return 0;
+}
+
+/* The pre-login process: into the empty jail, as `user'. */
+static int
+jail(const struct conf *c)
+{
+	if (!ps_root)
+		return 0;
+	if (chroot(c->chroot) == -1 || chdir("/") == -1) {
+		log_warn("chroot %s", c->chroot);
+		return -1;
+	}
+	/* No supplementary groups: the jail has nothing a group could open. */
+	return switch_user(ps_uid, ps_gid, c->user, 0);
+}
+
+int
+privsep_check(int fd, int type, const char *user, const char *secret,
+    char *why)
+{
+	struct privsep_msg	m;
+	int			rc;
+
+	memset(&m, 0, sizeof(m));
+	m.type = (uint32_t)type;
+	snprintf(m.user, sizeof(m.user), "%s", user);
+	snprintf(m.secret, sizeof(m.secret), "%s", secret);
+	snprintf(why, PRIVSEP_TEXT_MAX, "privileged side unreachable");
+	rc = send_msg(fd, &m);
+	explicit_bzero(&m, sizeof(m));
+	if (rc == -1 || recv_msg(fd, &m) != 0 || m.type != PS_VERDICT)
+		return AUTH_TEMPFAIL;
+	snprintf(why, PRIVSEP_TEXT_MAX, "%s", m.text);
+	return (int)m.result;
+}
+
+int
+privsep_handoff(int fd, int secure, const char *tlsinfo, const char *peer,
+    const char *how, const char *a, size_t alen, const char *b, size_t blen)
+{
+	struct privsep_msg	m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = PS_HANDOFF;
+	m.secure = secure != 0;
+	m.unread = (uint32_t)(alen + blen);
+	snprintf(m.text, sizeof(m.text), "%s", tlsinfo);
+	snprintf(m.peer, sizeof(m.peer), "%s", peer);
+	snprintf(m.how, sizeof(m.how), "%s", how);
+	if (alen + blen > PRIVSEP_UNREAD_MAX || send_msg(fd, &m) == -1 ||
+	    write_all(fd, a, alen) == -1 || write_all(fd, b, blen) == -1) {
+		log_warn("handing the session over");
+		return -1;
+	}
+	return 0;
+}
+
+/* Move what is readable from the client to fd.  Returns 1, 0 at EOF, -1. */
+static int
+proxy_up(struct transport *t, int fd, char *buf, size_t len)
+{
+	ssize_t	n;
+
+	n = t->read(t, buf, len);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return 1;
+	if (n <= 0)
+		return n == 0 ? 0 : -1;
+	return write_all(fd, buf, (size_t)n) == 0 ? 1 : -1;
+}
+
+/* Move what the user process wrote to the client.  Same returns. */
+static int
+proxy_down(struct transport *t, int fd, char *buf, size_t len)
+{
+	struct pollfd	pfd = { t->fd_out, POLLOUT, 0 };
+	ssize_t		n, w;
+	size_t		off = 0;
+
+	n = read(fd, buf, len);
+	if (n == -1 && errno == EINTR)
+		return 1;
+	if (n <= 0)
+		return n == 0 ? 0 : -1;
+	while (off < (size_t)n) {
+		w = t->write(t, buf + off, (size_t)n - off);
+		if (w == -1 && (errno == EAGAIN || errno == EINTR)) {
+			(void)poll(&pfd, 1, -1);
+			continue;
+		}
+		if (w <= 0)
+			return -1;
+		off += (size_t)w;
+	}
+	return 1;
+}
+
+/*
+ * No timeout here: the user process enforces idle_timeout and closes fd,
+ * which ends this loop.
+ */
+int
+privsep_proxy(struct transport *t, int fd)
+{
+	struct pollfd	pfd[2];
+	char		buf[SESSION_OUTBUF_SIZE];
+	int		r = 1;
+
+	while (r == 1) {
+		pfd[0].fd = t->fd_in;
+		pfd[0].events = POLLIN;
+		pfd[1].fd = fd;
+		pfd[1].events = POLLIN;
+		pfd[0].revents = pfd[1].revents = 0;
+		if (t->pending(t) == 0 && poll(pfd, 2, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (t->pending(t) > 0 || pfd[0].revents != 0)
+			r = proxy_up(t, fd, buf, sizeof(buf));
+		if (r == 1 && pfd[1].revents != 0)
+			r = proxy_down(t, fd, buf, sizeof(buf));
+	}
+	explicit_bzero(buf, sizeof(buf));
+	return r == 0 ? 0 : -1;
+}
+
+/* One connection's privileged side. */
+struct monitor {
+	const struct conf	*c;
+	struct conn_link	*link;
+	int			 fd_in, fd_out;
+	int			 ch;		/* to the pre-login process */
+	pid_t			 child;		/* -1 once reaped */
+	int			 tries;
+	int			 verified;
+	struct auth_user	 who;		/* the verified login */
+	const char		*how;
+};
+
+/* Answer one PS_PASSWORD or PS_APOP.  Returns 0, or -1 to end. */
+static int
+verify(struct monitor *mo, struct privsep_msg *m)
+{
+	struct privsep_msg	 v;
+	const char		*why;
+	int			 rc;
+
+	if (mo->verified || ++mo->tries > SESSION_MAX_AUTH_FAILURES) {
+		log_warnx("pre-login process asked once too often: ending");
+		return -1;
+	}
+	memset(&mo->who, 0, sizeof(mo->who));
+	if (m->type == PS_PASSWORD) {
+		rc = authbe_password(mo->c, m->user, m->secret,
+		    mo->link->stamp, &mo->who, &why);
+		mo->how = "password";
+	} else {
+		rc = auth_apop(mo->c, m->user, mo->link->stamp, m->secret,
+		    &mo->who);
+		why = auth_last_reason();
+		mo->how = "APOP";
+	}
+	explicit_bzero(m->secret, sizeof(m->secret));
+	mo->verified = rc == AUTH_OK;
+	memset(&v, 0, sizeof(v));
+	v.type = PS_VERDICT;
+	v.result = (uint32_t)rc;
+	snprintf(v.text, sizeof(v.text), "%s", why);
+	return send_msg(mo->ch, &v);
+}
+
+/*
+ * Jail the user process in its mailbox's directory, so no other path
+ * is reachable, and rewrite who->mailbox to match.  Returns 0, or -1.
+ */
+static int
+jail_mailbox(struct auth_user *who)
+{
+	char	 dir[PATH_MAX], *slash;
+	size_t	 len;
+
+	if ((slash = strrchr(who->mailbox, '/')) == NULL || slash[1] == '\0') {
+		log_warnx("mailbox %s: not a file path", who->mailbox);
+		return -1;
+	}
+	len = (size_t)(slash - who->mailbox);
+	memcpy(dir, who->mailbox, len);
+	dir[len == 0 ? 1 : len] = '\0';
+	if (len == 0)
+		dir[0] = '/';
+	if (chroot(dir) == -1 || chdir("/") == -1) {
+		log_warn("chroot %s", dir);
+		return -1;
+	}
+	memmove(who->mailbox, slash, strlen(slash) + 1);
+	return 0;
+}
+
+/*
+ * Become the verified user: the uid and gid from the passwd file or the
+ * system account, else `user' (virtual users sharing one account), with
+ * that account's groups.  Not root: stay who we are.  Returns 0, or -1.
+ */
+static int
+become(struct monitor *mo)
+{
+	struct auth_user	*w = &mo->who;
+	struct passwd		*pw;
+	const char		*name = mo->c->user;
+	uid_t			 uid = ps_uid;
+	gid_t			 gid = ps_gid;
+
+	if (!ps_root)
+		return 0;
+	if (w->has_ids) {
+		uid = w->uid;
+		gid = w->gid;
+		pw = getpwnam(w->name);
+		name = pw != NULL && pw->pw_uid == uid ? w->name : NULL;
+	}
+	if (jail_mailbox(w) == -1)
+		return -1;
+	return switch_user(uid, gid, name, name != NULL);
+}
+
+/*
+ * The user's side of a verified login: take the pipelined input, become
+ * the user, then serve the session on the client's descriptors (plain:
+ * the pre-login process has gone) or on ch (TLS: it relays).
+ */
+static int
+serve_user(struct monitor *mo, const struct privsep_msg *m)
+{
+	static const char	 fail[] = "-ERR [SYS/TEMP] cannot open the "
+				    "maildrop now\r\n";
+	struct transport	 t;
+	struct conn_link	 ul = *mo->link;
+	char			 unread[PRIVSEP_UNREAD_MAX];
+	char			 how[PRIVSEP_HOW_MAX + PRIVSEP_TEXT_MAX + 2];
+	int			 rc;
+
+	if (!mo->verified || read_all(mo->ch, unread, m->unread) == -1) {
+		log_warnx("pre-login process broke the handoff: ending");
+		return -1;
+	}
+	if (!m->secure && waitpid(mo->child, NULL, 0) == mo->child)
+		mo->child = -1;
+	/* The pre-login process may have learnt it from a PROXY header. */
+	if (m->peer[0] != '\0')
+		ul.peer = m->peer;
+	/* The session's login line names the command and the TLS in use. */
+	snprintf(how, sizeof(how), "%s%s%s", m->how[0] != '\0' ? m->how :
+	    mo->how, m->text[0] != '\0' ? ", " : "", m->text);
+	log_debug("%s: session as uid %lu", mo->who.name,
+	    (unsigned long)(!ps_root ? geteuid() :
+	    mo->who.has_ids ? mo->who.uid : ps_uid));
+	if (m->secure)
+		transport_plain(&t, mo->ch, mo->ch);
+	else
+		transport_plain(&t, mo->fd_in, mo->fd_out);
+	t.secure = (int)m->secure;
+	if (become(mo) == -1) {
+		(void)write_all(t.fd_out, fail, sizeof(fail) - 1);
+		return -1;
+	}
+	ul.tls = NULL;
+	ul.implicit_tls = 0;
+	ul.privsep = 0;
+	rc = conn_resume(mo->c, &t, &ul, &mo->who, how, unread,
+	    m->unread);
+	explicit_bzero(unread, sizeof(unread));
+	explicit_bzero(&mo->who, sizeof(mo->who));
+	return rc;
+}
+
+/* Serve the pre-login process until it ends or hands the session over. */
+static int
+monitor(struct monitor *mo)
+{
+	struct privsep_msg	m;
+	int			r;
+
+	for (;;) {
+		if ((r = recv_msg(mo->ch, &m)) != 0) {
+			if (r == -2)
+				log_warnx("malformed message from the "
+				    "pre-login process: ending");
+			else if (errno != 0)
+				log_warn("privsep channel");
+			return r == -1 && errno == 0 ? 0 : -1;
+		}
+		if (m.type == PS_HANDOFF)
+			return serve_user(mo, &m);
+		if (m.type == PS_VERDICT || verify(mo, &m) == -1) {
+			explicit_bzero(&m, sizeof(m));
+			return -1;
+		}
+	}
+}
+
+/* Reap the pre-login process, saying how it ended if that was abnormal. */
+static int
+reap_child(pid_t pid)
+{
+	int	st;
+
+	while (waitpid(pid, &st, 0) == -1)
+		if (errno != EINTR)
+			return -1;
+	if (WIFSIGNALED(st)) {
+		log_warnx("pre-login process killed by signal %d",
+		    WTERMSIG(st));
+		return -1;
+	}
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+/* One id for every log line of this session, in all its processes. */
+static void
+session_id(void)
+{
+	unsigned char	r[4] = { 0 };
+	char		id[16];
+
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		memcpy(r, &(pid_t){ getpid() }, sizeof(r));
+	snprintf(id, sizeof(id), "%02x%02x%02x%02x", r[0], r[1], r[2], r[3]);
+	log_session(id);
+}
+
+/* The pre-login process: jail, then the protocol engine. */
+static int
+preauth(const struct conf *c, int fd_in, int fd_out, struct conn_link *link,
+    int (*prepare)(struct conn_link *, void *), void *arg)
+{
+	struct transport	t;
+
+	if (jail(c) == -1)
+		return -1;
+	if (prepare != NULL && prepare(link, arg) == -1)
+		return -1;
+	transport_plain(&t, fd_in, fd_out);
+	return conn_serve(c, &t, link);
+}
+
+int
+privsep_serve(const struct conf *c, int fd_in, int fd_out,
+    struct conn_link *link, int (*prepare)(struct conn_link *, void *),
+    void *arg)
+{
+	struct monitor	mo;
+	char		stamp[128];
+	int		sp[2], rc, crc = 0;
+
+	session_id();
+	conn_make_stamp(stamp, sizeof(stamp));
+	link->stamp = stamp;
+	memset(&mo, 0, sizeof(mo));
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1 ||
+	    (mo.child = fork()) == -1) {
+		log_warn("%s: privilege separation", link->peer);
+		return -1;
+	}
+	if (mo.child == 0) {
+		close(sp[0]);
+		link->privsep = 1;
+		link->privsep_fd = sp[1];
+		_exit(preauth(c, fd_in, fd_out, link, prepare, arg) == 0 ?
+		    0 : 1);
+	}
+	close(sp[1]);
+	/* Only the pre-login process runs TLS handshakes. */
+	tls_forget_secrets(link->tls);
+	mo.c = c;
+	mo.link = link;
+	mo.fd_in = fd_in;
+	mo.fd_out = fd_out;
+	mo.ch = sp[0];
+	rc = monitor(&mo);
+	close(sp[0]);
+	if (mo.child != -1) {
+		if (rc == -1 && !mo.verified)
+			kill(mo.child, SIGTERM);
+		crc = reap_child(mo.child);
+	}
+	return rc == 0 && crc == 0 ? 0 : -1;
+}

@@ -1,0 +1,279 @@
+"""Privilege separation and the password backends, seen from /proc.
+
+Before login a connection has two processes: the monitor (root) and the
+pre-login process (`user', chrooted into the empty jail).  After login one
+process (plain) or two (TLS: the pre-login process relays) remain, the one
+serving the session running as the mailbox owner in the mailbox's directory.
+"""
+
+import os
+import pwd
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+import unittest
+
+import harness
+from harness import (IS_ROOT, RUN_AS, Pop3dCase, make_cert, message,
+                     tls_conf)
+
+WAIT = 5.0
+
+
+def children(pid):
+    return harness.session_pids(pid)
+
+
+def root_dir(pid):
+    return os.readlink("/proc/%d/root" % pid)
+
+
+def wait_for(pred, limit=WAIT):
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        r = pred()
+        if r:
+            return r
+        time.sleep(0.02)
+    return pred()
+
+
+def make_jail():
+    """A root-owned 0755 empty directory for `chroot'."""
+    d = tempfile.mkdtemp(prefix="pop3d-jail-")
+    os.chmod(d, 0o755)
+    return d
+
+
+@unittest.skipUnless(IS_ROOT, "privilege separation needs root: run the "
+                     "tests as root (CI does)")
+class PrivsepTest(Pop3dCase):
+
+    def setUp(self):
+        self.jail = make_jail()
+        self.addCleanup(shutil.rmtree, self.jail, True)
+        self.nobody = pwd.getpwnam(RUN_AS).pw_uid
+
+    def srv_with(self, conf=None, users=None, tls=False):
+        c = {"chroot": self.jail, "expire": "never"}
+        c.update(conf or {})
+        return self.server([message("a", "x\n")], conf=c, users=users,
+                           tls=tls)
+
+    def one_session(self, srv):
+        """(monitor pid, pre-login pid) of the one open connection."""
+        mon = wait_for(lambda: children(srv.proc.pid))
+        self.assertEqual(len(mon), 1, mon)
+        pre = wait_for(lambda: children(mon[0]))
+        self.assertEqual(len(pre), 1, pre)
+        return mon[0], pre[0]
+
+    def assert_prelogin(self, mon, pre):
+        self.assertEqual(harness.proc_ids(mon), [0] * 4)
+        self.assertEqual(harness.proc_ids(pre), [self.nobody] * 4)
+        self.assertEqual(root_dir(pre), self.jail)
+        self.assertEqual(root_dir(mon), "/")
+
+    def test_plain_before_and_after_login(self):
+        srv = self.srv_with()
+        c = self.client(srv)
+        self.assertOK(c.line())
+        mon, pre = self.one_session(srv)
+        self.assert_prelogin(mon, pre)
+        self.assertOK(c.cmd("USER alice"))
+        self.assertOK(c.cmd("PASS secret"))
+        # One process now: the monitor became alice's session.
+        self.assertTrue(wait_for(lambda: not os.path.exists(
+            "/proc/%d" % pre) or children(mon) == []))
+        self.assertEqual(children(srv.proc.pid), [mon])
+        self.assertEqual(harness.proc_ids(mon), [self.nobody] * 4)
+        self.assertEqual(root_dir(mon), srv.maildir)
+        self.assertTrue(c.cmd("STAT").startswith(b"+OK 1 "))
+        self.assertOK(c.cmd("QUIT"))
+
+    def test_passwd_ids_pipelined_and_logged(self):
+        # A virtual user with uid:gid fields runs as those ids, and the
+        # commands pipelined behind PASS are answered by the new process.
+        srv = self.srv_with(users={"alice": "secret"})
+        srv.write_passwd(["bob:%s:4242:4243" % harness.make_hash("bobpw")])
+        srv.write_mbox([message("b", "y\n"), message("c", "z\n")], "bob")
+        os.chown(srv.mbox_path("bob"), 4242, 4243)
+        os.chmod(srv.maildir, 0o777)
+        c = self.client(srv)
+        self.assertOK(c.line())
+        c.send(b"CAPA\r\nUSER bob\r\nPASS bobpw\r\nSTAT\r\nLIST 2\r\n")
+        self.assertOK(c.line())
+        c.multi()
+        self.assertOK(c.line())
+        self.assertOK(c.line())
+        self.assertTrue(c.line().startswith(b"+OK 2 "))
+        self.assertTrue(c.line().startswith(b"+OK 2 "))
+        mon = children(srv.proc.pid)[0]
+        self.assertEqual(harness.proc_ids(mon), [4242] * 4)
+        with open("/proc/%d/status" % mon) as f:
+            self.assertIn("\nGid:\t4243\t4243\t4243\t4243", f.read())
+        self.assertOK(c.cmd("QUIT"))
+        c.read_until_eof(5)
+        log = srv.log()
+        ids = {l.split("[")[2].split("]")[0] for l in log.splitlines()
+               if "bob" in l}
+        self.assertEqual(len(ids), 1, log)
+        self.assertIn("login bob from 127.0.0.1:", log)
+        self.assertIn("(USER): ok, 2 messages", log)
+        self.assertNotIn("bobpw", log)
+
+    def test_tls_relay(self):
+        d = tempfile.mkdtemp(prefix="pop3d-cert-")
+        self.addCleanup(shutil.rmtree, d, True)
+        cert, key = make_cert(d)
+        srv = self.srv_with(tls_conf(cert, key), tls=True)
+        ctx = ssl.create_default_context(cafile=cert)
+        raw = socket.create_connection(("127.0.0.1", srv.tls_port),
+                                       timeout=10)
+        s = ctx.wrap_socket(raw, server_hostname="localhost")
+        self.addCleanup(s.close)
+        f = s.makefile("rwb")
+        self.assertTrue(f.readline().startswith(b"+OK"))
+        mon, pre = self.one_session(srv)
+        self.assert_prelogin(mon, pre)
+        f.write(b"USER alice\r\nPASS secret\r\n")
+        f.flush()
+        self.assertTrue(f.readline().startswith(b"+OK"))
+        self.assertTrue(f.readline().startswith(b"+OK"))
+        # Two processes: the relay (still jailed, unprivileged) and the
+        # session; neither holds the private key.
+        self.assertEqual(children(mon), [pre])
+        self.assertEqual(harness.proc_ids(pre), [self.nobody] * 4)
+        self.assertEqual(root_dir(pre), self.jail)
+        self.assertEqual(harness.proc_ids(mon), [self.nobody] * 4)
+        self.assertEqual(root_dir(mon), srv.maildir)
+        f.write(b"STAT\r\n")
+        f.flush()
+        self.assertTrue(f.readline().startswith(b"+OK 1 "))
+        log = wait_for(lambda: "TLSv1" in srv.log() and srv.log())
+        self.assertRegex(log, r"login alice from 127\.0\.0\.1:\d+ \(USER, "
+                         r"TLSv1\.[23] \S+\): ok")
+        f.write(b"QUIT\r\n")
+        f.flush()
+        self.assertTrue(f.readline().startswith(b"+OK"))
+
+    def test_prelogin_killed_changes_nothing(self):
+        srv = self.srv_with()
+        held = self.login_client(srv)		# a session that must go on
+        c = self.client(srv)
+        self.assertOK(c.line())
+        mons = children(srv.proc.pid)
+        self.assertEqual(len(mons), 2)
+        pres = [p for m in mons for p in children(m)]
+        self.assertEqual(len(pres), 1, pres)
+        os.kill(pres[0], signal.SIGKILL)
+        c.read_until_eof(5)
+        self.assertTrue(wait_for(lambda: len(children(srv.proc.pid)) == 1))
+        self.assertIn("pre-login process killed by signal 9", srv.log())
+        self.assertIsNone(srv.proc.poll())
+        self.assertOK(held.cmd("NOOP"))
+        self.assertOK(held.cmd("QUIT"))
+        held.read_until_eof(5)
+        self.assertFalse(srv.lock_file_exists())
+        self.assertOK(self.login_client(srv).cmd("STAT"))
+
+    def test_monitor_refuses_garbage(self):
+        # A pre-login process taken over can't talk its way in: the
+        # monitor answers at most three checks, then ends the session.
+        srv = self.srv_with()
+        c = self.client(srv)
+        self.assertOK(c.line())
+        for _ in range(3):
+            self.assertOK(c.cmd("USER alice"))
+            self.assertERR(c.cmd("PASS wrong"))
+        c.read_until_eof(5)
+        self.assertTrue(wait_for(lambda: children(srv.proc.pid) == []))
+
+    def test_checkpassword(self):
+        d = tempfile.mkdtemp(prefix="pop3d-cpw-")
+        self.addCleanup(shutil.rmtree, d, True)
+        os.chmod(d, 0o755)
+        prog = os.path.join(d, "checkpw")
+        seen = os.path.join(d, "seen")
+        with open(prog, "w") as f:
+            f.write("#!/usr/bin/python3\n"
+                    "import os, sys\n"
+                    "data = os.read(3, 512)\n"
+                    "user, pw, stamp = data.split(b'\\0')[:3]\n"
+                    "open(%r, 'wb').write(user + b' ' + stamp + b' ' +"
+                    " str(os.getuid()).encode())\n"
+                    "if (user, pw) != (b'alice', b'cpw-secret'):\n"
+                    "    sys.exit(1)\n"
+                    "os.execv(sys.argv[1], sys.argv[1:])\n" % seen)
+        os.chmod(prog, 0o755)
+        srv = self.srv_with({"auth": "checkpassword", "checkpassword": prog})
+        c = self.client(srv)
+        self.assertOK(c.line())
+        self.assertOK(c.cmd("USER alice"))
+        self.assertTrue(c.cmd("PASS secret").startswith(b"-ERR [AUTH]"))
+        self.assertOK(c.cmd("USER alice"))
+        self.assertTrue(c.cmd("PASS cpw-secret").startswith(b"+OK"))
+        with open(seen, "rb") as f:
+            user, stamp, uid = f.read().split(b" ")
+        self.assertEqual((user, uid), (b"alice", b"0"))
+        self.assertTrue(stamp.startswith(b"<") and stamp.endswith(b">"))
+        # No system account alice: the session runs as `user'.
+        mon = children(srv.proc.pid)[0]
+        self.assertEqual(harness.proc_ids(mon), [self.nobody] * 4)
+        self.assertOK(c.cmd("QUIT"))
+
+
+def pam_built():
+    try:
+        with open(harness.pop3d_path(), "rb") as f:
+            return b"libpam.so.0" in f.read()
+    except OSError:
+        return False
+
+
+@unittest.skipUnless(IS_ROOT, "creating a system account needs root")
+@unittest.skipUnless(shutil.which("useradd") and shutil.which("chpasswd"),
+                     "useradd/chpasswd not installed")
+@unittest.skipUnless(pam_built(), "pop3d built without PAM "
+                     "(libpam0g-dev missing at build time)")
+class PamTest(Pop3dCase):
+
+    def setUp(self):
+        self.user = "p3t%d" % (os.getpid() % 100000)
+        subprocess.run(["userdel", self.user], capture_output=True)
+        subprocess.run(["useradd", "--no-create-home", "--shell",
+                        "/usr/sbin/nologin", self.user], check=True,
+                       capture_output=True)
+        self.addCleanup(subprocess.run, ["userdel", self.user],
+                        capture_output=True)
+        subprocess.run(["chpasswd"], input=("%s:pam-Secret-1\n" %
+                       self.user).encode(), check=True, capture_output=True)
+        self.jail = make_jail()
+        self.addCleanup(shutil.rmtree, self.jail, True)
+
+    def test_pam_login_as_system_account(self):
+        pw = pwd.getpwnam(self.user)
+        srv = self.server(None, conf={"auth": "pam", "chroot": self.jail},
+                          users={})
+        srv.write_mbox([message("p", "pam\n")], self.user)
+        os.chown(srv.mbox_path(self.user), pw.pw_uid, pw.pw_gid)
+        os.chmod(srv.maildir, 0o777)
+        c = self.client(srv)
+        self.assertOK(c.line())
+        self.assertOK(c.cmd("USER " + self.user))
+        self.assertTrue(c.cmd("PASS wrong").startswith(b"-ERR [AUTH]"))
+        self.assertOK(c.cmd("USER " + self.user))
+        r = c.cmd("PASS pam-Secret-1")
+        self.assertTrue(r.startswith(b"+OK"), (r, srv.log()))
+        mon = children(srv.proc.pid)[0]
+        self.assertEqual(harness.proc_ids(mon), [pw.pw_uid] * 4)
+        self.assertTrue(c.cmd("STAT").startswith(b"+OK 1 "))
+        self.assertOK(c.cmd("QUIT"))
+
+
+if __name__ == "__main__":
+    unittest.main()
