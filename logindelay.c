@@ -1,0 +1,69 @@
+/*
+ * LOGIN-DELAY state: the mtime of ".NAME.pop3d-login" beside the mailbox
+ * NAME is the time of the user's last login.  Beside the mailbox because
+ * the process that has just opened it can write there (a dotlock and the
+ * UID sidecar live there already) and because it follows the mailbox
+ * wherever the mailbox template puts it; no state directory to create.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "logindelay.h"
+
+int
+logindelay_path(const char *mailbox, char *out, size_t len)
+{
+	const char	*base = strrchr(mailbox, '/');
+	int		 n;
+
+	if (base == NULL)
+		n = snprintf(out, len, ".%s.pop3d-login", mailbox);
+	else
+		n = snprintf(out, len, "%.*s/.%s.pop3d-login",
+		    (int)(base - mailbox), mailbox, base + 1);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+int
+logindelay_ok(const char *mailbox, unsigned delay)
+{
+	char		path[4096];
+	struct stat	st;
+	time_t		now = time(NULL);
+
+	if (delay == 0 || logindelay_path(mailbox, path, sizeof(path)) == -1 ||
+	    stat(path, &st) == -1)
+		return 1;
+	if (st.st_mtime > now)
+		return 1;
+	return now - st.st_mtime >= (time_t)delay;
+}
+
+int
+logindelay_record(const char *mailbox)
+{
+	char	path[4096];
+	int	fd;
+
+	if (logindelay_path(mailbox, path, sizeof(path)) == -1) {
+		log_warnx("%s: login time: path too long", mailbox);
+		return -1;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
+	    O_NONBLOCK, 0600);
+	if (fd == -1 || futimens(fd, NULL) == -1) {
+		log_warn("%s: recording the login time", path);
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
