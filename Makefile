@@ -2,28 +2,42 @@
 #   make            build ./pop3d
 #   make test       build and run every test (unit, transcript, integration)
 #   make demo       build and run a demo server in the foreground on loopback
+#   make bench      benchmark against Dovecot and popa3d (bench/run; minutes)
 #   make install    install under $(DESTDIR)$(PREFIX)
 
 PREFIX	?= /usr/local
 SBINDIR	?= $(PREFIX)/sbin
 MANDIR	?= $(PREFIX)/share/man
 ETCDIR	?= /etc
+# systemd units: Debian's place for units a package ships.
+SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
+UNITS	 = pop3d.socket pop3s.socket pop3d.service pop3d@.service
 
 CC	?= cc
 CFLAGS	?= -O2 -g
 WARN	 = -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
 	   -Wpointer-arith -Wcast-qual -Wformat=2
 CPPFLAGS += -Iinclude -D_GNU_SOURCE
-LDLIBS	 = -lcrypt -lmbedcrypto
+LDLIBS	 = -lcrypt -lmbedtls -lmbedx509 -lmbedcrypto
+
+# PAM (auth pam) is built in where its header is installed (libpam0g-dev)
+# and loaded with dlopen only when configured; PAM=0 leaves it out.
+PAM	?= $(shell test -f /usr/include/security/pam_appl.h && echo 1 || echo 0)
+ifeq ($(PAM),1)
+CPPFLAGS += -DHAVE_PAM
+endif
 TESTLIBS = -lcmocka
 
 # Every module but the one holding main(), shared by the daemon and the tests.
-CORE	 = session.o mbox.o update.o lock.o xform.o conf.o auth.o log.o \
-	   buf.o base64.o md5.o conn.o
+CORE	 = session.o mbox.o uids.o update.o journal.o lock.o xform.o conf.o \
+	   auth.o log.o buf.o base64.o md5.o conn.o tls.o proxy.o iplimit.o listen.o \
+	   logindelay.o \
+	   privsep.o authbe.o
 OBJS	 = pop3d.o $(CORE)
 
 UNIT_TESTS = tests/test_session tests/test_mbox tests/test_conf \
-	     tests/test_auth tests/test_base64
+	     tests/test_auth tests/test_base64 tests/test_mboxfeat tests/test_proxy \
+	     tests/test_privsep tests/test_iplimit
 
 all: pop3d
 
@@ -40,11 +54,16 @@ tests/test_%: tests/test_%.c $(CORE) tests/*.h
 check-deps:
 	@sh tools/deps.sh test
 
-test: check-deps pop3d $(UNIT_TESTS)
-	@sh tests/run.sh $(UNIT_TESTS)
+test: check-deps pop3d $(UNIT_TESTS) $(CRASH_TESTS)
+	@sh tests/run.sh $(UNIT_TESTS) $(CRASH_TESTS)
 
 demo: pop3d
 	@sh tools/demo.sh --no-build
+
+# Not part of `make test`: generates ~700 MB of mailboxes under bench/work/
+# and takes minutes.  BENCH_QUICK=1 BENCH_REPEATS=N: see bench/run.
+bench: pop3d
+	@bench/run
 
 install: pop3d
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
@@ -55,9 +74,112 @@ install: pop3d
 	install -d $(DESTDIR)$(PREFIX)/share/doc/pop3d
 	install -m 644 pop3d.conf.example README DESIGN.md \
 	    $(DESTDIR)$(PREFIX)/share/doc/pop3d/
+	install -d $(DESTDIR)$(SYSTEMDDIR)
+	for f in $(UNITS); do \
+	    sed 's|@SBINDIR@|$(SBINDIR)|g' dist/$$f \
+	        >$(DESTDIR)$(SYSTEMDDIR)/$$f && \
+	    chmod 644 $(DESTDIR)$(SYSTEMDDIR)/$$f || exit 1; \
+	done
+	sed 's|@SBINDIR@|$(SBINDIR)|g' dist/inetd.conf \
+	    >$(DESTDIR)$(PREFIX)/share/doc/pop3d/inetd.conf
+	install -m 644 dist/pam.d/pop3 $(DESTDIR)$(PREFIX)/share/doc/pop3d/pam.pop3
+	install -d -m 755 $(DESTDIR)/var/empty
+	@echo "pop3d installed.  Before the first start: create its user"
+	@echo "(adduser --system --group --no-create-home pop3d), then"
+	@echo "$(ETCDIR)/pop3d.conf from $(PREFIX)/share/doc/pop3d/pop3d.conf.example"
+	@echo "and either 'systemctl enable --now pop3d.socket' or an inetd line."
+	@echo "For auth pam: copy $(PREFIX)/share/doc/pop3d/pam.pop3 to /etc/pam.d/pop3."
 
 clean:
-	rm -f pop3d *.o $(UNIT_TESTS)
+	rm -f pop3d *.o $(UNIT_TESTS) $(CRASH_TESTS)
+	rm -rf $(FAULT_DIR)
 	rm -rf tests/__pycache__ tests/integration/__pycache__
 
-.PHONY: all test demo install clean check-deps
+.PHONY: all test demo bench install clean check-deps
+
+# The crash tests link objects built with -DPOP3D_FAULTS (in build-faults/),
+# whose write boundaries can be made to crash or fail (include/journal.h);
+# the daemon's objects have no such hook.  CRASH_LONG=1 runs the long
+# variants (.ci/run sets it).
+FAULT_DIR	 = build-faults
+FAULT_CORE	 = $(CORE:%=$(FAULT_DIR)/%)
+CRASH_TESTS	 = tests/test_crash
+
+$(FAULT_DIR)/%.o: %.c include/*.h
+	@mkdir -p $(FAULT_DIR)
+	$(CC) $(CPPFLAGS) -DPOP3D_FAULTS $(CFLAGS) $(WARN) -Werror -c -o $@ $<
+
+tests/test_crash: tests/test_crash.c $(FAULT_CORE) tests/*.h
+	$(CC) $(CPPFLAGS) -DPOP3D_FAULTS -Itests $(CFLAGS) $(WARN) -o $@ $< \
+	    $(FAULT_CORE) $(LDLIBS) $(TESTLIBS)
+
+.SECONDARY: $(FAULT_CORE)
+
+# Fuzzing (fuzz/README): libFuzzer targets, clang with ASan and UBSan.
+#   make fuzz          each target FUZZ_SECONDS (default 60) seconds
+#   make check-fuzz    replay fuzz/regressions, then each target 10 s (CI)
+FUZZ_CC		?= clang
+FUZZ_SECONDS	?= 60
+FUZZ_SAN	 = -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS	 = -O1 -g -fno-omit-frame-pointer $(FUZZ_SAN)
+FUZZ_TARGETS	?= session mbox xform conf passwd base64 proxy
+FUZZ_BIN	 = $(FUZZ_TARGETS:%=fuzz/build/fuzz_%)
+FUZZ_CORE	 = $(CORE:%=fuzz/build/%) fuzz/build/fuzz_util.o
+
+fuzz/build/%.o: %.c include/*.h
+	@mkdir -p fuzz/build
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link \
+	    $(WARN) -c -o $@ $<
+
+fuzz/build/fuzz_util.o: fuzz/fuzz_util.c fuzz/fuzz_util.h
+	@mkdir -p fuzz/build
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) $(WARN) -c -o $@ fuzz/fuzz_util.c
+
+fuzz/build/fuzz_%: fuzz/fuzz_%.c $(FUZZ_CORE) fuzz/*.h tests/*.h
+	$(FUZZ_CC) $(CPPFLAGS) -Itests -Ifuzz $(FUZZ_CFLAGS) \
+	    -fsanitize=fuzzer $(WARN) -o $@ $< $(FUZZ_CORE) $(LDLIBS)
+
+check-fuzz-deps:
+	@sh tools/deps.sh fuzz
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: check-fuzz-deps $(FUZZ_BIN)
+	@sh fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+check-fuzz: check-fuzz-deps $(FUZZ_BIN)
+	@sh fuzz/run.sh 10 $(FUZZ_TARGETS)
+
+# The whole test suite against a daemon and unit tests built with ASan and
+# UBSan, in build-asan/ so the normal objects are untouched.  clang, because
+# gcc's UBSan ignores log_path and the daemon's reports would be lost; no
+# -Werror, because clang warns about other things than the gcc build does.
+ASAN_CC		?= clang
+ASAN_DIR	 = build-asan
+ASAN_CFLAGS	 = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+		   -fno-sanitize-recover=undefined
+ASAN_CORE	 = $(CORE:%=$(ASAN_DIR)/%)
+ASAN_TESTS	 = $(UNIT_TESTS:%=$(ASAN_DIR)/%)
+
+$(ASAN_DIR)/%.o: %.c include/*.h
+	@mkdir -p $(ASAN_DIR)/tests
+	$(ASAN_CC) $(CPPFLAGS) $(ASAN_CFLAGS) $(WARN) -c -o $@ $<
+
+$(ASAN_DIR)/pop3d: $(ASAN_DIR)/pop3d.o $(ASAN_CORE)
+	$(ASAN_CC) $(ASAN_CFLAGS) $(LDFLAGS) -o $@ $(ASAN_DIR)/pop3d.o \
+	    $(ASAN_CORE) $(LDLIBS)
+
+$(ASAN_DIR)/tests/test_%: tests/test_%.c $(ASAN_CORE) tests/*.h
+	$(ASAN_CC) $(CPPFLAGS) -Itests $(ASAN_CFLAGS) $(WARN) -o $@ $< \
+	    $(ASAN_CORE) $(LDLIBS) $(TESTLIBS)
+
+check-asan: check-fuzz-deps $(ASAN_DIR)/pop3d $(ASAN_TESTS)
+	@sh tools/check-asan.sh $(ASAN_DIR) $(ASAN_TESTS)
+
+clean-fuzz:
+	rm -rf fuzz/build $(ASAN_DIR)
+
+# Keep the objects make would otherwise delete as intermediates.
+.SECONDARY: $(FUZZ_CORE) $(ASAN_CORE) $(ASAN_DIR)/pop3d.o
+
+.PHONY: fuzz fuzz-build check-fuzz check-asan check-fuzz-deps clean-fuzz

@@ -25,6 +25,7 @@ struct conf_parse {
 	const char	*path;
 	unsigned long	 lineno;
 	int		 listen_seen;	/* first listen line drops the default */
+	int		 listen_tls_seen;	/* 2: "listen_tls none" */
 	char		*err;
 	size_t		 errlen;
 };
@@ -44,7 +45,21 @@ static int	conf_yesno(struct conf_parse *, const char *, int *);
 static int	conf_template_ok(const char *);
 static int	conf_listen_host(struct conf_parse *, const char *, size_t,
 		    int, struct conf_listen *);
+static int	conf_parse_listen(struct conf_parse *, const char *,
+		    struct conf_listen *);
+static int	conf_listen_dup(const struct conf_listen *, int,
+		    const struct conf_listen *);
+static int	conf_add_listen(struct conf_parse *, const char *,
+		    const char *, struct conf_listen *, int *, int *);
 static int	conf_set_listen(struct conf_parse *, char *);
+static int	conf_set_listen_tls(struct conf_parse *, char *);
+static int	conf_set_tls_cert(struct conf_parse *, char *);
+static int	conf_set_tls_key(struct conf_parse *, char *);
+static int	conf_set_tls_sni(struct conf_parse *, char *);
+static int	conf_set_tls_ciphers(struct conf_parse *, char *);
+static int	conf_set_tls_handshake_timeout(struct conf_parse *, char *);
+static int	conf_set_plaintext_auth(struct conf_parse *, char *);
+static int	conf_finish(struct conf_parse *);
 static int	conf_set_passwd_file(struct conf_parse *, char *);
 static int	conf_set_mailbox(struct conf_parse *, char *);
 static int	conf_set_expire(struct conf_parse *, char *);
@@ -54,8 +69,16 @@ static int	conf_set_mbox_locks(struct conf_parse *, char *);
 static int	conf_set_lock_timeout(struct conf_parse *, char *);
 static int	conf_set_max_sessions(struct conf_parse *, char *);
 static int	conf_set_user(struct conf_parse *, char *);
+static int	conf_set_chroot(struct conf_parse *, char *);
+static int	conf_set_auth(struct conf_parse *, char *);
+static int	conf_set_checkpassword(struct conf_parse *, char *);
 static int	conf_set_apop(struct conf_parse *, char *);
 static int	conf_set_apop_file(struct conf_parse *, char *);
+static int	conf_set_pidfile(struct conf_parse *, char *);
+static int	conf_set_shutdown_timeout(struct conf_parse *, char *);
+static int	conf_set_max_sessions_per_ip(struct conf_parse *, char *);
+static int	conf_set_proxy_trusted(struct conf_parse *, char *);
+static int	conf_set_login_delay(struct conf_parse *, char *);
 static int	conf_line(struct conf_parse *, char *, int *);
 static int	conf_read(struct conf_parse *, FILE *);
 
@@ -70,8 +93,23 @@ static const struct conf_key conf_keys[] = {
 	{ "lock_timeout",	conf_set_lock_timeout,	0 },
 	{ "max_sessions",	conf_set_max_sessions,	0 },
 	{ "user",		conf_set_user,		0 },
+	{ "chroot",		conf_set_chroot,	0 },
+	{ "auth",		conf_set_auth,		0 },
+	{ "checkpassword",	conf_set_checkpassword,	0 },
 	{ "apop",		conf_set_apop,		0 },
 	{ "apop_file",		conf_set_apop_file,	0 },
+	{ "listen_tls",		conf_set_listen_tls,	1 },
+	{ "tls_cert",		conf_set_tls_cert,	0 },
+	{ "tls_key",		conf_set_tls_key,	0 },
+	{ "tls_sni",		conf_set_tls_sni,	1 },
+	{ "tls_ciphers",	conf_set_tls_ciphers,	0 },
+	{ "tls_handshake_timeout", conf_set_tls_handshake_timeout, 0 },
+	{ "plaintext_auth",	conf_set_plaintext_auth, 0 },
+	{ "pidfile",		conf_set_pidfile,	0 },
+	{ "shutdown_timeout",	conf_set_shutdown_timeout, 0 },
+	{ "max_sessions_per_ip", conf_set_max_sessions_per_ip, 0 },
+	{ "proxy_trusted",	conf_set_proxy_trusted,	1 },
+	{ "login_delay",	conf_set_login_delay,	0 },
 };
 #define CONF_NKEYS	(sizeof(conf_keys) / sizeof(conf_keys[0]))
 
@@ -94,8 +132,16 @@ conf_defaults(struct conf *c)
 	c->nlocks = 2;
 	c->lock_timeout = DEFAULT_LOCK_TIMEOUT;
 	c->max_sessions = DEFAULT_MAX_SESSIONS;
+	snprintf(c->user, sizeof(c->user), "%s", DEFAULT_USER);
+	snprintf(c->chroot, sizeof(c->chroot), "%s", DEFAULT_CHROOT);
+	c->auth = AUTHBE_PASSWD;
 	c->apop = 0;
 	snprintf(c->apop_file, sizeof(c->apop_file), "/etc/pop3d/apop");
+	snprintf(c->tls_ciphers, sizeof(c->tls_ciphers), "default");
+	c->tls_handshake_timeout = DEFAULT_TLS_HANDSHAKE_TIMEOUT;
+	c->plaintext_auth = PLAINTEXT_LOCAL;
+	c->shutdown_timeout = DEFAULT_SHUTDOWN_TIMEOUT;
+	c->max_sessions_per_ip = DEFAULT_MAX_SESSIONS_PER_IP;
 }
 
 /* Format "path:line: message" into the caller's buffer.  Returns -1. */
@@ -108,7 +154,9 @@ conf_error(struct conf_parse *p, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (p->errlen > 0)
+	if (p->errlen > 0 && p->lineno == 0)
+		snprintf(p->err, p->errlen, "%s: %s", p->path, msg);
+	else if (p->errlen > 0)
 		snprintf(p->err, p->errlen, "%s:%lu: %s", p->path, p->lineno,
 		    msg);
 	return -1;
@@ -242,45 +290,89 @@ conf_listen_host(struct conf_parse *p, const char *h, size_t hostlen,
 	return 0;
 }
 
-/* host:port, [v6addr]:port or *:port; the first line replaces the default. */
+/* Parse host:port, [v6addr]:port or *:port into l. */
 static int
-conf_set_listen(struct conf_parse *p, char *val)
+conf_parse_listen(struct conf_parse *p, const char *val, struct conf_listen *l)
 {
-	struct conf_listen	 l;
-	struct conf		*c = p->c;
-	const char		*port, *end;
-	unsigned		 n;
-	int			 i;
+	const char	*port, *end;
+	unsigned	 n;
 
-	memset(&l, 0, sizeof(l));
+	memset(l, 0, sizeof(*l));
 	if (val[0] == '[') {
 		if ((end = strchr(val, ']')) == NULL || end[1] != ':')
 			return conf_error(p, "expected [address]:port");
-		if (conf_listen_host(p, val + 1, end - val - 1, 1, &l) == -1)
+		if (conf_listen_host(p, val + 1, end - val - 1, 1, l) == -1)
 			return -1;
 		port = end + 2;
 	} else {
 		if ((end = strrchr(val, ':')) == NULL)
 			return conf_error(p, "expected address:port");
-		if (conf_listen_host(p, val, end - val, 0, &l) == -1)
+		if (conf_listen_host(p, val, end - val, 0, l) == -1)
 			return -1;
 		port = end + 1;
 	}
 	if (conf_number(p, port, 1, 65535, &n) == -1)
 		return -1;
-	snprintf(l.port, sizeof(l.port), "%u", n);
-	if (!p->listen_seen)
-		c->nlisten = 0;
-	p->listen_seen = 1;
-	for (i = 0; i < c->nlisten; i++)
-		if (strcmp(c->listen[i].host, l.host) == 0 &&
-		    strcmp(c->listen[i].port, l.port) == 0)
-			return conf_error(p, "listen %s given twice", val);
-	if (c->nlisten >= CONF_LISTEN_MAX)
-		return conf_error(p, "more than %d listen lines",
-		    CONF_LISTEN_MAX);
-	c->listen[c->nlisten++] = l;
+	snprintf(l->port, sizeof(l->port), "%u", n);
 	return 0;
+}
+
+static int
+conf_listen_dup(const struct conf_listen *a, int n, const struct conf_listen *l)
+{
+	int	i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(a[i].host, l->host) == 0 &&
+		    strcmp(a[i].port, l->port) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * One listen or listen_tls line into the array a of *n entries; the
+ * first line of its kind replaces the default, and "none" leaves the
+ * array empty.  An address may be plain or TLS, never both.
+ */
+static int
+conf_add_listen(struct conf_parse *p, const char *key, const char *val,
+    struct conf_listen *a, int *n, int *seen)
+{
+	struct conf_listen	 l;
+	struct conf		*c = p->c;
+
+	if (*seen == 2 || (*seen && strcmp(val, "none") == 0))
+		return conf_error(p, "%s none must be the only %s line", key,
+		    key);
+	if (!*seen)
+		*n = 0;
+	*seen = strcmp(val, "none") == 0 ? 2 : 1;
+	if (*seen == 2)
+		return 0;
+	if (conf_parse_listen(p, val, &l) == -1)
+		return -1;
+	if (conf_listen_dup(c->listen, c->nlisten, &l) ||
+	    conf_listen_dup(c->listen_tls, c->nlisten_tls, &l))
+		return conf_error(p, "%s %s given twice", key, val);
+	if (*n >= CONF_LISTEN_MAX)
+		return conf_error(p, "more than %d %s lines", CONF_LISTEN_MAX,
+		    key);
+	a[(*n)++] = l;
+	return 0;
+}
+
+static int
+conf_set_listen(struct conf_parse *p, char *val)
+{
+	return conf_add_listen(p, "listen", val, p->c->listen,
+	    &p->c->nlisten, &p->listen_seen);
+}
+
+static int
+conf_set_listen_tls(struct conf_parse *p, char *val)
+{
+	return conf_add_listen(p, "listen_tls", val, p->c->listen_tls,
+	    &p->c->nlisten_tls, &p->listen_tls_seen);
 }
 
 static int
@@ -327,15 +419,17 @@ conf_set_mbox_format(struct conf_parse *p, char *val)
 		p->c->mbox_format = MBOX_MBOXO;
 	else if (strcmp(val, "mboxrd") == 0)
 		p->c->mbox_format = MBOX_MBOXRD;
+	else if (strcmp(val, "mboxcl2") == 0)
+		p->c->mbox_format = MBOX_MBOXCL2;
 	else
-		return conf_error(p, "mbox_format: '%s': expected mboxo or "
-		    "mboxrd", val);
+		return conf_error(p, "mbox_format: '%s': expected mboxo, "
+		    "mboxrd or mboxcl2", val);
 	return 0;
 }
 
 /*
- * A list of lock methods taken in order.  flock(2) is refused: on Linux
- * it is independent of fcntl locks, and mbox.c's session lock uses it.
+ * A list of lock methods taken in order.  flock(2) is allowed: the
+ * session lock lives in a file of its own (lock.c).
  */
 static int
 conf_set_mbox_locks(struct conf_parse *p, char *val)
@@ -356,12 +450,10 @@ conf_set_mbox_locks(struct conf_parse *p, char *val)
 		else if (strcmp(w, "dotlock") == 0)
 			m = LOCK_DOTLOCK;
 		else if (strcmp(w, "flock") == 0)
-			return conf_error(p, "mbox_locks: flock is not "
-			    "supported (it would conflict with the session "
-			    "lock)");
+			m = LOCK_FLOCK;
 		else
 			return conf_error(p, "mbox_locks: unknown method "
-			    "'%s' (fcntl, dotlock)", w);
+			    "'%s' (fcntl, dotlock, flock)", w);
 		for (i = 0; i < c->nlocks; i++)
 			if (c->mbox_locks[i] == m)
 				return conf_error(p, "mbox_locks: %s given "
@@ -400,6 +492,36 @@ conf_set_user(struct conf_parse *p, char *val)
 	return 0;
 }
 
+/* The pre-login jail; "/" would be no jail at all. */
+static int
+conf_set_chroot(struct conf_parse *p, char *val)
+{
+	if (strcmp(val, "/") == 0)
+		return conf_error(p, "chroot: '/' is no jail");
+	return conf_path(p, val, p->c->chroot);
+}
+
+static int
+conf_set_auth(struct conf_parse *p, char *val)
+{
+	if (strcmp(val, "passwd") == 0)
+		p->c->auth = AUTHBE_PASSWD;
+	else if (strcmp(val, "pam") == 0)
+		p->c->auth = AUTHBE_PAM;
+	else if (strcmp(val, "checkpassword") == 0)
+		p->c->auth = AUTHBE_CHECKPASSWORD;
+	else
+		return conf_error(p, "auth: '%s': expected passwd, pam or "
+		    "checkpassword", val);
+	return 0;
+}
+
+static int
+conf_set_checkpassword(struct conf_parse *p, char *val)
+{
+	return conf_path(p, val, p->c->checkpassword);
+}
+
 static int
 conf_set_apop(struct conf_parse *p, char *val)
 {
@@ -410,6 +532,177 @@ static int
 conf_set_apop_file(struct conf_parse *p, char *val)
 {
 	return conf_path(p, val, p->c->apop_file);
+}
+
+static int
+conf_set_tls_cert(struct conf_parse *p, char *val)
+{
+	return conf_path(p, val, p->c->tls_cert);
+}
+
+static int
+conf_set_tls_key(struct conf_parse *p, char *val)
+{
+	return conf_path(p, val, p->c->tls_key);
+}
+
+/*
+ * "NAME CERT KEY": the name a client asks for with SNI (an exact host
+ * name, or "*.domain" for one label), then the chain and key served to
+ * it.  Blanks separate the three, so these paths can't contain blanks.
+ */
+static int
+conf_set_tls_sni(struct conf_parse *p, char *val)
+{
+	struct conf	*c = p->c;
+	struct conf_sni	*e;
+	char		*w[3], *end;
+	int		 i;
+
+	for (i = 0; i < 3; i++) {
+		val += strspn(val, CONF_BLANKS);
+		if (*val == '\0')
+			return conf_error(p, "tls_sni: expected NAME CERT KEY");
+		w[i] = val;
+		end = val + strcspn(val, CONF_BLANKS);
+		val = *end != '\0' ? end + 1 : end;
+		*end = '\0';
+	}
+	if (*(val + strspn(val, CONF_BLANKS)) != '\0')
+		return conf_error(p, "tls_sni: expected NAME CERT KEY");
+	if (c->nsni >= CONF_SNI_MAX)
+		return conf_error(p, "more than %d tls_sni lines",
+		    CONF_SNI_MAX);
+	e = &c->sni[c->nsni];
+	if (strlen(w[0]) >= sizeof(e->name) || w[0][0] == '.' ||
+	    strspn(w[0], "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-*") != strlen(w[0]) ||
+	    strchr(w[0] + (w[0][0] == '*'), '*') != NULL ||
+	    (w[0][0] == '*' && w[0][1] != '.'))
+		return conf_error(p, "tls_sni: '%s' is not a host name", w[0]);
+	memcpy(e->name, w[0], strlen(w[0]) + 1);
+	if (conf_path(p, w[1], e->cert) == -1 ||
+	    conf_path(p, w[2], e->key) == -1)
+		return -1;
+	c->nsni++;
+	return 0;
+}
+
+/* Checked against mbedTLS's suite names by tls.c, at start-up and -t. */
+static int
+conf_set_tls_ciphers(struct conf_parse *p, char *val)
+{
+	if (strlen(val) >= sizeof(p->c->tls_ciphers))
+		return conf_error(p, "tls_ciphers: too long");
+	memcpy(p->c->tls_ciphers, val, strlen(val) + 1);
+	return 0;
+}
+
+static int
+conf_set_tls_handshake_timeout(struct conf_parse *p, char *val)
+{
+	return conf_number(p, val, 1, 600, &p->c->tls_handshake_timeout);
+}
+
+static int
+conf_set_plaintext_auth(struct conf_parse *p, char *val)
+{
+	if (strcmp(val, "no") == 0)
+		p->c->plaintext_auth = PLAINTEXT_NO;
+	else if (strcmp(val, "local") == 0)
+		p->c->plaintext_auth = PLAINTEXT_LOCAL;
+	else if (strcmp(val, "yes") == 0)
+		p->c->plaintext_auth = PLAINTEXT_YES;
+	else
+		return conf_error(p, "plaintext_auth: '%s': expected no, "
+		    "local or yes", val);
+	return 0;
+}
+
+/*
+ * Rules between keys, once the whole file is read: TLS needs both halves
+ * of the default pair, and implicit TLS defaults to *:995 (RFC 8314)
+ * when a certificate is configured and no listen_tls line says otherwise.
+ */
+static int
+conf_finish(struct conf_parse *p)
+{
+	struct conf	*c = p->c;
+
+	p->lineno = 0;
+	if ((c->tls_cert[0] == '\0') != (c->tls_key[0] == '\0'))
+		return conf_error(p, "tls_cert and tls_key go together");
+	if (c->tls_cert[0] == '\0' && c->nsni > 0)
+		return conf_error(p, "tls_sni needs tls_cert and tls_key "
+		    "(the certificate for clients without SNI)");
+	if (c->tls_cert[0] == '\0' && c->nlisten_tls > 0)
+		return conf_error(p, "listen_tls needs tls_cert and tls_key");
+	if (c->auth == AUTHBE_CHECKPASSWORD && c->checkpassword[0] == '\0')
+		return conf_error(p, "auth checkpassword needs a checkpassword "
+		    "line naming the program");
+	if (!p->listen_tls_seen && c->tls_cert[0] != '\0') {
+		snprintf(c->listen_tls[0].host, sizeof(c->listen_tls[0].host),
+		    "*");
+		snprintf(c->listen_tls[0].port, sizeof(c->listen_tls[0].port),
+		    "995");
+		c->nlisten_tls = 1;
+		if (conf_listen_dup(c->listen, c->nlisten, &c->listen_tls[0]))
+			return conf_error(p, "listen *:995 is the default "
+			    "listen_tls: add a listen_tls line");
+	}
+	return 0;
+}
+
+/* Process model and limits: pidfile, shutdown, per-address limits, PROXY. */
+static int
+conf_set_pidfile(struct conf_parse *p, char *val)
+{
+	if (strcmp(val, "none") == 0) {
+		p->c->pidfile[0] = '\0';
+		return 0;
+	}
+	return conf_path(p, val, p->c->pidfile);
+}
+
+static int
+conf_set_shutdown_timeout(struct conf_parse *p, char *val)
+{
+	return conf_number(p, val, 0, 3600, &p->c->shutdown_timeout);
+}
+
+/* 0 turns the limit off (a balancer that does not send PROXY headers). */
+static int
+conf_set_max_sessions_per_ip(struct conf_parse *p, char *val)
+{
+	return conf_number(p, val, 0, 100000, &p->c->max_sessions_per_ip);
+}
+
+/* One or more CIDR networks per line, blank-separated; repeatable. */
+static int
+conf_set_proxy_trusted(struct conf_parse *p, char *val)
+{
+	struct conf	*c = p->c;
+	char		*net;
+
+	for (net = strtok(val, CONF_BLANKS); net != NULL;
+	    net = strtok(NULL, CONF_BLANKS)) {
+		if (c->nproxy_trusted == CONF_PROXY_NETS_MAX)
+			return conf_error(p, "proxy_trusted: more than %d "
+			    "networks", CONF_PROXY_NETS_MAX);
+		if (proxy_net_parse(net, &c->proxy_trusted[c->nproxy_trusted])
+		    == -1)
+			return conf_error(p, "proxy_trusted: '%s' is not an "
+			    "address or network (like 192.0.2.0/24)", net);
+		c->nproxy_trusted++;
+	}
+	return 0;
+}
+
+/* RFC 2449 section 6.5: seconds between two logins of one user. */
+static int
+conf_set_login_delay(struct conf_parse *p, char *val)
+{
+	return conf_number(p, val, 0, 86400, &p->c->login_delay);
 }
 
 /*
@@ -506,6 +799,8 @@ conf_load(struct conf *c, const char *path, char *err, size_t errlen)
 	memcpy(tmp.file, path, strlen(path) + 1);
 	rc = conf_read(&p, fp);
 	fclose(fp);
+	if (rc == 0)
+		rc = conf_finish(&p);
 	if (rc == 0)
 		*c = tmp;
 	return rc;

@@ -19,9 +19,12 @@
 #include "conf.h"
 #include "conn.h"
 #include "log.h"
+#include "logindelay.h"
 #include "mbox.h"
 #include "params.h"
+#include "privsep.h"
 #include "session.h"
+#include "tls.h"
 #include "transport.h"
 
 /* Why a connection stopped before the session ended it. */
@@ -29,44 +32,84 @@ enum conn_stop {
 	STOP_NONE,
 	STOP_TIMEOUT,
 	STOP_EOF,
-	STOP_ERROR
+	STOP_ERROR,
+	STOP_TLS,		/* handshake failed (tls.c logged why) */
+	STOP_HANDOFF		/* the login went to the user process */
+};
+
+/* What the backend hooks reach. */
+struct conn_ctx {
+	const struct conf	*conf;
+	const struct conn_link	*link;
+	struct transport	*t;
+	struct session		*s;
+	char			 why[PRIVSEP_TEXT_MAX];	/* the monitor's */
 };
 
 static int
 be_password(void *ctx, const char *user, const char *pass,
     struct auth_user *who)
 {
-	return auth_passwd(ctx, user, pass, who);
+	struct conn_ctx	*cc = ctx;
+
+	if (cc->link->privsep) {
+		memset(who, 0, sizeof(*who));
+		snprintf(who->name, sizeof(who->name), "%s", user);
+		return privsep_check(cc->link->privsep_fd, PS_PASSWORD, user,
+		    pass, cc->why);
+	}
+	return auth_passwd(cc->conf, user, pass, who);
 }
 
 static int
 be_apop(void *ctx, const char *user, const char *stamp, const char *digest,
     struct auth_user *who)
 {
-	return auth_apop(ctx, user, stamp, digest, who);
+	struct conn_ctx	*cc = ctx;
+
+	if (cc->link->privsep) {
+		memset(who, 0, sizeof(*who));
+		snprintf(who->name, sizeof(who->name), "%s", user);
+		return privsep_check(cc->link->privsep_fd, PS_APOP, user,
+		    digest, cc->why);
+	}
+	return auth_apop(cc->conf, user, stamp, digest, who);
 }
 
 static const char *
 be_why(void *ctx)
 {
-	(void)ctx;
-	return auth_last_reason();
+	struct conn_ctx	*cc = ctx;
+
+	return cc->link->privsep ? cc->why : auth_last_reason();
 }
 
 /*
- * The seam for privilege separation: a daemon started as root already
- * runs as the configured user here; the switch to the mailbox owner will
- * happen at this point once the root side can vouch for the login.
+ * The seam for privilege separation: in the pre-login process the login
+ * goes to the user process (MD_HANDOFF); there, or without privilege
+ * separation, the maildrop is opened here.  From here on the process
+ * serves a user: the TLS keys go first (a login over plaintext never ran
+ * a handshake that would have wiped them), and with them the chance of
+ * STLS.
  */
 static int
 be_open_maildrop(void *ctx, const struct auth_user *who,
     const struct maildrop_ops **ops, void **md)
 {
+	struct conn_ctx	*cc = ctx;
 	struct mbox	*mb;
 	int		 rc;
 
-	if ((rc = mbox_open(who->mailbox, ctx, &mb)) != MD_OK)
+	if (cc->link->privsep)
+		return MD_HANDOFF;
+	tls_forget_secrets(cc->link->tls);
+	session_set_link(cc->s, cc->t->secure, cc->link->loopback, 0);
+	if (!logindelay_ok(who->mailbox, cc->conf->login_delay))
+		return MD_LOGIN_DELAY;
+	if ((rc = mbox_open(who->mailbox, cc->conf, &mb)) != MD_OK)
 		return rc;
+	if (cc->conf->login_delay > 0)
+		logindelay_record(who->mailbox);
 	*ops = &mbox_ops;
 	*md = mb;
 	return MD_OK;
@@ -169,9 +212,8 @@ fill_in(struct transport *t, struct buf *in, unsigned timeout_s)
 	}
 }
 
-/* A fresh APOP timestamp: unique per greeting (RFC 1939 section 7). */
-static void
-make_stamp(char *stamp, size_t len)
+void
+conn_make_stamp(char *stamp, size_t len)
 {
 	unsigned char	rnd[8];
 	char		host[64];
@@ -206,25 +248,65 @@ log_stop(enum conn_stop why, const char *peer)
 		log_warn("%s: connection lost", peer);
 		break;
 	case STOP_NONE:
+	case STOP_TLS:
+	case STOP_HANDOFF:
 		break;
 	}
 }
 
 /*
- * The loop: let the session work, flush what it produced, and read only
- * when it has nothing left to do.  Input bytes the session's buffer can't
- * take yet stay in `in' until it has worked through its lines.
+ * STLS accepted and its "+OK" flushed: drop what the client sent after
+ * it in plaintext (RFC 2595 section 4), then run the handshake.
  */
 static enum conn_stop
-run(const struct conf *c, struct session *s, struct transport *t,
-    struct buf *in, struct buf *out)
+start_tls(const struct conf *c, const struct conn_link *link,
+    struct session *s, struct transport *t, struct buf *in)
+{
+	in->len = 0;
+	if (tls_start(link->tls, t, c->tls_handshake_timeout, link->peer) ==
+	    -1)
+		return STOP_TLS;
+	tls_forget_secrets(link->tls);
+	session_tls_started(s);
+	return STOP_NONE;
+}
+
+/*
+ * A verified login in the pre-login process: send what the client
+ * pipelined behind it (the session's unread bytes, then ours from off)
+ * to the process that will serve the user.
+ */
+static enum conn_stop
+hand_off(const struct conn_link *link, struct session *s,
+    struct transport *t, struct buf *in, size_t off)
+{
+	const char	*p;
+	char		 tlsinfo[PRIVSEP_TEXT_MAX];
+	size_t		 n = session_unread(s, &p);
+
+	tls_describe(t, tlsinfo, sizeof(tlsinfo));
+	if (privsep_handoff(link->privsep_fd, t->secure, tlsinfo, link->peer,
+	    session_handoff_how(s), p, n,
+	    in->data + off, in->len - off) == -1)
+		return STOP_ERROR;
+	return STOP_HANDOFF;
+}
+
+/*
+ * The loop: let the session work, flush what it produced, and read only
+ * when it has nothing left to do.  Input bytes the session's buffer can't
+ * take yet stay in `in' (which may start out holding some) until it has
+ * worked through its lines.
+ */
+static enum conn_stop
+run(const struct conf *c, const struct conn_link *link, struct session *s,
+    struct transport *t, struct buf *in, struct buf *out)
 {
 	enum conn_stop	stop;
 	size_t		off = 0, n;
 	unsigned	delay;
 	int		want;
 
-	session_greeting(s, out);
 	for (;;) {
 		want = session_work(s, out);
 		if ((delay = session_delay(s)) > 0)
@@ -235,6 +317,14 @@ run(const struct conf *c, struct session *s, struct transport *t,
 			return STOP_NONE;
 		if (want == SESSION_WRITE)
 			continue;
+		if (want == SESSION_HANDOFF)
+			return hand_off(link, s, t, in, off);
+		if (want == SESSION_STARTTLS) {
+			off = 0;
+			if ((stop = start_tls(c, link, s, t, in)) != STOP_NONE)
+				return stop;
+			continue;
+		}
 		if (off == in->len) {
 			off = 0;
 			in->len = 0;
@@ -250,36 +340,93 @@ run(const struct conf *c, struct session *s, struct transport *t,
 	}
 }
 
-int
-conn_serve(const struct conf *c, struct transport *t, const char *peer)
+/*
+ * The session proper, once any implicit TLS handshake is done: from the
+ * greeting, or (who set) from a login verified elsewhere.
+ */
+static enum conn_stop
+serve(const struct conf *c, const struct conn_link *link,
+    struct transport *t, struct buf *in, struct buf *out,
+    struct auth_user *who, const char *how)
 {
+	struct conn_ctx		 cc = { .conf = c, .link = link, .t = t };
 	struct session_backend	 be = {
-		.ctx = (void *)(uintptr_t)c,
+		.ctx = &cc,
 		.check_password = be_password,
 		.check_apop = be_apop,
 		.open_maildrop = be_open_maildrop,
 		.why = be_why,
 	};
-	struct session		*s;
-	struct buf		 in, out;
 	char			 stamp[128];
 	enum conn_stop		 stop;
 
+	if (link->stamp != NULL)
+		snprintf(stamp, sizeof(stamp), "%s", link->stamp);
+	else
+		conn_make_stamp(stamp, sizeof(stamp));
+	if ((cc.s = session_new(c, &be, link->peer, stamp)) == NULL) {
+		log_warn("%s: session", link->peer);
+		return STOP_ERROR;
+	}
+	session_set_link(cc.s, t->secure, link->loopback, link->tls != NULL);
+	if (who == NULL)
+		session_greeting(cc.s, out);
+	else
+		session_resume(cc.s, who, how, out);
+	stop = run(c, link, cc.s, t, in, out);
+	log_stop(stop, link->peer);
+	session_free(cc.s);
+	return stop;
+}
+
+int
+conn_serve(const struct conf *c, struct transport *t,
+    const struct conn_link *link)
+{
+	struct buf	in, out;
+	enum conn_stop	stop = STOP_TLS;
+
 	if (buf_init(&in, SESSION_INBUF_SIZE) == -1 ||
 	    buf_init(&out, SESSION_OUTBUF_SIZE) == -1) {
-		log_warn("%s: buffers", peer);
+		log_warn("%s: buffers", link->peer);
 		return -1;
 	}
-	make_stamp(stamp, sizeof(stamp));
-	if ((s = session_new(c, &be, peer, stamp)) == NULL) {
-		log_warn("%s: session", peer);
-		buf_free(&in);
-		buf_free(&out);
+	if (!link->implicit_tls ||
+	    tls_start(link->tls, t, c->tls_handshake_timeout, link->peer) == 0) {
+		if (link->implicit_tls)
+			tls_forget_secrets(link->tls);
+		stop = serve(c, link, t, &in, &out, NULL, NULL);
+	}
+	buf_free(&in);
+	buf_free(&out);
+	/* TLS after a handoff: this process relays for the user process. */
+	if (stop == STOP_HANDOFF && t->secure &&
+	    privsep_proxy(t, link->privsep_fd) == -1)
+		stop = STOP_ERROR;
+	if (t->shutdown != NULL)
+		t->shutdown(t);
+	return stop == STOP_NONE || stop == STOP_HANDOFF ? 0 : -1;
+}
+
+int
+conn_resume(const struct conf *c, struct transport *t,
+    const struct conn_link *link, struct auth_user *who, const char *how,
+    const char *unread, size_t n)
+{
+	struct buf	in, out;
+	enum conn_stop	stop;
+
+	if (buf_init(&in, PRIVSEP_UNREAD_MAX) == -1 ||
+	    buf_init(&out, SESSION_OUTBUF_SIZE) == -1) {
+		log_warn("%s: buffers", link->peer);
 		return -1;
 	}
-	stop = run(c, s, t, &in, &out);
-	log_stop(stop, peer);
-	session_free(s);
+	if (n > in.cap)
+		n = in.cap;
+	memcpy(in.data, unread, n);
+	in.len = n;
+	stop = serve(c, link, t, &in, &out, who, how);
+	auth_wipe(in.data, in.cap);
 	buf_free(&in);
 	buf_free(&out);
 	return stop == STOP_NONE ? 0 : -1;

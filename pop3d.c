@@ -2,9 +2,12 @@
  * pop3d start-up and process model: options, configuration, listeners,
  * the switch away from root, and one forked process per connection.
  *
- * Code that runs as root: main() up to drop_root(), i.e. option parsing,
- * conf_load(), open_listeners() and drop_root() itself.  No client byte is
- * read before drop_root() has run.
+ * Code that runs as root: the listener, which reads the configuration
+ * and TLS keys, opens the sockets and the pidfile, then only accepts and
+ * forks; and privsep.c's monitor in each connection's process.  Every
+ * client byte, a PROXY header included, is read by the jailed pre-login
+ * process privsep.c forks (prepare() below runs there) or, after a
+ * login, by the process serving the mailbox owner.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -12,6 +15,7 @@
 #include <sys/wait.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,31 +24,43 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conf.h"
 #include "conn.h"
+#include "iplimit.h"
+#include "listen.h"
 #include "log.h"
 #include "params.h"
+#include "privsep.h"
+#include "proxy.h"
+#include "tls.h"
 #include "transport.h"
 
-#define MAX_LISTENERS	(2 * CONF_LISTEN_MAX)
-
-struct listeners {
-	struct pollfd	pfd[MAX_LISTENERS];
-	int		n;
+/* The listener's state; a session process keeps a copy it only reads. */
+struct daemon {
+	struct conf		 c;
+	const char		*path;		/* the config file, for SIGHUP */
+	struct listeners	 l;
+	struct tls_server	*ts;
+	struct iplimit		*lim;		/* sessions per client address */
+	unsigned		 nchild;
+	int			 pidfd;		/* -1: no pidfile */
 };
 
 static volatile sig_atomic_t	got_chld;
 static volatile sig_atomic_t	got_term;
+static volatile sig_atomic_t	got_hup;
 
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: pop3d [-ditV] [-f config]\n");
+	fprintf(stderr, "usage: pop3d [-distV] [-f config]\n");
 	exit(2);
 }
 
@@ -53,203 +69,374 @@ on_signal(int sig)
 {
 	if (sig == SIGCHLD)
 		got_chld = 1;
+	else if (sig == SIGHUP)
+		got_hup = 1;
 	else
 		got_term = 1;
 }
 
-/* Describe the peer of fd as "addr:port", or "stdin" for a non-socket. */
-static void
-peer_name(int fd, char *out, size_t len)
+/* 127.0.0.0/8, ::1, or 127.0.0.0/8 mapped into IPv6. */
+static int
+is_loopback(const struct sockaddr_storage *ss)
 {
-	struct sockaddr_storage	ss;
-	socklen_t		sl = sizeof(ss);
-	char			host[NI_MAXHOST], port[NI_MAXSERV];
+	const struct sockaddr_in	*sin = (const void *)ss;
+	const struct sockaddr_in6	*sin6 = (const void *)ss;
+	const uint8_t			*a;
 
-	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == -1 ||
-	    getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), port,
-	    sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+	if (ss->ss_family == AF_INET)
+		return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
+	if (ss->ss_family != AF_INET6)
+		return 0;
+	if (IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr))
+		return 1;
+	a = sin6->sin6_addr.s6_addr;
+	return IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr) && a[12] == 127;
+}
+
+/*
+ * Describe the client ss as "addr:port", or "stdin" when there is none
+ * (sl 0: a pipe, pop3d -i run by hand or by a test), and tell whether it
+ * is on this machine.  A pipe crosses no network, so it counts as
+ * loopback.
+ */
+static void
+peer_name(const struct sockaddr_storage *ss, socklen_t sl, char *out,
+    size_t len, int *loopback)
+{
+	char	host[NI_MAXHOST], port[NI_MAXSERV];
+
+	*loopback = 1;
+	if (sl == 0 || getnameinfo((const struct sockaddr *)ss, sl, host,
+	    sizeof(host), port, sizeof(port),
+	    NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
 		snprintf(out, len, "stdin");
 		return;
 	}
-	snprintf(out, len, ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s",
+	*loopback = is_loopback(ss);
+	snprintf(out, len, ss->ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s",
 	    host, port);
 }
 
 /*
- * Leave root for c->user before any client byte is read.  An ordinary
- * user stays who they are.  Returns 0, or -1 (logged).
+ * Turn one connection away with a single [SYS/TEMP] line (RFC 3206): over
+ * max_sessions, over max_sessions_per_ip, or out of processes.  The log
+ * line is rate-limited so a flood can't fill the disk.
  */
-static int
-drop_root(const struct conf *c)
-{
-	struct passwd	*pw;
-
-	if (geteuid() != 0)
-		return 0;
-	if (c->user[0] == '\0') {
-		log_warnx("refusing to serve clients as root: set `user' in %s",
-		    c->file);
-		return -1;
-	}
-	if ((pw = getpwnam(c->user)) == NULL) {
-		log_warnx("user %s: no such account", c->user);
-		return -1;
-	}
-	if (pw->pw_uid == 0) {
-		log_warnx("user %s has uid 0: refusing to run as root",
-		    c->user);
-		return -1;
-	}
-	/* initgroups keeps the "mail" group a dotlock in /var/mail needs. */
-	if (initgroups(pw->pw_name, pw->pw_gid) == -1 ||
-	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
-	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1) {
-		log_warn("switching to user %s", c->user);
-		return -1;
-	}
-	if (setuid(0) == 0) {
-		log_warnx("could regain root after switching to %s", c->user);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-listen_one(struct listeners *l, struct addrinfo *ai, const char *what)
-{
-	int	fd, on = 1;
-
-	if (l->n == MAX_LISTENERS) {
-		log_warnx("listen %s: too many addresses", what);
-		return -1;
-	}
-	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
-	    ai->ai_protocol);
-	if (fd == -1) {
-		log_warn("listen %s: socket", what);
-		return -1;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-	/* "*" opens IPv4 and IPv6 sockets separately: keep them apart. */
-	if (ai->ai_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
-	if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
-	    listen(fd, 128) == -1) {
-		log_warn("listen %s", what);
-		close(fd);
-		return -1;
-	}
-	l->pfd[l->n].fd = fd;
-	l->pfd[l->n].events = POLLIN;
-	l->n++;
-	return 0;
-}
-
-/* Open every configured listen address.  Returns 0, or -1 (logged). */
-static int
-open_listeners(const struct conf *c, struct listeners *l)
-{
-	struct addrinfo	 hints, *res, *ai;
-	const char	*host;
-	char		 what[96];
-	int		 i, rc;
-
-	l->n = 0;
-	for (i = 0; i < c->nlisten; i++) {
-		memset(&hints, 0, sizeof(hints));
-		hints.ai_socktype = SOCK_STREAM;
-		hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
-		host = strcmp(c->listen[i].host, "*") == 0 ? NULL :
-		    c->listen[i].host;
-		snprintf(what, sizeof(what), "%s:%s", c->listen[i].host,
-		    c->listen[i].port);
-		if ((rc = getaddrinfo(host, c->listen[i].port, &hints,
-		    &res)) != 0) {
-			log_warnx("listen %s: %s", what, gai_strerror(rc));
-			return -1;
-		}
-		for (ai = res; ai != NULL; ai = ai->ai_next)
-			if (listen_one(l, ai, what) == -1) {
-				freeaddrinfo(res);
-				return -1;
-			}
-		freeaddrinfo(res);
-	}
-	return 0;
-}
-
-/* Turn one accepted connection away while at the session cap. */
 static void
-refuse(int fd)
+refuse(struct iplimit *lim, int fd, const char *why)
 {
 	static const char	msg[] =
 	    "-ERR [SYS/TEMP] too many sessions, try again later\r\n";
 	ssize_t			n;
+	long			quiet;
 
 	n = write(fd, msg, sizeof(msg) - 1);
 	(void)n;
 	close(fd);
+	if (lim == NULL || (quiet = iplimit_may_log(lim)) == 0)
+		log_warnx("refused a connection: %s", why);
+	else if (quiet > 0)
+		log_warnx("refused a connection: %s (and %ld more not "
+		    "logged)", why, quiet);
 }
 
-static void
-child_session(const struct conf *c, struct listeners *l, int fd)
+/*
+ * Behind a balancer: a connection from a proxy_trusted address must start
+ * with a PROXY header naming the real client, which then replaces *ss for
+ * logs and limits (the session re-counts its address: it was counted
+ * under the balancer's).  Anyone else sending one is refused.  Returns 0,
+ * or -1 when the connection must be closed (logged).
+ */
+static int
+real_client(const struct conf *c, struct iplimit *lim, int fd, int slot,
+    struct sockaddr_storage *ss, socklen_t *sl)
 {
-	struct transport	t;
+	struct proxy_hdr	 h;
+	unsigned char		 first[16];
+	char			 peer[NI_MAXHOST + 16];
+	ssize_t			 n;
+	int			 lo;
+
+	if (c->nproxy_trusted == 0 || *sl == 0)
+		return 0;
+	peer_name(ss, *sl, peer, sizeof(peer), &lo);
+	if (!proxy_trusted(c->proxy_trusted, c->nproxy_trusted,
+	    (struct sockaddr *)ss)) {
+		/* Best effort: a header sent with the connect is here already. */
+		n = recv(fd, first, sizeof(first), MSG_PEEK | MSG_DONTWAIT);
+		if (n > 0 && proxy_looks_like(first, (size_t)n)) {
+			log_warnx("%s: PROXY header from an untrusted address, "
+			    "closing", peer);
+			return -1;
+		}
+		return 0;
+	}
+	if (proxy_read(fd, PROXY_HEADER_TIMEOUT, peer, &h) == -1)
+		return -1;
+	if (h.local)
+		return 0;
+	*ss = h.src;
+	*sl = h.srclen;
+	if (lim != NULL && c->max_sessions_per_ip > 0 &&
+	    iplimit_rekey(lim, slot, (struct sockaddr *)ss) >
+	    c->max_sessions_per_ip) {
+		refuse(lim, fd, "max_sessions_per_ip reached");
+		return -1;
+	}
+	return 0;
+}
+
+/* What the jailed pre-login process needs to find the real client. */
+struct prep {
+	const struct conf	*c;
+	struct iplimit		*lim;
+	int			 fd, slot;
+	struct sockaddr_storage	*ss;
+	socklen_t		 sl;
+	char			*peer;		/* NI_MAXHOST + 16 bytes */
+};
+
+/*
+ * In the jailed pre-login process (privsep.c), before the greeting: a
+ * PROXY header is client bytes, so it is read here and not as root.
+ */
+static int
+prepare(struct conn_link *link, void *arg)
+{
+	struct prep	*p = arg;
+	int		 on = 1;
+
+	if (real_client(p->c, p->lim, p->fd, p->slot, p->ss, &p->sl) == -1)
+		return -1;
+	/* Replies go out in large batches: don't let Nagle hold the tail back. */
+	setsockopt(p->fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	peer_name(p->ss, p->sl, p->peer, NI_MAXHOST + 16, &link->loopback);
+	return 0;
+}
+
+/*
+ * A session process.  SIGHUP is the listener's (reload): a session
+ * ignores it, so `pkill -HUP pop3d' does not cut open sessions.
+ */
+static void
+child_session(const struct daemon *d, int fd, int tls, int slot,
+    struct sockaddr_storage *ss, socklen_t sl)
+{
+	const struct conf	*c = &d->c;
+	const struct listeners	*l = &d->l;
+	struct tls_server	*ts = d->ts;
+	struct conn_link	link;
+	struct prep		p;
 	sigset_t		none;
 	char			peer[NI_MAXHOST + 16];
-	int			i, on = 1;
+	int			i;
 
 	for (i = 0; i < l->n; i++)
 		close(l->pfd[i].fd);
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_IGN);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	/* Replies go out in large batches: don't let Nagle hold the tail back. */
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-	peer_name(fd, peer, sizeof(peer));
-	transport_plain(&t, fd, fd);
-	_exit(conn_serve(c, &t, peer) == 0 ? 0 : 1);
+	if (tls_child_init(ts) == -1)
+		_exit(1);
+	memset(&link, 0, sizeof(link));
+	peer_name(ss, sl, peer, sizeof(peer), &link.loopback);
+	link.peer = peer;
+	link.implicit_tls = tls;
+	link.tls = ts;
+	p = (struct prep){ c, d->lim, fd, slot, ss, sl, peer };
+	_exit(privsep_serve(c, fd, fd, &link, prepare, &p) == 0 ? 0 : 1);
 }
 
 static void
-reap(unsigned *nchild)
+reap(struct daemon *d)
 {
 	pid_t	pid;
 
-	while ((pid = waitpid(-1, NULL, WNOHANG)) > 0)
-		if (*nchild > 0)
-			(*nchild)--;
+	while ((pid = waitpid(-1, NULL, WNOHANG)) > 0) {
+		iplimit_release(d->lim, pid);
+		if (d->nchild > 0)
+			d->nchild--;
+	}
 }
 
+/*
+ * Accept one connection and fork its session, or refuse it over a limit.
+ * A balancer's connections are counted per client address by the session
+ * once it has read the PROXY header, not here under the balancer's.
+ */
 static void
-accept_one(const struct conf *c, struct listeners *l, int lfd,
-    unsigned *nchild)
+accept_one(struct daemon *d, int i)
 {
-	pid_t	pid;
-	int	fd;
+	const struct conf	*c = &d->c;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sl = sizeof(ss);
+	pid_t			 pid;
+	int			 fd, slot;
 
-	if ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) == -1) {
+	fd = accept4(d->l.pfd[i].fd, (struct sockaddr *)&ss, &sl,
+	    SOCK_CLOEXEC);
+	if (fd == -1) {
 		if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED)
 			log_warn("accept");
 		return;
 	}
-	if (*nchild >= c->max_sessions) {
-		log_warnx("max_sessions (%u) reached, refusing a connection",
-		    c->max_sessions);
-		refuse(fd);
+	if (d->nchild >= c->max_sessions) {
+		refuse(d->lim, fd, "max_sessions reached");
+		return;
+	}
+	if (c->max_sessions_per_ip > 0 && !(c->nproxy_trusted > 0 &&
+	    proxy_trusted(c->proxy_trusted, c->nproxy_trusted,
+	    (struct sockaddr *)&ss)) &&
+	    iplimit_count(d->lim, (struct sockaddr *)&ss) >=
+	    c->max_sessions_per_ip) {
+		refuse(d->lim, fd, "max_sessions_per_ip reached");
+		return;
+	}
+	/* Never full while nchild < max_sessions (a reload only lowers it). */
+	if ((slot = iplimit_claim(d->lim, (struct sockaddr *)&ss)) == -1) {
+		refuse(d->lim, fd, "session table full");
 		return;
 	}
 	if ((pid = fork()) == -1) {
 		log_warn("fork");
-		refuse(fd);
+		iplimit_set_pid(d->lim, slot, 0);
+		refuse(NULL, fd, "no process for it");
 		return;
 	}
 	if (pid == 0)
-		child_session(c, l, fd);
-	(*nchild)++;
+		child_session(d, fd, d->l.tls[i], slot, &ss, sl);
+	iplimit_set_pid(d->lim, slot, pid);
+	d->nchild++;
 	close(fd);
+}
+
+/*
+ * SIGHUP: read the configuration, certificates and keys again for new
+ * connections; open sessions keep what they started with.  Anything
+ * wrong in the new set (syntax, a key that won't load) keeps the old one
+ * whole.  What only start-up can do stays as it was, with a log line:
+ * the listening sockets, `user', the pidfile, the session table's size.
+ * The listener stays root, so root-only key files are read again.
+ */
+static void
+reload(struct daemon *d)
+{
+	static struct conf	 n;
+	struct tls_server	*ts = d->ts;
+	char			 err[PATH_MAX + 256];
+
+	conf_defaults(&n);
+	if (conf_load(&n, d->path, err, sizeof(err)) == -1) {
+		log_warnx("SIGHUP: %s; keeping the old configuration", err);
+		return;
+	}
+	if (!d->l.systemd && !listen_same(&d->c, &n))
+		log_warnx("SIGHUP: listen addresses can't change without a "
+		    "restart; keeping the open ones");
+	if (strcmp(n.user, d->c.user) != 0 ||
+	    strcmp(n.chroot, d->c.chroot) != 0 ||
+	    strcmp(n.pidfile, d->c.pidfile) != 0)
+		log_warnx("SIGHUP: user, chroot and pidfile change only at a "
+		    "restart");
+	if (n.max_sessions > d->c.max_sessions)
+		log_warnx("SIGHUP: max_sessions can't grow past %u without "
+		    "a restart", d->c.max_sessions);
+	if (n.tls_cert[0] == '\0' && ts != NULL) {
+		log_warnx("SIGHUP: tls_cert removed while TLS sockets are "
+		    "open; keeping the old configuration");
+		return;
+	}
+	if (n.tls_cert[0] != '\0' && (ts == NULL ?
+	    (ts = tls_server_new(&n, err, sizeof(err))) == NULL :
+	    tls_server_reload(&ts, &n, err, sizeof(err)) == -1)) {
+		log_warnx("SIGHUP: TLS reload failed, keeping the old "
+		    "certificates and configuration: %s", err);
+		return;
+	}
+	memcpy(n.listen, d->c.listen, sizeof(n.listen));
+	n.nlisten = d->c.nlisten;
+	memcpy(n.listen_tls, d->c.listen_tls, sizeof(n.listen_tls));
+	n.nlisten_tls = d->c.nlisten_tls;
+	memcpy(n.user, d->c.user, sizeof(n.user));
+	/* privsep_init checked this jail at start; a new one isn't checked. */
+	memcpy(n.chroot, d->c.chroot, sizeof(n.chroot));
+	memcpy(n.pidfile, d->c.pidfile, sizeof(n.pidfile));
+	if (n.max_sessions > d->c.max_sessions)
+		n.max_sessions = d->c.max_sessions;
+	d->c = n;
+	d->ts = ts;
+	log_info("SIGHUP: configuration reloaded from %s%s", d->path,
+	    ts != NULL ? ", TLS certificates reloaded" : "");
+}
+
+/* The TLS part of the "ready" line: what a client can expect. */
+static const char *
+tls_status(const struct conf *c, const struct tls_server *ts)
+{
+	if (ts != NULL)
+		return "TLS ready";
+	if (c->plaintext_auth == PLAINTEXT_YES)
+		return "no TLS: passwords cross the network in clear text";
+	if (c->plaintext_auth == PLAINTEXT_LOCAL)
+		return "no TLS: only clients on loopback can log in";
+	return "no TLS and plaintext_auth no: nobody can log in";
+}
+
+/* Milliseconds on CLOCK_MONOTONIC. */
+static long long
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Reap until no session is left or secs have passed (or a new SIGTERM). */
+static void
+wait_sessions(struct daemon *d, unsigned secs, const sigset_t *waitmask)
+{
+	struct timespec	tick = { 0, 100 * 1000000 };
+	long long	end = now_ms() + (long long)secs * 1000;
+
+	got_term = 0;
+	while (d->nchild > 0 && now_ms() < end && !got_term) {
+		ppoll(NULL, 0, &tick, waitmask);
+		got_chld = 0;
+		reap(d);
+	}
+}
+
+/*
+ * SIGTERM: stop accepting (the sockets close, so new clients are refused
+ * by the kernel), give open sessions shutdown_timeout seconds to QUIT,
+ * then end them with SIGTERM: no UPDATE, except that one already in
+ * UPDATE holds its signals until the mailbox is consistent.  A second
+ * SIGTERM skips the wait.
+ */
+static void
+shut_down(struct daemon *d, const sigset_t *waitmask)
+{
+	listen_close(&d->l);
+	reap(d);
+	if (d->nchild > 0) {
+		log_info("SIGTERM: no new sessions; %u open ones get %u s to "
+		    "finish", d->nchild, d->c.shutdown_timeout);
+		wait_sessions(d, d->c.shutdown_timeout, waitmask);
+	}
+	if (d->nchild > 0) {
+		log_info("SIGTERM: ending %u sessions without update",
+		    d->nchild);
+		iplimit_signal_all(d->lim, SIGTERM);
+		wait_sessions(d, SHUTDOWN_KILL_WAIT, waitmask);
+	}
+	if (d->nchild > 0)
+		log_warnx("SIGTERM: %u sessions still running, leaving them",
+		    d->nchild);
+	log_info("pop3d stopped");
 }
 
 /*
@@ -257,92 +444,113 @@ accept_one(const struct conf *c, struct listeners *l, int lfd,
  * child's exit can't slip in between the count check and the wait.
  */
 static int
-serve_forever(const struct conf *c, struct listeners *l)
+serve_forever(struct daemon *d)
 {
 	sigset_t	block, waitmask;
-	unsigned	nchild = 0;
 	int		i, r;
 
 	sigemptyset(&block);
 	sigaddset(&block, SIGCHLD);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
 	sigprocmask(SIG_BLOCK, &block, &waitmask);
 	sigdelset(&waitmask, SIGCHLD);
 	sigdelset(&waitmask, SIGTERM);
 	sigdelset(&waitmask, SIGINT);
-	log_info("pop3d %s ready, %d listening sockets", POP3D_VERSION, l->n);
+	sigdelset(&waitmask, SIGHUP);
+	log_info("pop3d %s ready, %d listening sockets%s, %s", POP3D_VERSION,
+	    d->l.n, d->l.systemd ? " from systemd" : "",
+	    tls_status(&d->c, d->ts));
 	while (!got_term) {
-		r = ppoll(l->pfd, (nfds_t)l->n, NULL, &waitmask);
+		r = ppoll(d->l.pfd, (nfds_t)d->l.n, NULL, &waitmask);
 		if (r == -1 && errno != EINTR)
 			log_warn("poll");
 		if (got_chld) {
 			got_chld = 0;
-			reap(&nchild);
+			reap(d);
 		}
-		if (r == -1)
+		if (got_hup) {
+			got_hup = 0;
+			reload(d);
+		}
+		if (r == -1 || got_term)
 			continue;
-		for (i = 0; i < l->n; i++)
-			if (l->pfd[i].revents & POLLIN)
-				accept_one(c, l, l->pfd[i].fd, &nchild);
+		tls_server_tick(d->ts);
+		for (i = 0; i < d->l.n; i++)
+			if (d->l.pfd[i].revents & POLLIN)
+				accept_one(d, i);
 	}
-	log_info("terminating on signal; open sessions finish on their own");
+	shut_down(d, &waitmask);
+	tls_server_free(d->ts);
 	return 0;
 }
 
+/* One session on stdin/stdout; implicit_tls for an inetd line on 995. */
 static int
-daemonize(void)
+serve_inetd(const struct conf *c, struct tls_server *ts, int implicit_tls)
 {
-	int	fd;
-
-	switch (fork()) {
-	case -1:
-		return -1;
-	case 0:
-		break;
-	default:
-		_exit(0);
-	}
-	if (setsid() == -1)
-		return -1;
-	if (chdir("/") == -1)
-		return -1;
-	if ((fd = open("/dev/null", O_RDWR)) == -1)
-		return -1;
-	dup2(fd, STDIN_FILENO);
-	dup2(fd, STDOUT_FILENO);
-	dup2(fd, STDERR_FILENO);
-	if (fd > STDERR_FILENO)
-		close(fd);
-	return 0;
-}
-
-static int
-serve_inetd(const struct conf *c)
-{
-	struct transport	t;
+	struct conn_link	link;
+	struct prep		p;
+	struct sockaddr_storage	ss;
+	socklen_t		sl = sizeof(ss);
 	char			peer[NI_MAXHOST + 16];
-	int			on = 1;
 
-	if (drop_root(c) == -1)
+	if (privsep_init(c) == -1)
 		return 1;
 	signal(SIGPIPE, SIG_IGN);
-	setsockopt(STDOUT_FILENO, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-	peer_name(STDIN_FILENO, peer, sizeof(peer));
-	transport_plain(&t, STDIN_FILENO, STDOUT_FILENO);
-	return conn_serve(c, &t, peer) == 0 ? 0 : 1;
+	if (getpeername(STDIN_FILENO, (struct sockaddr *)&ss, &sl) == -1)
+		sl = 0;
+	memset(&link, 0, sizeof(link));
+	peer_name(&ss, sl, peer, sizeof(peer), &link.loopback);
+	link.peer = peer;
+	link.implicit_tls = implicit_tls;
+	link.tls = ts;
+	p = (struct prep){ c, NULL, STDIN_FILENO, -1, &ss, sl, peer };
+	return privsep_serve(c, STDIN_FILENO, STDOUT_FILENO, &link, prepare,
+	    &p) == 0 ? 0 : 1;
 }
 
+/*
+ * Sockets from systemd, else the configured ones; the pidfile while still
+ * root; then leave root, detach (unless -d) and serve.
+ */
 static int
-serve_standalone(const struct conf *c, int foreground)
+serve_standalone(const struct conf *c, const char *path,
+    struct tls_server *ts, int foreground)
 {
-	struct listeners	l;
+	static struct daemon	d;
 	struct sigaction	sa;
+	int			rc;
 
-	if (open_listeners(c, &l) == -1 || drop_root(c) == -1)
+	d.c = *c;
+	d.path = path;
+	d.ts = ts;
+	d.pidfd = -1;
+	if ((rc = listen_systemd(&d.l)) == -1 ||
+	    (rc == 0 && listen_open(c, &d.l) == -1))
 		return 1;
-	if (!foreground && daemonize() == -1) {
+	for (rc = 0; rc < d.l.n; rc++)
+		if (d.l.tls[rc] && ts == NULL) {
+			log_warnx("a listening socket is for TLS (listen_tls or "
+			    "systemd's \"pop3s\") but %s has no tls_cert",
+			    c->file);
+			return 1;
+		}
+	if ((d.lim = iplimit_new(c->max_sessions)) == NULL) {
+		log_warn("session table");
+		return 1;
+	}
+	if (c->pidfile[0] != '\0' && (d.pidfd = pidfile_open(c->pidfile)) == -1)
+		return 1;
+	if (privsep_init(c) == -1)
+		return 1;
+	if (!foreground && listen_daemonize() == -1) {
 		log_warn("daemonize");
+		return 1;
+	}
+	if (d.pidfd != -1 && pidfile_write(d.pidfd) == -1) {
+		log_warn("pidfile %s", c->pidfile);
 		return 1;
 	}
 	memset(&sa, 0, sizeof(sa));
@@ -351,13 +559,41 @@ serve_standalone(const struct conf *c, int foreground)
 	sigaction(SIGCHLD, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	return serve_forever(c, &l);
+	rc = serve_forever(&d);
+	pidfile_remove(d.c.pidfile, d.pidfd);
+	iplimit_free(d.lim);
+	return rc;
+}
+
+/*
+ * Load the TLS certificates and keys when c names any.  Returns 0 with
+ * *ts set (NULL without TLS), or -1 with the reason printed.
+ */
+static int
+load_tls(const struct conf *c, struct tls_server **ts)
+{
+	char	err[PATH_MAX + 256];
+
+	*ts = NULL;
+	if (c->tls_cert[0] == '\0')
+		return 0;
+	if ((*ts = tls_server_new(c, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s: %s\n", c->file, err);
+		return -1;
+	}
+	return 0;
 }
 
 static int
 check_config(const struct conf *c)
 {
+	struct tls_server	*ts;
+
+	if (load_tls(c, &ts) == -1)
+		return 1;
+	tls_server_free(ts);
 	if (c->idle_timeout < DEFAULT_IDLE_TIMEOUT)
 		fprintf(stderr, "%s: warning: idle_timeout %u is below the "
 		    "10 minutes RFC 1939 section 3 requires\n", c->file,
@@ -370,11 +606,13 @@ int
 main(int argc, char *argv[])
 {
 	struct conf	 c;
-	const char	*path = CONF_DEFAULT_PATH;
-	char		 err[PATH_MAX + 256];
-	int		 ch, foreground = 0, inetd = 0, test = 0;
+	struct tls_server	*ts;
+	const char		*path = CONF_DEFAULT_PATH;
+	char			 err[PATH_MAX + 256];
+	int			 ch, foreground = 0, inetd = 0, test = 0;
+	int			 implicit_tls = 0;
 
-	while ((ch = getopt(argc, argv, "df:itV")) != -1) {
+	while ((ch = getopt(argc, argv, "df:istV")) != -1) {
 		switch (ch) {
 		case 'd':
 			foreground = 1;
@@ -384,6 +622,9 @@ main(int argc, char *argv[])
 			break;
 		case 'i':
 			inetd = 1;
+			break;
+		case 's':
+			implicit_tls = 1;
 			break;
 		case 't':
 			test = 1;
@@ -395,7 +636,7 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
-	if (optind != argc)
+	if (optind != argc || (implicit_tls && !inetd))
 		usage();
 	conf_defaults(&c);
 	if (conf_load(&c, path, err, sizeof(err)) == -1) {
@@ -408,5 +649,12 @@ main(int argc, char *argv[])
 	if (c.idle_timeout < DEFAULT_IDLE_TIMEOUT)
 		log_warnx("idle_timeout %u is below RFC 1939's 10 minutes",
 		    c.idle_timeout);
-	return inetd ? serve_inetd(&c) : serve_standalone(&c, foreground);
+	if (load_tls(&c, &ts) == -1)
+		return 1;
+	if (implicit_tls && ts == NULL) {
+		log_warnx("-s needs tls_cert and tls_key in %s", c.file);
+		return 1;
+	}
+	return inetd ? serve_inetd(&c, ts, implicit_tls) :
+	    serve_standalone(&c, path, ts, foreground);
 }

@@ -92,7 +92,13 @@ enum ev {
 	EV_ERR_BASE64,
 	EV_ERR_CANCEL,
 	EV_ERR_UPDATE,
-	EV_ERR_TOOMANY
+	EV_ERR_CHANGED,
+	EV_ERR_UPDCHANGED,
+	EV_ERR_TOOMANY,
+	EV_ERR_PLAINTEXT,
+	EV_ERR_TLSACTIVE,
+	EV_ERR_LOGINDELAY,
+	EV_NONE			/* no reply: the login was handed off */
 };
 
 /*
@@ -124,7 +130,17 @@ static const struct {
 	{ EV_ERR_CANCEL,	0, "AUTH cancelled" },
 	{ EV_ERR_UPDATE,	0, "[SYS/TEMP] maildrop not updated, "
 				    "no message deleted" },
-	{ EV_ERR_TOOMANY,	0, "too many bad commands" }
+	{ EV_ERR_CHANGED,	0, "[SYS/TEMP] maildrop changed by another "
+				    "program, log in again" },
+	{ EV_ERR_UPDCHANGED,	0, "[SYS/TEMP] maildrop changed by another "
+				    "program, no message deleted" },
+	{ EV_ERR_TOOMANY,	0, "too many bad commands" },
+	{ EV_ERR_PLAINTEXT,	0, "[AUTH] plaintext login refused on an "
+				    "unencrypted connection: use STLS or port "
+				    "995" },
+	{ EV_ERR_TLSACTIVE,	1, "TLS is already active" },
+	{ EV_ERR_LOGINDELAY,	0, "[LOGIN-DELAY] logged in too recently, "
+				    "try again later" }
 };
 
 struct session {
@@ -138,6 +154,14 @@ struct session {
 	unsigned			 delay;
 	int				 bad;	/* bad commands so far */
 	int				 authfail;	/* failed logins so far */
+
+	/* The connection, from session_set_link and session_tls_started. */
+	int				 secure;	/* TLS active */
+	int				 loopback;
+	int				 can_stls;
+	int				 tls_wanted;	/* STLS answered +OK */
+	int				 handoff;	/* MD_HANDOFF: stop here */
+	const char			*handoff_how;
 
 	/* Input: unprocessed bytes are in[inoff..inlen). */
 	char				 in[SESSION_INBUF_SIZE];
@@ -164,6 +188,7 @@ struct session {
 	const char			*ml_lines[12];
 	size_t				 ml_nlines;
 	char				 expire[32];	/* CAPA lines built once */
+	char				 login_delay[32];
 };
 
 typedef int	cmd_fn(struct session *, int, char **);
@@ -176,16 +201,17 @@ struct cmd {
 };
 
 static cmd_fn	cmd_user, cmd_pass, cmd_apop, cmd_auth, cmd_capa, cmd_quit_auth;
+static cmd_fn	cmd_stls;
 static cmd_fn	cmd_sasl_response;
 static cmd_fn	cmd_stat, cmd_list, cmd_retr, cmd_dele, cmd_noop, cmd_rset;
 static cmd_fn	cmd_top, cmd_uidl, cmd_quit, cmd_unknown;
 
 /*
  * One table per state; a verb missing from the state's table reaches the
- * default row, so no handler ever checks the state.  STLS (next issue) is
- * one more AUTHORIZATION row.
+ * default row, so no handler ever checks the state.
  */
 static const struct cmd	auth_cmds[] = {
+	{ "STLS", 0, 0,		cmd_stls },
 	{ "USER", 1, 1,		cmd_user },
 	{ "PASS", 1, ARGS_REST,	cmd_pass },
 	{ "APOP", 2, 2,		cmd_apop },
@@ -247,8 +273,53 @@ session_new(const struct conf *conf, const struct session_backend *be,
 		snprintf(s->stamp, sizeof(s->stamp), "%s", apop_stamp);
 	snprintf(s->expire, sizeof(s->expire), "EXPIRE %s",
 	    conf->expire_never ? "NEVER" : "0");
+	snprintf(s->login_delay, sizeof(s->login_delay), "LOGIN-DELAY %u",
+	    conf->login_delay);
 	s->state = ST_AUTHORIZATION;
 	return s;
+}
+
+void
+session_set_link(struct session *s, int secure, int loopback, int can_stls)
+{
+	s->secure = secure;
+	s->loopback = loopback;
+	s->can_stls = can_stls && !secure;
+}
+
+void
+session_tls_started(struct session *s)
+{
+	s->secure = 1;
+	s->can_stls = 0;
+	s->have_user = 0;
+	auth_wipe(s->user, sizeof(s->user));
+}
+
+/*
+ * RFC 2595 section 4: nothing the client sent in plaintext after STLS
+ * may be taken as said inside TLS.
+ */
+static void
+discard_input(struct session *s)
+{
+	auth_wipe(s->in, sizeof(s->in));
+	s->inoff = s->inlen = 0;
+	s->discarding = 0;
+}
+
+/* May this connection carry a password (plaintext_auth)? */
+static int
+plaintext_ok(const struct session *s)
+{
+	switch (s->conf->plaintext_auth) {
+	case PLAINTEXT_YES:
+		return 1;
+	case PLAINTEXT_LOCAL:
+		return s->secure || s->loopback;
+	default:
+		return s->secure;
+	}
 }
 
 /* Close the maildrop without UPDATE and forget the per-message marks. */
@@ -308,6 +379,19 @@ session_feed(struct session *s, const void *data, size_t len)
 	return n;
 }
 
+size_t
+session_unread(struct session *s, const char **p)
+{
+	*p = s->in + s->inoff;
+	return s->inlen - s->inoff;
+}
+
+const char *
+session_handoff_how(struct session *s)
+{
+	return s->handoff_how != NULL ? s->handoff_how : "";
+}
+
 unsigned
 session_delay(struct session *s)
 {
@@ -356,6 +440,8 @@ reply(struct session *s, struct buf *out, int ev)
 		break;
 	case EV_CHALLENGE:
 		buf_printf(out, "+ \r\n");
+		break;
+	case EV_NONE:
 		break;
 	default:
 		reply_err(s, out, ev);
@@ -636,6 +722,13 @@ session_work(struct session *s, struct buf *out)
 	for (;;) {
 		if (s->end)
 			return SESSION_END;
+		if (s->handoff)
+			return SESSION_HANDOFF;
+		if (s->tls_wanted) {
+			s->tls_wanted = 0;
+			discard_input(s);
+			return SESSION_STARTTLS;
+		}
 		if (s->ml != ML_NONE) {
 			switch (ml_continue(s, out)) {
 			case -1:
@@ -680,25 +773,58 @@ start_lines(struct session *s, const char *const *lines, size_t n)
 /*
  * RFC 2449 section 5: what AUTHORIZATION offers is listed in both states;
  * TOP and UIDL are the server's capabilities, so they are listed in both
- * as well.  IMPLEMENTATION only after login (section 6.9).
+ * as well.  IMPLEMENTATION only after login (section 6.9).  USER and SASL
+ * PLAIN only where plaintext_auth lets a password through, STLS only
+ * while it can be used (RFC 2595 section 4).
  */
 static int
 cmd_capa(struct session *s, int argc, char **argv)
 {
-	const char	*lines[] = {
-		"TOP", "USER", "UIDL", "PIPELINING", "RESP-CODES",
-		"AUTH-RESP-CODE", s->expire, "SASL PLAIN",
-		"IMPLEMENTATION " POP3D_IMPLEMENTATION
-	};
-	size_t		 n = sizeof(lines) / sizeof(lines[0]);
+	const char	*lines[12];
+	size_t		 n = 0;
+	int		 pw = plaintext_ok(s);
 
 	(void)argc;
 	(void)argv;
-	if (s->state != ST_TRANSACTION)
-		n--;
+	lines[n++] = "TOP";
+	if (pw)
+		lines[n++] = "USER";
+	lines[n++] = "UIDL";
+	lines[n++] = "PIPELINING";
+	lines[n++] = "RESP-CODES";
+	lines[n++] = "AUTH-RESP-CODE";
+	lines[n++] = s->expire;
+	/* RFC 2449 section 6.5; the backend enforces it (MD_LOGIN_DELAY). */
+	if (s->conf->login_delay > 0)
+		lines[n++] = s->login_delay;
+	if (pw)
+		lines[n++] = "SASL PLAIN";
+	if (s->can_stls && s->state != ST_TRANSACTION)
+		lines[n++] = "STLS";
+	if (s->state == ST_TRANSACTION)
+		lines[n++] = "IMPLEMENTATION " POP3D_IMPLEMENTATION;
 	start_lines(s, lines, n);
 	snprintf(s->text, sizeof(s->text), "capability list follows");
 	return EV_MULTI;
+}
+
+/*
+ * RFC 2595 section 4.  The handshake happens outside (SESSION_STARTTLS);
+ * without a certificate STLS is a command pop3d doesn't have.
+ */
+static int
+cmd_stls(struct session *s, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	if (s->secure)
+		return EV_ERR_TLSACTIVE;
+	if (!s->can_stls)
+		return EV_ERR_UNKNOWN;
+	s->tls_wanted = 1;
+	s->have_user = 0;
+	snprintf(s->text, sizeof(s->text), "begin TLS negotiation");
+	return EV_OK;
 }
 
 /* Remember the login name; one too long to keep becomes one that can't log in. */
@@ -719,6 +845,8 @@ static int
 cmd_user(struct session *s, int argc, char **argv)
 {
 	(void)argc;
+	if (!plaintext_ok(s))
+		return EV_ERR_PLAINTEXT;
 	/* Always +OK, so USER never tells which names exist. */
 	set_user(s, argv[0]);
 	s->have_user = 1;
@@ -749,6 +877,10 @@ md_event(int status)
 		return EV_ERR_INUSE;
 	case MD_PERM:
 		return EV_ERR_SYSPERM;
+	case MD_CHANGED:
+		return EV_ERR_CHANGED;
+	case MD_LOGIN_DELAY:
+		return EV_ERR_LOGINDELAY;
 	default:
 		return EV_ERR_SYSTEMP;
 	}
@@ -796,12 +928,38 @@ login_finish(struct session *s, int rc, struct auth_user *who,
 		    "bad credentials");
 	st = s->be->open_maildrop(s->be->ctx, who, &s->ops, &s->md);
 	auth_wipe(who, sizeof(*who));
+	if (st == MD_HANDOFF) {
+		s->md = NULL;
+		s->handoff = 1;
+		s->handoff_how = how;
+		return EV_NONE;
+	}
 	if (st != MD_OK) {
 		s->md = NULL;
 		return login_failed(s, md_event(st), how,
-		    st == MD_INUSE ? "maildrop in use" : "maildrop error");
+		    st == MD_INUSE ? "maildrop in use" :
+		    st == MD_LOGIN_DELAY ? "login_delay not over" :
+		    "maildrop error");
 	}
 	return enter_transaction(s, how);
+}
+
+void
+session_resume(struct session *s, struct auth_user *who, const char *how,
+    struct buf *out)
+{
+	int	ev;
+
+	set_user(s, who->name);
+	ev = login_finish(s, AUTH_OK, who, how);
+	/* A second handoff would lose the client: refuse it. */
+	if (s->handoff) {
+		s->handoff = 0;
+		ev = EV_ERR_SYSTEMP;
+	}
+	if (s->state != ST_TRANSACTION)
+		s->end = 1;
+	reply(s, out, ev);
 }
 
 /* USER/PASS and SASL PLAIN end here with a name and a password. */
@@ -826,6 +984,8 @@ static int
 cmd_pass(struct session *s, int argc, char **argv)
 {
 	(void)argc;
+	if (!plaintext_ok(s))
+		return EV_ERR_PLAINTEXT;
 	if (!s->have_user)
 		return EV_ERR_NOUSER;
 	s->have_user = 0;
@@ -855,6 +1015,9 @@ cmd_apop(struct session *s, int argc, char **argv)
 	if (!s->conf->apop)
 		return EV_ERR_UNKNOWN;
 	s->have_user = 0;
+	/* The digest guards the password, not the mail that follows. */
+	if (!plaintext_ok(s))
+		return EV_ERR_PLAINTEXT;
 	set_user(s, argv[0]);
 	memset(&who, 0, sizeof(who));
 	if (!auth_name_ok(argv[0]) || !digest_ok(argv[1]))
@@ -930,12 +1093,14 @@ cmd_auth(struct session *s, int argc, char **argv)
 
 	s->have_user = 0;
 	if (argc == 0) {
-		start_lines(s, mechs, 1);
+		start_lines(s, mechs, plaintext_ok(s) ? 1 : 0);
 		snprintf(s->text, sizeof(s->text), "SASL mechanisms follow");
 		return EV_MULTI;
 	}
 	if (strcasecmp(argv[0], "PLAIN") != 0)
 		return EV_ERR_MECH;
+	if (!plaintext_ok(s))
+		return EV_ERR_PLAINTEXT;
 	if (argc == 2)
 		return sasl_plain_b64(s, argv[1]);
 	s->state = ST_SASL;
@@ -1165,7 +1330,7 @@ cmd_quit(struct session *s, int argc, char **argv)
 	drop_maildrop(s);
 	s->end = 1;
 	if (st != MD_OK)
-		return EV_ERR_UPDATE;
+		return st == MD_CHANGED ? EV_ERR_UPDCHANGED : EV_ERR_UPDATE;
 	snprintf(s->text, sizeof(s->text), "pop3d signing off (%zu messages "
 	    "deleted)", ndel);
 	return EV_OK;

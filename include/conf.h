@@ -8,24 +8,48 @@
 #include <limits.h>
 
 #include "params.h"
+#include "proxy.h"
 
 #define CONF_DEFAULT_PATH	"/etc/pop3d.conf"
 
 enum mbox_format {
 	MBOX_MBOXO,		/* ">From " left as stored (default) */
-	MBOX_MBOXRD		/* one '>' removed from "^>+From " lines */
+	MBOX_MBOXRD,		/* one '>' removed from "^>+From " lines */
+	MBOX_MBOXCL2		/* bodies delimited by Content-Length: */
 };
 
 enum mbox_lock {
 	LOCK_FCNTL = 1,
-	LOCK_DOTLOCK = 2
+	LOCK_DOTLOCK = 2,
+	LOCK_FLOCK = 3
 };
 
-#define CONF_LOCKS_MAX	2
+#define CONF_LOCKS_MAX	3
 
 struct conf_listen {
 	char	host[64];	/* numeric address (no brackets) or "*" */
 	char	port[8];
+};
+
+/* When USER/PASS, APOP and AUTH PLAIN are allowed without TLS. */
+enum plaintext_auth {
+	PLAINTEXT_NO,		/* never */
+	PLAINTEXT_LOCAL,	/* from loopback only (default) */
+	PLAINTEXT_YES		/* always */
+};
+
+/* Who verifies passwords (USER/PASS, AUTH PLAIN); APOP always uses apop_file. */
+enum auth_backend {
+	AUTHBE_PASSWD,		/* passwd_file (default) */
+	AUTHBE_PAM,		/* PAM service "pop3": system accounts */
+	AUTHBE_CHECKPASSWORD	/* an external program, qmail's interface */
+};
+
+/* One certificate chain and its key, for a host name sent with SNI. */
+struct conf_sni {
+	char	name[256];	/* "mail.example.org" or "*.example.org" */
+	char	cert[PATH_MAX];
+	char	key[PATH_MAX];
 };
 
 struct conf {
@@ -42,8 +66,30 @@ struct conf {
 	unsigned		lock_timeout;		/* seconds */
 	unsigned		max_sessions;
 	char			user[AUTH_NAME_MAX + 1];	/* switch to it when root */
+	char			chroot[PATH_MAX];	/* pre-login jail when root */
+	enum auth_backend	auth;
+	char			checkpassword[PATH_MAX];	/* the program */
 	int			apop;			/* APOP enabled */
 	char			apop_file[PATH_MAX];
+
+	/* TLS: no tls_cert means no TLS at all (no STLS, no listen_tls). */
+	struct conf_listen	listen_tls[CONF_LISTEN_MAX];	/* implicit TLS */
+	int			nlisten_tls;
+	char			tls_cert[PATH_MAX];	/* "" without TLS */
+	char			tls_key[PATH_MAX];
+	struct conf_sni		sni[CONF_SNI_MAX];
+	int			nsni;
+	char			tls_ciphers[CONF_CIPHERS_MAX];	/* "default" */
+	unsigned		tls_handshake_timeout;	/* seconds */
+	enum plaintext_auth	plaintext_auth;
+
+	/* Process model and limits (pop3d.c, iplimit.c, proxy.c). */
+	char			pidfile[PATH_MAX];	/* "" for none */
+	unsigned		shutdown_timeout;	/* seconds, SIGTERM */
+	unsigned		max_sessions_per_ip;	/* 0: no limit */
+	struct proxy_net	proxy_trusted[CONF_PROXY_NETS_MAX];
+	int			nproxy_trusted;		/* 0: no PROXY */
+	unsigned		login_delay;		/* seconds, 0: none */
 };
 
 /* Fill in every default (documented in pop3d.conf.example). */

@@ -19,7 +19,9 @@ enum md_status {
 	MD_INUSE,	/* another POP3 session holds it: [IN-USE] */
 	MD_TEMP,	/* a lock timed out, an I/O error: [SYS/TEMP] */
 	MD_PERM,	/* corrupt mailbox, no permission: [SYS/PERM] */
-	MD_CHANGED	/* rewritten by another program: [SYS/TEMP], nothing changed */
+	MD_CHANGED,	/* rewritten by another program: [SYS/TEMP], nothing changed */
+	MD_HANDOFF,	/* open_maildrop only: another process serves the user now */
+	MD_LOGIN_DELAY	/* open_maildrop only: login_delay not over: [LOGIN-DELAY] */
 };
 
 struct maildrop_ops {

@@ -78,7 +78,117 @@
  */
 #define DOTLOCK_STALE_AGE	300
 
+/*
+ * Largest UID sidecar file read (.NAME.pop3d-uids): it holds one line
+ * per group of identical messages that lost a copy, some 50 bytes each;
+ * 4 MB is tens of thousands of groups, far more than a real mailbox has.
+ */
+#define UIDS_FILE_MAX		(4 * 1024 * 1024)
+
 /* Seconds to wait for the mailbox delivery locks before [SYS/TEMP]. */
 #define DEFAULT_LOCK_TIMEOUT	30
+
+/*
+ * Seconds a TLS handshake may take, from accept (or the STLS reply) to the
+ * first application byte.  A handshake is two round trips plus one ECDHE
+ * and one signature: 30 s covers a slow mobile link many times over while
+ * a client that stalls on purpose holds a session slot for no longer.
+ */
+#define DEFAULT_TLS_HANDSHAKE_TIMEOUT	30
+
+/* Certificates selected by SNI (tls_sni lines), besides the default one. */
+#define CONF_SNI_MAX		8
+
+/* Longest tls_ciphers value: about 20 mbedTLS suite names. */
+#define CONF_CIPHERS_MAX	1024
+
+/*
+ * Session-ticket keys (RFC 5077): the listener makes a new key this often
+ * and keeps the previous one for parsing, so a ticket lives at most twice
+ * as long.  RFC 8446 section 4.6.1 caps ticket lifetime at 7 days; a day
+ * (the common practice of nginx and Mozilla's guidance) keeps the window
+ * in which a stolen key decrypts old sessions short.
+ */
+#define TLS_TICKET_ROTATE	(12 * 3600)
+
+/* Seconds spent at most sending close_notify to a client that stalls. */
+#define TLS_CLOSE_TIMEOUT	2
+
+/*
+ * UPDATE's journal (journal.c): a checkpoint may carry up to this many of
+ * the next source bytes, so that a compaction whose gap is small (one
+ * small message deleted early in a big mailbox) still advances about this
+ * much per checkpoint (two fdatasyncs) instead of one gap's worth.  1 MiB
+ * keeps the journal small while the fdatasyncs' cost (milliseconds) stays
+ * below the time to write a MiB.
+ */
+#define JOURNAL_WINDOW_MAX	(1024 * 1024)
+
+/*
+ * Bytes past the compacted end whose hash tells, after a crash, whether
+ * the final ftruncate happened: enough that new mail appended after the
+ * cut can't match the old leftover bytes by chance.
+ */
+#define JOURNAL_TAIL_HASH	4096
+
+/*
+ * The PROXY protocol (proxy.c).  Version 1 headers are at most 107 bytes
+ * with the CRLF (HAProxy's proxy-protocol.txt, section 2.1).  Version 2
+ * headers carry TLVs after the addresses; HAProxy's largest (the SSL TLV
+ * with a client certificate CN, the authority, a 128-byte unique id)
+ * stay well under 1 kB, so 2048 bytes after the 16-byte prefix is ample
+ * and anything longer is refused as malformed.
+ */
+#define PROXY_V1_MAX		107
+#define PROXY_V2_BODY_MAX	2048
+
+/*
+ * Seconds a trusted balancer has to send its header: HAProxy sends it
+ * together with the connect, so a few seconds is already generous.
+ */
+#define PROXY_HEADER_TIMEOUT	10
+
+/* proxy_trusted networks at most (a few balancers, a subnet or two). */
+#define CONF_PROXY_NETS_MAX	16
+
+/*
+ * SIGTERM: seconds open sessions get to finish before they are ended
+ * without UPDATE (a typical POP3 session lasts seconds; systemd's own
+ * stop timeout is 90 s, so 30 s leaves room for the rest).
+ */
+#define DEFAULT_SHUTDOWN_TIMEOUT	30
+
+/*
+ * After that, seconds the sessions ended with SIGTERM get to go: only one
+ * in UPDATE (signals held until the mailbox is consistent) takes any.
+ */
+#define SHUTDOWN_KILL_WAIT	10
+
+/*
+ * Sessions from one client address (IPv6: one /64, what one site gets)
+ * unless max_sessions_per_ip says otherwise: half of DEFAULT_MAX_SESSIONS,
+ * so one address can't take every slot, while an office behind one NAT
+ * address keeps room for dozens of clients polling at once.
+ */
+#define DEFAULT_MAX_SESSIONS_PER_IP	50
+
+/* At most one "refused" log line per this many seconds (a flood logs once). */
+#define IPLIMIT_LOG_INTERVAL	10
+
+/*
+ * Privilege separation.  The account pre-login processes run as when
+ * pop3d starts as root (`user'), and the empty directory they are jailed
+ * in (`chroot'): /var/empty is where OpenSSH and OpenSMTPD look too.
+ */
+#define DEFAULT_USER		"pop3d"
+#define DEFAULT_CHROOT		"/var/empty"
+
+/*
+ * checkpassword: qmail's programs read at most 512 bytes from fd 3, and a
+ * verdict that takes longer than this many seconds (an LDAP server gone)
+ * is a temporary failure.
+ */
+#define CHECKPW_INPUT_MAX	512
+#define CHECKPW_TIMEOUT		10
 
 #endif

@@ -48,7 +48,24 @@ struct session_backend {
 enum session_want {
 	SESSION_READ,	/* flush out, then feed more input */
 	SESSION_WRITE,	/* flush out, then call session_work again */
-	SESSION_END	/* flush out (best effort), then close the connection */
+	SESSION_END,	/* flush out (best effort), then close the connection */
+
+	/*
+	 * STLS was accepted: flush out (it ends with the "+OK"), throw away
+	 * every input byte buffered outside the session (the session has
+	 * already dropped its own: RFC 2595 section 4 injection), run the
+	 * TLS handshake, then call session_tls_started and session_work.
+	 * If the handshake fails, close the connection.
+	 */
+	SESSION_STARTTLS,
+
+	/*
+	 * open_maildrop returned MD_HANDOFF: the login went to the process
+	 * that will serve the user (privsep.c), so this one adds no reply.
+	 * Flush out, hand over session_unread() and the caller's own unread
+	 * input, then stop serving the client.
+	 */
+	SESSION_HANDOFF
 };
 
 /*
@@ -58,6 +75,44 @@ enum session_want {
  */
 struct session	*session_new(const struct conf *, const struct session_backend *,
 		    const char *peer, const char *apop_stamp);
+
+/*
+ * Tell the session about its connection: secure when TLS is already
+ * active (implicit TLS), loopback when the client is on this machine
+ * (for plaintext_auth local), can_stls when STLS may be offered (TLS is
+ * configured).  Call before the greeting; the default is 0, 0, 0.
+ */
+void		 session_set_link(struct session *, int secure, int loopback,
+		    int can_stls);
+
+/*
+ * TLS is now active after STLS: the session forgets what the client said
+ * before (a USER name) and offers the capabilities of a secure connection.
+ */
+void		 session_tls_started(struct session *);
+
+/*
+ * The input bytes fed but not yet processed: after SESSION_HANDOFF, the
+ * commands the client pipelined behind its login.  Returns their count
+ * and points *p at them (valid until the next call into the session).
+ */
+size_t		 session_unread(struct session *, const char **p);
+
+/*
+ * After SESSION_HANDOFF: the login command that was handed off ("USER",
+ * "APOP", "AUTH PLAIN"), a static string.
+ */
+const char	*session_handoff_how(struct session *);
+
+/*
+ * Finish, in a new session, a login that another process verified: open
+ * who's maildrop through the backend and append the reply to the login
+ * command (how: "USER", "APOP", "AUTH PLAIN") to out.  Call it instead of
+ * session_greeting.  Nothing can verify a second login here, so when the
+ * maildrop can't be opened the reply is an -ERR and the session ends.
+ */
+void		 session_resume(struct session *, struct auth_user *who,
+		    const char *how, struct buf *out);
 
 /* Free the session; a maildrop still open is closed without UPDATE. */
 void		 session_free(struct session *);

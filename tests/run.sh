@@ -22,7 +22,7 @@ for t in "$@"; do
 		cat "$log"
 		grep -q '^\[  FAILED  \]' "$log" || failed=$((failed + 1))
 	else
-		grep -E '^\[ *(PASSED|FAILED) *\]' "$log"
+		grep -E '^\[ *(PASSED|FAILED) *\]|^crash points tried:' "$log"
 	fi
 	count
 done

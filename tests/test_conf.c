@@ -3,6 +3,8 @@
  * with good and bad values, the file:line error format, and the mailbox
  * template.
  */
+#include <sys/socket.h>
+
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -97,7 +99,9 @@ test_defaults(void **state)
 	assert_int_equal(c.mbox_locks[1], LOCK_DOTLOCK);
 	assert_int_equal(c.lock_timeout, DEFAULT_LOCK_TIMEOUT);
 	assert_int_equal(c.max_sessions, DEFAULT_MAX_SESSIONS);
-	assert_string_equal(c.user, "");
+	assert_string_equal(c.user, "pop3d");
+	assert_string_equal(c.chroot, "/var/empty");
+	assert_int_equal(c.auth, AUTHBE_PASSWD);
 	assert_int_equal(c.apop, 0);
 	assert_string_equal(c.apop_file, "/etc/pop3d/apop");
 }
@@ -166,6 +170,15 @@ test_every_key(void **state)
 	assert_int_equal(c.mbox_format, MBOX_MBOXO);
 	assert_int_equal(c.apop, 0);
 	assert_int_equal(c.expire_never, 1);
+
+	/* flock is a delivery lock like the others, in any order */
+	assert_int_equal(load("mbox_locks flock dotlock fcntl\n"
+	    "mbox_format mboxcl2\n", &c), 0);
+	assert_int_equal(c.nlocks, 3);
+	assert_int_equal(c.mbox_locks[0], LOCK_FLOCK);
+	assert_int_equal(c.mbox_locks[1], LOCK_DOTLOCK);
+	assert_int_equal(c.mbox_locks[2], LOCK_FCNTL);
+	assert_int_equal(c.mbox_format, MBOX_MBOXCL2);
 }
 
 static void
@@ -284,11 +297,11 @@ test_words(void **state)
 	load_fails("expire 1\n", 1, "expected 0 or never");
 	load_fails("expire NEVER\n", 1, "expected 0 or never");
 	load_fails("expire 0 never\n", 1, NULL);
-	load_fails("mbox_format mboxcl2\n", 1, "mboxo or mboxrd");
+	load_fails("mbox_format mboxcl\n", 1, "mboxo, mboxrd or mboxcl2");
 	load_fails("apop maybe\n", 1, "yes or no");
 	load_fails("apop yes please\n", 1, "yes or no");
-	load_fails("mbox_locks flock\n", 1, "not supported");
-	load_fails("mbox_locks fcntl flock\n", 1, "not supported");
+	load_fails("mbox_locks flock flock\n", 1, "twice");
+	load_fails("mbox_locks fcntl flock dotlock fcntl\n", 1, "twice");
 	load_fails("mbox_locks fcntl fcntl\n", 1, "twice");
 	load_fails("mbox_locks fcntl dotlock fcntl\n", 1, "twice");
 	load_fails("mbox_locks lockf\n", 1, "unknown method");
@@ -302,6 +315,31 @@ test_words(void **state)
 	assert_int_equal(load("user aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n", &c), 0);
 	assert_int_equal(strlen(c.user), AUTH_NAME_MAX);
+}
+
+/* The privilege separation and password backend keys. */
+static void
+test_privsep_keys(void **state)
+{
+	struct conf	c;
+
+	(void)state;
+	assert_int_equal(load("auth pam\nchroot /run/pop3d/empty\n", &c), 0);
+	assert_int_equal(c.auth, AUTHBE_PAM);
+	assert_string_equal(c.chroot, "/run/pop3d/empty");
+	assert_int_equal(load("auth checkpassword\n"
+	    "checkpassword /usr/local/bin/checkpw\n", &c), 0);
+	assert_int_equal(c.auth, AUTHBE_CHECKPASSWORD);
+	assert_string_equal(c.checkpassword, "/usr/local/bin/checkpw");
+	assert_int_equal(load("auth passwd\n", &c), 0);
+	assert_int_equal(c.auth, AUTHBE_PASSWD);
+	load_fails("auth ldap\n", 1, "expected passwd, pam or checkpassword");
+	load_fails("auth PAM\n", 1, "expected passwd, pam or checkpassword");
+	assert_int_equal(load("auth checkpassword\n", &c), -1);
+	assert_non_null(strstr(err, "needs a checkpassword line"));
+	load_fails("checkpassword bin/checkpw\n", 1, "not an absolute path");
+	load_fails("chroot /\n", 1, "no jail");
+	load_fails("chroot var/empty\n", 1, "not an absolute path");
 }
 
 static void
@@ -455,13 +493,134 @@ test_example_file(void **state)
 		assert_true(len < sizeof(text));
 	}
 	fclose(fp);
-	/* Every key but user, whose default (none) can't be written. */
-	assert_int_equal(keys, 11);
+	/*
+	 * Every key but tls_cert, tls_key, tls_sni, checkpassword (no
+	 * default) and listen_tls (its default follows tls_cert),
+	 * proxy_trusted (none).
+	 */
+	assert_int_equal(keys, 21);
 	if (load(text, &c) == -1)
 		fail_msg("%s", err);
 	conf_defaults(&d);
 	memcpy(d.file, c.file, sizeof(d.file));
 	assert_memory_equal(&c, &d, sizeof(c));
+}
+
+/* Process model keys: pidfile, shutdown, per-address limit, PROXY, delay. */
+static void
+test_ops_keys(void **state)
+{
+	struct conf	c;
+
+	(void)state;
+	assert_int_equal(load("passwd_file /p\n", &c), 0);
+	assert_string_equal(c.pidfile, "");
+	assert_int_equal(c.shutdown_timeout, DEFAULT_SHUTDOWN_TIMEOUT);
+	assert_int_equal(c.max_sessions_per_ip, DEFAULT_MAX_SESSIONS_PER_IP);
+	assert_int_equal(c.nproxy_trusted, 0);
+	assert_int_equal(c.login_delay, 0);
+	assert_int_equal(load("pidfile /run/pop3d.pid\nshutdown_timeout 0\n"
+	    "max_sessions_per_ip 0\nlogin_delay 900\n"
+	    "proxy_trusted 10.0.0.0/8 2001:db8::/32\n"
+	    "proxy_trusted\t192.0.2.7\n", &c), 0);
+	assert_string_equal(c.pidfile, "/run/pop3d.pid");
+	assert_int_equal(c.shutdown_timeout, 0);
+	assert_int_equal(c.max_sessions_per_ip, 0);
+	assert_int_equal(c.login_delay, 900);
+	assert_int_equal(c.nproxy_trusted, 3);
+	assert_int_equal(c.proxy_trusted[1].family, AF_INET6);
+	assert_int_equal(c.proxy_trusted[1].prefix, 32);
+	assert_int_equal(c.proxy_trusted[2].prefix, 32);
+	assert_int_equal(load("pidfile none\n", &c), 0);
+	assert_string_equal(c.pidfile, "");
+	load_fails("pidfile run/pop3d.pid\n", 1, "absolute");
+	load_fails("shutdown_timeout 3601\n", 1, NULL);
+	load_fails("login_delay -1\n", 1, NULL);
+	load_fails("max_sessions_per_ip 1x\n", 1, NULL);
+	load_fails("proxy_trusted 10.0.0.1/8\n", 1, "10.0.0.1/8");
+	load_fails("proxy_trusted 10.0.0.0/8 haproxy.local\n", 1,
+	    "haproxy.local");
+	load_fails("#\nproxy_trusted 1.1.1.1 1.1.1.2 1.1.1.3 1.1.1.4 "
+	    "1.1.1.5 1.1.1.6 1.1.1.7 1.1.1.8\nproxy_trusted 1.1.1.9 1.1.1.10 "
+	    "1.1.1.11 1.1.1.12 1.1.1.13 1.1.1.14 1.1.1.15 1.1.1.16 "
+	    "1.1.1.17\n", 3, "more than 16");
+}
+
+/*
+ * TLS keys: listen_tls and its default, tls_sni, plaintext_auth, and the
+ * rules between keys checked once the file is read.
+ */
+static void
+test_tls_keys(void **state)
+{
+	struct conf	c;
+
+	(void)state;
+	assert_int_equal(load("passwd_file /p\n", &c), 0);
+	assert_int_equal(c.nlisten_tls, 0);
+	assert_int_equal(c.plaintext_auth, PLAINTEXT_LOCAL);
+	assert_string_equal(c.tls_ciphers, "default");
+	assert_int_equal(c.tls_handshake_timeout, DEFAULT_TLS_HANDSHAKE_TIMEOUT);
+
+	/* A certificate brings implicit TLS on *:995 unless told otherwise. */
+	assert_int_equal(load("tls_cert /c\ntls_key /k\n", &c), 0);
+	assert_int_equal(c.nlisten_tls, 1);
+	assert_string_equal(c.listen_tls[0].host, "*");
+	assert_string_equal(c.listen_tls[0].port, "995");
+	assert_int_equal(load("tls_cert /c\ntls_key /k\nlisten_tls none\n",
+	    &c), 0);
+	assert_int_equal(c.nlisten_tls, 0);
+	assert_int_equal(load("tls_cert /c\ntls_key /k\n"
+	    "listen_tls 127.0.0.1:1995\nlisten_tls [::1]:1995\n"
+	    "tls_sni *.example.org /s.crt /s.key\n"
+	    "tls_sni  mail.example.net\t/n.crt   /n.key\n"
+	    "plaintext_auth no\ntls_handshake_timeout 5\n"
+	    "tls_ciphers default TLS-RSA-WITH-AES-128-GCM-SHA256\n", &c), 0);
+	assert_int_equal(c.nlisten_tls, 2);
+	assert_string_equal(c.listen_tls[1].host, "::1");
+	assert_int_equal(c.nsni, 2);
+	assert_string_equal(c.sni[0].name, "*.example.org");
+	assert_string_equal(c.sni[1].name, "mail.example.net");
+	assert_string_equal(c.sni[1].cert, "/n.crt");
+	assert_string_equal(c.sni[1].key, "/n.key");
+	assert_int_equal(c.plaintext_auth, PLAINTEXT_NO);
+	assert_int_equal(c.tls_handshake_timeout, 5);
+	assert_string_equal(c.tls_ciphers,
+	    "default TLS-RSA-WITH-AES-128-GCM-SHA256");
+}
+
+static void
+test_tls_keys_bad(void **state)
+{
+	struct conf	c;
+
+	(void)state;
+	load_fails("plaintext_auth maybe\n", 1, "no, local or yes");
+	load_fails("tls_cert c.pem\n", 1, "absolute");
+	load_fails("tls_handshake_timeout 0\n", 1, "out of range");
+	load_fails("tls_sni a.org /c\n", 1, "NAME CERT KEY");
+	load_fails("tls_sni a.org /c /k /x\n", 1, "NAME CERT KEY");
+	load_fails("tls_sni a*.org /c /k\n", 1, "not a host name");
+	load_fails("tls_sni *.*.org /c /k\n", 1, "not a host name");
+	load_fails("tls_sni *org /c /k\n", 1, "not a host name");
+	load_fails("tls_sni a/b /c /k\n", 1, "not a host name");
+	load_fails("listen 127.0.0.1:110\nlisten_tls 127.0.0.1:110\n", 2,
+	    "given twice");
+	load_fails("listen_tls none\nlisten_tls 127.0.0.1:995\n", 2,
+	    "none must be the only");
+	load_fails("listen_tls 127.0.0.1:995\nlisten_tls none\n", 2,
+	    "none must be the only");
+	/* Rules between keys name the file, not a line. */
+	assert_int_equal(load("tls_cert /c\n", &c), -1);
+	assert_non_null(strstr(err, "tls_cert and tls_key go together"));
+	assert_null(strstr(err, ":0:"));
+	assert_int_equal(load("listen_tls 127.0.0.1:995\n", &c), -1);
+	assert_non_null(strstr(err, "listen_tls needs tls_cert"));
+	assert_int_equal(load("tls_sni a.org /c /k\n", &c), -1);
+	assert_non_null(strstr(err, "tls_sni needs tls_cert"));
+	assert_int_equal(load("tls_cert /c\ntls_key /k\nlisten *:995\n",
+	    &c), -1);
+	assert_non_null(strstr(err, "default listen_tls"));
 }
 
 int
@@ -478,11 +637,15 @@ main(void)
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_words),
 		cmocka_unit_test(test_paths),
+		cmocka_unit_test(test_privsep_keys),
 		cmocka_unit_test(test_line_limits),
 		cmocka_unit_test(test_failed_load_keeps_conf),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_template),
 		cmocka_unit_test(test_example_file),
+		cmocka_unit_test(test_ops_keys),
+		cmocka_unit_test(test_tls_keys),
+		cmocka_unit_test(test_tls_keys_bad),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -67,6 +67,8 @@ t_new(size_t outcap, int apop, int expire_never)
 	t->be.open_maildrop = fake_open_maildrop;
 	t->s = session_new(&t->conf, &t->be, "192.0.2.1", STAMP);
 	assert_non_null(t->s);
+	/* A loopback client without TLS: plaintext_auth local lets it in. */
+	session_set_link(t->s, 0, 1, 0);
 	assert_int_equal(buf_init(&t->out, outcap), 0);
 	return t;
 }
@@ -108,7 +110,8 @@ talkn(struct t *t, const char *in, size_t len)
 		t->want = session_work(t->s, &t->out);
 		t->delays += session_delay(t->s);
 		collect(t);
-		if (t->want == SESSION_END)
+		/* At STARTTLS the caller drops what it holds, as conn.c does. */
+		if (t->want == SESSION_END || t->want == SESSION_STARTTLS)
 			break;
 		if (t->want == SESSION_WRITE)
 			continue;
@@ -406,8 +409,8 @@ test_maildrop_errors(void **state)
 	    "+OK send PASS\r\n-ERR [SYS/PERM] maildrop cannot be read\r\n");
 	t->fb.open_rc = MD_CHANGED;
 	assert_string_equal(talk(t, "USER alice\r\nPASS secret pass\r\n"),
-	    "+OK send PASS\r\n-ERR [SYS/TEMP] maildrop unavailable, "
-	    "try later\r\n");
+	    "+OK send PASS\r\n-ERR [SYS/TEMP] maildrop changed by another "
+	    "program, log in again\r\n");
 	/* Three failed logins, whatever the reason, end the session. */
 	assert_int_equal(t->want, SESSION_END);
 	assert_int_equal(t->delays, 0);
@@ -882,6 +885,10 @@ test_msg_open_errors(void **state)
 	t->md.open_rc = MD_PERM;
 	assert_string_equal(talk(t, "TOP 1 1\r\n"),
 	    "-ERR [SYS/PERM] maildrop cannot be read\r\n");
+	t->md.open_rc = MD_CHANGED;
+	assert_string_equal(talk(t, "RETR 1\r\n"),
+	    "-ERR [SYS/TEMP] maildrop changed by another program, log in "
+	    "again\r\n");
 	/* A failed RETR does not count as retrieved. */
 	t->md.open_rc = MD_OK;
 	assert_string_equal(talk(t, "QUIT\r\n"),
@@ -1009,8 +1016,8 @@ test_quit_update_fails(void **state)
 	login(t);
 	t->md.update_rc = MD_CHANGED;
 	assert_string_equal(talk(t, "DELE 1\r\nQUIT\r\n"),
-	    "+OK message 1 deleted\r\n-ERR [SYS/TEMP] maildrop not updated, "
-	    "no message deleted\r\n");
+	    "+OK message 1 deleted\r\n-ERR [SYS/TEMP] maildrop changed by "
+	    "another program, no message deleted\r\n");
 	assert_int_equal(t->want, SESSION_END);
 	assert_int_equal(t->md.updates, 1);
 	assert_int_equal(t->md.closes, 1);
@@ -1405,6 +1412,190 @@ test_stream_100mb(void **state)
 	stream_check(SESSION_OUTBUF_SIZE, 100 * 1024 * 1024 / FAKE_GEN_LINE);
 }
 
+/*
+ * STLS (RFC 2595) and plaintext_auth.
+ */
+
+#define PLAIN_REFUSED	"-ERR [AUTH] plaintext login refused on an " \
+			"unencrypted connection: use STLS or port 995\r\n"
+#define CAPA_HEAD	"+OK capability list follows\r\nTOP\r\n"
+
+/* A session for a client elsewhere on the network, TLS configured. */
+static struct t *
+t_remote(int apop)
+{
+	struct t	*t = t_new(SESSION_OUTBUF_SIZE, apop, 0);
+
+	session_set_link(t->s, 0, 0, 1);
+	return t;
+}
+
+static void
+test_stls_capa_before_after(void **state)
+{
+	struct t	*t = t_remote(0);
+
+	(void)state;
+	assert_string_equal(talk(t, "CAPA\r\n"), CAPA_HEAD
+	    "UIDL\r\nPIPELINING\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\n"
+	    "EXPIRE 0\r\nSTLS\r\n.\r\n");
+	assert_string_equal(talk(t, "STLS\r\n"),
+	    "+OK begin TLS negotiation\r\n");
+	assert_int_equal(t->want, SESSION_STARTTLS);
+	session_tls_started(t->s);
+	assert_string_equal(talk(t, "CAPA\r\n"), CAPA_HEAD
+	    "USER\r\nUIDL\r\nPIPELINING\r\nRESP-CODES\r\n"
+	    "AUTH-RESP-CODE\r\nEXPIRE 0\r\nSASL PLAIN\r\n.\r\n");
+	assert_string_equal(talk(t, "STLS\r\n"),
+	    "-ERR TLS is already active\r\n");
+	assert_int_equal(t->want, SESSION_READ);
+	login(t);
+	assert_null(strstr(talk(t, "CAPA\r\n"), "STLS"));
+	t_free(t);
+}
+
+/* Refused where plaintext is not allowed, and named so: STLS, 995. */
+static void
+test_plaintext_refused(void **state)
+{
+	struct t	*t = t_remote(1);
+
+	(void)state;
+	assert_string_equal(talk(t, "USER alice\r\n"), PLAIN_REFUSED);
+	assert_string_equal(talk(t, "PASS secret pass\r\n"), PLAIN_REFUSED);
+	assert_string_equal(talk(t, "APOP bob " DIGEST "\r\n"),
+	    PLAIN_REFUSED);
+	/* "\0alice\0secret pass" */
+	assert_string_equal(talk(t, "AUTH PLAIN AGFsaWNlAHNlY3JldCBwYXNz\r\n"),
+	    PLAIN_REFUSED);
+	assert_string_equal(talk(t, "AUTH PLAIN\r\n"), PLAIN_REFUSED);
+	assert_string_equal(talk(t, "AUTH\r\n"),
+	    "+OK SASL mechanisms follow\r\n.\r\n");
+	/* None of that counted as a failed login or logged anyone in. */
+	assert_int_equal(t->fb.pw_checks + t->fb.apop_checks + t->fb.opens, 0);
+	assert_int_equal(t->delays, 0);
+	assert_string_equal(talk(t, "LIST\r\n"),
+	    "-ERR command not valid in this state\r\n");
+	t_free(t);
+}
+
+/* plaintext_auth x loopback x TLS: who may send a password. */
+static void
+test_plaintext_matrix(void **state)
+{
+	static const struct {
+		enum plaintext_auth	pa;
+		int			loopback, secure, ok;
+	} m[] = {
+		{ PLAINTEXT_NO, 0, 0, 0 },	{ PLAINTEXT_NO, 1, 0, 0 },
+		{ PLAINTEXT_NO, 0, 1, 1 },	{ PLAINTEXT_NO, 1, 1, 1 },
+		{ PLAINTEXT_LOCAL, 0, 0, 0 },	{ PLAINTEXT_LOCAL, 1, 0, 1 },
+		{ PLAINTEXT_LOCAL, 0, 1, 1 },	{ PLAINTEXT_LOCAL, 1, 1, 1 },
+		{ PLAINTEXT_YES, 0, 0, 1 },	{ PLAINTEXT_YES, 1, 0, 1 },
+		{ PLAINTEXT_YES, 0, 1, 1 },	{ PLAINTEXT_YES, 1, 1, 1 },
+	};
+	struct t	*t;
+	size_t		 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		t = t_new(SESSION_OUTBUF_SIZE, 0, 0);
+		t->conf.plaintext_auth = m[i].pa;
+		session_set_link(t->s, m[i].secure, m[i].loopback, 1);
+		talk(t, "CAPA\r\n");
+		if (m[i].ok) {
+			assert_non_null(strstr(t->got, "\r\nUSER\r\n"));
+			assert_non_null(strstr(t->got, "\r\nSASL PLAIN\r\n"));
+			login(t);
+		} else {
+			assert_null(strstr(t->got, "USER"));
+			assert_null(strstr(t->got, "SASL"));
+			assert_string_equal(talk(t, "USER alice\r\n"),
+			    PLAIN_REFUSED);
+		}
+		/* STLS is offered exactly when TLS is not yet active. */
+		assert_true((strstr(t->got, "STLS") != NULL) ==
+		    (!m[i].secure && !m[i].ok));
+		t_free(t);
+	}
+}
+
+/*
+ * The STARTTLS injection: whatever follows STLS in the same read was sent
+ * in plaintext and must not be taken as said inside TLS.
+ */
+static void
+test_stls_discards_pipelined(void **state)
+{
+	struct t	*t = t_remote(0);
+	char		 junk[6000];
+
+	(void)state;
+	assert_string_equal(talk(t, "STLS\r\nUSER alice\r\nCAPA\r\n"),
+	    "+OK begin TLS negotiation\r\n");
+	assert_int_equal(t->want, SESSION_STARTTLS);
+	session_tls_started(t->s);
+	assert_string_equal(talk(t, "PASS secret pass\r\n"),
+	    "-ERR PASS must follow USER\r\n");
+	t_free(t);
+
+	/* A USER given before STLS is forgotten too. */
+	t = t_new(SESSION_OUTBUF_SIZE, 0, 0);
+	session_set_link(t->s, 0, 1, 1);
+	assert_string_equal(talk(t, "USER alice\r\nSTLS\r\n"),
+	    "+OK send PASS\r\n+OK begin TLS negotiation\r\n");
+	session_tls_started(t->s);
+	assert_string_equal(talk(t, "PASS secret pass\r\n"),
+	    "-ERR PASS must follow USER\r\n");
+	t_free(t);
+
+	/* A half line (no LF) after STLS: dropped, not joined to the next. */
+	t = t_remote(0);
+	memset(junk, 'x', sizeof(junk));
+	memcpy(junk, "STLS\r\nUSER", 10);
+	assert_string_equal(talkn(t, junk, sizeof(junk)),
+	    "+OK begin TLS negotiation\r\n");
+	session_tls_started(t->s);
+	assert_string_equal(talk(t, "NOOP\r\n"),
+	    "-ERR command not valid in this state\r\n");
+	t_free(t);
+}
+
+static void
+test_stls_refusals(void **state)
+{
+	struct t	*t = t_new(SESSION_OUTBUF_SIZE, 0, 0);
+
+	(void)state;
+	/* No certificate configured: there is no STLS. */
+	assert_null(strstr(talk(t, "CAPA\r\n"), "STLS"));
+	assert_string_equal(talk(t, "STLS\r\n"), "-ERR unknown command\r\n");
+	t_free(t);
+
+	t = t_remote(0);
+	assert_string_equal(talk(t, "STLS now\r\n"),
+	    "-ERR invalid arguments\r\n");
+	assert_int_equal(t->want, SESSION_READ);
+	/* Inside a SASL exchange "STLS" is the client's response. */
+	t->conf.plaintext_auth = PLAINTEXT_YES;
+	talk(t, "AUTH PLAIN\r\nSTLS\r\n");
+	assert_int_not_equal(t->want, SESSION_STARTTLS);
+	assert_null(strstr(t->got, "begin TLS"));
+	t_free(t);
+
+	/* Implicit TLS (port 995): secure from the start. */
+	t = t_new(SESSION_OUTBUF_SIZE, 0, 0);
+	t->conf.plaintext_auth = PLAINTEXT_NO;
+	session_set_link(t->s, 1, 0, 1);
+	assert_null(strstr(talk(t, "CAPA\r\n"), "STLS"));
+	assert_string_equal(talk(t, "STLS\r\n"),
+	    "-ERR TLS is already active\r\n");
+	login(t);
+	assert_string_equal(talk(t, "STLS\r\n"),
+	    "-ERR command not valid in this state\r\n");
+	t_free(t);
+}
+
 int
 main(void)
 {
@@ -1464,6 +1655,11 @@ main(void)
 		cmocka_unit_test(test_list_100000),
 		cmocka_unit_test(test_stream_small_out),
 		cmocka_unit_test(test_stream_100mb),
+		cmocka_unit_test(test_stls_capa_before_after),
+		cmocka_unit_test(test_plaintext_refused),
+		cmocka_unit_test(test_plaintext_matrix),
+		cmocka_unit_test(test_stls_discards_pipelined),
+		cmocka_unit_test(test_stls_refusals),
 	};
 
 	if (getenv("TEST_FILTER") != NULL)

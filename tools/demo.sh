@@ -1,11 +1,14 @@
 #!/bin/sh
-# Build pop3d and run a demo server in the foreground on 127.0.0.1:11110
-# with user "demo" (password "demo") and a few messages.  Ctrl-C stops it.
-# Everything it makes lives in a fresh temporary directory.
+# Build pop3d and run a demo server in the foreground: POP3 with STLS on
+# 127.0.0.1:11110 and implicit TLS (the port-995 way) on 127.0.0.1:11995,
+# user "demo" (password "demo") and a few messages.  Ctrl-C stops it.
+# Everything it makes, a self-signed certificate included, lives in a
+# fresh temporary directory.
 set -eu
 cd "$(dirname "$0")/.."
 top=$(pwd)
 port=${POP3D_DEMO_PORT:-11110}
+tls_port=${POP3D_DEMO_TLS_PORT:-11995}
 
 if [ "${1:-}" != "--no-build" ]; then
 	sh tools/deps.sh build
@@ -14,6 +17,12 @@ fi
 
 dir=$(mktemp -d /tmp/pop3d-demo.XXXXXX)
 mkdir "$dir/mail"
+# A certificate for "localhost" and 127.0.0.1, valid for a month.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -days 30 -subj /CN=localhost \
+    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+    -keyout "$dir/demo.key" -out "$dir/demo.crt" 2>/dev/null
+chmod 600 "$dir/demo.key"
 hash=$(openssl passwd -6 demo)
 printf 'demo:%s\n' "$hash" > "$dir/passwd"
 
@@ -37,6 +46,9 @@ msg() {
 {
 	echo "# pop3d demo configuration (made by tools/demo.sh)"
 	echo "listen 127.0.0.1:$port"
+	echo "listen_tls 127.0.0.1:$tls_port"
+	echo "tls_cert $dir/demo.crt"
+	echo "tls_key $dir/demo.key"
 	echo "passwd_file $dir/passwd"
 	echo "mailbox $dir/mail/%u"
 	echo "expire never"
@@ -53,10 +65,16 @@ cat <<TXT
 
 pop3d demo: user "demo", password "demo", 3 messages in $dir/mail/demo
 (expire never: retrieved mail stays; DELE removes it at QUIT).
+TLS uses a self-signed certificate: $dir/demo.crt
 
-  telnet 127.0.0.1 $port        then: USER demo / PASS demo / LIST / RETR 1 / QUIT
-  curl pop3://demo:demo@127.0.0.1:$port/        (list)
-  curl pop3://demo:demo@127.0.0.1:$port/1       (message 1)
+  Implicit TLS, as on port 995:
+    openssl s_client -connect 127.0.0.1:$tls_port -CAfile $dir/demo.crt -crlf
+    curl --cacert $dir/demo.crt pop3s://demo:demo@localhost:$tls_port/1
+  STLS on the plain port:
+    openssl s_client -starttls pop3 -connect 127.0.0.1:$port -CAfile $dir/demo.crt -crlf
+    curl --ssl-reqd --cacert $dir/demo.crt pop3://demo:demo@localhost:$port/
+  Plain text (allowed from loopback only, plaintext_auth local):
+    telnet 127.0.0.1 $port      then: USER demo / PASS demo / LIST / RETR 1 / QUIT
 
 Log lines follow below.  Ctrl-C stops the server.
 

@@ -2,17 +2,22 @@
 # Make sure the Debian packages pop3d needs are installed.
 #   sh tools/deps.sh build   what building and the demo need
 #   sh tools/deps.sh test    that plus what the test suite needs
+#   sh tools/deps.sh fuzz    that plus clang and its sanitizer and libFuzzer
+#                            runtimes (make fuzz, check-fuzz, check-asan)
 # As root it installs what is missing with apt-get; otherwise it prints the
 # command to run and fails.
 set -eu
 
-build_pkgs="gcc make libc6-dev libcrypt-dev libmbedtls-dev openssl"
-test_pkgs="libcmocka-dev python3 curl procps"
+build_pkgs="gcc make libc6-dev libcrypt-dev libmbedtls-dev openssl libpam0g-dev"
+test_pkgs="libcmocka-dev python3 curl procps mpop fetchmail ca-certificates
+    openbsd-inetd haproxy systemd procmail liblockfile-bin"
+fuzz_pkgs="clang libclang-rt-dev"
 
 case "${1:-test}" in
 build) want=$build_pkgs ;;
 test) want="$build_pkgs $test_pkgs" ;;
-*) echo "usage: sh tools/deps.sh build|test" >&2; exit 2 ;;
+fuzz) want="$build_pkgs $test_pkgs $fuzz_pkgs" ;;
+*) echo "usage: sh tools/deps.sh build|test|fuzz" >&2; exit 2 ;;
 esac
 
 missing=

@@ -186,6 +186,29 @@ def _listening_ports():
     return ports
 
 
+def make_cert(dirpath, name="server", cn="localhost",
+               sans=("DNS:localhost", "IP:127.0.0.1")):
+    """A self-signed P-256 certificate and its key, made by openssl in
+    dirpath as NAME.crt and NAME.key.  Returns (cert_path, key_path)."""
+    cert = os.path.join(dirpath, name + ".crt")
+    key = os.path.join(dirpath, name + ".key")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec",
+         "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
+         "-subj", "/CN=" + cn, "-addext",
+         "subjectAltName=" + ",".join(sans),
+         "-keyout", key, "-out", cert],
+        capture_output=True, timeout=PROC_TIMEOUT, check=True)
+    return cert, key
+
+
+def tls_conf(cert, key, **more):
+    """Config keys for a TLS server with cert/key; more adds keys."""
+    conf = {"tls_cert": cert, "tls_key": key}
+    conf.update(more)
+    return conf
+
+
 def have_ipv6_loopback():
     try:
         s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
@@ -300,10 +323,12 @@ class Pop3d:
     or call cleanup().
     """
 
-    def __init__(self, users=None, conf=None, ipv6=False):
+    def __init__(self, users=None, conf=None, ipv6=False, tls=False):
         self.users = users if users is not None else {"alice": "secret"}
         self.extra = dict(conf or {})
         self.ipv6 = ipv6
+        self.tls = tls		# also listen_tls on a loopback port
+        self.tls_port = None
         self.dir = tempfile.mkdtemp(prefix="pop3d-it-")
         os.chmod(self.dir, 0o755)
         self.maildir = os.path.join(self.dir, "mail")
@@ -363,6 +388,11 @@ class Pop3d:
             lines.append("listen 127.0.0.1:%d" % port)
         if port6 is not None:
             lines.append("listen [::1]:%d" % port6)
+        if self.tls_port is not None:
+            lines.append("listen_tls 127.0.0.1:%d" % self.tls_port)
+        elif "tls_cert" in self.extra and "listen_tls" not in self.extra:
+            # Not the default *:995 a test can't own.
+            lines.append("listen_tls none")
         lines.append("passwd_file " + self.passwd)
         lines.append("mailbox " + os.path.join(self.maildir, "%u"))
         if IS_ROOT:
@@ -389,13 +419,15 @@ class Pop3d:
             self.port = free_port()
             self.port6 = free_port(socket.AF_INET6, "::1") \
                 if self.ipv6 else None
+            self.tls_port = free_port() if self.tls else None
             self.write_conf(self.port, self.port6)
             self._log = open(self.log_path, "ab")
             self.proc = subprocess.Popen(
                 [pop3d_path(), "-d", "-f", self.conf_path],
                 stdin=subprocess.DEVNULL, stdout=self._log,
                 stderr=self._log, start_new_session=True)
-            want = {self.port} | ({self.port6} if self.ipv6 else set())
+            want = {self.port} | ({self.port6} if self.ipv6 else set()) | \
+                ({self.tls_port} if self.tls else set())
             if self._wait_listening(want):
                 return self
             last = self.log()
@@ -557,8 +589,8 @@ class Pop3dCase(unittest.TestCase):
     Set POP3D_IT_LOG=1 to print each daemon's log after its test."""
 
     def server(self, msgs=None, conf=None, users=None, start=True,
-               ipv6=False):
-        srv = Pop3d(users=users, conf=conf, ipv6=ipv6)
+               ipv6=False, tls=False):
+        srv = Pop3d(users=users, conf=conf, ipv6=ipv6, tls=tls)
         self.addCleanup(self._cleanup, srv)
         if msgs is not None:
             srv.write_mbox(msgs)

@@ -174,7 +174,9 @@ class StandaloneTest(Pop3dCase):
         while srv.log().count("logout") < 3 and time.monotonic() < deadline:
             time.sleep(0.05)
         lines = [l for l in srv.log().splitlines() if l.strip()]
-        expected = re.compile(r"pop3d\[\d+\]: (pop3d \S+ ready|"
+        # A session's lines carry its id, "[8 hex digits] ".
+        expected = re.compile(r"pop3d\[\d+\]: (\[[0-9a-f]{8}\] )?"
+                              r"(pop3d \S+ ready|"
                               r"login alice from 127\.0\.0\.1:\d+ \(USER\):"
                               r" ok, \d+ messages|logout alice from "
                               r"127\.0\.0\.1:\d+: retrieved \d+ messages)")
