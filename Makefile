@@ -35,6 +35,9 @@ CORE	 = session.o mbox.o uids.o update.o journal.o lock.o xform.o conf.o \
 	   privsep.o authbe.o
 OBJS	 = pop3d.o $(CORE)
 
+# Defined before the rules that name them: make expands prerequisites as
+# it reads a rule, so a later definition would leave them out.
+CRASH_TESTS	 = tests/test_crash
 UNIT_TESTS = tests/test_session tests/test_mbox tests/test_conf \
 	     tests/test_auth tests/test_base64 tests/test_mboxfeat tests/test_proxy \
 	     tests/test_privsep tests/test_iplimit
@@ -103,7 +106,6 @@ clean:
 # variants (.ci/run sets it).
 FAULT_DIR	 = build-faults
 FAULT_CORE	 = $(CORE:%=$(FAULT_DIR)/%)
-CRASH_TESTS	 = tests/test_crash
 
 $(FAULT_DIR)/%.o: %.c include/*.h
 	@mkdir -p $(FAULT_DIR)

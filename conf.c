@@ -69,6 +69,7 @@ static int	conf_set_mbox_locks(struct conf_parse *, char *);
 static int	conf_set_lock_timeout(struct conf_parse *, char *);
 static int	conf_set_max_sessions(struct conf_parse *, char *);
 static int	conf_set_user(struct conf_parse *, char *);
+static int	conf_set_mail_group(struct conf_parse *, char *);
 static int	conf_set_chroot(struct conf_parse *, char *);
 static int	conf_set_auth(struct conf_parse *, char *);
 static int	conf_set_checkpassword(struct conf_parse *, char *);
@@ -93,6 +94,7 @@ static const struct conf_key conf_keys[] = {
 	{ "lock_timeout",	conf_set_lock_timeout,	0 },
 	{ "max_sessions",	conf_set_max_sessions,	0 },
 	{ "user",		conf_set_user,		0 },
+	{ "mail_group",		conf_set_mail_group,	0 },
 	{ "chroot",		conf_set_chroot,	0 },
 	{ "auth",		conf_set_auth,		0 },
 	{ "checkpassword",	conf_set_checkpassword,	0 },
@@ -134,6 +136,8 @@ conf_defaults(struct conf *c)
 	c->max_sessions = DEFAULT_MAX_SESSIONS;
 	snprintf(c->user, sizeof(c->user), "%s", DEFAULT_USER);
 	snprintf(c->chroot, sizeof(c->chroot), "%s", DEFAULT_CHROOT);
+	snprintf(c->mail_group, sizeof(c->mail_group), "%s",
+	    DEFAULT_MAIL_GROUP);
 	c->auth = AUTHBE_PASSWD;
 	c->apop = 0;
 	snprintf(c->apop_file, sizeof(c->apop_file), "/etc/pop3d/apop");
@@ -476,19 +480,40 @@ conf_set_max_sessions(struct conf_parse *p, char *val)
 }
 
 /* A system account name; root would defeat the point of switching. */
+/* An account or group name as useradd/groupadd accept them. */
 static int
-conf_set_user(struct conf_parse *p, char *val)
+conf_name_ok(const char *val)
 {
 	size_t	len = strlen(val);
 
-	if (len > AUTH_NAME_MAX || val[0] == '-' ||
+	return len <= AUTH_NAME_MAX && val[0] != '-' &&
 	    strspn(val, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != len)
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == len;
+}
+
+static int
+conf_set_user(struct conf_parse *p, char *val)
+{
+	if (!conf_name_ok(val))
 		return conf_error(p, "user: '%s' is not a valid user name",
 		    val);
 	if (strcmp(val, "root") == 0)
 		return conf_error(p, "user: must not be root");
-	memcpy(p->c->user, val, len + 1);
+	snprintf(p->c->user, sizeof(p->c->user), "%s", val);
+	return 0;
+}
+
+/* "none" keeps no extra group. */
+static int
+conf_set_mail_group(struct conf_parse *p, char *val)
+{
+	if (!conf_name_ok(val))
+		return conf_error(p, "mail_group: '%s' is not a valid group "
+		    "name", val);
+	if (strcmp(val, "root") == 0)
+		return conf_error(p, "mail_group: must not be root");
+	snprintf(p->c->mail_group, sizeof(p->c->mail_group), "%s",
+	    strcmp(val, "none") == 0 ? "" : val);
 	return 0;
 }
 

@@ -58,6 +58,7 @@
 static int	ps_root;
 static uid_t	ps_uid;
 static gid_t	ps_gid;
+static gid_t	ps_mail_gid;	/* mail_group, or 0 for none */
 
 static void
 put32(unsigned char *p, uint32_t v)
@@ -280,6 +281,7 @@ int
 privsep_init(const struct conf *c)
 {
 	struct passwd	*pw;
+	struct group	*gr;
 
 	if (geteuid() != 0)
 		return 0;
@@ -297,18 +299,54 @@ privsep_init(const struct conf *c)
 	ps_root = 1;
 	ps_uid = pw->pw_uid;
 	ps_gid = pw->pw_gid;
+	ps_mail_gid = 0;
+	if (c->mail_group[0] != '\0') {
+		if ((gr = getgrnam(c->mail_group)) == NULL)
+			log_warnx("mail_group %s: no such group; sessions "
+			    "can make dotlocks only where their owner may",
+			    c->mail_group);
+		else
+			ps_mail_gid = gr->gr_gid;
+	}
 	return check_jail(c->chroot);
 }
 
-/* Switch for good to uid/gid with groups.  Returns 0, or -1 (logged). */
+/*
+ * Add extra (unless 0) to the supplementary groups: a session keeps the
+ * mail group so it can make dotlocks in a root:mail 2775 spool, as
+ * Debian's setgid-mail MUAs do.  Returns 0 or -1.
+ */
 static int
-switch_user(uid_t uid, gid_t gid, const char *name, int account)
+add_group(gid_t extra)
+{
+	gid_t	groups[NGROUPS_MAX + 1];
+	int	n, i;
+
+	if (extra == 0)
+		return 0;
+	if ((n = getgroups(NGROUPS_MAX, groups)) == -1)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (groups[i] == extra)
+			return 0;
+	groups[n++] = extra;
+	return setgroups((size_t)n, groups);
+}
+
+/*
+ * Switch for good to uid/gid with groups (plus extra, unless 0).
+ * Returns 0, or -1 (logged).
+ */
+static int
+switch_user(uid_t uid, gid_t gid, const char *name, int account,
+    gid_t extra)
 {
 	if (uid == 0) {
 		log_warnx("refusing to run a session as uid 0");
 		return -1;
 	}
 	if ((account ? initgroups(name, gid) : setgroups(1, &gid)) == -1 ||
+	    add_group(extra) == -1 ||
 	    setresgid(gid, gid, gid) == -1 || setresuid(uid, uid, uid) == -1) {
 		log_warn("switching to uid %lu gid %lu", (unsigned long)uid,
 		    (unsigned long)gid);
@@ -333,7 +371,7 @@ jail(const struct conf *c)
 		return -1;
 	}
 	/* No supplementary groups: the jail has nothing a group could open. */
-	return switch_user(ps_uid, ps_gid, c->user, 0);
+	return switch_user(ps_uid, ps_gid, c->user, 0, 0);
 }
 
 int
@@ -544,7 +582,7 @@ become(struct monitor *mo)
 	}
 	if (jail_mailbox(w) == -1)
 		return -1;
-	return switch_user(uid, gid, name, name != NULL);
+	return switch_user(uid, gid, name, name != NULL, ps_mail_gid);
 }
 
 /*

@@ -67,6 +67,7 @@ struct conf {
 	unsigned		max_sessions;
 	char			user[AUTH_NAME_MAX + 1];	/* switch to it when root */
 	char			chroot[PATH_MAX];	/* pre-login jail when root */
+	char			mail_group[AUTH_NAME_MAX + 1];	/* kept by sessions */
 	enum auth_backend	auth;
 	char			checkpassword[PATH_MAX];	/* the program */
 	int			apop;			/* APOP enabled */

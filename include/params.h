@@ -69,6 +69,13 @@
 /* Addresses pop3d listens on at most (listen lines). */
 #define CONF_LISTEN_MAX		16
 
+/*
+ * The largest mailbox served, 512 GiB: the index keeps offsets, lengths
+ * and POP sizes (at most twice a length plus 2) in 40 bits, so that an
+ * entry is 32 bytes (mbox_int.h).
+ */
+#define MBOX_FILE_MAX		((unsigned long long)1 << 39)
+
 /* Bytes read from the mailbox per read(2) while scanning or streaming. */
 #define MBOX_READ_CHUNK		(128 * 1024)
 
@@ -190,5 +197,11 @@
  */
 #define CHECKPW_INPUT_MAX	512
 #define CHECKPW_TIMEOUT		10
+
+/*
+ * The group Debian's MUAs and MDAs use to make dotlocks in /var/mail
+ * (drwxrwsr-x root:mail): sessions keep it as a supplementary group.
+ */
+#define DEFAULT_MAIL_GROUP	"mail"
 
 #endif

@@ -126,6 +126,33 @@ class PrivsepTest(Pop3dCase):
         self.assertIn("(USER): ok, 2 messages", log)
         self.assertNotIn("bobpw", log)
 
+    def test_session_keeps_mail_group_prelogin_does_not(self):
+        # Sessions keep mail_group (dotlocks in a root:mail 2775 spool);
+        # the jailed pre-login process gets no supplementary group.
+        import grp
+        try:
+            mail = grp.getgrnam("mail").gr_gid
+        except KeyError:
+            self.skipTest("no group mail on this machine")
+
+        def groups(pid):
+            with open("/proc/%d/status" % pid) as f:
+                line = [l for l in f if l.startswith("Groups:")][0]
+            return [int(g) for g in line.split()[1:]]
+
+        for conf, want in (({}, True), ({"mail_group": "none"}, False)):
+            srv = self.srv_with(conf)
+            c = self.client(srv)
+            self.assertOK(c.line())
+            mon, pre = self.one_session(srv)
+            self.assertNotIn(mail, groups(pre))
+            self.assertOK(c.cmd("USER alice"))
+            self.assertOK(c.cmd("PASS secret"))
+            self.assertTrue(c.cmd("STAT").startswith(b"+OK 1 "))
+            self.assertEqual(mail in groups(mon), want, conf)
+            self.assertOK(c.cmd("QUIT"))
+            c.read_until_eof(5)
+
     def test_tls_relay(self):
         d = tempfile.mkdtemp(prefix="pop3d-cert-")
         self.addCleanup(shutil.rmtree, d, True)
