@@ -8,8 +8,10 @@
  *   update    pipelined DELE of every second message, then QUIT
  *   idle      hold K logged-in sessions open while a command measures
  *
- * The transport (connect, read, write, close) sits behind struct transport so
- * that TLS can be added as a second instance without touching the modes.
+ * The transport (connect, read, write, close) sits behind struct transport:
+ * plain TCP, or with -T implicit TLS (mbedTLS client, as on port 995), where
+ * every connection makes a full handshake unless -r asks to resume the
+ * previous session of the same thread (RFC 5077 ticket or session id).
  */
 
 #include <sys/types.h>
@@ -22,6 +24,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,6 +32,13 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/ecp.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/error.h>
+#include <mbedtls/net_sockets.h>
+#include <mbedtls/ssl.h>
 
 /* Read buffer: large enough that a 64 KB server write lands in one read. */
 #define RBUF_SIZE	(256 * 1024)
@@ -70,6 +80,9 @@ struct opts {
 	int			 conns;
 	double			 seconds;
 	long			 count;
+	int			 tls;
+	int			 resume;
+	int			 suites[16];	/* -C: offered suites, 0-ended */
 };
 
 static struct opts	 opt;
@@ -179,6 +192,233 @@ tcp_close(struct conn *c)
 static const struct transport tcp_transport = {
 	tcp_open, tcp_read, tcp_write, tcp_close
 };
+
+/* ------------------------------------------------------- TLS */
+
+/*
+ * The mbedTLS state a thread's connections share.  One per thread, so the
+ * DRBG and the saved session need no lock and threads never contend.
+ */
+struct tls_client {
+	mbedtls_entropy_context	 entropy;
+	mbedtls_ctr_drbg_context drbg;
+	mbedtls_ssl_config	 conf;
+	mbedtls_ssl_session	 saved;
+	int			 have_saved;
+};
+
+/* What a TLS connection keeps beside its socket. */
+struct tls_conn {
+	mbedtls_ssl_context	 ssl;
+	int			 eof;		/* close_notify or EOF seen */
+};
+
+static __thread struct tls_client *tls_client;
+/* Handshakes made and how many of them resumed, over every thread. */
+static long	tls_handshakes, tls_resumed;
+static int	tls_described;
+
+/*
+ * The groups a current browser or mail client offers, in its order (an
+ * mbedTLS client's default list starts with secp521r1, which no real client
+ * leads with and which would make every server look slow).
+ */
+static const mbedtls_ecp_group_id tls_curves[] = {
+	MBEDTLS_ECP_DP_CURVE25519, MBEDTLS_ECP_DP_SECP256R1,
+	MBEDTLS_ECP_DP_SECP384R1, MBEDTLS_ECP_DP_NONE
+};
+
+static void
+tls_fatal(const char *what, int r)
+{
+	char	msg[200];
+
+	mbedtls_strerror(r, msg, sizeof(msg));
+	fatal("%s: %s (-0x%04x)", what, msg, (unsigned)-r);
+}
+
+/* This thread's client state, made at its first connection. */
+static struct tls_client *
+tls_client_get(void)
+{
+	struct tls_client	*tc;
+	int			 r;
+
+	if (tls_client != NULL)
+		return tls_client;
+	if ((tc = calloc(1, sizeof(*tc))) == NULL)
+		fatal("out of memory");
+	mbedtls_entropy_init(&tc->entropy);
+	mbedtls_ctr_drbg_init(&tc->drbg);
+	mbedtls_ssl_config_init(&tc->conf);
+	mbedtls_ssl_session_init(&tc->saved);
+	if ((r = mbedtls_ctr_drbg_seed(&tc->drbg, mbedtls_entropy_func,
+	    &tc->entropy, (const unsigned char *)"loadgen", 7)) != 0)
+		tls_fatal("DRBG seed", r);
+	if ((r = mbedtls_ssl_config_defaults(&tc->conf, MBEDTLS_SSL_IS_CLIENT,
+	    MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT)) != 0)
+		tls_fatal("TLS config", r);
+	/* A benchmark of the server: the self-signed certificate is fine. */
+	mbedtls_ssl_conf_authmode(&tc->conf, MBEDTLS_SSL_VERIFY_NONE);
+	mbedtls_ssl_conf_rng(&tc->conf, mbedtls_ctr_drbg_random, &tc->drbg);
+	mbedtls_ssl_conf_curves(&tc->conf, tls_curves);
+	if (opt.suites[0] != 0)
+		mbedtls_ssl_conf_ciphersuites(&tc->conf, opt.suites);
+	tls_client = tc;
+	return tc;
+}
+
+static int
+tls_bio_send(void *ctx, const unsigned char *p, size_t n)
+{
+	ssize_t	w;
+
+	do
+		w = write(*(int *)ctx, p, n);
+	while (w == -1 && errno == EINTR);
+	return w < 0 ? MBEDTLS_ERR_NET_SEND_FAILED : (int)w;
+}
+
+static int
+tls_bio_recv(void *ctx, unsigned char *p, size_t n)
+{
+	ssize_t	r;
+
+	do
+		r = read(*(int *)ctx, p, n);
+	while (r == -1 && errno == EINTR);
+	return r < 0 ? MBEDTLS_ERR_NET_RECV_FAILED : (int)r;
+}
+
+/* Was this handshake a resumption of the session we offered? */
+static int
+tls_was_resumed(struct tls_client *tc, struct tls_conn *t)
+{
+	mbedtls_ssl_session	s;
+	int			same;
+
+	if (!tc->have_saved)
+		return 0;
+	mbedtls_ssl_session_init(&s);
+	/* A resumed session keeps the master secret; a full one makes one. */
+	same = mbedtls_ssl_get_session(&t->ssl, &s) == 0 &&
+	    memcmp(s.master, tc->saved.master, sizeof(s.master)) == 0;
+	mbedtls_ssl_session_free(&s);
+	return same;
+}
+
+/* After a handshake: count it, describe the first, keep it for -r. */
+static void
+tls_after_handshake(struct tls_client *tc, struct tls_conn *t)
+{
+	__atomic_add_fetch(&tls_handshakes, 1, __ATOMIC_RELAXED);
+	if (tls_was_resumed(tc, t))
+		__atomic_add_fetch(&tls_resumed, 1, __ATOMIC_RELAXED);
+	if (!__atomic_exchange_n(&tls_described, 1, __ATOMIC_RELAXED))
+		fprintf(stderr, "loadgen: %s %s\n",
+		    mbedtls_ssl_get_version(&t->ssl),
+		    mbedtls_ssl_get_ciphersuite(&t->ssl));
+	if (!opt.resume)
+		return;
+	mbedtls_ssl_session_free(&tc->saved);
+	mbedtls_ssl_session_init(&tc->saved);
+	tc->have_saved = mbedtls_ssl_get_session(&t->ssl, &tc->saved) == 0;
+}
+
+static void tls_close(struct conn *);
+
+static int
+tls_open(struct conn *c, const struct sockaddr_in *sin)
+{
+	struct tls_client	*tc = tls_client_get();
+	struct tls_conn		*t;
+	int			 r;
+
+	if (tcp_open(c, sin) == -1)
+		return -1;
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		fatal("out of memory");
+	c->tls = t;
+	mbedtls_ssl_init(&t->ssl);
+	if ((r = mbedtls_ssl_setup(&t->ssl, &tc->conf)) != 0)
+		tls_fatal("TLS setup", r);
+	mbedtls_ssl_set_bio(&t->ssl, &c->fd, tls_bio_send, tls_bio_recv, NULL);
+	if (opt.resume && tc->have_saved &&
+	    (r = mbedtls_ssl_set_session(&t->ssl, &tc->saved)) != 0)
+		tls_fatal("TLS set session", r);
+	while ((r = mbedtls_ssl_handshake(&t->ssl)) != 0) {
+		if (r == MBEDTLS_ERR_SSL_WANT_READ ||
+		    r == MBEDTLS_ERR_SSL_WANT_WRITE)
+			continue;
+		t->eof = 1;
+		tls_close(c);
+		return -1;
+	}
+	tls_after_handshake(tc, t);
+	return 0;
+}
+
+static ssize_t
+tls_read(struct conn *c, void *p, size_t n)
+{
+	struct tls_conn	*t = c->tls;
+	int		 r;
+
+	if (t->eof)
+		return 0;
+	do
+		r = mbedtls_ssl_read(&t->ssl, p, n);
+	while (r == MBEDTLS_ERR_SSL_WANT_READ ||
+	    r == MBEDTLS_ERR_SSL_WANT_WRITE);
+	if (r == 0 || r == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) {
+		t->eof = 1;
+		return 0;
+	}
+	return r < 0 ? -1 : r;
+}
+
+static ssize_t
+tls_write(struct conn *c, const void *p, size_t n)
+{
+	struct tls_conn	*t = c->tls;
+	int		 r;
+
+	do
+		r = mbedtls_ssl_write(&t->ssl, p, n);
+	while (r == MBEDTLS_ERR_SSL_WANT_READ ||
+	    r == MBEDTLS_ERR_SSL_WANT_WRITE);
+	return r < 0 ? -1 : r;
+}
+
+/* Send close_notify, as a well-behaved client does, unless the server left. */
+static void
+tls_close(struct conn *c)
+{
+	struct tls_conn	*t = c->tls;
+
+	if (t != NULL) {
+		if (!t->eof)
+			mbedtls_ssl_close_notify(&t->ssl);
+		mbedtls_ssl_free(&t->ssl);
+		free(t);
+		c->tls = NULL;
+	}
+	tcp_close(c);
+}
+
+static const struct transport tls_transport = {
+	tls_open, tls_read, tls_write, tls_close
+};
+
+/* Handshake counts of a TLS run, after its mode's own metrics. */
+static void
+tls_metrics(void)
+{
+	if (!opt.tls)
+		return;
+	metric("tls_handshakes", (double)tls_handshakes);
+	metric("tls_resumed", (double)tls_resumed);
+}
 
 /* ------------------------------------------------------- connections */
 
@@ -699,13 +939,35 @@ mode_idle(void)
 
 /* ------------------------------------------------------- main */
 
+/* -C: suite names separated by ',' or ':' into opt.suites. */
+static void
+parse_suites(char *list)
+{
+	char	*name;
+	int	 n = 0, id;
+
+	while ((name = strsep(&list, ",:")) != NULL) {
+		if (*name == '\0')
+			continue;
+		if ((id = mbedtls_ssl_get_ciphersuite_id(name)) == 0)
+			fatal("unknown cipher suite %s", name);
+		if (n == (int)(sizeof(opt.suites) / sizeof(opt.suites[0])) - 1)
+			fatal("too many cipher suites");
+		opt.suites[n++] = id;
+	}
+	opt.suites[n] = 0;
+}
+
 static void
 usage(void)
 {
 	fprintf(stderr,
 	    "usage: loadgen sessions|retr|open|update|idle -p port [-a addr]\n"
 	    "    [-u user] [-U user-prefix -N nusers] [-w password] [-c conns]\n"
-	    "    [-t seconds] [-n count] [-H hold-command] [-m tag]\n");
+	    "    [-t seconds] [-n count] [-H hold-command] [-m tag]\n"
+	    "    [-T [-r] [-C suite,...]]\n"
+	    "  -T  implicit TLS (full handshakes); -r  resume TLS sessions;\n"
+	    "  -C  offer only these suites (mbedTLS names; default: mbedTLS's)\n");
 	exit(2);
 }
 
@@ -722,18 +984,21 @@ parse(int argc, char *argv[])
 	opt.nusers = 100;
 	opt.conns = 4;
 	opt.seconds = 8;
-	while ((ch = getopt(argc, argv, "a:c:H:m:n:N:p:t:u:U:w:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:C:c:H:m:n:N:p:rt:Tu:U:w:")) != -1) {
 		switch (ch) {
 		case 'a':
 			if (inet_pton(AF_INET, optarg, &opt.sin.sin_addr) != 1)
 				usage();
 			break;
+		case 'C': parse_suites(optarg); break;
 		case 'c': opt.conns = atoi(optarg); break;
 		case 'H': opt.hold_cmd = optarg; break;
 		case 'm': opt.tag = optarg; break;
 		case 'n': opt.count = atol(optarg); break;
 		case 'N': opt.nusers = atoi(optarg); break;
 		case 'p': opt.sin.sin_port = htons((uint16_t)atoi(optarg)); break;
+		case 'r': opt.resume = 1; break;
+		case 'T': opt.tls = 1; break;
 		case 't': opt.seconds = atof(optarg); break;
 		case 'u': opt.user = optarg; break;
 		case 'U': opt.userprefix = optarg; break;
@@ -741,7 +1006,8 @@ parse(int argc, char *argv[])
 		default: usage();
 		}
 	}
-	if (optind + 1 != argc || opt.sin.sin_port == 0 || opt.nusers < 1)
+	if (optind + 1 != argc || opt.sin.sin_port == 0 || opt.nusers < 1 ||
+	    (opt.resume && !opt.tls))
 		usage();
 	opt.mode = argv[optind];
 }
@@ -750,7 +1016,9 @@ int
 main(int argc, char *argv[])
 {
 	parse(argc, argv);
-	transport = &tcp_transport;
+	/* A server that closes first must not kill us at close_notify. */
+	signal(SIGPIPE, SIG_IGN);
+	transport = opt.tls ? &tls_transport : &tcp_transport;
 	if (strcmp(opt.mode, "sessions") == 0)
 		mode_sessions();
 	else if (strcmp(opt.mode, "retr") == 0)
@@ -763,5 +1031,6 @@ main(int argc, char *argv[])
 		mode_idle();
 	else
 		usage();
+	tls_metrics();
 	return 0;
 }

@@ -6,10 +6,22 @@
 Prints METRIC lines PREFIX_pss_kb, PREFIX_pss_anon_kb and PREFIX_procs: the
 sums of Pss and Pss_Anon (from /proc/PID/smaps_rollup) over every process
 descended from the given root pids, the roots included, and their count.
+
+With sessions open it also prints PREFIX_session_libs: the most shared
+libraries (distinct mapped *.so files, not counting the dynamic loader
+ld-linux*.so, which every dynamic program maps) mapped by one session
+process.  Session processes are told from the server's other
+helpers (Dovecot's auth, log, config...) by number: they are the processes,
+roots excluded, whose command name at least MIN_SAME others share.
 """
 
+import collections
 import os
+import re
 import sys
+
+MIN_SAME = 10
+SO = re.compile(r"/[^/]*\.so(\.[0-9.]+)?$")
 
 
 def children():
@@ -53,10 +65,43 @@ def rollup(pid):
     return vals
 
 
+def comm(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def libs(pid):
+    found = set()
+    try:
+        with open("/proc/%d/maps" % pid) as f:
+            for line in f:
+                parts = line.split(None, 5)
+                path = parts[5].strip() if len(parts) == 6 else ""
+                if SO.search(path) and \
+                        not os.path.basename(path).startswith("ld-linux"):
+                    found.add(path)
+    except OSError:
+        return None
+    return len(found)
+
+
+def session_libs(pids, roots):
+    names = {p: comm(p) for p in pids if p not in roots}
+    count = collections.Counter(n for n in names.values() if n)
+    most = [libs(p) for p, n in names.items() if n and count[n] >= MIN_SAME]
+    most = [m for m in most if m is not None]
+    return max(most) if most else None
+
+
 def main():
     prefix = sys.argv[1]
+    roots = set(int(p) for p in sys.argv[2:])
     pss = anon = n = 0
-    for pid in tree(int(p) for p in sys.argv[2:]):
+    pids = tree(roots)
+    for pid in pids:
         v = rollup(pid)
         if v is None or "Pss" not in v:
             continue	# a kernel thread or a process that just ended
@@ -66,6 +111,9 @@ def main():
     print("METRIC %s_pss_kb %d" % (prefix, pss))
     print("METRIC %s_pss_anon_kb %d" % (prefix, anon))
     print("METRIC %s_procs %d" % (prefix, n))
+    sl = session_libs(pids, roots)
+    if sl is not None:
+        print("METRIC %s_session_libs %d" % (prefix, sl))
     sys.stdout.flush()
 
 

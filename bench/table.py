@@ -24,6 +24,18 @@ ROWS = [
     ("RETR msgs/s", "retr_msgs_per_s", 1),
     ("RETR size mismatches (octets - stuffing != LIST)",
      "retr_size_mismatches", 0),
+    ("TLS sessions/s, 4 clients, full handshakes", "tls_sessions_per_s", 1),
+    ("TLS session latency p50 ms", "tls_session_p50_ms", -1),
+    ("TLS session latency p99 ms", "tls_session_p99_ms", -1),
+    ("TLS session errors", "tls_session_errors", 0),
+    ("TLS handshakes resumed without -r (must be 0)", "tls_tls_resumed", 0),
+    ("TLS sessions/s, 4 clients, resumed (-r)", "tlsres_sessions_per_s", 1),
+    ("TLS resumed: p50 ms", "tlsres_session_p50_ms", -1),
+    ("TLS resumed: % of handshakes that resumed", "tlsres_resumed_pct", 0),
+    ("TLS resumed: session errors", "tlsres_session_errors", 0),
+    ("TLS RETR MB/s (100 KB messages)", "tls_retr_mb_per_s", 1),
+    ("TLS RETR / plain RETR", "tls_retr_vs_plain", 0),
+    ("TLS RETR size mismatches", "tls_retr_size_mismatches", 0),
 ]
 for t in ("cold", "warm"):
     ROWS += [
@@ -56,7 +68,82 @@ ROWS += [
     ("idle: baseline Pss kB (0 sessions)", "idle0_pss_kb", -1),
     ("idle: processes per session", "idle_procs_per_session", 0),
     ("idle: sessions held", "idle_sessions", 0),
+    ("idle: shared libraries mapped by a session process (besides ld.so)",
+     "idleK_session_libs", -1),
+    ("TLS idle: Pss per session kB", "tls_idle_pss_per_session_kb", -1),
+    ("TLS idle: Pss_Anon per session kB",
+     "tls_idle_anon_per_session_kb", -1),
+    ("TLS idle: extra Pss per session over plain kB", "tls_extra_pss_kb", -1),
+    ("TLS idle: baseline Pss kB (0 sessions)", "tls_idle0_pss_kb", -1),
+    ("TLS idle: processes per session", "tls_idle_procs_per_session", 0),
+    ("TLS idle: sessions held", "tls_idle_sessions", 0),
+    ("TLS idle: shared libraries mapped by a session process (besides ld.so)",
+     "tls_idleK_session_libs", -1),
+    ("binary size, stripped, bytes", "bin_stripped_bytes", -1),
 ]
+
+# The goals of issue 5 (Footprint, Session rate): (label, test on the
+# medians of pop3d and the best peer); a test returns (met, evidence).
+GOALS = []
+
+
+def goal(label):
+    def add(f):
+        GOALS.append((label, f))
+        return f
+    return add
+
+
+@goal("sessions/s plain >= 2x the best peer")
+def g_rate(me, best):
+    a, b = me.get("sessions_per_s"), best.get("sessions_per_s")
+    if a is None or b is None:
+        return None
+    return a >= 2 * b, "%s vs %s: %.2fx" % (fmt(a), fmt(b), a / b)
+
+
+@goal("sessions/s over implicit TLS >= 4x the best peer")
+def g_tls_rate(me, best):
+    a, b = me.get("tls_sessions_per_s"), best.get("tls_sessions_per_s")
+    if a is None or b is None:
+        return None
+    return a >= 4 * b, "%s vs %s: %.2fx" % (fmt(a), fmt(b), a / b)
+
+
+@goal("Pss per idle plain session <= 150 kB")
+def g_pss(me, best):
+    a = me.get("idle_pss_per_session_kb")
+    return None if a is None else (a <= 150, "%s kB" % fmt(a))
+
+
+@goal("Pss per idle TLS session the least of the servers")
+def g_tls_pss(me, best):
+    a, b = me.get("tls_idle_pss_per_session_kb"), \
+        best.get("tls_idle_pss_per_session_kb")
+    if a is None or b is None:
+        return None
+    return a < b, "%s vs %s kB" % (fmt(a), fmt(b))
+
+
+@goal("idle daemon Pss < 1 MB")
+def g_daemon(me, best):
+    a = me.get("idle0_pss_kb")
+    return None if a is None else (a < 1024, "%s kB" % fmt(a))
+
+
+@goal("stripped binary < 150 kB")
+def g_bin(me, best):
+    a = me.get("bin_stripped_bytes")
+    return None if a is None else (a < 150 * 1024, "%.1f kB (KiB)" % (a / 1024))
+
+
+@goal("<= 5 shared libraries mapped by a session process")
+def g_libs(me, best):
+    a = [me.get(k) for k in ("idleK_session_libs", "tls_idleK_session_libs")]
+    a = [v for v in a if v is not None]
+    if not a:
+        return None
+    return max(a) <= 5, "%d (mapped *.so files besides ld-linux)" % max(a)
 
 
 def load(path):
@@ -94,6 +181,25 @@ def derive(data):
                     if msgs and idle is not None:
                         m["%s_anon_bytes_per_msg" % t] = \
                             (d - idle) * 1024 / msgs
+            n = m.get("tls_idle_sessions")
+            if n and "tls_idleK_pss_kb" in m and "tls_idle0_pss_kb" in m:
+                m["tls_idle_pss_per_session_kb"] = \
+                    (m["tls_idleK_pss_kb"] - m["tls_idle0_pss_kb"]) / n
+                m["tls_idle_anon_per_session_kb"] = \
+                    (m["tls_idleK_pss_anon_kb"] -
+                     m["tls_idle0_pss_anon_kb"]) / n
+                m["tls_idle_procs_per_session"] = \
+                    (m["tls_idleK_procs"] - m["tls_idle0_procs"]) / n
+                if "idle_pss_per_session_kb" in m:
+                    m["tls_extra_pss_kb"] = \
+                        m["tls_idle_pss_per_session_kb"] - \
+                        m["idle_pss_per_session_kb"]
+            if m.get("tls_retr_mb_per_s") and m.get("retr_mb_per_s"):
+                m["tls_retr_vs_plain"] = \
+                    m["tls_retr_mb_per_s"] / m["retr_mb_per_s"]
+            if m.get("tlsres_tls_handshakes"):
+                m["tlsres_resumed_pct"] = 100 * m["tlsres_tls_resumed"] / \
+                    m["tlsres_tls_handshakes"]
             if floor_ms and "update_quit_ok_ms" in m:
                 m["update_vs_floor"] = m["update_quit_ok_ms"] / floor_ms
             if "update_dele_errors" in m:
@@ -110,6 +216,33 @@ def fmt(v):
     if abs(v) >= 10:
         return "%.1f" % v
     return "%.3g" % v
+
+
+def medians(reps):
+    keys = set(k for r in reps.values() for k in r)
+    return {k: statistics.median([r[k] for r in reps.values() if k in r])
+            for k in keys}
+
+
+def goals(data, servers):
+    """Issue 5's goals: pop3d's medians against the best peer's."""
+    if SELF not in data:
+        return
+    me = medians(data[SELF])
+    peers = [medians(data[s]) for s in servers if s != SELF]
+    best = {}
+    for label, key, d in ROWS:
+        vals = [p[key] for p in peers if key in p]
+        if vals and d != 0:
+            best[key] = max(vals) if d > 0 else min(vals)
+    print()
+    print("| goal (issue 5, medians) | pop3d | met? |")
+    print("|---|---|---|")
+    for label, f in GOALS:
+        r = f(me, best)
+        if r is not None:
+            print("| %s | %s | %s |" % (label, r[1],
+                                        "yes" if r[0] else "**no**"))
 
 
 def main():
@@ -142,6 +275,7 @@ def main():
             continue
         print("| %s%s | " % (label, " (higher better)" if d > 0 else "") +
               " | ".join(cells[s] for s in servers) + " |")
+    goals(data, servers)
     if floor:
         print()
         print("Machine floor for the update (write the surviving half of the "
