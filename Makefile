@@ -4,6 +4,7 @@
 #   make demo       build and run a demo server in the foreground on loopback
 #   make bench      benchmark against Dovecot and popa3d (bench/run; minutes)
 #   make install    install under $(DESTDIR)$(PREFIX)
+#   make lint       cppcheck and clang-tidy (tools/lint.sh)
 
 PREFIX	?= /usr/local
 SBINDIR	?= $(PREFIX)/sbin
@@ -31,7 +32,7 @@ TESTLIBS = -lcmocka
 # Every module but the one holding main(), shared by the daemon and the tests.
 CORE	 = session.o mbox.o uids.o update.o journal.o lock.o xform.o conf.o \
 	   auth.o log.o buf.o base64.o md5.o conn.o tls.o proxy.o iplimit.o listen.o \
-	   logindelay.o \
+	   logindelay.o mbcache.o \
 	   privsep.o authbe.o
 OBJS	 = pop3d.o $(CORE)
 
@@ -40,7 +41,7 @@ OBJS	 = pop3d.o $(CORE)
 CRASH_TESTS	 = tests/test_crash
 UNIT_TESTS = tests/test_session tests/test_mbox tests/test_conf \
 	     tests/test_auth tests/test_base64 tests/test_mboxfeat tests/test_proxy \
-	     tests/test_privsep tests/test_iplimit
+	     tests/test_privsep tests/test_iplimit tests/test_scan
 
 all: pop3d
 
@@ -185,3 +186,11 @@ clean-fuzz:
 .SECONDARY: $(FUZZ_CORE) $(ASAN_CORE) $(ASAN_DIR)/pop3d.o
 
 .PHONY: fuzz fuzz-build check-fuzz check-asan check-fuzz-deps clean-fuzz
+
+# Static analysis: cppcheck and clang-tidy (.clang-tidy, tools/lint.supp);
+# minutes on a small machine.
+lint:
+	@sh tools/deps.sh lint
+	@sh tools/lint.sh
+
+.PHONY: lint

@@ -3,10 +3,12 @@
  * small index (offsets, POP sizes, UIDs); RETR and TOP stream from the
  * file through xform_run, after cheap checks that no other program
  * rewrote it.  The locks are in lock.c (the session lock, on a file of
- * its own, blocks no MDA); twins' and X-UIDL UIDs in uids.c; UPDATE,
- * which compacts the file in place keeping mail delivered meanwhile, in
+ * its own, blocks no MDA); twins' and X-UIDL UIDs in uids.c; the index
+ * cache that spares a big mailbox the scan in mbcache.c; UPDATE, which
+ * compacts the file in place keeping mail delivered meanwhile, in
  * update.c.
  */
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -33,6 +35,8 @@
 
 static const char from_[] = "From ";
 
+int	mbox_scan_map = 1;
+
 /* ------------------------------------------------------------------ */
 /* The scan */
 
@@ -44,15 +48,17 @@ enum line_kind {
 };
 
 /*
- * A fingerprint seen count times so far in this scan: first is the idx of
- * its first copy, grp its uids.c group (UINT32_MAX until it has one).
+ * A fingerprint seen count times so far in this scan (0: a free slot,
+ * unless grp1 is set): first is the idx of its first copy, grp1 its
+ * uids.c group plus 1 (0 until it has one).  The fingerprint itself is
+ * not kept here: it is the group's, or the first copy's UID (the
+ * fingerprint's first 12 bytes), which keeps the table at 12 bytes a
+ * slot, a third of the cache misses of a big scan.
  */
 struct fp_slot {
-	unsigned char	fp[MD5_LEN];
-	uint32_t	count;
 	uint32_t	first;
-	uint32_t	grp;
-	int		used;		/* 0: free slot */
+	uint32_t	count;
+	uint32_t	grp1;
 };
 
 /* Header lines whose whole first line the scan looks at. */
@@ -75,10 +81,12 @@ static const char folder_data[] =
  * first bytes when they straddle two reads (head), its kind.  The current
  * message: its offsets, the header state for the fingerprint, the blank
  * line held back because it may turn out to be the separator (pend_*),
- * and the size counted by xform_run.  The duplicate-fingerprint table.
+ * and the POP size counted so far (see size_piece).  The
+ * duplicate-fingerprint table.
  */
 struct scan {
 	struct mbox		*m;
+	uint64_t		 fsize;		/* the file's size at the start */
 	uint64_t		 off;		/* file offset of the next byte */
 
 	int			 bol;		/* the next byte starts a line */
@@ -90,6 +98,8 @@ struct scan {
 	int			 prev_blank;	/* the line before was blank */
 	int			 hashing;	/* this line goes into fp */
 	int			 hcr;		/* a CR held back from fp */
+	const char		*hp;		/* bytes owed to fp: hp[0..hn) */
+	size_t			 hn;
 
 	int			 inmsg;
 	uint64_t		 start;
@@ -100,10 +110,11 @@ struct scan {
 	uint64_t		 pend_off;
 	size_t			 pend_len;	/* 0: no blank line held */
 	uint64_t		 size;
+	int			 lastcr;	/* the line's last byte so far is CR */
+	int			 midline;	/* the content's last line is open */
+	int			 slow;		/* this line goes through xf */
 	struct md5		 fp;
 	struct xform		 xf;
-	const char		*run;		/* content not yet counted */
-	size_t			 runlen;
 
 	struct fp_slot		*tab;
 	size_t			 tabcap;
@@ -133,26 +144,89 @@ struct scan {
 };
 
 /*
- * Header fields that local mail readers add or rewrite: they must not
- * change a message's UID.
+ * The header fields the scan treats specially.  Local mail readers add
+ * or rewrite the volatile ones, which therefore must not change a
+ * message's UID: Status:, X-Status:, X-Keywords:, X-UID:, X-IMAP:,
+ * X-IMAPbase:, Content-Length:, Lines: and X-UIDL:.  X-UIDL: and
+ * Content-Length: are also read; X-IMAP: and Subject: name the folder
+ * data message.
  */
-static const char *const volatile_fields[] = {
-	"Status:", "X-Status:", "X-Keywords:", "X-UID:", "X-IMAP:",
-	"X-IMAPbase:", "Content-Length:", "Lines:", "X-UIDL:"
+enum field {
+	FLD_OTHER,
+	FLD_VOLATILE,
+	FLD_XUIDL,		/* volatile too */
+	FLD_CLEN,		/* volatile too */
+	FLD_XIMAP,		/* volatile too */
+	FLD_SUBJECT
 };
 
-static int
-field_volatile(const char *h, size_t len)
-{
-	size_t	i, n;
+struct field_name {
+	const char	*name;		/* with its colon */
+	enum field	 kind;
+};
 
-	for (i = 0; i < sizeof(volatile_fields) / sizeof(volatile_fields[0]);
-	    i++) {
-		n = strlen(volatile_fields[i]);
-		if (len >= n && strncasecmp(h, volatile_fields[i], n) == 0)
-			return 1;
+/*
+ * By the length of the name with its colon, so that a header line costs
+ * one memchr and, at most, a comparison or three (the profile of a big
+ * open showed the old list walk of strncasecmps at an eighth of it).
+ */
+static const struct field_name fields6[] = {
+	{ "X-UID:", FLD_VOLATILE }, { "Lines:", FLD_VOLATILE }, { NULL, 0 }
+};
+static const struct field_name fields7[] = {
+	{ "Status:", FLD_VOLATILE }, { "X-IMAP:", FLD_XIMAP },
+	{ "X-UIDL:", FLD_XUIDL }, { NULL, 0 }
+};
+static const struct field_name fields8[] = {
+	{ "Subject:", FLD_SUBJECT }, { NULL, 0 }
+};
+static const struct field_name fields9[] = {
+	{ "X-Status:", FLD_VOLATILE }, { NULL, 0 }
+};
+static const struct field_name fields11[] = {
+	{ "X-Keywords:", FLD_VOLATILE }, { "X-IMAPbase:", FLD_VOLATILE },
+	{ NULL, 0 }
+};
+static const struct field_name fields15[] = {
+	{ "Content-Length:", FLD_CLEN }, { NULL, 0 }
+};
+
+/* The kind of the header line whose first len (<= SCAN_HEAD) bytes are h. */
+static enum field
+field_kind(const char *h, size_t len)
+{
+	const struct field_name	*f;
+	const char		*colon;
+
+	if ((colon = memchr(h, ':', len)) == NULL)
+		return FLD_OTHER;
+	switch (colon + 1 - h) {
+	case 6:
+		f = fields6;
+		break;
+	case 7:
+		f = fields7;
+		break;
+	case 8:
+		f = fields8;
+		break;
+	case 9:
+		f = fields9;
+		break;
+	case 11:
+		f = fields11;
+		break;
+	case 15:
+		f = fields15;
+		break;
+	default:
+		return FLD_OTHER;
 	}
-	return 0;
+	for (; f->name != NULL; f++)
+		if ((h[0] | 0x20) == (f->name[0] | 0x20) &&
+		    strncasecmp(h, f->name, (size_t)(colon - h)) == 0)
+			return f->kind;
+	return FLD_OTHER;
 }
 
 static void
@@ -165,30 +239,61 @@ put_le64(unsigned char *p, uint64_t v)
 }
 
 /*
- * Hash one piece of a line without its line end (LF or CRLF), so the
- * UID does not depend on how the file ends its lines.  A CR that ends a
- * piece is held until we know whether the LF follows it.
+ * Bytes for fp are gathered while they lie next to each other in the
+ * read buffer and hashed in one md5_update: with LF line ends that is a
+ * whole header block, minus its volatile fields.
+ */
+static void
+hash_flush(struct scan *s)
+{
+	if (s->hn > 0)
+		md5_update(&s->fp, s->hp, s->hn);
+	s->hn = 0;
+}
+
+static void
+hash_add(struct scan *s, const char *p, size_t len)
+{
+	if (len == 0)
+		return;
+	if (s->hn > 0 && s->hp + s->hn == p) {
+		s->hn += len;
+		return;
+	}
+	hash_flush(s);
+	s->hp = p;
+	s->hn = len;
+}
+
+/*
+ * Hash one piece of a line with its line end (LF or CRLF) as a bare LF,
+ * so the UID does not depend on how the file ends its lines.  A CR that
+ * ends a piece is held until we know whether the LF follows it.
  */
 static void
 hash_piece(struct scan *s, const char *p, size_t len, int has_nl)
 {
+	const char	*nl = has_nl ? p + len - 1 : NULL;
+
 	if (has_nl)
 		len--;
 	if (s->hcr) {
 		s->hcr = 0;
-		if (!has_nl || len > 0)
+		if (!has_nl || len > 0) {
+			hash_flush(s);
 			md5_update(&s->fp, "\r", 1);
+		}
 	}
 	if (len > 0 && p[len - 1] == '\r') {
 		len--;
 		s->hcr = !has_nl;
 	}
-	md5_update(&s->fp, p, len);
-	if (has_nl)
-		md5_update(&s->fp, "\n", 1);
+	hash_add(s, p, len);
+	if (nl != NULL)
+		hash_add(s, nl, 1);
 }
 
-/* A table slot for fp: its bytes are already well mixed. */
+/* A table slot for fp (or its first bytes): they are well mixed. */
 static size_t
 fp_index(const struct scan *s, const unsigned char *fp)
 {
@@ -200,13 +305,28 @@ fp_index(const struct scan *s, const unsigned char *fp)
 	return (size_t)h & (s->tabcap - 1);
 }
 
+/* The fingerprint bytes a used slot stands for: 16, or 12 (a UID). */
+static const unsigned char *
+fp_key(const struct scan *s, const struct fp_slot *e, size_t *len)
+{
+	if (e->grp1 != 0) {
+		*len = MD5_LEN;
+		return s->m->um.grp[e->grp1 - 1].fp;
+	}
+	*len = MBOX_UID_BYTES;
+	return s->m->msgs[e->first].uid;
+}
+
+/* Double the table, or more, to at least hint slots (up to 2^24). */
 static int
-fp_grow(struct scan *s)
+fp_grow(struct scan *s, uint64_t hint)
 {
 	struct fp_slot	*old = s->tab, *e;
-	size_t		 oldcap = s->tabcap, i, j;
+	size_t		 oldcap = s->tabcap, i, j, len;
 
 	s->tabcap = oldcap == 0 ? 256 : oldcap * 2;
+	while (s->tabcap < hint && s->tabcap < ((size_t)1 << 24))
+		s->tabcap *= 2;
 	if ((s->tab = calloc(s->tabcap, sizeof(*s->tab))) == NULL) {
 		log_warn("%s: fingerprint table", s->m->path);
 		s->tab = old;
@@ -214,10 +334,11 @@ fp_grow(struct scan *s)
 		return -1;
 	}
 	for (i = 0; i < oldcap; i++) {
-		if (!old[i].used)
+		if (old[i].count == 0 && old[i].grp1 == 0)
 			continue;
-		j = fp_index(s, old[i].fp);
-		for (e = &s->tab[j]; e->used; e = &s->tab[j])
+		j = fp_index(s, fp_key(s, &old[i], &len));
+		for (e = &s->tab[j]; e->count != 0 || e->grp1 != 0;
+		    e = &s->tab[j])
 			j = (j + 1) & (s->tabcap - 1);
 		*e = old[i];
 	}
@@ -229,21 +350,19 @@ fp_grow(struct scan *s)
 static struct fp_slot *
 fp_slot(struct scan *s, const unsigned char fp[MD5_LEN])
 {
-	struct fp_slot	*e;
-	size_t		 j;
+	struct fp_slot		*e;
+	const unsigned char	*k;
+	size_t			 j, len;
 
-	if (2 * (s->tabused + 1) > s->tabcap && fp_grow(s) == -1)
+	if (2 * (s->tabused + 1) > s->tabcap && fp_grow(s, 0) == -1)
 		return NULL;
 	j = fp_index(s, fp);
-	for (e = &s->tab[j]; e->used; e = &s->tab[j]) {
-		if (memcmp(e->fp, fp, MD5_LEN) == 0)
+	for (e = &s->tab[j]; e->count != 0 || e->grp1 != 0; e = &s->tab[j]) {
+		k = fp_key(s, e, &len);
+		if (memcmp(k, fp, len) == 0)
 			return e;
 		j = (j + 1) & (s->tabcap - 1);
 	}
-	memcpy(e->fp, fp, MD5_LEN);
-	e->used = 1;
-	e->count = 0;
-	e->grp = UINT32_MAX;
 	s->tabused++;
 	return e;
 }
@@ -259,7 +378,7 @@ fp_uid(struct scan *s, const unsigned char fp[MD5_LEN],
     unsigned char uid[MBOX_UID_BYTES])
 {
 	struct fp_slot	*e;
-	uint32_t	 idx = (uint32_t)s->m->nmsgs;
+	uint32_t	 idx = (uint32_t)s->m->nmsgs, grp;
 
 	if (s->m->nmsgs >= UINT32_MAX - 1 || (e = fp_slot(s, fp)) == NULL) {
 		log_warnx("%s: out of memory for UIDs", s->m->path);
@@ -267,38 +386,55 @@ fp_uid(struct scan *s, const unsigned char fp[MD5_LEN],
 	}
 	if (e->count == 0)
 		e->first = idx;
-	if (uids_assign(s->m, fp, e->count, &e->grp, e->first, idx, uid) ==
-	    -1)
+	grp = e->grp1 != 0 ? e->grp1 - 1 : UINT32_MAX;
+	if (uids_assign(s->m, fp, e->count, &grp, e->first, idx, uid) == -1)
 		return -1;
+	e->grp1 = grp != UINT32_MAX ? grp + 1 : 0;
 	e->count++;
 	return 0;
 }
 
-/* Put the groups of the UID file in the table before the scan. */
+/*
+ * Size the table for about hint messages, and put the groups of the UID
+ * file in it, before the scan.
+ */
 static int
-fp_preload(struct scan *s)
+fp_preload(struct scan *s, uint64_t hint)
 {
 	struct fp_slot	*e;
 	size_t		 g;
 
+	if (fp_grow(s, hint) == -1)
+		return -1;
 	for (g = 0; g < s->m->um.ngrp; g++) {
 		if ((e = fp_slot(s, s->m->um.grp[g].fp)) == NULL) {
 			log_warnx("%s: out of memory for UIDs", s->m->path);
 			return -1;
 		}
-		e->grp = (uint32_t)g;
+		e->grp1 = (uint32_t)g + 1;
 	}
 	return 0;
 }
 
+/*
+ * The first allocation is sized for a file of size bytes of messages of
+ * 2 KB or more, so that common mail never regrows the array: its pages
+ * are touched only as entries are added (a large malloc is mapped fresh)
+ * and index_trim gives back the rest, whereas regrowing through the heap
+ * can leave the old copies behind in the session's memory.  Smaller
+ * messages regrow it by 1.5 times.
+ */
 static int
-index_add(struct mbox *m, const struct mbox_msg *e)
+index_add(struct mbox *m, const struct mbox_msg *e, uint64_t size)
 {
 	struct mbox_msg	*n;
 	size_t		 cap;
 
 	if (m->nmsgs == m->msgcap) {
-		cap = m->msgcap == 0 ? 64 : m->msgcap * 2;
+		cap = m->msgcap < 64 ? 64 : m->msgcap + m->msgcap / 2;
+		if (m->msgcap == 0 && size / 2048 > cap &&
+		    size / 2048 < SIZE_MAX / sizeof(*n))
+			cap = (size_t)(size / 2048);
 		if (cap > SIZE_MAX / sizeof(*n) ||
 		    (n = realloc(m->msgs, cap * sizeof(*n))) == NULL) {
 			log_warnx("%s: out of memory for the index of %zu "
@@ -312,31 +448,73 @@ index_add(struct mbox *m, const struct mbox_msg *e)
 	return 0;
 }
 
+/* Give back the slack of the last growth (32 bytes a message stay). */
+static void
+index_trim(struct mbox *m)
+{
+	struct mbox_msg	*n;
+
+	if (m->nmsgs == 0 || m->nmsgs == m->msgcap ||
+	    (n = realloc(m->msgs, m->nmsgs * sizeof(*n))) == NULL)
+		return;
+	m->msgs = n;
+	m->msgcap = m->nmsgs;
+}
+
 /*
- * Content is counted in runs of adjacent lines rather than line by line:
- * fewer calls, same bytes in the same order.
+ * The POP size, counted in the scan's own pass over each line rather
+ * than by running xform_run over the bytes a second time.  For a line
+ * that xform_run passes through (every line but mboxrd's "^>+From "
+ * candidates) that is its bytes plus one for an LF without a CR before
+ * it, and 2 for a last line without an LF; a line starting with '>' in
+ * mboxrd goes through xform_run itself (slow).  tests/test_scan.c
+ * checks that the two agree for every fixture and for random input.
  */
 static void
-scan_flush(struct scan *s)
+size_piece(struct scan *s, const char *p, size_t len, int has_nl)
 {
 	size_t	used;
 
-	if (s->runlen > 0)
-		s->size += xform_run(&s->xf, s->run, s->runlen, NULL, 0,
-		    &used);
-	s->runlen = 0;
-}
-
-static void
-scan_count(struct scan *s, const char *p, size_t len)
-{
-	if (s->runlen > 0 && s->run + s->runlen == p) {
-		s->runlen += len;
+	if (s->slow) {
+		s->size += xform_run(&s->xf, p, len, NULL, 0, &used);
+		s->slow = !has_nl;
+		s->midline = !has_nl;
 		return;
 	}
-	scan_flush(s);
-	s->run = p;
-	s->runlen = len;
+	s->size += len;
+	if (has_nl) {
+		if (len >= 2 ? p[len - 2] != '\r' : !s->lastcr)
+			s->size++;
+		s->lastcr = s->midline = 0;
+	} else if (len > 0) {
+		s->lastcr = p[len - 1] == '\r';
+		s->midline = 1;
+	}
+}
+
+/* Content bytes taken whole (a Content-Length body): the same count. */
+static void
+size_bulk(struct scan *s, const char *p, size_t len)
+{
+	const char	*end = p + len, *nl;
+
+	while (p < end) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		size_piece(s, p, nl != NULL ? (size_t)(nl + 1 - p) :
+		    (size_t)(end - p), nl != NULL);
+		p = nl != NULL ? nl + 1 : end;
+	}
+}
+
+/* The content ended: a last line without its LF gets a CRLF. */
+static void
+size_end(struct scan *s)
+{
+	if (s->slow)
+		s->size += xform_end(&s->xf, NULL, 0);
+	else if (s->midline)
+		s->size += 2;
+	s->slow = s->midline = s->lastcr = 0;
 }
 
 /* The fingerprint: the hashed header lines, then the body's length. */
@@ -345,6 +523,7 @@ scan_fp(struct scan *s, uint64_t end, unsigned char fp[MD5_LEN])
 {
 	unsigned char	le[8];
 
+	hash_flush(s);
 	put_le64(le, s->body != UINT64_MAX && end > s->body ?
 	    end - s->body : 0);
 	md5_update(&s->fp, le, sizeof(le));
@@ -356,6 +535,18 @@ fp_check(const unsigned char fp[MD5_LEN])
 {
 	return (uint32_t)fp[0] | (uint32_t)fp[1] << 8 |
 	    (uint32_t)fp[2] << 16 | (uint32_t)fp[3] << 24;
+}
+
+/*
+ * The fp_check of message idx as scanned: its UID is its fingerprint's
+ * first bytes unless it is one of identical twins.
+ */
+static uint32_t
+msg_check(const struct mbox *m, size_t idx)
+{
+	const unsigned char	*fp = uids_fp_of(m, idx);
+
+	return fp_check(fp != NULL ? fp : m->msgs[idx].uid);
 }
 
 /*
@@ -381,25 +572,31 @@ scan_finish(struct scan *s, uint64_t end)
 
 	if (s->content == UINT64_MAX)
 		s->content = end;
-	scan_flush(s);
-	s->size += xform_end(&s->xf, NULL, 0);
+	size_end(s);
 	scan_fp(s, end, fp);
 	if (scan_is_folder_data(s)) {
 		s->m->hidden = 1;
 		return 0;
 	}
+	if (end > MBOX_FILE_MAX) {
+		log_warnx("%s: larger than %llu bytes: not served", s->m->path,
+		    (unsigned long long)MBOX_FILE_MAX);
+		return -1;
+	}
 	memset(&e, 0, sizeof(e));
-	e.start = s->start;
-	e.content = s->content;
-	e.len = end - s->content;
-	e.size = s->size;
-	e.check = fp_check(fp);
+	msg_set(&e, MSG_START, s->start);
+	msg_set(&e, MSG_FROMLEN, s->content - s->start);
+	msg_set(&e, MSG_LEN, end - s->content);
+	msg_set(&e, MSG_SIZE, s->size);
 	if (fp_uid(s, fp, e.uid) == -1)
 		return -1;
-	if (s->xuidl_len > 0 && s->xuidl_len <= CAP_MAX && uids_xuidl(s->m, (uint32_t)s->m->nmsgs,
-	    s->xuidl, s->xuidl_len) == -1)
+	if (s->xuidl_len > 0)
+		s->m->xuidl_seen = 1;
+	if (s->xuidl_len > 0 && s->xuidl_len <= CAP_MAX &&
+	    uids_xuidl(s->m, (uint32_t)s->m->nmsgs, s->xuidl, s->xuidl_len) ==
+	    -1)
 		return -1;
-	return index_add(s->m, &e);
+	return index_add(s->m, &e, s->fsize);
 }
 
 static void
@@ -412,7 +609,9 @@ scan_begin(struct scan *s)
 	s->skip = 0;
 	s->pend_len = 0;
 	s->size = 0;
+	s->slow = s->midline = s->lastcr = 0;
 	s->hcr = 0;
+	s->hn = 0;
 	md5_init(&s->fp);
 	xform_init(&s->xf, s->m->format, 0, -1);
 	s->kind = LINE_FROM;
@@ -428,13 +627,10 @@ scan_begin(struct scan *s)
 static void
 scan_unhold(struct scan *s)
 {
-	size_t	used;
-
 	if (s->pend_len == 0)
 		return;
-	scan_flush(s);
-	s->size += xform_run(&s->xf, "\r\n" + (2 - s->pend_len),
-	    s->pend_len, NULL, 0, &used);
+	/* as xform_run makes it: CRLF, from LF or CRLF */
+	s->size += 2;
 	s->pend_len = 0;
 }
 
@@ -451,27 +647,24 @@ log_corrupt(const struct scan *s, const char *h, size_t len)
 	    "a \"From \" line", s->m->path, show);
 }
 
-static int
-prefix(const char *h, size_t len, const char *name)
-{
-	size_t	n = strlen(name);
-
-	return len >= n && strncasecmp(h, name, n) == 0;
-}
-
 /* Which header lines are looked at whole (see scan_captured). */
 static enum capture
-field_capture(struct scan *s, const char *h, size_t len)
+field_capture(struct scan *s, enum field f)
 {
-	if (prefix(h, len, "X-UIDL:"))
+	switch (f) {
+	case FLD_XUIDL:
 		return CAP_XUIDL;
-	if (prefix(h, len, "Content-Length:"))
+	case FLD_CLEN:
 		return s->m->format == MBOX_MBOXCL2 ? CAP_CLEN : CAP_NONE;
-	if (s->start != 0)
+	case FLD_XIMAP:
+		if (s->start == 0)
+			s->ximap = 1;
 		return CAP_NONE;
-	if (prefix(h, len, "X-IMAP:"))
-		s->ximap = 1;
-	return prefix(h, len, "Subject:") ? CAP_SUBJECT : CAP_NONE;
+	case FLD_SUBJECT:
+		return s->start == 0 ? CAP_SUBJECT : CAP_NONE;
+	default:
+		return CAP_NONE;
+	}
 }
 
 /*
@@ -481,6 +674,8 @@ field_capture(struct scan *s, const char *h, size_t len)
 static int
 scan_decide(struct scan *s, const char *h, size_t len, int complete)
 {
+	enum field	f;
+
 	s->capkind = CAP_NONE;
 	s->caplen = 0;
 	if (!s->inmsg && s->after_cl && complete &&
@@ -515,9 +710,11 @@ scan_decide(struct scan *s, const char *h, size_t len, int complete)
 		return MD_OK;
 	}
 	s->kind = LINE_TEXT;
+	s->slow = h[0] == '>' && s->m->format == MBOX_MBOXRD;
 	if (s->in_hdr && h[0] != ' ' && h[0] != '\t') {
-		s->skip = field_volatile(h, len);
-		s->capkind = field_capture(s, h, len);
+		f = field_kind(h, len);
+		s->skip = f != FLD_OTHER && f != FLD_SUBJECT;
+		s->capkind = field_capture(s, f);
 	}
 	s->hashing = s->in_hdr && !s->skip;
 	return MD_OK;
@@ -529,7 +726,7 @@ scan_piece(struct scan *s, const char *p, size_t len, int has_nl)
 	size_t	room;
 
 	if (s->kind == LINE_TEXT)
-		scan_count(s, p, len);
+		size_piece(s, p, len, has_nl);
 	if (s->hashing)
 		hash_piece(s, p, len, has_nl);
 	/* a caplen past the buffer marks a line too long to use */
@@ -731,6 +928,7 @@ scan_head(struct scan *s, const char **p, const char *end)
 	if ((st = scan_decide(s, s->head, s->headlen, nl != NULL)) != MD_OK)
 		return st;
 	scan_piece(s, s->head, s->headlen, nl != NULL);
+	hash_flush(s);		/* head[] is reused */
 	if (nl != NULL)
 		scan_eol(s);
 	return MD_OK;
@@ -755,12 +953,45 @@ scan_step(struct scan *s, const char **p, const char *end, int *st)
 		return 0;
 	len = (uint64_t)(end - *p) < s->body_left ? (size_t)(end - *p) :
 	    (size_t)s->body_left;
-	scan_count(s, *p, len);
+	size_bulk(s, *p, len);
 	*p += len;
 	s->off += len;
 	s->body_left -= len;
 	if (s->body_left == 0)
 		*st = cl_end(s);
+	return 1;
+}
+
+/*
+ * The common case of a body, without the state machine: whole lines
+ * that are not blank (no From_ can follow), and for mboxrd don't start
+ * with '>', only add to the size, as size_piece would count them.  Called
+ * at the start of a body line after a line that was not blank; stops
+ * before the first line that needs more.  Returns whether it took any.
+ */
+static int
+scan_body(struct scan *s, const char **pp, const char *end)
+{
+	const char	*p = *pp, *nl;
+	size_t		 len;
+	uint64_t	 size = s->size;
+	int		 rd = s->m->format == MBOX_MBOXRD;
+
+	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		len = (size_t)(nl + 1 - p);
+		if (len == 1 || (len == 2 && p[0] == '\r') ||
+		    (rd && p[0] == '>'))
+			break;
+		size += len + (p[len - 2] != '\r');
+		p += len;
+	}
+	if (p == *pp)
+		return 0;
+	s->size = size;
+	s->off += (uint64_t)(p - *pp);
+	*pp = p;
+	s->kind = LINE_TEXT;
+	s->capkind = CAP_NONE;
 	return 1;
 }
 
@@ -790,6 +1021,9 @@ scan_chunk(struct scan *s, const char *p, size_t n)
 				return st;
 			continue;
 		}
+		if (s->bol && s->inmsg && !s->in_hdr && !s->prev_blank &&
+		    !s->verify && scan_body(s, &p, end))
+			continue;
 		nl = memchr(p, '\n', end - p);
 		len = nl != NULL ? (size_t)(nl + 1 - p) : (size_t)(end - p);
 		if (s->bol) {
@@ -812,7 +1046,7 @@ scan_chunk(struct scan *s, const char *p, size_t n)
 			scan_eol(s);
 	}
 	/* the read buffer is about to be reused */
-	scan_flush(s);
+	hash_flush(s);
 	return MD_OK;
 }
 
@@ -827,6 +1061,7 @@ scan_cut(struct scan *s)
 		if ((st = scan_decide(s, s->head, s->headlen, 0)) != MD_OK)
 			return st;
 		scan_piece(s, s->head, s->headlen, 0);
+		hash_flush(s);
 	}
 	return MD_OK;
 }
@@ -854,44 +1089,140 @@ scan_eof(struct scan *s)
 }
 
 /*
- * Read the whole file once, in MBOX_READ_CHUNK blocks, building the
- * index.  Returns an enum md_status.
+ * The read buffer, made at its first use: a scan of a mapped file needs
+ * none, so a session that only lists mail never holds one.  0 or -1
+ * (logged).
  */
 static int
-mbox_scan(struct mbox *m)
+mbox_getbuf(struct mbox *m)
 {
-	struct stat	fst;
-	struct scan	s;
-	ssize_t		n;
-	uint64_t	pos = 0;
-	int		st = MD_OK;
-
-	memset(&s, 0, sizeof(s));
-	s.m = m;
-	s.bol = 1;
-	if (fp_preload(&s) == -1) {
-		free(s.tab);
-		return MD_TEMP;
+	if (m->buf == NULL && (m->buf = malloc(MBOX_READ_CHUNK)) == NULL) {
+		log_warn("%s: read buffer", m->path);
+		return -1;
 	}
+	return 0;
+}
+
+/*
+ * The file from *pos on as far as it is mapped: scanning the page cache
+ * in place saves the copy a read makes (a seventh of the open of a big
+ * mailbox, measured).  *pos is moved past the bytes scanned; when the
+ * file can't be mapped (a 32-bit address space, say), it stays and the
+ * reads do it all.  The mapping counts towards the session's Pss as
+ * shared page cache, not as its own memory, and is gone when the scan
+ * ends.  A file that a program ignoring our delivery locks truncates
+ * while it is mapped can kill the session with SIGBUS: the session
+ * ends, no mail is touched.  Returns an enum md_status.
+ */
+static int
+scan_mapped(struct scan *s, uint64_t *pos)
+{
+	struct stat	 st;
+	long		 pg = sysconf(_SC_PAGESIZE);
+	uint64_t	 off;
+	size_t		 len;
+	char		*p;
+	int		 r;
+
+	if (!mbox_scan_map || pg <= 0 || fstat(s->m->fd, &st) == -1 ||
+	    (uint64_t)st.st_size <= *pos || (uint64_t)st.st_size > SIZE_MAX)
+		return MD_OK;
+	off = *pos / (uint64_t)pg * (uint64_t)pg;
+	len = (size_t)((uint64_t)st.st_size - off);
+	p = mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_POPULATE, s->m->fd,
+	    (off_t)off);
+	if (p == MAP_FAILED)
+		return MD_OK;
+	r = scan_chunk(s, p + (*pos - off), (size_t)((uint64_t)st.st_size -
+	    *pos));
+	(void)munmap(p, len);
+	*pos = (uint64_t)st.st_size;
+	return r;
+}
+
+/* The file from *pos on, in MBOX_READ_CHUNK reads.  An enum md_status. */
+static int
+scan_read(struct scan *s, uint64_t *pos)
+{
+	struct mbox	*m = s->m;
+	ssize_t		 n;
+	int		 st;
+
+	if (mbox_getbuf(m) == -1)
+		return MD_TEMP;
 	for (;;) {
-		n = pread(m->fd, m->buf, MBOX_READ_CHUNK, (off_t)pos);
+		n = pread(m->fd, m->buf, MBOX_READ_CHUNK, (off_t)*pos);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
 			log_warn("%s: read", m->path);
-			st = MD_TEMP;
-			break;
+			return MD_TEMP;
 		}
-		if (n == 0) {
-			st = scan_eof(&s);
-			break;
-		}
-		pos += (uint64_t)n;
-		if ((st = scan_chunk(&s, m->buf, (size_t)n)) != MD_OK)
-			break;
+		if (n == 0)
+			return scan_eof(s);
+		*pos += (uint64_t)n;
+		if ((st = scan_chunk(s, m->buf, (size_t)n)) != MD_OK)
+			return st;
 	}
+}
+
+/*
+ * The messages of the index cache go into the fingerprint table, so that
+ * mail appended since is told apart from them as in a full scan.
+ */
+static int
+fp_cached(struct scan *s)
+{
+	unsigned char	 fp[MD5_LEN];
+	struct fp_slot	*e;
+	size_t		 i;
+
+	memset(fp, 0, sizeof(fp));
+	for (i = 0; i < s->m->nmsgs; i++) {
+		memcpy(fp, s->m->msgs[i].uid, MBOX_UID_BYTES);
+		if ((e = fp_slot(s, fp)) == NULL) {
+			log_warnx("%s: out of memory for UIDs", s->m->path);
+			return -1;
+		}
+		if (e->count++ == 0)
+			e->first = (uint32_t)i;
+	}
+	return 0;
+}
+
+/*
+ * Read the file once from offset from (0, or the end of what the index
+ * cache holds), building the index: mapped, and then read from where the
+ * mapping ended (normally the end).  Returns an enum md_status.
+ */
+static int
+mbox_scan(struct mbox *m, uint64_t from)
+{
+	struct stat	fst;
+	struct scan	s;
+	uint64_t	pos = from;
+	int		st;
+
+	memset(&s, 0, sizeof(s));
+	s.m = m;
+	s.bol = 1;
+	s.off = from;
+	if (fstat(m->fd, &fst) == -1) {
+		log_warn("%s: fstat", m->path);
+		return MD_TEMP;
+	}
+	s.fsize = (uint64_t)fst.st_size;
+	/* about one slot per 4 KB: no regrowth for common mail */
+	if (fp_preload(&s, (uint64_t)fst.st_size / 4096) == -1 ||
+	    ((uint64_t)fst.st_size > from && from > 0 && fp_cached(&s) == -1)) {
+		free(s.tab);
+		return MD_TEMP;
+	}
+	if ((st = scan_mapped(&s, &pos)) == MD_OK)
+		st = scan_read(&s, &pos);
 	free(s.tab);
 	m->size = pos;
+	index_trim(m);
 	if (st == MD_OK && uids_scanned(m) == -1)
 		st = MD_TEMP;
 	if (st == MD_OK && fstat(m->fd, &fst) == -1) {
@@ -932,10 +1263,6 @@ mbox_openfile(struct mbox *m)
 	}
 	m->dev = st.st_dev;
 	m->ino = st.st_ino;
-	if ((m->buf = malloc(MBOX_READ_CHUNK)) == NULL) {
-		log_warn("%s: read buffer", m->path);
-		return MD_TEMP;
-	}
 	return MD_OK;
 }
 
@@ -1035,7 +1362,7 @@ int
 mbox_open(const char *path, const struct conf *conf, struct mbox **out)
 {
 	struct mbox	*m;
-	uint64_t	 size;
+	uint64_t	 size, from = 0;
 	int		 st, n;
 
 	*out = NULL;
@@ -1069,8 +1396,11 @@ mbox_open(const char *path, const struct conf *conf, struct mbox **out)
 	/* a mail reader may have renamed a new file in before we locked */
 	if ((st = mbox_same(m, &size)) == MD_OK &&
 	    (st = journal_recover(m->fd, m->path)) == MD_OK)
-		st = mbox_scan(m);
+		st = mbcache_load(m, &from) == -1 ? MD_TEMP : mbox_scan(m, from);
 	lock_release(&m->lk);
+	/* after the locks: an MDA need not wait for it */
+	if (st == MD_OK && m->size > from)
+		mbcache_save(m);
  done:
 	if (st != MD_OK) {
 		mbox_free(m);
@@ -1102,7 +1432,7 @@ mbox_size(void *md, size_t idx)
 {
 	const struct mbox	*m = md;
 
-	return idx < m->nmsgs ? m->msgs[idx].size : 0;
+	return idx < m->nmsgs ? msg_size(&m->msgs[idx]) : 0;
 }
 
 /* The string lives in the mbox until the next call. */
@@ -1137,7 +1467,8 @@ msg_refinger(struct mbox *m, size_t idx)
 	const struct mbox_msg	*e = &m->msgs[idx];
 	struct scan		 s;
 	unsigned char		 fp[MD5_LEN];
-	uint64_t		 pos = e->start, end = e->content + e->len;
+	uint64_t		 pos = msg_start(e);
+	uint64_t		 end = msg_content(e) + msg_len(e);
 	ssize_t			 n;
 	size_t			 want;
 
@@ -1147,6 +1478,8 @@ msg_refinger(struct mbox *m, size_t idx)
 	s.off = pos;
 	s.body = UINT64_MAX;
 	s.verify = 1;
+	if (mbox_getbuf(m) == -1)
+		return -1;
 	while (pos < end && s.body == UINT64_MAX) {
 		want = end - pos < MBOX_READ_CHUNK ? (size_t)(end - pos) :
 		    MBOX_READ_CHUNK;
@@ -1167,7 +1500,7 @@ msg_refinger(struct mbox *m, size_t idx)
 	if (!s.inmsg)
 		return 0;
 	scan_fp(&s, end, fp);
-	return fp_check(fp) == e->check;
+	return fp_check(fp) == msg_check(m, idx);
 }
 
 /*
@@ -1185,9 +1518,10 @@ mbox_msg_check(struct mbox *m, size_t idx)
 
 	if ((st = mbox_same(m, &cur)) != MD_OK)
 		return st;
-	next = idx + 1 < m->nmsgs ? m->msgs[idx + 1].start : m->size;
+	next = idx + 1 < m->nmsgs ? msg_start(&m->msgs[idx + 1]) : m->size;
 	what = "no From_ line where it starts";
-	if ((r = mbox_from_at(m, m->msgs[idx].start)) == 1 && next < cur) {
+	if ((r = mbox_from_at(m, msg_start(&m->msgs[idx]))) == 1 &&
+	    next < cur) {
 		what = "no From_ line where it ends";
 		r = next == m->size ? from_begun(m, next) :
 		    mbox_from_at(m, next);
@@ -1220,8 +1554,8 @@ mbox_msg_open(void *md, size_t idx, long body_lines)
 	if ((st = mbox_msg_check(m, idx)) != MD_OK)
 		return st;
 	xform_init(&m->rx, m->format, 1, body_lines);
-	m->roff = m->msgs[idx].content;
-	m->rleft = m->msgs[idx].len;
+	m->roff = msg_content(&m->msgs[idx]);
+	m->rleft = msg_len(&m->msgs[idx]);
 	m->bpos = m->blen = 0;
 	m->reading = 1;
 	return MD_OK;
@@ -1234,6 +1568,10 @@ mbox_fill(struct mbox *m)
 	size_t	want;
 	ssize_t	n;
 
+	if (mbox_getbuf(m) == -1) {
+		m->reading = 0;
+		return -1;
+	}
 	want = m->rleft < MBOX_READ_CHUNK ? (size_t)m->rleft : MBOX_READ_CHUNK;
 	do
 		n = pread(m->fd, m->buf, want, (off_t)m->roff);

@@ -224,6 +224,15 @@ cmp_mem_idx(const void *a, const void *b)
 	return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
+/* qsort, which must not be handed the NULL of an empty array. */
+static void
+sort(void *base, size_t n, size_t size, int (*cmp)(const void *,
+    const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
+
 /*
  * A value that two messages carry serves neither: which one would keep
  * it depends on the order of delivery, and the one that did not would
@@ -235,7 +244,7 @@ xuidl_dedup(struct uidmap *um)
 	size_t	i, j, n = 0;
 
 	sort_pool = um->pool;
-	qsort(um->xu, um->nxu, sizeof(*um->xu), cmp_xu_value);
+	sort(um->xu, um->nxu, sizeof(*um->xu), cmp_xu_value);
 	for (i = 0; i < um->nxu; i = j) {
 		for (j = i + 1; j < um->nxu && strcmp(um->pool + um->xu[i].off,
 		    um->pool + um->xu[j].off) == 0; j++)
@@ -244,7 +253,7 @@ xuidl_dedup(struct uidmap *um)
 			um->xu[n++] = um->xu[i];
 	}
 	um->nxu = n;
-	qsort(um->xu, um->nxu, sizeof(*um->xu), cmp_xu_idx);
+	sort(um->xu, um->nxu, sizeof(*um->xu), cmp_xu_idx);
 }
 
 int
@@ -252,7 +261,7 @@ uids_scanned(struct mbox *m)
 {
 	struct uidmap	*um = &m->um;
 
-	qsort(um->mem, um->nmem, sizeof(*um->mem), cmp_mem_idx);
+	sort(um->mem, um->nmem, sizeof(*um->mem), cmp_mem_idx);
 	xuidl_dedup(um);
 	return 0;
 }
@@ -268,6 +277,24 @@ uids_xuidl_of(const struct mbox *m, size_t idx)
 		if (um->xu[mid].idx == idx)
 			return um->pool + um->xu[mid].off;
 		if (um->xu[mid].idx < idx)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+const unsigned char *
+uids_fp_of(const struct mbox *m, size_t idx)
+{
+	const struct uidmap	*um = &m->um;
+	size_t			 lo = 0, hi = um->nmem, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (um->mem[mid].idx == idx)
+			return um->grp[um->mem[mid].grp].fp;
+		if (um->mem[mid].idx < idx)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -603,7 +630,7 @@ uids_commit(struct mbox *m, const unsigned char *del)
 		goto out;
 	}
 	memcpy(mem, um->mem, um->nmem * sizeof(*mem));
-	qsort(mem, um->nmem, sizeof(*mem), cmp_mem_grp);
+	sort(mem, um->nmem, sizeof(*mem), cmp_mem_grp);
 	render(um, mem, touched, del, &o);
 	if (!o.err)
 		r = replace_file(m, o.p, o.len);

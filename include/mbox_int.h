@@ -22,17 +22,64 @@
 #define MBOX_UID_BYTES	12
 
 /*
- * One index entry: 4 * 8 + 12 + 4 bytes, 48, per message.  No
- * per-message allocation: the entries live in one array grown by doubling.
+ * One index entry: 32 bytes per message, in one array (no per-message
+ * allocation).  Four 40-bit numbers, split into low 32 and high 8 bits
+ * (16 + 4 bytes), and the 12-byte UID.  40 bits are enough because a
+ * mailbox is at most MBOX_FILE_MAX (2^39) bytes, so a POP size (at most
+ * twice the content plus 2) fits too.  The fingerprint check that rereads
+ * compare is not stored: it is the UID's first bytes, or for an identical
+ * twin its group's fingerprint's (mbox_msg_fp).  Read the fields through
+ * the functions below.
  */
 struct mbox_msg {
-	uint64_t	start;		/* offset of the From_ line */
-	uint64_t	content;	/* offset of the content */
-	uint64_t	len;		/* content length */
-	uint64_t	size;		/* POP octets (xform_run, no stuffing) */
+	uint32_t	lo[4];		/* enum msg_field: bits 0..31 */
+	uint8_t		hi[4];		/* bits 32..39 */
 	unsigned char	uid[MBOX_UID_BYTES];
-	uint32_t	check;		/* fingerprint's first 4 bytes (rereads) */
 };
+
+enum msg_field {
+	MSG_START,		/* offset of the From_ line */
+	MSG_FROMLEN,		/* content - start: the From_ line */
+	MSG_LEN,		/* content length */
+	MSG_SIZE		/* POP octets (as xform_run counts, no stuffing) */
+};
+
+static inline uint64_t
+msg_get(const struct mbox_msg *e, enum msg_field f)
+{
+	return (uint64_t)e->lo[f] | (uint64_t)e->hi[f] << 32;
+}
+
+static inline void
+msg_set(struct mbox_msg *e, enum msg_field f, uint64_t v)
+{
+	e->lo[f] = (uint32_t)v;
+	e->hi[f] = (uint8_t)(v >> 32);
+}
+
+static inline uint64_t
+msg_start(const struct mbox_msg *e)
+{
+	return msg_get(e, MSG_START);
+}
+
+static inline uint64_t
+msg_content(const struct mbox_msg *e)
+{
+	return msg_get(e, MSG_START) + msg_get(e, MSG_FROMLEN);
+}
+
+static inline uint64_t
+msg_len(const struct mbox_msg *e)
+{
+	return msg_get(e, MSG_LEN);
+}
+
+static inline uint64_t
+msg_size(const struct mbox_msg *e)
+{
+	return msg_get(e, MSG_SIZE);
+}
 
 /*
  * A group of identical messages (one fingerprint) that had or has more
@@ -99,6 +146,8 @@ struct mbox {
 	struct timespec		 mtime;		/* after the scan */
 	int			 scanned;	/* size, mtime and msgs are set */
 	int			 hidden;	/* a folder-data message skipped */
+	int			 xuidl_seen;	/* a message had an X-UIDL: */
+	int			 cached;	/* msgs came from the index cache */
 	struct mbox_msg		*msgs;
 	size_t			 nmsgs;
 	size_t			 msgcap;
@@ -116,6 +165,13 @@ struct mbox {
 	char			 uidbuf[2 * MBOX_UID_BYTES + 1];
 	struct uidmap		 um;
 };
+
+/*
+ * 1 (the default): the scan reads a mapping of the file; 0: it reads in
+ * MBOX_READ_CHUNK blocks, the fallback when mapping fails, which tests
+ * set to check that both paths build the same index.
+ */
+extern int	mbox_scan_map;
 
 /*
  * The file at path is still the one we hold, not shrunk below what was
@@ -172,6 +228,28 @@ const char *uids_xuidl_of(const struct mbox *m, size_t idx);
  * returns 0, or -1 (logged: the mail is safe, twins' UIDs may shift).
  */
 int	uids_commit(struct mbox *m, const unsigned char *del);
+
+/*
+ * The fingerprint of idx when it is one of a group of identical copies
+ * (its UID is then not the fingerprint's first bytes), else NULL.
+ */
+const unsigned char *uids_fp_of(const struct mbox *m, size_t idx);
+
+/*
+ * The index cache (mbcache.c).  mbcache_load, under the delivery locks
+ * and before the scan, fills m->msgs from .NAME.pop3d-index when every
+ * check passes, and sets *from to the file offset the scan goes on from
+ * (0: scan it all).  Returns 1 when used, 0 when not (m unchanged), -1
+ * out of memory (logged).
+ */
+int	mbcache_load(struct mbox *m, uint64_t *from);
+
+/*
+ * Write the index of m, as scanned, to the cache when the mailbox is big
+ * enough and its UIDs are the index alone (no twins, no X-UIDL).  Best
+ * effort: failures are logged at debug level.
+ */
+void	mbcache_save(const struct mbox *m);
 
 /* Free m->um. */
 void	uids_free(struct mbox *m);

@@ -76,6 +76,17 @@
  */
 #define MBOX_FILE_MAX		((unsigned long long)1 << 39)
 
+/*
+ * The index cache (mbcache.c): kept for mailboxes of at least 8 MiB,
+ * where a scan costs more than reading and checking the cache (about
+ * 5 ms measured for 8 MiB; a 571 MB mailbox scans in about 400 ms of CPU
+ * and loads from its cache in about 10).  Checked against the hash of
+ * the last 4 KB it covered and the From_ lines of 64 sample messages.
+ */
+#define MBCACHE_MIN_BYTES	(8 * 1024 * 1024)
+#define MBCACHE_TAIL		4096
+#define MBCACHE_SAMPLE		64
+
 /* Bytes read from the mailbox per read(2) while scanning or streaming. */
 #define MBOX_READ_CHUNK		(128 * 1024)
 
@@ -130,6 +141,15 @@
  * below the time to write a MiB.
  */
 #define JOURNAL_WINDOW_MAX	(1024 * 1024)
+
+/*
+ * Bytes UPDATE moves per pwrite: kept messages are gathered from the
+ * mapped file into one buffer this big, so a compaction costs a pwrite
+ * per MiB rather than a read and a write per message (measured: 50,000
+ * reads and 2,000 writes for 100,000 messages with 128 KB and per-run
+ * reads).
+ */
+#define JOURNAL_COPY_CHUNK	(1024 * 1024)
 
 /*
  * Bytes past the compacted end whose hash tells, after a crash, whether

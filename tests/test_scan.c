@@ -1,0 +1,688 @@
+/*
+ * Unit tests for the mbox scanner's own arithmetic: the POP sizes it
+ * counts in its single pass must equal what xform_run (the transform
+ * RETR uses) counts over the same bytes, and its fingerprints (batched
+ * MD5 input, header names classified by length) must equal a plain
+ * line-by-line reference.  Over fixtures and random mailboxes, in all
+ * three formats, through both the mapped scan and the read fallback.
+ * And the index cache of big mailboxes: used when it fits, and refused,
+ * for a full scan, after each kind of change it must notice.
+ */
+#include <sys/stat.h>
+#include <sys/time.h>
+
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "conf.h"
+#include "maildrop.h"
+#include "mbox.h"
+#include "mbox_int.h"
+#include "md5.h"
+#include "params.h"
+#include "xform.h"
+
+static char	tmpdir[64];
+static int	nfile;
+
+struct bytes {
+	char	*p;
+	size_t	 len;
+	size_t	 cap;
+};
+
+static void
+b_add(struct bytes *b, const void *p, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		b->cap = (b->len + n + 1) * 2;
+		b->p = realloc(b->p, b->cap);
+		assert_non_null(b->p);
+	}
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void
+b_str(struct bytes *b, const char *s)
+{
+	b_add(b, s, strlen(s));
+}
+
+static char *
+mkfile(const struct bytes *b)
+{
+	static char	path[128];
+	int		fd;
+
+	snprintf(path, sizeof(path), "%s/mbox%d", tmpdir, ++nfile);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, b->p, b->len), (ssize_t)b->len);
+	assert_int_equal(close(fd), 0);
+	return path;
+}
+
+/* xform_run's count of a message's bytes, fed in pieces of random size. */
+static uint64_t
+xform_count(const char *p, size_t len, enum mbox_format f)
+{
+	struct xform	x;
+	uint64_t	n = 0;
+	size_t		i = 0, piece, used;
+
+	xform_init(&x, f, 0, -1);
+	while (i < len) {
+		piece = 1 + (size_t)rand() % 300;
+		if (piece > len - i)
+			piece = len - i;
+		n += xform_run(&x, p + i, piece, NULL, 0, &used);
+		assert_int_equal(used, piece);
+		i += piece;
+	}
+	return n + xform_end(&x, NULL, 0);
+}
+
+static const char *const volatile_names[] = {
+	"Status:", "X-Status:", "X-Keywords:", "X-UID:", "X-IMAP:",
+	"X-IMAPbase:", "Content-Length:", "Lines:", "X-UIDL:"
+};
+
+static int
+is_volatile(const char *h, size_t len)
+{
+	size_t	i, n;
+
+	for (i = 0; i < sizeof(volatile_names) / sizeof(volatile_names[0]);
+	    i++) {
+		n = strlen(volatile_names[i]);
+		if (len >= n && strncasecmp(h, volatile_names[i], n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The fingerprint the obvious way: the From_ line, then each header
+ * line of the content (up to its first blank line) unless it belongs to
+ * a volatile field, with its LF or CRLF hashed as one LF (a last line
+ * without LF: its bytes, a final CR dropped), then the body's length,
+ * little-endian.
+ */
+static void
+ref_fp(const char *from, size_t fromlen, const char *p, size_t len,
+    unsigned char fp[MD5_LEN])
+{
+	struct md5	 c;
+	const char	*nl;
+	size_t		 i = 0, l, body = len;
+	int		 skip = 0, k;
+	unsigned char	 le[8];
+	uint64_t	 blen;
+
+	md5_init(&c);
+	l = fromlen > 0 && from[fromlen - 1] == '\n' ? fromlen - 1 : fromlen;
+	md5_update(&c, from, l > 0 && from[l - 1] == '\r' ? l - 1 : l);
+	if (l < fromlen)
+		md5_update(&c, "\n", 1);
+	while (i < len) {
+		nl = memchr(p + i, '\n', len - i);
+		l = nl != NULL ? (size_t)(nl - (p + i)) : len - i;
+		if (nl != NULL && (l == 0 || (l == 1 && p[i] == '\r'))) {
+			body = i + l + 1;
+			break;
+		}
+		if (p[i] != ' ' && p[i] != '\t')
+			skip = is_volatile(p + i, l);
+		if (!skip) {
+			md5_update(&c, p + i, l > 0 && p[i + l - 1] == '\r' ?
+			    l - 1 : l);
+			if (nl != NULL)
+				md5_update(&c, "\n", 1);
+		}
+		i += l + (nl != NULL);
+	}
+	blen = body < len ? len - body : 0;
+	for (k = 0; k < 8; k++)
+		le[k] = (unsigned char)(blen >> (8 * k));
+	md5_update(&c, le, sizeof(le));
+	md5_final(&c, fp);
+}
+
+static void
+hex(const unsigned char *p, size_t n, char *out)
+{
+	static const char	d[] = "0123456789abcdef";
+	size_t			i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = d[p[i] >> 4];
+		out[2 * i + 1] = d[p[i] & 0xf];
+	}
+	out[2 * n] = '\0';
+}
+
+static size_t	twins;
+
+/*
+ * Open the mailbox in b both ways; check every message's size against
+ * xform_run, its fingerprint (the UID, or a twin's group's) against
+ * ref_fp, and that both ways agree.  Returns the message count.
+ */
+static size_t
+check(const struct bytes *b, enum mbox_format f)
+{
+	struct conf		 c;
+	struct mbox		*m;
+	const char		*path = mkfile(b), *u;
+	const unsigned char	*gfp;
+	unsigned char		 fp[MD5_LEN];
+	char			 want[2 * MD5_LEN + 1], got[2 * MD5_LEN + 1];
+	char			(*uids)[UID_MAX + 1] = NULL;
+	uint64_t		 off, len, *sizes = NULL;
+	size_t			 i, n = 0;
+	int			 k;
+
+	conf_defaults(&c);
+	c.mbox_format = f;
+	c.lock_timeout = 1;
+	for (k = 0; k < 2; k++) {
+		/* mapped first; then the reads must find the same */
+		mbox_scan_map = k == 0;
+		assert_int_equal(mbox_open(path, &c, &m), MD_OK);
+		mbox_scan_map = 1;
+		if (k == 0) {
+			n = mbox_ops.count(m);
+			sizes = calloc(n + 1, sizeof(*sizes));
+			uids = calloc(n + 1, sizeof(*uids));
+			assert_true(sizes != NULL && uids != NULL);
+		}
+		assert_int_equal(mbox_ops.count(m), n);
+		for (i = 0; i < n; i++) {
+			u = mbox_ops.uid(m, i);
+			if (k == 1) {
+				assert_int_equal(mbox_ops.size(m, i),
+				    sizes[i]);
+				assert_string_equal(u, uids[i]);
+				continue;
+			}
+			sizes[i] = mbox_ops.size(m, i);
+			snprintf(uids[i], sizeof(uids[i]), "%s", u);
+			off = msg_content(&m->msgs[i]);
+			len = msg_len(&m->msgs[i]);
+			assert_true(off + len <= b->len);
+			assert_int_equal(sizes[i],
+			    xform_count(b->p + off, (size_t)len, f));
+			ref_fp(b->p + msg_start(&m->msgs[i]),
+			    (size_t)(off - msg_start(&m->msgs[i])),
+			    b->p + off, (size_t)len, fp);
+			if ((gfp = uids_fp_of(m, i)) != NULL) {
+				/* a twin: its group holds the fingerprint */
+				hex(fp, MD5_LEN, want);
+				hex(gfp, MD5_LEN, got);
+				assert_string_equal(got, want);
+				twins++;
+				continue;
+			}
+			hex(fp, MBOX_UID_BYTES, want);
+			assert_string_equal(u, want);
+		}
+		mbox_ops.close(m);
+	}
+	free(sizes);
+	free(uids);
+	unlink(path);
+	return n;
+}
+
+/* ------------------------------------------------------------------ */
+/* Fixtures */
+
+struct fixture {
+	const char	*text;
+	size_t		 nmsgs;
+};
+
+static const struct fixture fixtures[] = {
+	{ "From a\nSubject: x\n\nbody\n", 1 },
+	{ "From a\nSubject: x\n\nbody", 1 },		/* no last LF */
+	{ "From a\nSubject: x\n\nbody\r", 1 },		/* a lone CR last */
+	{ "From a\r\nSubject: x\r\n\r\nbody\r\n\r\nFrom b\r\nA: b\r\n\r\n"
+	    "two\r\n", 2 },
+	{ "From a\nStatus: RO\nstatus: x\nX-UID: 4\nLines: 2\n"
+	    "X-Keywords: a\n\tmore\nX-Status: F\nX-IMAPbase: 1 2\n"
+	    "Content-Length: 5\nSubject: s\nX-IMAPx: 1\nLinesx: 2\n\n"
+	    "hello\n", 1 },
+	{ "From a\nA: 1\n\n>From quoted\n>>From twice\n>Fro\n>\n"
+	    ">>>>>>>>>>>>>>>>>>>>>>From deep\n.dot\n..dd\n\nFrom b\n\n", 2 },
+	{ "From a\nA: 1\n\nlast >>From", 1 },
+	{ "From a\nA: 1\n\n>>>>>>>>>>>>>>>>>>>>>>>Fro", 1 },
+	{ "From a\nno blank line\nFrom not a new one\n", 1 },
+	{ "From a\n\n\n\n\nFrom b\n", 2 },
+	{ "From a\n", 1 },
+	{ "From a", 1 },
+	{ "From a\nA: b\r", 1 },
+	{ "From a\nA: b\r\r\nB: c\rd\n\nx\r\r\n", 1 },
+	{ "From a\n \tcontinued first\nX-UIDL\n: not a field\n\nb\n", 1 },
+};
+
+static void
+t_fixtures(void **state)
+{
+	const enum mbox_format	 fmts[] = { MBOX_MBOXO, MBOX_MBOXRD,
+	    MBOX_MBOXCL2 };
+	struct bytes		 b;
+	size_t			 i, k;
+
+	(void)state;
+	for (i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++)
+		for (k = 0; k < 3; k++) {
+			memset(&b, 0, sizeof(b));
+			b_str(&b, fixtures[i].text);
+			assert_int_equal(check(&b, fmts[k]),
+			    fixtures[i].nmsgs);
+			free(b.p);
+		}
+}
+
+/* ------------------------------------------------------------------ */
+/* Random mailboxes */
+
+static const char *const hlines[] = {
+	"Subject: s", "Status: RO", "STATUS: O", "X-Status: A", "x-uid: 7",
+	"X-Keywords: k", "X-IMAP: 1 2", "X-IMAPbase: 3", "Lines: 9",
+	"Content-Length: 3", "Content-length: 0", "Received: by x",
+	" folded", "\tfolded", "To: a@b", "From: c", ">From: d", "Lines:x",
+	"X-UID", "Statusx: 1", ":", "",
+};
+
+static const char *const blines[] = {
+	"", "From x", ">From x", ">>From y", ">>>From z", ">Fro", ">", ">>",
+	".", "..", ".From", "text of a line", "From", " From x", ">From",
+	"tail\r", "\r", "mid\rcr",
+};
+
+/* A random line end: LF mostly, sometimes CRLF. */
+static void
+eol(struct bytes *b)
+{
+	b_str(b, rand() % 5 == 0 ? "\r\n" : "\n");
+}
+
+static void
+long_line(struct bytes *b)
+{
+	size_t	n = (size_t)rand() % (3 * MBOX_READ_CHUNK / 2), i;
+	char	*p = malloc(n + 1);
+
+	assert_non_null(p);
+	for (i = 0; i < n; i++)
+		p[i] = "ab>F \r."[rand() % 7];
+	b_add(b, p, n);
+	free(p);
+}
+
+static void
+rand_message(struct bytes *b, int id)
+{
+	char	tmp[64];
+	int	i, n;
+
+	b_str(b, "From sender@example.org Mon Jan  6 10:00:00 2025");
+	eol(b);
+	snprintf(tmp, sizeof(tmp), "Message-ID: <%d.%d@x>", id, rand());
+	b_str(b, tmp);
+	eol(b);
+	for (i = rand() % 8; i > 0; i--) {
+		b_str(b, hlines[rand() % (sizeof(hlines) / sizeof(hlines[0]))]);
+		eol(b);
+	}
+	if (rand() % 10 != 0)
+		eol(b);
+	for (n = rand() % 12, i = 0; i < n; i++) {
+		if (rand() % 40 == 0)
+			long_line(b);
+		else
+			b_str(b, blines[rand() %
+			    (sizeof(blines) / sizeof(blines[0]))]);
+		eol(b);
+	}
+	if (rand() % 8 != 0)
+		eol(b);
+}
+
+static void
+t_random(void **state)
+{
+	const enum mbox_format	 fmts[] = { MBOX_MBOXO, MBOX_MBOXRD,
+	    MBOX_MBOXCL2 };
+	struct bytes		 b;
+	size_t			 total = 0;
+	int			 round, i, n;
+
+	(void)state;
+	srand(1939);
+	for (round = 0; round < 60; round++) {
+		memset(&b, 0, sizeof(b));
+		for (n = 1 + rand() % 40, i = 0; i < n; i++)
+			rand_message(&b, i);
+		/* sometimes cut the last line short */
+		if (rand() % 4 == 0 && b.len > 60)
+			b.len -= (size_t)rand() % 3;
+		total += check(&b, fmts[round % 3]);
+		free(b.p);
+	}
+	print_message("%zu random messages checked\n", total);
+}
+
+/* Identical twins: their group keeps the fingerprint; UIDs differ. */
+static void
+t_twins(void **state)
+{
+	struct bytes	b;
+	int		i;
+
+	(void)state;
+	memset(&b, 0, sizeof(b));
+	for (i = 0; i < 5; i++)
+		b_str(&b, "From a\nSubject: same\n\nsame body\n\n");
+	twins = 0;
+	assert_int_equal(check(&b, MBOX_MBOXO), 5);
+	assert_int_equal(twins, 5);
+	free(b.p);
+}
+
+/* ------------------------------------------------------------------ */
+/* The index cache */
+
+/* What a session sees of a mailbox, and whether the cache served it. */
+struct seen {
+	size_t		  n;
+	uint64_t	 *sizes;
+	char		(*uids)[UID_MAX + 1];
+	int		  cached;
+};
+
+static struct seen
+seen_open(const char *path)
+{
+	struct conf	 c;
+	struct mbox	*m;
+	struct seen	 v;
+	size_t		 i;
+
+	conf_defaults(&c);
+	c.lock_timeout = 1;
+	assert_int_equal(mbox_open(path, &c, &m), MD_OK);
+	v.n = mbox_ops.count(m);
+	v.cached = m->cached;
+	v.sizes = calloc(v.n + 1, sizeof(*v.sizes));
+	v.uids = calloc(v.n + 1, sizeof(*v.uids));
+	assert_true(v.sizes != NULL && v.uids != NULL);
+	for (i = 0; i < v.n; i++) {
+		v.sizes[i] = mbox_ops.size(m, i);
+		snprintf(v.uids[i], sizeof(v.uids[i]), "%s",
+		    mbox_ops.uid(m, i));
+	}
+	mbox_ops.close(m);
+	return v;
+}
+
+static void
+seen_free(struct seen *v)
+{
+	free(v->sizes);
+	free(v->uids);
+}
+
+static char	cachepath[160];
+
+/* What a full scan finds now (the cache removed first). */
+static struct seen
+seen_scan(const char *path)
+{
+	struct seen	v;
+
+	(void)unlink(cachepath);
+	v = seen_open(path);
+	assert_false(v.cached);
+	return v;
+}
+
+static void
+seen_equal(const struct seen *a, const struct seen *b)
+{
+	size_t	i;
+
+	assert_int_equal(a->n, b->n);
+	for (i = 0; i < a->n; i++) {
+		assert_int_equal(a->sizes[i], b->sizes[i]);
+		assert_string_equal(a->uids[i], b->uids[i]);
+	}
+}
+
+static void
+append(const char *path, const char *text)
+{
+	int	fd = open(path, O_WRONLY | O_APPEND);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+/* Overwrite bytes at off; keep the mtime when keep_mtime. */
+static void
+poke(const char *path, off_t off, const char *text, int keep_mtime)
+{
+	struct stat	st;
+	struct timespec	ts[2];
+	int		fd = open(path, O_WRONLY);
+
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(pwrite(fd, text, strlen(text), off),
+	    (ssize_t)strlen(text));
+	if (keep_mtime) {
+		ts[0] = st.st_atim;
+		ts[1] = st.st_mtim;
+		assert_int_equal(futimens(fd, ts), 0);
+	} else {
+		/* a new mtime even within the file system's tick */
+		ts[0].tv_nsec = UTIME_OMIT;
+		ts[1] = st.st_mtim;
+		ts[1].tv_sec += 2;
+		assert_int_equal(futimens(fd, ts), 0);
+	}
+	close(fd);
+}
+
+/* A mailbox just over MBCACHE_MIN_BYTES; returns its path. */
+static const char *
+big_mailbox(int with_twins)
+{
+	static char	 path[128];
+	struct bytes	 b;
+	char		 line[128];
+	int		 i, k;
+
+	memset(&b, 0, sizeof(b));
+	for (i = 0; b.len < MBCACHE_MIN_BYTES + 4096; i++) {
+		snprintf(line, sizeof(line), "From a@b Mon Jan  6 10:00:00 "
+		    "2025\nMessage-ID: <%d@x>\nSubject: m\n\n",
+		    with_twins && i < 2 ? 0 : i);
+		b_str(&b, line);
+		for (k = 0; k < 80; k++)
+			b_str(&b, ">From a quoted line of text in the body of "
+			    "a message, long enough\n");
+		b_str(&b, "\n");
+	}
+	snprintf(path, sizeof(path), "%s", mkfile(&b));
+	snprintf(cachepath, sizeof(cachepath), "%s/.%s.pop3d-index",
+	    tmpdir, strrchr(path, '/') + 1);
+	free(b.p);
+	return path;
+}
+
+static void
+t_cache_used(void **state)
+{
+	const char	*path = big_mailbox(0);
+	struct seen	 a, b, c;
+	struct stat	 st;
+
+	(void)state;
+	a = seen_scan(path);
+	assert_int_equal(stat(cachepath, &st), 0);
+	assert_int_equal(st.st_size, 128 + a.n * sizeof(struct mbox_msg));
+	b = seen_open(path);
+	assert_true(b.cached);
+	seen_equal(&a, &b);
+	/* appended mail is scanned; the result is a full scan's */
+	append(path, "From c@d Mon Jan  6 10:00:00 2025\nSubject: new\n\n"
+	    "body\n\n");
+	c = seen_open(path);
+	assert_true(c.cached);
+	assert_int_equal(c.n, a.n + 1);
+	seen_free(&b);
+	b = seen_scan(path);
+	seen_equal(&b, &c);
+	seen_free(&a);
+	seen_free(&b);
+	seen_free(&c);
+}
+
+/* The offset of the From_ line of message idx. */
+static off_t
+from_of(const char *path, size_t idx)
+{
+	char	buf[65536];
+	off_t	off = 0;
+	ssize_t	n, i;
+	size_t	k = 0;
+	int	fd = open(path, O_RDONLY), bol = 1;
+
+	assert_true(fd >= 0);
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		for (i = 0; i < n; i++, off++) {
+			if (bol && buf[i] == 'F' && k++ == idx) {
+				close(fd);
+				return off;
+			}
+			bol = buf[i] == '\n';
+		}
+	}
+	fail();
+	return 0;
+}
+
+/* Each change must make the next open scan, and find what a scan finds. */
+static void
+t_cache_refused(void **state)
+{
+	const char	*path = big_mailbox(0);
+	struct seen	 a, b;
+	struct stat	 st;
+	int		 fd, k;
+
+	(void)state;
+	for (k = 0; k < 5; k++) {
+		if (k == 4) {
+			/* the last message without its blank line */
+			assert_int_equal(stat(path, &st), 0);
+			assert_int_equal(truncate(path, st.st_size - 1), 0);
+		}
+		a = seen_scan(path);
+		assert_true(stat(cachepath, &st) == 0);
+		assert_int_equal(stat(path, &st), 0);
+		switch (k) {
+		case 0:		/* same size, new mtime: a rewrite */
+			poke(path, 100, "X", 0);
+			break;
+		case 1:		/* in the tail, mtime put back */
+			poke(path, st.st_size - 10, "Y", 1);
+			break;
+		case 2:		/* a sampled From_ line, mtime put back */
+			poke(path, from_of(path, a.n / MBCACHE_SAMPLE + 1),
+			    "Frob ", 1);
+			break;
+		case 3:		/* the cache itself damaged */
+			fd = open(cachepath, O_WRONLY);
+			assert_true(fd >= 0);
+			/* a UID byte: nothing but the checksum sees it */
+			assert_int_equal(pwrite(fd, "\377", 1, 128 + 2 *
+			    sizeof(struct mbox_msg) + 20), 1);
+			close(fd);
+			break;
+		case 4:		/* appended without the blank line first */
+			append(path, "From e@f Mon Jan  6 10:00:00 2025\n\n");
+			break;
+		}
+		b = seen_open(path);
+		assert_false(b.cached);
+		seen_free(&a);
+		a = seen_scan(path);
+		seen_equal(&a, &b);
+		seen_free(&a);
+		seen_free(&b);
+	}
+}
+
+/* Twins need more than the index: no cache is kept. */
+static void
+t_cache_twins(void **state)
+{
+	const char	*path = big_mailbox(1);
+	struct seen	 a;
+	struct stat	 st;
+
+	(void)state;
+	a = seen_scan(path);
+	assert_int_not_equal(stat(cachepath, &st), 0);
+	assert_string_not_equal(a.uids[0], a.uids[1]);
+	seen_free(&a);
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_scan.XXXXXX");
+	return mkdtemp(tmpdir) == NULL ? -1 : 0;
+}
+
+static int
+teardown(void **state)
+{
+	char	cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(t_fixtures),
+		cmocka_unit_test(t_random),
+		cmocka_unit_test(t_twins),
+		cmocka_unit_test(t_cache_used),
+		cmocka_unit_test(t_cache_refused),
+		cmocka_unit_test(t_cache_twins),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
