@@ -455,7 +455,7 @@ auth_unhex(const char *digest, unsigned char *out)
 	if (strlen(digest) != MD5_LEN * 2)
 		return -1;
 	for (i = 0; i < MD5_LEN * 2; i++) {
-		c = digest[i];
+		c = (unsigned char)digest[i];
 		if (c >= 'A' && c <= 'F')
 			c += 'a' - 'A';
 		if (c == '\0' || (h = strchr(hex, c)) == NULL)

@@ -159,7 +159,7 @@ pam_check(const char *user, const char *pass, const char **why)
 		*why = "PAM unavailable";
 		return AUTH_TEMPFAIL;
 	}
-	if ((r = lib.start("pop3", user, &conv, &ph)) != PAM_SUCCESS) {
+	if (lib.start("pop3", user, &conv, &ph) != PAM_SUCCESS) {
 		*why = "pam_start failed";
 		return AUTH_TEMPFAIL;
 	}

@@ -495,10 +495,12 @@ serve_inetd(const struct conf *c, struct tls_server *ts, int implicit_tls)
 	struct sockaddr_storage	ss;
 	socklen_t		sl = sizeof(ss);
 	char			peer[NI_MAXHOST + 16];
+	int			rc;
 
 	if (privsep_init(c) == -1)
 		return 1;
 	signal(SIGPIPE, SIG_IGN);
+	memset(&ss, 0, sizeof(ss));	/* a pipe leaves it unset */
 	if (getpeername(STDIN_FILENO, (struct sockaddr *)&ss, &sl) == -1)
 		sl = 0;
 	memset(&link, 0, sizeof(link));
@@ -507,8 +509,11 @@ serve_inetd(const struct conf *c, struct tls_server *ts, int implicit_tls)
 	link.implicit_tls = implicit_tls;
 	link.tls = ts;
 	p = (struct prep){ c, NULL, STDIN_FILENO, -1, &ss, sl, peer };
-	return privsep_serve(c, STDIN_FILENO, STDOUT_FILENO, &link, prepare,
+	rc = privsep_serve(c, STDIN_FILENO, STDOUT_FILENO, &link, prepare,
 	    &p) == 0 ? 0 : 1;
+	/* Freed here, not left to exit: no session ends with a leak. */
+	tls_server_free(ts);
+	return rc;
 }
 
 /*

@@ -4,20 +4,25 @@
 #   sh tools/deps.sh test    that plus what the test suite needs
 #   sh tools/deps.sh fuzz    that plus clang and its sanitizer and libFuzzer
 #                            runtimes (make fuzz, check-fuzz, check-asan)
+#   sh tools/deps.sh lint    build packages plus cppcheck and clang-tidy
+#                            (make lint)
 # As root it installs what is missing with apt-get; otherwise it prints the
 # command to run and fails.
 set -eu
 
 build_pkgs="gcc make libc6-dev libcrypt-dev libmbedtls-dev openssl libpam0g-dev"
 test_pkgs="libcmocka-dev python3 curl procps mpop fetchmail ca-certificates
-    openbsd-inetd haproxy systemd procmail liblockfile-bin"
+    openbsd-inetd haproxy systemd procmail liblockfile-bin getmail6 mandoc
+    valgrind"
 fuzz_pkgs="clang libclang-rt-dev"
+lint_pkgs="cppcheck clang-tidy"
 
 case "${1:-test}" in
 build) want=$build_pkgs ;;
 test) want="$build_pkgs $test_pkgs" ;;
 fuzz) want="$build_pkgs $test_pkgs $fuzz_pkgs" ;;
-*) echo "usage: sh tools/deps.sh build|test|fuzz" >&2; exit 2 ;;
+lint) want="$build_pkgs $lint_pkgs" ;;
+*) echo "usage: sh tools/deps.sh build|test|fuzz|lint" >&2; exit 2 ;;
 esac
 
 missing=

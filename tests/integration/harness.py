@@ -628,3 +628,114 @@ class Pop3dCase(unittest.TestCase):
     def assertERR(self, reply, msg=None):
         self.assertTrue(reply.startswith(b"-ERR"),
                         msg or "expected -ERR, got %r" % reply)
+
+
+# ---------------------------------------------------------------- mail clients
+# Shared by the tests that drive real POP3 clients (test_tls_clients.py,
+# test_interop.py): what the clients write, and a case with a TLS server.
+
+def lf(data):
+    """The CRLF text of a message as a local MDA stores it (LF ends)."""
+    return data.replace(b"\r\n", b"\n")
+
+
+def strip_fields(data, names):
+    """data without the header fields named in names (lower case) that
+    clients put in front of a message (Received:, Return-Path: ...),
+    folded continuation lines included."""
+    while True:
+        colon = data.find(b":")
+        nl = data.find(b"\n")
+        if colon < 0 or nl < colon or \
+                data[:colon].lower().decode("latin-1") not in names:
+            return data
+        data = data[nl + 1:]
+        while data[:1] in (b" ", b"\t"):
+            data = data[data.index(b"\n") + 1:]
+
+
+def split_mboxrd(data):
+    """The messages of an mboxrd file as a client's mbox delivery writes
+    them: From_ line dropped, one '>' taken off ">+From " lines, and the
+    blank line that separates messages removed."""
+    msgs = []
+    cur = None
+    for line in data.split(b"\n")[:-1] if data.endswith(b"\n") else \
+            data.split(b"\n"):
+        if line.startswith(b"From "):
+            if cur is not None:
+                msgs.append(cur)
+            cur = []
+            continue
+        if re.match(rb">+From ", line):
+            line = line[1:]
+        cur.append(line)
+    if cur is not None:
+        msgs.append(cur)
+    out = []
+    for m in msgs:
+        if m and m[-1] == b"":
+            m = m[:-1]
+        out.append(b"".join(l + b"\n" for l in m))
+    return out
+
+
+def maildir_messages(path):
+    """The contents of every message file in a Maildir's new/ and cur/."""
+    got = []
+    for sub in ("new", "cur"):
+        d = os.path.join(path, sub)
+        if os.path.isdir(d):
+            for n in sorted(os.listdir(d)):
+                with open(os.path.join(d, n), "rb") as f:
+                    got.append(f.read())
+    return got
+
+
+class ClientTlsCase(Pop3dCase):
+    """A case whose tests run real clients against a server with TLS on
+    (STLS on the plain port, implicit TLS on srv.tls_port) using a
+    self-signed certificate for "localhost" made once per class.  work
+    is a fresh directory for the client's files (its HOME)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.certdir = tempfile.mkdtemp(prefix="pop3d-certs-")
+        cls.cert, cls.key = make_cert(cls.certdir)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.certdir, ignore_errors=True)
+
+    def tls_server(self, msgs, **conf):
+        """Start a server holding msgs with TLS and the extra conf keys."""
+        srv = self.server(msgs, start=False, tls=True)
+        crt, key = (os.path.join(srv.dir, n) for n in ("s.crt", "s.key"))
+        shutil.copy(self.cert, crt)
+        shutil.copy(self.key, key)
+        srv.extra.update(tls_conf(crt, key, **conf))
+        chown_tree(srv.dir)
+        return srv.start()
+
+    def setUp(self):
+        self.work = tempfile.mkdtemp(prefix="pop3d-client-")
+        self.addCleanup(shutil.rmtree, self.work, True)
+
+    def run_client(self, args, env=None, stdin=b"", ok=(0,)):
+        """Run a client in work with HOME=work; fail the test (with its
+        output and the daemon's log) unless it exits with a code in ok."""
+        e = dict(os.environ, HOME=self.work)
+        e.update(env or {})
+        r = subprocess.run(args, input=stdin, capture_output=True, env=e,
+                           timeout=PROC_TIMEOUT, cwd=self.work)
+        if r.returncode not in ok:
+            srv = getattr(self, "srv", None)
+            self.fail("%s: exit %d\n%s\n%s\nlog:\n%s" % (
+                args[0], r.returncode, r.stdout.decode("latin-1")[-2000:],
+                r.stderr.decode("latin-1")[-2000:],
+                srv.log()[-2000:] if srv else ""))
+        return r
+
+    def assertTlsLogged(self, n=1):
+        self.assertGreaterEqual(self.srv.log().count(": TLS TLSv1.2 "), n,
+                                self.srv.log())

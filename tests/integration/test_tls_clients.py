@@ -7,57 +7,21 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
-import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Pop3dCase, pop_form, default_messages,  # noqa: E402
-                     make_cert, tls_conf, chown_tree, curl, stuff,
-                     PROC_TIMEOUT)
+from harness import (ClientTlsCase, pop_form, default_messages,  # noqa: E402
+                     curl, stuff, lf, PROC_TIMEOUT)
 
 
-def lf(data):
-    """The CRLF text of a message as a local MDA stores it."""
-    return data.replace(b"\r\n", b"\n")
-
-
-class ClientCase(Pop3dCase):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.certdir = tempfile.mkdtemp(prefix="pop3d-certs-")
-        cls.cert, cls.key = make_cert(cls.certdir)
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.certdir, ignore_errors=True)
+class ClientCase(ClientTlsCase):
 
     def setUp(self):
+        super().setUp()
         self.msgs = default_messages()
         # plaintext_auth no: a client that skipped TLS could not log in.
-        srv = self.server(self.msgs, start=False, tls=True)
-        crt, key = (os.path.join(srv.dir, n) for n in ("s.crt", "s.key"))
-        shutil.copy(self.cert, crt)
-        shutil.copy(self.key, key)
-        srv.extra.update(tls_conf(crt, key, plaintext_auth="no",
-                                  expire="never"))
-        chown_tree(srv.dir)
-        self.srv = srv.start()
-        self.work = tempfile.mkdtemp(prefix="pop3d-client-")
-        self.addCleanup(shutil.rmtree, self.work, True)
-
-    def run_client(self, args, env=None, stdin=b""):
-        e = dict(os.environ, HOME=self.work)
-        e.update(env or {})
-        r = subprocess.run(args, input=stdin, capture_output=True, env=e,
-                           timeout=PROC_TIMEOUT, cwd=self.work)
-        if r.returncode != 0:
-            self.fail("%s: exit %d\n%s\n%s\nlog:\n%s" % (
-                args[0], r.returncode, r.stdout.decode("latin-1")[-2000:],
-                r.stderr.decode("latin-1")[-2000:],
-                self.srv.log()[-2000:]))
-        return r
+        self.srv = self.tls_server(self.msgs, plaintext_auth="no",
+                                   expire="never")
 
     def check_delivered(self, outdir, strip_received=False):
         """Every message arrived once, byte for byte (LF line ends)."""
@@ -75,10 +39,6 @@ class ClientCase(Pop3dCase):
             got.append(data)
         want = [lf(pop_form(m)) for m in self.msgs]
         self.assertEqual(sorted(got), sorted(want))
-
-    def assertTlsLogged(self, n=1):
-        self.assertGreaterEqual(self.srv.log().count(": TLS TLSv1.2 "), n,
-                                self.srv.log())
 
 
 @unittest.skipUnless(shutil.which("curl"), "curl not installed")
