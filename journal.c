@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "journal.h"
+#include "fdio.h"
 #include "log.h"
 #include "maildrop.h"
 #include "md5.h"
@@ -121,28 +122,6 @@ fault_point(const char *what)
 #endif
 
 static int
-pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
-{
-	const char	*p = buf;
-	ssize_t		 n;
-
-	while (len > 0) {
-		n = pwrite(fd, p, len, (off_t)off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n == 0)
-				errno = EIO;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
-
-static int
 j_pwrite(int fd, const void *p, size_t len, uint64_t off, const char *what)
 {
 	int	r;
@@ -151,10 +130,10 @@ j_pwrite(int fd, const void *p, size_t len, uint64_t off, const char *what)
 	if ((r = FAULT(what)) == -1)
 		return -1;
 	if (r == 1) {
-		(void)pwrite_all(fd, p, len / 2 + 1, off);
+		(void)fd_pwrite_all(fd, p, len / 2 + 1, off);
 		_exit(99);
 	}
-	return pwrite_all(fd, p, len, off);
+	return fd_pwrite_all(fd, p, len, off);
 }
 
 /* A boundary that is not a pwrite: a torn crash is just a crash. */
@@ -192,28 +171,6 @@ j_unlink(const char *path)
 	if (j_fault("journal unlink") == -1)
 		return -1;
 	return unlink(path);
-}
-
-static int
-pread_full(int fd, void *buf, size_t len, uint64_t off)
-{
-	char	*p = buf;
-	ssize_t	 n;
-
-	while (len > 0) {
-		n = pread(fd, p, len, (off_t)off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n == 0)
-				errno = EIO;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
 }
 
 /* Make a new or removed name in the mailbox directory durable. */
@@ -315,7 +272,7 @@ plan_read(const struct jnl *j, uint64_t q, uint64_t n, char *out)
 			avail = n;
 		if (j->map != NULL && s >= j->mapoff && s + avail <= j->mapend)
 			memcpy(out, j->map + (s - j->mapoff), (size_t)avail);
-		else if (pread_full(j->mfd, out, (size_t)avail, s) == -1) {
+		else if (fd_pread_all(j->mfd, out, (size_t)avail, s) == -1) {
 			log_warn("%s: read during UPDATE", j->path);
 			return -1;
 		}
@@ -468,7 +425,7 @@ advance(struct jnl *j, uint64_t q)
 static int
 tail_hash(struct jnl *j, uint64_t f, uint64_t n, unsigned char *out)
 {
-	if (pread_full(j->mfd, j->buf, (size_t)n, f) == -1) {
+	if (fd_pread_all(j->mfd, j->buf, (size_t)n, f) == -1) {
 		log_warn("%s: read during UPDATE", j->path);
 		return -1;
 	}
@@ -777,7 +734,7 @@ load_plan(struct jnl *j, uint64_t jsize)
 	unsigned char	 h[J_HDR], sum[MD5_LEN], *p;
 	uint64_t	 n, i, end;
 
-	if (jsize < J_HDR || pread_full(j->jfd, h, J_HDR, 0) == -1 ||
+	if (jsize < J_HDR || fd_pread_all(j->jfd, h, J_HDR, 0) == -1 ||
 	    memcmp(h, J_MAGIC, 8) != 0 || h[H_VERSION] != J_VERSION)
 		return 0;
 	md5_digest(h, H_SUM, sum);
@@ -792,7 +749,7 @@ load_plan(struct jnl *j, uint64_t jsize)
 		return -1;
 	}
 	j->own_runs = 1;
-	if (pread_full(j->jfd, p, J_RUN * n, J_HDR) == -1) {
+	if (fd_pread_all(j->jfd, p, J_RUN * n, J_HDR) == -1) {
 		free(p);
 		return 0;
 	}
@@ -838,12 +795,12 @@ slot_valid(struct jnl *j, int k, uint64_t *seq)
 	struct md5	 c;
 	uint64_t	 off = j->slot0 + (uint64_t)k * j->stride, w;
 
-	if (pread_full(j->jfd, s, S_HDR, off) == -1 ||
+	if (fd_pread_all(j->jfd, s, S_HDR, off) == -1 ||
 	    memcmp(s, S_MAGIC, 4) != 0)
 		return 0;
 	w = get64(s + S_W);
 	if (w > j->cap || (w > 0 &&
-	    pread_full(j->jfd, s + S_HDR, (size_t)w, off + S_HDR) == -1))
+	    fd_pread_all(j->jfd, s + S_HDR, (size_t)w, off + S_HDR) == -1))
 		return 0;
 	md5_init(&c);
 	md5_update(&c, s, S_SUM);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "lock.h"
+#include "fdio.h"
 #include "log.h"
 #include "mbox_int.h"
 #include "md5.h"
@@ -52,25 +53,6 @@ get64(const unsigned char *p)
 	return v;
 }
 
-static int
-read_full(int fd, void *buf, size_t len, uint64_t off)
-{
-	char	*p = buf;
-	ssize_t	 n;
-
-	while (len > 0) {
-		n = pread(fd, p, len, (off_t)off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
-
 /* The hash of the mailbox's MBCACHE_TAIL bytes before size.  0 or -1. */
 static int
 tail_hash(const struct mbox *m, uint64_t size, unsigned char out[MD5_LEN])
@@ -78,7 +60,7 @@ tail_hash(const struct mbox *m, uint64_t size, unsigned char out[MD5_LEN])
 	char		buf[MBCACHE_TAIL];
 	uint64_t	n = size < sizeof(buf) ? size : sizeof(buf);
 
-	if (read_full(m->fd, buf, (size_t)n, size - n) == -1)
+	if (fd_pread_all(m->fd, buf, (size_t)n, size - n) == -1)
 		return -1;
 	md5_digest(buf, (size_t)n, out);
 	return 0;
@@ -95,24 +77,6 @@ checksum(const unsigned char *h, const struct mbox_msg *e, size_t n,
 	md5_update(&c, h, C_SUM);
 	md5_update(&c, e, n * sizeof(*e));
 	md5_final(&c, out);
-}
-
-static int
-write_all(int fd, const void *buf, size_t len)
-{
-	const char	*p = buf;
-	ssize_t		 n;
-
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 /*
@@ -153,8 +117,8 @@ mbcache_save(const struct mbox *m)
 		log_debug("%s: no index cache: %s", tmp, strerror(errno));
 		return;
 	}
-	if (write_all(fd, h, sizeof(h)) == -1 ||
-	    write_all(fd, m->msgs, m->nmsgs * sizeof(*m->msgs)) == -1 ||
+	if (fd_write_all(fd, h, sizeof(h)) == -1 ||
+	    fd_write_all(fd, m->msgs, m->nmsgs * sizeof(*m->msgs)) == -1 ||
 	    close(fd) == -1 || rename(tmp, name) == -1) {
 		log_debug("%s: no index cache: %s", tmp, strerror(errno));
 		(void)close(fd);
@@ -216,7 +180,7 @@ entries_fit(struct mbox *m, const struct mbox_msg *e, size_t n,
 	}
 	if (cur == size)
 		return 1;
-	if (size < 3 || read_full(m->fd, b, 3, size - 3) == -1)
+	if (size < 3 || fd_pread_all(m->fd, b, 3, size - 3) == -1)
 		return -1;
 	if (b[2] != '\n' || (b[1] != '\n' && (b[1] != '\r' || b[0] != '\n')))
 		return 0;
@@ -236,7 +200,7 @@ load(struct mbox *m, int fd, uint64_t cur, const struct timespec *mt,
 
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
 	    st.st_uid != geteuid() || st.st_size < C_HDR ||
-	    read_full(fd, h, sizeof(h), 0) == -1 ||
+	    fd_pread_all(fd, h, sizeof(h), 0) == -1 ||
 	    !header_fits(m, h, (uint64_t)st.st_size, cur, mt))
 		return 0;
 	/*
@@ -253,7 +217,7 @@ load(struct mbox *m, int fd, uint64_t cur, const struct timespec *mt,
 		return -1;
 	}
 	r = 0;
-	if (read_full(fd, e, n * sizeof(*e), C_HDR) == -1)
+	if (fd_pread_all(fd, e, n * sizeof(*e), C_HDR) == -1)
 		goto out;
 	checksum(h, e, n, sum);
 	if (memcmp(sum, h + C_SUM, MD5_LEN) != 0 ||

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "lock.h"
+#include "fdio.h"
 #include "log.h"
 #include "mbox_int.h"
 #include "md5.h"
@@ -528,23 +529,6 @@ render(const struct uidmap *um, const struct uid_member *mem,
 }
 
 static int
-write_all(int fd, const char *p, size_t len)
-{
-	ssize_t	n;
-
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int
 fsync_dir(const char *path)
 {
 	char	dir[PATH_MAX];
@@ -585,7 +569,7 @@ replace_file(const struct mbox *m, const char *text, size_t len)
 		log_warn("%s: create", tmp);
 		return -1;
 	}
-	if (write_all(fd, text, len) == -1 || fsync(fd) == -1) {
+	if (fd_write_all(fd, text, len) == -1 || fsync(fd) == -1) {
 		log_warn("%s: write", tmp);
 		(void)close(fd);
 		(void)unlink(tmp);

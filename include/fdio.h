@@ -1,0 +1,20 @@
+/*
+ * Whole-buffer file I/O: loops over short transfers and EINTR, so the
+ * mailbox, journal, index cache and UID files each need no loop of their
+ * own.
+ */
+#ifndef POP3D_FDIO_H
+#define POP3D_FDIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Write, or read at offset off, exactly len bytes.  Return 0, or -1 with
+ * errno set (EIO when the file ended or the write made no progress).
+ */
+int	fd_write_all(int fd, const void *buf, size_t len);
+int	fd_pread_all(int fd, void *buf, size_t len, uint64_t off);
+int	fd_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
+
+#endif
