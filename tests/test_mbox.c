@@ -23,42 +23,18 @@
 
 #include <cmocka.h>
 
+#include "mbox_testutil.h"
 #include "conf.h"
 #include "log.h"
 #include "maildrop.h"
 #include "mbox.h"
 #include "xform.h"
 
-static char	tmpdir[64];
 static int	fileno_;
 
 /* ------------------------------------------------------------------ */
 /* Helpers */
 
-struct bytes {
-	char	*p;
-	size_t	 len;
-	size_t	 cap;
-};
-
-static void
-b_add(struct bytes *b, const void *p, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		b->cap = (b->len + n + 1) * 2;
-		b->p = realloc(b->p, b->cap);
-		assert_non_null(b->p);
-	}
-	memcpy(b->p + b->len, p, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void
-b_str(struct bytes *b, const char *s)
-{
-	b_add(b, s, strlen(s));
-}
 
 static void
 b_printf(struct bytes *b, const char *fmt, ...)
@@ -1303,29 +1279,14 @@ setup(void **state)
 {
 	(void)state;
 	log_init(1, "test_mbox");
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_mbox.XXXXXX");
-	return mkdtemp(tmpdir) == NULL ? -1 : 0;
+	return tmpdir_make("test_mbox");
 }
 
 static int
 teardown(void **state)
 {
-	DIR		*d;
-	struct dirent	*e;
-	char		 p[PATH_MAX];
-
 	(void)state;
-	if ((d = opendir(tmpdir)) == NULL)
-		return -1;
-	while ((e = readdir(d)) != NULL) {
-		/* session lock and UID files are dot files */
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", tmpdir, e->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	return rmdir(tmpdir);
+	return tmpdir_remove();
 }
 
 int

@@ -24,6 +24,7 @@
 
 #include <cmocka.h>
 
+#include "mbox_testutil.h"
 #include "conf.h"
 #include "lock.h"
 #include "log.h"
@@ -31,7 +32,6 @@
 #include "mbox.h"
 #include "mbox_int.h"
 
-static char	tmpdir[64];
 static int	fileno_;
 
 #define FROM1	"From alice@example.org Mon Jan  1 00:00:00 2024"
@@ -800,28 +800,14 @@ setup(void **state)
 {
 	(void)state;
 	log_init(1, "test_mboxfeat");
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_mboxfeat.XXXXXX");
-	return mkdtemp(tmpdir) == NULL ? -1 : 0;
+	return tmpdir_make("test_mboxfeat");
 }
 
 static int
 teardown(void **state)
 {
-	DIR		*d;
-	struct dirent	*e;
-	char		 p[PATH_MAX];
-
 	(void)state;
-	if ((d = opendir(tmpdir)) == NULL)
-		return -1;
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", tmpdir, e->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	return rmdir(tmpdir);
+	return tmpdir_remove();
 }
 
 int

@@ -24,6 +24,7 @@
 
 #include <cmocka.h>
 
+#include "mbox_testutil.h"
 #include "conf.h"
 #include "maildrop.h"
 #include "mbox.h"
@@ -32,33 +33,8 @@
 #include "params.h"
 #include "xform.h"
 
-static char	tmpdir[64];
 static int	nfile;
 
-struct bytes {
-	char	*p;
-	size_t	 len;
-	size_t	 cap;
-};
-
-static void
-b_add(struct bytes *b, const void *p, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		b->cap = (b->len + n + 1) * 2;
-		b->p = realloc(b->p, b->cap);
-		assert_non_null(b->p);
-	}
-	memcpy(b->p + b->len, p, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void
-b_str(struct bytes *b, const char *s)
-{
-	b_add(b, s, strlen(s));
-}
 
 static char *
 mkfile(const struct bytes *b)
@@ -658,18 +634,14 @@ static int
 setup(void **state)
 {
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_scan.XXXXXX");
-	return mkdtemp(tmpdir) == NULL ? -1 : 0;
+	return tmpdir_make("test_scan");
 }
 
 static int
 teardown(void **state)
 {
-	char	cmd[128];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return tmpdir_remove();
 }
 
 int
