@@ -641,16 +641,18 @@ drive(struct tls_conn *tc, int (*op)(mbedtls_ssl_context *),
 	return r;
 }
 
+/*
+ * Turn an mbedTLS read or write result r into read(2)/write(2) terms: a
+ * byte count, 0 at a clean end of input, or -1 with errno set (EAGAIN to
+ * retry, ECONNRESET or EPIPE for a reset connection, EPROTO for anything
+ * else, which is logged once here).
+ */
 static ssize_t
-tls_read(struct transport *t, void *p, size_t n)
+tls_result(const struct tls_conn *tc, int r, int reading)
 {
-	struct tls_conn	*tc = t->ctx;
-	char		 w[200];
-	int		 r;
+	char	w[200];
 
-	if (n > INT_MAX)
-		n = INT_MAX;
-	if ((r = mbedtls_ssl_read(&tc->ssl, p, n)) >= 0)
+	if (r >= 0)
 		return r;
 	switch (r) {
 	case MBEDTLS_ERR_SSL_WANT_READ:
@@ -659,39 +661,37 @@ tls_read(struct transport *t, void *p, size_t n)
 		return -1;
 	case MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY:
 	case MBEDTLS_ERR_SSL_CONN_EOF:
-		return 0;
+		if (reading)
+			return 0;
+		break;
 	case MBEDTLS_ERR_NET_CONN_RESET:
-		errno = ECONNRESET;
+		errno = reading ? ECONNRESET : EPIPE;
 		return -1;
 	}
-	log_warnx("%s: TLS read: %s", tc->peer, why(r, w, sizeof(w)));
+	log_warnx("%s: TLS %s: %s", tc->peer, reading ? "read" : "write",
+	    why(r, w, sizeof(w)));
 	errno = EPROTO;
 	return -1;
+}
+
+static ssize_t
+tls_read(struct transport *t, void *p, size_t n)
+{
+	struct tls_conn	*tc = t->ctx;
+
+	if (n > INT_MAX)
+		n = INT_MAX;
+	return tls_result(tc, mbedtls_ssl_read(&tc->ssl, p, n), 1);
 }
 
 static ssize_t
 tls_write(struct transport *t, const void *p, size_t n)
 {
 	struct tls_conn	*tc = t->ctx;
-	char		 w[200];
-	int		 r;
 
 	if (n > INT_MAX)
 		n = INT_MAX;
-	if ((r = mbedtls_ssl_write(&tc->ssl, p, n)) >= 0)
-		return r;
-	switch (r) {
-	case MBEDTLS_ERR_SSL_WANT_READ:
-	case MBEDTLS_ERR_SSL_WANT_WRITE:
-		errno = EAGAIN;
-		return -1;
-	case MBEDTLS_ERR_NET_CONN_RESET:
-		errno = EPIPE;
-		return -1;
-	}
-	log_warnx("%s: TLS write: %s", tc->peer, why(r, w, sizeof(w)));
-	errno = EPROTO;
-	return -1;
+	return tls_result(tc, mbedtls_ssl_write(&tc->ssl, p, n), 0);
 }
 
 /*
