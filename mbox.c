@@ -35,6 +35,12 @@
 
 static const char from_[] = "From ";
 
+/*
+ * Not an enum md_status: the scan met a wrong Content-Length and starts
+ * again reading every message by its From_ lines (cl_start).
+ */
+#define MD_RESCAN	100
+
 int	mbox_scan_map = 1;
 
 /* ------------------------------------------------------------------ */
@@ -552,13 +558,20 @@ msg_check(const struct mbox *m, size_t idx)
 /*
  * c-client and Dovecot keep their folder state in a first message that
  * no POP client should see; it stays in the file, outside the index,
- * so it is neither counted nor ever deleted.
+ * so it is neither counted nor ever deleted.  A message that only looks
+ * like it and became first when an UPDATE removed the ones before it is
+ * one the client has seen: the sidecar lists it as shown.
  */
 static int
-scan_is_folder_data(const struct scan *s)
+scan_is_folder_data(const struct scan *s, const unsigned char *fp)
 {
 	if (s->start != 0 || !s->folder_subj || !s->ximap || s->m->hidden)
 		return 0;
+	if (uids_shown(s->m, fp)) {
+		log_debug("%s: the first message looks like folder internal "
+		    "data but was served before: shown", s->m->path);
+		return 0;
+	}
 	log_debug("%s: hiding the folder internal data message", s->m->path);
 	return 1;
 }
@@ -574,7 +587,7 @@ scan_finish(struct scan *s, uint64_t end)
 		s->content = end;
 	size_end(s);
 	scan_fp(s, end, fp);
-	if (scan_is_folder_data(s)) {
+	if (scan_is_folder_data(s, fp)) {
 		s->m->hidden = 1;
 		return 0;
 	}
@@ -657,11 +670,11 @@ field_capture(struct scan *s, enum field f)
 	case FLD_CLEN:
 		return s->m->format == MBOX_MBOXCL2 ? CAP_CLEN : CAP_NONE;
 	case FLD_XIMAP:
-		if (s->start == 0)
+		if (s->start == 0 || s->verify)
 			s->ximap = 1;
 		return CAP_NONE;
 	case FLD_SUBJECT:
-		return s->start == 0 ? CAP_SUBJECT : CAP_NONE;
+		return s->start == 0 || s->verify ? CAP_SUBJECT : CAP_NONE;
 	default:
 		return CAP_NONE;
 	}
@@ -825,7 +838,8 @@ scan_eol(struct scan *s)
 		scan_captured(s);
 	/* the blank line that ended a header with a Content-Length */
 	if (s->kind == LINE_BLANK && s->body == s->off &&
-	    s->m->format == MBOX_MBOXCL2 && s->clen < UINT64_MAX - 1)
+	    s->m->format == MBOX_MBOXCL2 && !s->m->cl_ignore &&
+	    s->clen < UINT64_MAX - 1)
 		s->cl_check = 1;
 }
 
@@ -875,8 +889,12 @@ cl_end(struct scan *s)
 
 /*
  * mboxcl2: take the body's length from Content-Length when it ends at a
- * message boundary; otherwise the body is scanned for From_ lines as in
- * mboxo.  Returns an enum md_status.
+ * message boundary.  One that doesn't makes the whole mailbox suspect,
+ * and the scan starts again reading every message by its From_ lines
+ * as in mboxo (MD_RESCAN): a rule for one message alone would not
+ * survive an UPDATE, which can move a boundary to where a wrong length
+ * ends and so merge two messages (DESIGN.md).  Returns an enum
+ * md_status or MD_RESCAN.
  */
 static int
 cl_start(struct scan *s)
@@ -891,10 +909,11 @@ cl_start(struct scan *s)
 	if ((r = cl_boundary(s->m, end)) == -1)
 		return MD_TEMP;
 	if (r == 0) {
-		log_debug("%s: Content-Length of the message at %llu is wrong; "
-		    "looking for From_ lines", s->m->path,
+		log_warnx("%s: Content-Length of the message at %llu is wrong: "
+		    "reading every message by its From_ lines", s->m->path,
 		    (unsigned long long)s->start);
-		return MD_OK;
+		s->m->cl_ignore = 1;
+		return MD_RESCAN;
 	}
 	scan_unhold(s);
 	s->body_left = s->clen;
@@ -1193,10 +1212,11 @@ fp_cached(struct scan *s)
 /*
  * Read the file once from offset from (0, or the end of what the index
  * cache holds), building the index: mapped, and then read from where the
- * mapping ended (normally the end).  Returns an enum md_status.
+ * mapping ended (normally the end).  Returns an enum md_status, or
+ * MD_RESCAN.
  */
 static int
-mbox_scan(struct mbox *m, uint64_t from)
+scan_file(struct mbox *m, uint64_t from)
 {
 	struct stat	fst;
 	struct scan	s;
@@ -1234,6 +1254,28 @@ mbox_scan(struct mbox *m, uint64_t from)
 		m->scanned = 1;
 	}
 	return st;
+}
+
+/*
+ * scan_file, and once more from the start, with the UID state read
+ * afresh, when it found a wrong Content-Length (mboxcl2 is never in the
+ * index cache, so from is 0 then).  Returns an enum md_status.
+ */
+static int
+mbox_scan(struct mbox *m, uint64_t from)
+{
+	int	st;
+
+	if ((st = scan_file(m, from)) != MD_RESCAN)
+		return st;
+	m->nmsgs = 0;
+	m->hidden = m->xuidl_seen = 0;
+	uids_free(m);
+	memset(&m->um, 0, sizeof(m->um));
+	if (uids_load(m) == -1)
+		return MD_TEMP;
+	st = scan_file(m, 0);
+	return st == MD_RESCAN ? MD_TEMP : st;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1391,6 +1433,7 @@ mbox_open(const char *path, const struct conf *conf, struct mbox **out)
 	if ((st = lock_session(&m->lk)) != MD_OK ||
 	    (uids_load(m) == -1 && (st = MD_TEMP) != MD_OK))
 		goto done;
+	m->cl_ignore = m->um.st.cl_ignored;
 	if ((st = lock_take(&m->lk)) != MD_OK)
 		goto done;
 	/* a mail reader may have renamed a new file in before we locked */
@@ -1457,16 +1500,16 @@ mbox_uid(void *md, size_t idx)
 }
 
 /*
- * Reread message idx's header through the scanner and compare its
- * fingerprint.  Returns 1 when it matches, 0 when not, -1 on a read
- * error (logged).
+ * Reread message idx's header through the scanner: its fingerprint, and
+ * whether it looks like the folder-data message.  Returns 1, 0 when no
+ * message starts there any more, -1 on a read error (logged).
  */
 static int
-msg_refinger(struct mbox *m, size_t idx)
+msg_probe(struct mbox *m, size_t idx, unsigned char fp[MD5_LEN],
+    int *folderlike)
 {
 	const struct mbox_msg	*e = &m->msgs[idx];
 	struct scan		 s;
-	unsigned char		 fp[MD5_LEN];
 	uint64_t		 pos = msg_start(e);
 	uint64_t		 end = msg_content(e) + msg_len(e);
 	ssize_t			 n;
@@ -1500,7 +1543,65 @@ msg_refinger(struct mbox *m, size_t idx)
 	if (!s.inmsg)
 		return 0;
 	scan_fp(&s, end, fp);
+	*folderlike = s.folder_subj && s.ximap;
+	return 1;
+}
+
+/*
+ * Whether message idx's header and length still give its fingerprint.
+ * 1, 0, or -1 on a read error (logged).
+ */
+static int
+msg_refinger(struct mbox *m, size_t idx)
+{
+	unsigned char	fp[MD5_LEN];
+	int		folderlike, r;
+
+	if ((r = msg_probe(m, idx, fp, &folderlike)) != 1)
+		return r;
 	return fp_check(fp) == msg_check(m, idx);
+}
+
+/*
+ * The shown list for idx as the first message: its fingerprint when it
+ * looks like the folder-data message (so it is not hidden).  0 or -1.
+ */
+static int
+shown_as_first(struct mbox *m, size_t idx, struct mbox_state *st)
+{
+	int	folderlike, r;
+
+	st->nshown = 0;
+	if ((r = msg_probe(m, idx, st->shown[0], &folderlike)) == -1)
+		return -1;
+	if (r == 1 && folderlike)
+		st->nshown = 1;
+	return 0;
+}
+
+int
+mbox_state_update(struct mbox *m, const unsigned char *del,
+    struct mbox_state *now, struct mbox_state *next)
+{
+	size_t	k;
+
+	memset(now, 0, sizeof(*now));
+	now->cl_ignored = m->cl_ignore;
+	for (k = 0; k < m->nmsgs && del[k]; k++)
+		;
+	/* the folder-data message, never deleted, stays first */
+	if (!m->hidden && m->nmsgs > 0 && m->um.st.nshown > 0 &&
+	    shown_as_first(m, 0, now) == -1)
+		return MD_TEMP;
+	*next = *now;
+	if (k == m->nmsgs) {
+		/* mail delivered meanwhile is new: nothing was decided */
+		memset(next, 0, sizeof(*next));
+		return MD_OK;
+	}
+	if (!m->hidden && k > 0 && shown_as_first(m, k, next) == -1)
+		return MD_TEMP;
+	return MD_OK;
 }
 
 /*

@@ -7,7 +7,10 @@
  * The sidecar is text: the line "pop3d-uids 1", then one line per group
  * that lost a copy to an UPDATE: 32 hex digits of fingerprint, the high
  * water mark, and the ordinals of the surviving copies in file order.
- * Nothing else is ever recorded, so for most mailboxes it never exists.
+ * The scan decisions that must survive an UPDATE (struct mbox_state) are
+ * lines of their own: "content-length ignored", and "shown " with 32 hex
+ * digits of fingerprint.  Nothing else is ever recorded, so for most
+ * mailboxes it never exists.
  */
 #include <sys/stat.h>
 
@@ -27,6 +30,8 @@
 #include "params.h"
 
 #define UIDS_MAGIC	"pop3d-uids 1\n"
+#define LINE_CL		"content-length ignored"
+#define LINE_SHOWN	"shown "
 #define NO_GROUP	UINT32_MAX
 
 static const char hexd[] = "0123456789abcdef";
@@ -314,6 +319,21 @@ hexval(char c)
 	return c != '\0' && p != NULL ? (int)(p - hexd) : -1;
 }
 
+/* 32 hex digits at s as a fingerprint.  0, or -1 when they are not. */
+static int
+parse_fp(const char *s, unsigned char fp[MD5_LEN])
+{
+	int	i, hi, lo;
+
+	for (i = 0; i < MD5_LEN; i++) {
+		if ((hi = hexval(s[2 * i])) < 0 ||
+		    (lo = hexval(s[2 * i + 1])) < 0)
+			return -1;
+		fp[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return 0;
+}
+
 /* A decimal below UINT32_MAX at *p, moved past.  0 or -1. */
 static int
 parse_u32(char **p, uint32_t *v)
@@ -342,14 +362,10 @@ parse_line(struct uidmap *um, char *s, size_t *used)
 {
 	unsigned char	 fp[MD5_LEN];
 	uint32_t	 hw, o, *ord = um->ords + *used, n = 0;
-	int		 i, hi, lo;
+	size_t		 i;
 
-	for (i = 0; i < MD5_LEN; i++) {
-		if ((hi = hexval(s[2 * i])) < 0 ||
-		    (lo = hexval(s[2 * i + 1])) < 0)
-			return -1;
-		fp[i] = (unsigned char)(hi << 4 | lo);
-	}
+	if (parse_fp(s, fp) == -1)
+		return -1;
 	s += 2 * MD5_LEN;
 	if (*s++ != ' ' || parse_u32(&s, &hw) == -1)
 		return -1;
@@ -363,11 +379,29 @@ parse_line(struct uidmap *um, char *s, size_t *used)
 	}
 	if (*s != '\0')
 		return -1;
-	for (i = 0; (size_t)i < um->ngrp; i++)
+	for (i = 0; i < um->ngrp; i++)
 		if (memcmp(um->grp[i].fp, fp, MD5_LEN) == 0)
 			return -1;
 	*used += n;
 	return grp_add(um, fp, hw, ord, n, 1) == -1 ? -1 : 0;
+}
+
+/* A state line (struct mbox_state).  1 when it is one, 0 if not, -1 bad. */
+static int
+parse_state(struct mbox_state *st, const char *s)
+{
+	if (strcmp(s, LINE_CL) == 0) {
+		st->cl_ignored = 1;
+		return 1;
+	}
+	if (strncmp(s, LINE_SHOWN, strlen(LINE_SHOWN)) != 0)
+		return 0;
+	s += strlen(LINE_SHOWN);
+	if (st->nshown == MBOX_SHOWN_MAX || strlen(s) != 2 * MD5_LEN ||
+	    parse_fp(s, st->shown[st->nshown]) == -1)
+		return -1;
+	st->nshown++;
+	return 1;
 }
 
 static int
@@ -375,6 +409,7 @@ parse_file(struct uidmap *um, char *text, size_t len)
 {
 	char	*line, *nl;
 	size_t	 used = 0;
+	int	 r;
 
 	/* a line holds at most one ordinal per 2 bytes */
 	if ((um->ords = calloc(len / 2 + 1, sizeof(*um->ords))) == NULL)
@@ -387,7 +422,8 @@ parse_file(struct uidmap *um, char *text, size_t len)
 		if ((nl = memchr(line, '\n', text + len - line)) == NULL)
 			return -1;
 		*nl = '\0';
-		if (parse_line(um, line, &used) == -1)
+		if ((r = parse_state(&um->st, line)) == -1 ||
+		    (r == 0 && parse_line(um, line, &used) == -1))
 			return -1;
 	}
 	return 0;
@@ -493,36 +529,50 @@ out_u32(struct outbuf *o, char sep, uint32_t v)
 	out_add(o, b, (size_t)n);
 }
 
+static void
+out_fp(struct outbuf *o, const unsigned char *fp)
+{
+	char	hex[2 * MD5_LEN];
+	int	b;
+
+	for (b = 0; b < MD5_LEN; b++) {
+		hex[2 * b] = hexd[fp[b] >> 4];
+		hex[2 * b + 1] = hexd[fp[b] & 0xf];
+	}
+	out_add(o, hex, sizeof(hex));
+}
+
 /*
- * The new sidecar's text: every group it held, and every group that lost
- * a copy now (touched[g]), each with its surviving ordinals.  mem is
- * sorted by group, then idx.
+ * The new sidecar's text: the state st, every group it held, and every
+ * group that lost a copy now (touched[g]; NULL: none), each with its
+ * surviving ordinals (del NULL: all).  mem is sorted by group, then idx.
  */
 static void
 render(const struct uidmap *um, const struct uid_member *mem,
     const unsigned char *touched, const unsigned char *del,
-    struct outbuf *o)
+    const struct mbox_state *st, struct outbuf *o)
 {
 	const struct uid_group	*g;
 	size_t			 gi, i = 0;
-	char			 hex[2 * MD5_LEN];
-	int			 b;
 
 	out_add(o, UIDS_MAGIC, strlen(UIDS_MAGIC));
+	if (st->cl_ignored)
+		out_add(o, LINE_CL "\n", strlen(LINE_CL) + 1);
+	for (gi = 0; gi < st->nshown; gi++) {
+		out_add(o, LINE_SHOWN, strlen(LINE_SHOWN));
+		out_fp(o, st->shown[gi]);
+		out_add(o, "\n", 1);
+	}
 	for (gi = 0; gi < um->ngrp; gi++) {
 		g = &um->grp[gi];
 		for (; i < um->nmem && mem[i].grp < gi; i++)
 			;
-		if (!g->known && !touched[gi])
+		if (!g->known && (touched == NULL || !touched[gi]))
 			continue;
-		for (b = 0; b < MD5_LEN; b++) {
-			hex[2 * b] = hexd[g->fp[b] >> 4];
-			hex[2 * b + 1] = hexd[g->fp[b] & 0xf];
-		}
-		out_add(o, hex, sizeof(hex));
+		out_fp(o, g->fp);
 		out_u32(o, ' ', g->hw);
 		for (; i < um->nmem && mem[i].grp == gi; i++)
-			if (!del[mem[i].idx])
+			if (del == NULL || !del[mem[i].idx])
 				out_u32(o, ' ', mem[i].ord);
 		out_add(o, "\n", 1);
 	}
@@ -585,15 +635,93 @@ replace_file(const struct mbox *m, const char *text, size_t len)
 	return 0;
 }
 
-int
-uids_commit(struct mbox *m, const unsigned char *del)
+/* Render and replace the sidecar (see render).  0 or -1 (logged). */
+static int
+write_sidecar(struct mbox *m, const unsigned char *touched,
+    const unsigned char *del, const struct mbox_state *st)
 {
 	struct uidmap		*um = &m->um;
 	struct uid_member	*mem = NULL;
 	struct outbuf		 o = { NULL, 0, 0, 0 };
-	unsigned char		*touched;
+	int			 r = -1;
+
+	if (um->nmem > 0) {
+		if ((mem = calloc(um->nmem, sizeof(*mem))) == NULL) {
+			log_warn("%s: UID file", m->path);
+			return -1;
+		}
+		memcpy(mem, um->mem, um->nmem * sizeof(*mem));
+		sort(mem, um->nmem, sizeof(*mem), cmp_mem_grp);
+	}
+	render(um, mem, touched, del, st, &o);
+	if (!o.err)
+		r = replace_file(m, o.p, o.len);
+	free(o.p);
+	free(mem);
+	return r;
+}
+
+static int
+state_shows(const struct mbox_state *st, const unsigned char *fp)
+{
+	size_t	i;
+
+	for (i = 0; i < st->nshown; i++)
+		if (memcmp(st->shown[i], fp, MD5_LEN) == 0)
+			return 1;
+	return 0;
+}
+
+/* Whether a and b say the same, the shown lists as sets. */
+static int
+state_same(const struct mbox_state *a, const struct mbox_state *b)
+{
+	size_t	i;
+
+	if (a->cl_ignored != b->cl_ignored || a->nshown != b->nshown)
+		return 0;
+	for (i = 0; i < a->nshown; i++)
+		if (!state_shows(b, a->shown[i]))
+			return 0;
+	return 1;
+}
+
+int
+uids_shown(const struct mbox *m, const unsigned char fp[MD5_LEN])
+{
+	return state_shows(&m->um.st, fp);
+}
+
+int
+uids_prepare(struct mbox *m, const struct mbox_state *now,
+    const struct mbox_state *next)
+{
+	struct uidmap		*um = &m->um;
+	struct mbox_state	 both = *now;
 	size_t			 i;
-	int			 any = 0, r = -1;
+
+	both.cl_ignored |= next->cl_ignored;
+	for (i = 0; i < next->nshown && both.nshown < MBOX_SHOWN_MAX; i++)
+		if (!state_shows(&both, next->shown[i]))
+			memcpy(both.shown[both.nshown++], next->shown[i],
+			    MD5_LEN);
+	um->next = *next;
+	um->next_set = 1;
+	if (state_same(&both, &um->st))
+		return 0;
+	if (write_sidecar(m, NULL, NULL, &both) == -1)
+		return -1;
+	um->st = both;
+	return 0;
+}
+
+int
+uids_commit(struct mbox *m, const unsigned char *del)
+{
+	struct uidmap	*um = &m->um;
+	unsigned char	*touched;
+	size_t		 i;
+	int		 any = 0, r;
 
 	if (um->committed)
 		return 0;
@@ -605,22 +733,10 @@ uids_commit(struct mbox *m, const unsigned char *del)
 	for (i = 0; i < um->nmem; i++)
 		if (del[um->mem[i].idx])
 			any = touched[um->mem[i].grp] = 1;
-	if (!any) {
-		free(touched);
-		return 0;
-	}
-	if ((mem = calloc(um->nmem, sizeof(*mem))) == NULL) {
-		log_warn("%s: UID file", m->path);
-		goto out;
-	}
-	memcpy(mem, um->mem, um->nmem * sizeof(*mem));
-	sort(mem, um->nmem, sizeof(*mem), cmp_mem_grp);
-	render(um, mem, touched, del, &o);
-	if (!o.err)
-		r = replace_file(m, o.p, o.len);
- out:
-	free(o.p);
-	free(mem);
+	if (um->next_set && !state_same(&um->next, &um->st))
+		any = 1;
+	r = any ? write_sidecar(m, touched, del, um->next_set ? &um->next :
+	    &um->st) : 0;
 	free(touched);
 	return r;
 }

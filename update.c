@@ -131,6 +131,22 @@ update_compact(struct mbox *m, const unsigned char *del, size_t first,
 	return st;
 }
 
+/*
+ * What the sidecar must say before the file changes, so that the scan
+ * reads the kept messages after the UPDATE as it read them before
+ * (uids_prepare).  An enum md_status.
+ */
+static int
+update_state(struct mbox *m, const unsigned char *del)
+{
+	struct mbox_state	now, next;
+	int			st;
+
+	if ((st = mbox_state_update(m, del, &now, &next)) != MD_OK)
+		return st;
+	return uids_prepare(m, &now, &next) == -1 ? MD_TEMP : MD_OK;
+}
+
 int
 mbox_update(void *md, const unsigned char *del)
 {
@@ -153,7 +169,8 @@ mbox_update(void *md, const unsigned char *del)
 		return st;
 	/* first finish a journal left since the open, if any */
 	if ((st = journal_recover(m->fd, m->path)) == MD_OK &&
-	    (st = update_verify(m, first, &cur)) == MD_OK) {
+	    (st = update_verify(m, first, &cur)) == MD_OK &&
+	    (st = update_state(m, del)) == MD_OK) {
 		/* done or half done, the index no longer describes the file */
 		st = update_compact(m, del, first, cur);
 		m->stale = 1;

@@ -110,10 +110,29 @@ struct uid_xuidl {
 	uint32_t	off;		/* into uidmap.pool, NUL-terminated */
 };
 
+/* The most "shown" lines a sidecar holds: see struct mbox_state. */
+#define MBOX_SHOWN_MAX	4
+
+/*
+ * Decisions of the scan that must not change when an UPDATE moves
+ * messages, kept in the sidecar beside the UIDs (DESIGN.md, "Scan
+ * decisions that survive UPDATE").  cl_ignored: mboxcl2 whose
+ * Content-Length fields are all ignored because one was wrong.  shown:
+ * the fingerprints of messages that look like the folder-data message
+ * but became first only because an UPDATE removed what was before them,
+ * so they stay visible.
+ */
+struct mbox_state {
+	int		cl_ignored;
+	size_t		nshown;
+	unsigned char	shown[MBOX_SHOWN_MAX][16];
+};
+
 /*
  * What UIDs need beyond the index (uids.c): the duplicate groups and
  * their members (only messages with identical twins, so usually nothing),
- * and the X-UIDL values found.
+ * the X-UIDL values found, and the scan decisions (struct mbox_state) as
+ * the sidecar held them and as the UPDATE under way leaves them.
  */
 struct uidmap {
 	struct uid_group	*grp;
@@ -130,6 +149,9 @@ struct uidmap {
 	size_t			 poollen;
 	size_t			 poolcap;
 	int			 committed;	/* uids_commit ran */
+	struct mbox_state	 st;		/* as read from the sidecar */
+	struct mbox_state	 next;		/* after the UPDATE: uids_prepare */
+	int			 next_set;
 };
 
 struct mbox {
@@ -146,6 +168,7 @@ struct mbox {
 	struct timespec		 mtime;		/* after the scan */
 	int			 scanned;	/* size, mtime and msgs are set */
 	int			 hidden;	/* a folder-data message skipped */
+	int			 cl_ignore;	/* mboxcl2 read as mboxo */
 	int			 xuidl_seen;	/* a message had an X-UIDL: */
 	int			 cached;	/* msgs came from the index cache */
 	struct mbox_msg		*msgs;
@@ -196,6 +219,14 @@ int	mbox_update(void *md, const unsigned char *del);
 int	mbox_msg_check(struct mbox *m, size_t idx);
 
 /*
+ * The scan decisions (struct mbox_state) that read the file as scanned
+ * (now) and as an UPDATE deleting every idx with del[idx] set leaves it
+ * (next).  Rereads a header or two.  MD_OK, or MD_TEMP (logged).
+ */
+int	mbox_state_update(struct mbox *m, const unsigned char *del,
+	    struct mbox_state *now, struct mbox_state *next);
+
+/*
  * UIDs (uids.c).  uids_load reads the sidecar file .NAME.pop3d-uids into
  * m->um (a missing, foreign or bad file is logged and read as empty);
  * returns 0, or -1 out of memory (logged).
@@ -222,12 +253,27 @@ const char *uids_xuidl_of(const struct mbox *m, size_t idx);
 
 /*
  * After a successful UPDATE that removed every idx with del[idx] set:
- * when one of them was in a group, rewrite the sidecar (temporary file,
+ * when one of them was in a group, or the state uids_prepare was given
+ * differs from the sidecar's, rewrite the sidecar (temporary file,
  * fsync, rename, fsync of the directory) so that the surviving copies
  * keep their UIDs and no ordinal is given out twice.  Once per session;
  * returns 0, or -1 (logged: the mail is safe, twins' UIDs may shift).
  */
 int	uids_commit(struct mbox *m, const unsigned char *del);
+
+/*
+ * Before an UPDATE changes the file: now is the state that reads it as
+ * it was scanned, next the state it leaves (struct mbox_state).  Unless
+ * the sidecar says their union already, it is rewritten now with it, so
+ * that a crash at any later point reads the mailbox before and after
+ * alike; uids_commit then writes next alone.  0, or -1 (logged: the
+ * UPDATE must not go on).
+ */
+int	uids_prepare(struct mbox *m, const struct mbox_state *now,
+	    const struct mbox_state *next);
+
+/* Whether fp is one of the sidecar's shown messages. */
+int	uids_shown(const struct mbox *m, const unsigned char fp[16]);
 
 /*
  * The fingerprint of idx when it is one of a group of identical copies

@@ -518,6 +518,68 @@ t_folder_data(void **state)
 	mbox_ops.close(m);
 }
 
+/*
+ * A delivered message that only looks like the folder-data message is
+ * served while it is not first, and stays served when an UPDATE makes it
+ * first: the sidecar remembers it.  Deleting it drops that note.
+ */
+#define LOOKALIKE	FROM2 "\nSubject: DON'T DELETE THIS MESSAGE -- " \
+	"FOLDER INTERNAL DATA\nX-IMAP: 1 2\n\nsent by anyone\n\n"
+
+static void
+t_folder_data_promoted(void **state)
+{
+	static const unsigned char	del_b[] = { 1, 0, 0 };
+	static const unsigned char	del_c[] = { 0, 1 };
+	static const unsigned char	del_look[] = { 1, 0 };
+	const char			*path = mkfile(MSG_B LOOKALIKE MSG_C);
+	char				 side[PATH_MAX];
+	char				 keep[PATH_MAX + 8];
+	struct mbox			*m;
+	size_t				 n;
+	char				*u0, *u1;
+
+	(void)state;
+	sibling(path, ".pop3d-uids", side);
+	u0 = uids(path, MBOX_MBOXO, &n);
+	assert_int_equal(n, 3);
+	update_ok(path, del_b);
+	assert_string_equal(read_all(path), LOOKALIKE MSG_C);
+	assert_non_null(strstr(read_all(side), "\nshown "));
+	m = open_ok(path);
+	assert_int_equal(mbox_ops.count(m), 2);
+	assert_string_equal(retr(m, 0), "Subject: DON'T DELETE THIS MESSAGE "
+	    "-- FOLDER INTERNAL DATA\r\nX-IMAP: 1 2\r\n\r\nsent by anyone\r\n");
+	mbox_ops.close(m);
+	u1 = uids(path, MBOX_MBOXO, &n);
+	assert_memory_equal(u1, u0 + UIDLEN, 2 * UIDLEN);
+	/* it stays first: still shown */
+	update_ok(path, del_c);
+	m = open_ok(path);
+	assert_int_equal(mbox_ops.count(m), 1);
+	mbox_ops.close(m);
+	/* without the note it would be hidden: the note is what works */
+	append(path, MSG_B);
+	snprintf(keep, sizeof(keep), "%s.saved", side);
+	assert_int_equal(rename(side, keep), 0);
+	free(u1);
+	u1 = uids(path, MBOX_MBOXO, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(rename(keep, side), 0);
+	free(u1);
+	u1 = uids(path, MBOX_MBOXO, &n);
+	assert_int_equal(n, 2);
+	/* deleted at last: the note goes with it */
+	update_ok(path, del_look);
+	assert_null(strstr(read_all(side), "shown "));
+	m = open_ok(path);
+	assert_int_equal(mbox_ops.count(m), 1);
+	assert_string_equal(retr(m, 0), "Subject: b\r\n\r\nhello b\r\n");
+	mbox_ops.close(m);
+	free(u0);
+	free(u1);
+}
+
 /* ------------------------------------------------------------------ */
 /* mboxcl2 */
 
@@ -588,6 +650,63 @@ t_mboxcl2_fallback(void **state)
 	    MBOX_MBOXCL2);
 	assert_int_equal(mbox_ops.count(m), 2);
 	assert_string_equal(retr(m, 0), "Content-Length: 0\r\n\r\n");
+	mbox_ops.close(m);
+}
+
+/*
+ * One wrong Content-Length makes the scan read every message of the
+ * mailbox by its From_ lines, and the sidecar keeps it so once an UPDATE
+ * has moved messages: otherwise the wrong length could end at a new
+ * boundary and swallow the next kept message.
+ */
+static void
+t_mboxcl2_wrong_sticks(void **state)
+{
+	static const unsigned char	del_b[] = { 0, 0, 0, 1, 0, 0 };
+	static const unsigned char	del_all[] = { 1, 1, 1, 1, 1 };
+	struct mbox			*m;
+	const char			*path;
+	char				 side[PATH_MAX], keep[PATH_MAX + 8];
+	char				*u0, *u1;
+	size_t				 n;
+
+	(void)state;
+	/* a's length covers "From b\n": wrong, but right once b is gone */
+	path = mkfile(CL_MSG "From a\nContent-Length: 7\n\nFrom b\nX\n\n"
+	    "From c\n\nFrom d\n\n");
+	sibling(path, ".pop3d-uids", side);
+	/* the right one is split by its body's From_ line too */
+	u0 = uids(path, MBOX_MBOXCL2, &n);
+	assert_int_equal(n, 6);
+	m = open_fmt(path, MBOX_MBOXCL2);
+	assert_int_equal(mbox_ops.update(m, del_b), MD_OK);
+	mbox_ops.close(m);
+	assert_non_null(strstr(read_all(side), "\ncontent-length ignored\n"));
+	/* the kept five, the same UIDs */
+	u1 = uids(path, MBOX_MBOXCL2, &n);
+	assert_int_equal(n, 5);
+	assert_memory_equal(u1, u0, 3 * UIDLEN);
+	assert_memory_equal(u1 + 3 * UIDLEN, u0 + 4 * UIDLEN, 2 * UIDLEN);
+	m = open_fmt(path, MBOX_MBOXCL2);
+	assert_string_equal(retr(m, 2), "Content-Length: 7\r\n");
+	mbox_ops.close(m);
+	free(u0);
+	free(u1);
+	/* without the note, a would now swallow c */
+	snprintf(keep, sizeof(keep), "%s.saved", side);
+	assert_int_equal(rename(side, keep), 0);
+	m = open_fmt(path, MBOX_MBOXCL2);
+	assert_int_equal(mbox_ops.count(m), 3);
+	mbox_ops.close(m);
+	assert_int_equal(rename(keep, side), 0);
+	/* all gone: new mail is read afresh, by its lengths */
+	m = open_fmt(path, MBOX_MBOXCL2);
+	assert_int_equal(mbox_ops.update(m, del_all), MD_OK);
+	mbox_ops.close(m);
+	assert_null(strstr(read_all(side), "content-length"));
+	append(path, CL_MSG);
+	m = open_fmt(path, MBOX_MBOXCL2);
+	assert_int_equal(mbox_ops.count(m), 1);
 	mbox_ops.close(m);
 }
 
@@ -822,8 +941,10 @@ main(void)
 		cmocka_unit_test(t_rewrite_same_size),
 		cmocka_unit_test(t_rewrite_and_append),
 		cmocka_unit_test(t_folder_data),
+		cmocka_unit_test(t_folder_data_promoted),
 		cmocka_unit_test(t_mboxcl2),
 		cmocka_unit_test(t_mboxcl2_fallback),
+		cmocka_unit_test(t_mboxcl2_wrong_sticks),
 		cmocka_unit_test(t_uid_twins),
 		cmocka_unit_test(t_uid_file_hostile),
 		cmocka_unit_test(t_xuidl),
