@@ -32,7 +32,7 @@ TESTLIBS = -lcmocka
 # Every module but the one holding main(), shared by the daemon and the tests.
 CORE	 = session.o mbox.o uids.o update.o journal.o lock.o xform.o conf.o \
 	   auth.o log.o buf.o base64.o md5.o conn.o tls.o proxy.o iplimit.o listen.o \
-	   logindelay.o mbcache.o fdio.o \
+	   logindelay.o mbcache.o fdio.o faildelay.o \
 	   privsep.o authbe.o
 OBJS	 = pop3d.o $(CORE)
 
@@ -41,7 +41,8 @@ OBJS	 = pop3d.o $(CORE)
 CRASH_TESTS	 = tests/test_crash
 UNIT_TESTS = tests/test_session tests/test_mbox tests/test_conf \
 	     tests/test_auth tests/test_base64 tests/test_mboxfeat tests/test_proxy \
-	     tests/test_privsep tests/test_iplimit tests/test_scan
+	     tests/test_privsep tests/test_iplimit tests/test_scan \
+	     tests/test_faildelay
 
 all: pop3d
 

@@ -80,6 +80,7 @@ static int	conf_set_shutdown_timeout(struct conf_parse *, char *);
 static int	conf_set_max_sessions_per_ip(struct conf_parse *, char *);
 static int	conf_set_proxy_trusted(struct conf_parse *, char *);
 static int	conf_set_login_delay(struct conf_parse *, char *);
+static int	conf_set_auth_fail_delay_max(struct conf_parse *, char *);
 static int	conf_line(struct conf_parse *, char *, int *);
 static int	conf_read(struct conf_parse *, FILE *);
 
@@ -112,6 +113,7 @@ static const struct conf_key conf_keys[] = {
 	{ "max_sessions_per_ip", conf_set_max_sessions_per_ip, 0 },
 	{ "proxy_trusted",	conf_set_proxy_trusted,	1 },
 	{ "login_delay",	conf_set_login_delay,	0 },
+	{ "auth_fail_delay_max", conf_set_auth_fail_delay_max, 0 },
 };
 #define CONF_NKEYS	(sizeof(conf_keys) / sizeof(conf_keys[0]))
 
@@ -146,6 +148,7 @@ conf_defaults(struct conf *c)
 	c->plaintext_auth = PLAINTEXT_LOCAL;
 	c->shutdown_timeout = DEFAULT_SHUTDOWN_TIMEOUT;
 	c->max_sessions_per_ip = DEFAULT_MAX_SESSIONS_PER_IP;
+	c->auth_fail_delay_max = DEFAULT_AUTH_FAIL_DELAY_MAX;
 }
 
 /* Format "path:line: message" into the caller's buffer.  Returns -1. */
@@ -728,6 +731,17 @@ static int
 conf_set_login_delay(struct conf_parse *p, char *val)
 {
 	return conf_number(p, val, 0, 86400, &p->c->login_delay);
+}
+
+/*
+ * The longest delay before a failed login's answer; 1, the base delay,
+ * turns the growth off.  300: past that a client gives up, and an
+ * attacker is slowed no more by it than by a closed connection.
+ */
+static int
+conf_set_auth_fail_delay_max(struct conf_parse *p, char *val)
+{
+	return conf_number(p, val, 1, 300, &p->c->auth_fail_delay_max);
 }
 
 /*

@@ -34,13 +34,9 @@ struct iplimit {
 	struct slot	 slot[];
 };
 
-/*
- * The address key: IPv4 as an IPv4-mapped IPv6 address, IPv6 cut to its
- * /64 (one site: a host picks any address in it).  0, or -1 for other
- * families (unix sockets: no address to limit).
- */
-static int
-addr_key(const struct sockaddr *sa, unsigned char key[16])
+/* IPv6 cut to its /64: one site, where a host picks any address. */
+int
+iplimit_addr_key(const struct sockaddr *sa, unsigned char key[16])
 {
 	const struct sockaddr_in	*sin = (const void *)sa;
 	const struct sockaddr_in6	*sin6 = (const void *)sa;
@@ -100,7 +96,7 @@ iplimit_count(const struct iplimit *l, const struct sockaddr *sa)
 {
 	unsigned char	key[16];
 
-	if (addr_key(sa, key) == -1)
+	if (iplimit_addr_key(sa, key) == -1)
 		return 0;
 	return count_key(l, key);
 }
@@ -112,7 +108,7 @@ iplimit_claim(struct iplimit *l, const struct sockaddr *sa)
 
 	for (i = 0; i < l->nslots; i++)
 		if (l->slot[i].pid == 0) {
-			if (addr_key(sa, l->slot[i].key) == -1)
+			if (iplimit_addr_key(sa, l->slot[i].key) == -1)
 				memset(l->slot[i].key, 0xff, 16);
 			l->slot[i].pid = -1;
 			return (int)i;
@@ -145,7 +141,7 @@ iplimit_rekey(struct iplimit *l, int slot, const struct sockaddr *sa)
 	unsigned char	key[16];
 
 	if (slot < 0 || (unsigned)slot >= l->nslots ||
-	    addr_key(sa, key) == -1)
+	    iplimit_addr_key(sa, key) == -1)
 		return 1;
 	memcpy(l->slot[slot].key, key, 16);
 	/* Written first, counted second: two racing sessions both see each other. */

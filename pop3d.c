@@ -33,6 +33,7 @@
 
 #include "conf.h"
 #include "conn.h"
+#include "faildelay.h"
 #include "iplimit.h"
 #include "listen.h"
 #include "log.h"
@@ -49,6 +50,7 @@ struct daemon {
 	struct listeners	 l;
 	struct tls_server	*ts;
 	struct iplimit		*lim;		/* sessions per client address */
+	struct faildelay	*fails;		/* failed logins per address */
 	unsigned		 nchild;
 	int			 pidfd;		/* -1: no pidfile */
 };
@@ -220,7 +222,7 @@ prepare(struct conn_link *link, void *arg)
  */
 static void
 child_session(const struct daemon *d, int fd, int tls, int slot,
-    struct sockaddr_storage *ss, socklen_t sl)
+    struct sockaddr_storage *ss, socklen_t sl, unsigned penalty)
 {
 	const struct conf	*c = &d->c;
 	const struct listeners	*l = &d->l;
@@ -229,7 +231,7 @@ child_session(const struct daemon *d, int fd, int tls, int slot,
 	struct prep		p;
 	sigset_t		none;
 	char			peer[NI_MAXHOST + 16];
-	int			i;
+	int			i, rc;
 
 	for (i = 0; i < l->n; i++)
 		close(l->pfd[i].fd);
@@ -246,16 +248,31 @@ child_session(const struct daemon *d, int fd, int tls, int slot,
 	link.peer = peer;
 	link.implicit_tls = tls;
 	link.tls = ts;
+	link.fail_penalty = penalty;
 	p = (struct prep){ c, d->lim, fd, slot, ss, sl, peer };
-	_exit(privsep_serve(c, fd, fd, &link, prepare, &p) == 0 ? 0 : 1);
+	rc = privsep_serve(c, fd, fd, &link, prepare, &p);
+	/* The listener learns this connection's failed logins from it. */
+	_exit(faildelay_exit_code(rc == 0, link.failures));
+}
+
+/* Seconds on CLOCK_MONOTONIC: failed logins age on it. */
+static time_t
+now_s(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
 }
 
 static void
 reap(struct daemon *d)
 {
 	pid_t	pid;
+	int	st;
 
-	while ((pid = waitpid(-1, NULL, WNOHANG)) > 0) {
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		faildelay_reaped(d->fails, pid, st, now_s());
 		iplimit_release(d->lim, pid);
 		if (d->nchild > 0)
 			d->nchild--;
@@ -265,7 +282,9 @@ reap(struct daemon *d)
 /*
  * Accept one connection and fork its session, or refuse it over a limit.
  * A balancer's connections are counted per client address by the session
- * once it has read the PROXY header, not here under the balancer's.
+ * once it has read the PROXY header, not here under the balancer's; their
+ * failed logins are not remembered (they would slow every client behind
+ * it).
  */
 static void
 accept_one(struct daemon *d, int i)
@@ -274,7 +293,8 @@ accept_one(struct daemon *d, int i)
 	struct sockaddr_storage	 ss;
 	socklen_t		 sl = sizeof(ss);
 	pid_t			 pid;
-	int			 fd, slot;
+	unsigned		 penalty = 0;
+	int			 fd, slot, behind;
 
 	fd = accept4(d->l.pfd[i].fd, (struct sockaddr *)&ss, &sl,
 	    SOCK_CLOEXEC);
@@ -287,9 +307,9 @@ accept_one(struct daemon *d, int i)
 		refuse(d->lim, fd, "max_sessions reached");
 		return;
 	}
-	if (c->max_sessions_per_ip > 0 && !(c->nproxy_trusted > 0 &&
-	    proxy_trusted(c->proxy_trusted, c->nproxy_trusted,
-	    (struct sockaddr *)&ss)) &&
+	behind = c->nproxy_trusted > 0 && proxy_trusted(c->proxy_trusted,
+	    c->nproxy_trusted, (struct sockaddr *)&ss);
+	if (c->max_sessions_per_ip > 0 && !behind &&
 	    iplimit_count(d->lim, (struct sockaddr *)&ss) >=
 	    c->max_sessions_per_ip) {
 		refuse(d->lim, fd, "max_sessions_per_ip reached");
@@ -300,6 +320,9 @@ accept_one(struct daemon *d, int i)
 		refuse(d->lim, fd, "session table full");
 		return;
 	}
+	if (!behind)
+		penalty = faildelay_penalty(d->fails, (struct sockaddr *)&ss,
+		    now_s());
 	if ((pid = fork()) == -1) {
 		log_warn("fork");
 		iplimit_set_pid(d->lim, slot, 0);
@@ -307,8 +330,10 @@ accept_one(struct daemon *d, int i)
 		return;
 	}
 	if (pid == 0)
-		child_session(d, fd, d->l.tls[i], slot, &ss, sl);
+		child_session(d, fd, d->l.tls[i], slot, &ss, sl, penalty);
 	iplimit_set_pid(d->lim, slot, pid);
+	if (!behind)
+		(void)faildelay_track(d->fails, pid, (struct sockaddr *)&ss);
 	d->nchild++;
 	close(fd);
 }
@@ -542,7 +567,9 @@ serve_standalone(const struct conf *c, const char *path,
 			    c->file);
 			return 1;
 		}
-	if ((d.lim = iplimit_new(c->max_sessions)) == NULL) {
+	if ((d.lim = iplimit_new(c->max_sessions)) == NULL ||
+	    (d.fails = faildelay_new(FAILDELAY_ADDRS, c->max_sessions)) ==
+	    NULL) {
 		log_warn("session table");
 		return 1;
 	}
@@ -569,6 +596,7 @@ serve_standalone(const struct conf *c, const char *path,
 	rc = serve_forever(&d);
 	pidfile_remove(d.c.pidfile, d.pidfd);
 	iplimit_free(d.lim);
+	faildelay_free(d.fails);
 	return rc;
 }
 

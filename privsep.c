@@ -13,7 +13,8 @@
  * check the jail), privsep_serve up to the fork, jail() in the new child
  * until it switches user, and the monitor: read one PRIVSEP_MSG_SIZE
  * message, privsep_decode it, verify it (authbe_password, auth_apop, with
- * at most SESSION_MAX_AUTH_FAILURES tries), answer, and after a verified
+ * at most SESSION_MAX_AUTH_FAILURES tries), answer (a failure after the
+ * delay faildelay_extra_ms computes), and after a verified
  * login and PS_HANDOFF, become(): chroot into the mailbox's directory and
  * switch to its owner, refusing uid 0.  Secrets are wiped as soon as they
  * are checked.  No client byte is parsed here: only the fixed message.
@@ -36,11 +37,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "auth.h"
 #include "authbe.h"
 #include "conn.h"
+#include "faildelay.h"
 #include "log.h"
 #include "params.h"
 #include "privsep.h"
@@ -499,6 +502,33 @@ struct monitor {
 	const char		*how;
 };
 
+/*
+ * Count a failed login and hold its verdict back as faildelay.c says.
+ * The wait is here, on the root side, so a pre-login process can't skip
+ * it (only the base, which it waits itself, in session.c); and the
+ * connection keeps its process, and its place under
+ * max_sessions_per_ip, while it lasts, even if the client has gone.
+ */
+static void
+hold_back(struct monitor *mo)
+{
+	struct conn_link	*l = mo->link;
+	struct timespec		 ts;
+	unsigned		 ms;
+
+	ms = faildelay_extra_ms(l->fail_penalty, ++l->failures,
+	    mo->c->auth_fail_delay_max);
+	if (ms == 0)
+		return;
+	log_info("%s: failed login %u here, %u remembered from the address: "
+	    "answer held back %u ms more", l->peer, l->failures,
+	    l->fail_penalty, ms);
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (long)(ms % 1000) * 1000000;
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
 /* Answer one PS_PASSWORD or PS_APOP.  Returns 0, or -1 to end. */
 static int
 verify(struct monitor *mo, struct privsep_msg *m)
@@ -524,6 +554,8 @@ verify(struct monitor *mo, struct privsep_msg *m)
 	}
 	explicit_bzero(m->secret, sizeof(m->secret));
 	mo->verified = rc == AUTH_OK;
+	if (rc == AUTH_FAIL)
+		hold_back(mo);
 	memset(&v, 0, sizeof(v));
 	v.type = PS_VERDICT;
 	v.result = (uint32_t)rc;

@@ -91,6 +91,7 @@ struct conf {
 	struct proxy_net	proxy_trusted[CONF_PROXY_NETS_MAX];
 	int			nproxy_trusted;		/* 0: no PROXY */
 	unsigned		login_delay;		/* seconds, 0: none */
+	unsigned		auth_fail_delay_max;	/* seconds (faildelay.c) */
 };
 
 /* Fill in every default (documented in pop3d.conf.example). */

@@ -23,6 +23,13 @@ struct conn_link {
 	int			 privsep;
 	int			 privsep_fd;
 	const char		*stamp;		/* APOP stamp; NULL: make one */
+
+	/*
+	 * Failed logins (faildelay.c): those the listener remembers from
+	 * this address, and those privsep.c's monitor counts here.
+	 */
+	unsigned		 fail_penalty;
+	unsigned		 failures;
 };
 
 /*

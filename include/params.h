@@ -38,7 +38,11 @@
 /* Failed logins (USER/PASS, APOP, AUTH) before the connection is closed. */
 #define SESSION_MAX_AUTH_FAILURES	3
 
-/* Delay before answering a failed login, in milliseconds (slows guessing). */
+/*
+ * Delay before answering a failed login, in milliseconds (slows guessing):
+ * the base, which the pre-login session applies itself; the monitor adds
+ * the growth (faildelay.c).
+ */
 #define SESSION_AUTH_FAIL_DELAY_MS	1000
 
 /* RFC 1939 section 3: an autologout timer MUST be at least 10 minutes. */
@@ -201,6 +205,37 @@
 
 /* At most one "refused" log line per this many seconds (a flood logs once). */
 #define IPLIMIT_LOG_INTERVAL	10
+
+/*
+ * Failed logins per address (faildelay.c).  A failed login is answered
+ * after SESSION_AUTH_FAIL_DELAY_MS doubled once per failure remembered
+ * from the address and per earlier one in the connection, up to
+ * auth_fail_delay_max seconds: 30 by default, a guesser's waste of time
+ * yet under the one-minute server timeout some clients default to
+ * (Outlook), so a user who mistyped is slowed, not cut off.
+ */
+#define DEFAULT_AUTH_FAIL_DELAY_MAX	30
+
+/*
+ * Addresses whose failures the listener remembers, 40 bytes each: 1024
+ * is 40 KB, more than the guessers at work on a site at one time; when it
+ * is full the address that failed longest ago is forgotten first.
+ */
+#define FAILDELAY_ADDRS		1024
+
+/*
+ * An address's failure count halves every this many seconds: a guesser
+ * back after a pause of minutes finds most of its penalty, a user who
+ * mistyped three times is at a few seconds again after twenty minutes.
+ */
+#define FAILDELAY_HALF_LIFE	600
+
+/*
+ * The count stops growing here: 2^9 s already passes the longest
+ * auth_fail_delay_max (300 s), and a cap keeps the time to forget
+ * bounded (from 16 to 0 in five half-lives).
+ */
+#define FAILDELAY_COUNT_MAX	16
 
 /*
  * Privilege separation.  The account pre-login processes run as when

@@ -498,7 +498,7 @@ test_example_file(void **state)
 	 * default) and listen_tls (its default follows tls_cert),
 	 * proxy_trusted (none).
 	 */
-	assert_int_equal(keys, 22);
+	assert_int_equal(keys, 23);
 	if (load(text, &c) == -1)
 		fail_msg("%s", err);
 	conf_defaults(&d);
@@ -519,14 +519,16 @@ test_ops_keys(void **state)
 	assert_int_equal(c.max_sessions_per_ip, DEFAULT_MAX_SESSIONS_PER_IP);
 	assert_int_equal(c.nproxy_trusted, 0);
 	assert_int_equal(c.login_delay, 0);
+	assert_int_equal(c.auth_fail_delay_max, DEFAULT_AUTH_FAIL_DELAY_MAX);
 	assert_int_equal(load("pidfile /run/pop3d.pid\nshutdown_timeout 0\n"
-	    "max_sessions_per_ip 0\nlogin_delay 900\n"
+	    "max_sessions_per_ip 0\nlogin_delay 900\nauth_fail_delay_max 1\n"
 	    "proxy_trusted 10.0.0.0/8 2001:db8::/32\n"
 	    "proxy_trusted\t192.0.2.7\n", &c), 0);
 	assert_string_equal(c.pidfile, "/run/pop3d.pid");
 	assert_int_equal(c.shutdown_timeout, 0);
 	assert_int_equal(c.max_sessions_per_ip, 0);
 	assert_int_equal(c.login_delay, 900);
+	assert_int_equal(c.auth_fail_delay_max, 1);
 	assert_int_equal(c.nproxy_trusted, 3);
 	assert_int_equal(c.proxy_trusted[1].family, AF_INET6);
 	assert_int_equal(c.proxy_trusted[1].prefix, 32);
@@ -536,6 +538,8 @@ test_ops_keys(void **state)
 	load_fails("pidfile run/pop3d.pid\n", 1, "absolute");
 	load_fails("shutdown_timeout 3601\n", 1, NULL);
 	load_fails("login_delay -1\n", 1, NULL);
+	load_fails("auth_fail_delay_max 0\n", 1, NULL);
+	load_fails("auth_fail_delay_max 301\n", 1, NULL);
 	load_fails("max_sessions_per_ip 1x\n", 1, NULL);
 	load_fails("proxy_trusted 10.0.0.1/8\n", 1, "10.0.0.1/8");
 	load_fails("proxy_trusted 10.0.0.0/8 haproxy.local\n", 1,

@@ -255,5 +255,55 @@ class LoginDelayTest(Pop3dCase):
         self.assertIn("login_delay", srv.log())
 
 
+class FailDelayTest(Pop3dCase):
+    """Failed logins are remembered per address across connections by the
+    standalone daemon: the next failure from there is answered later."""
+
+    def wrong_pass(self, c):
+        """Seconds from a wrong PASS to its -ERR [AUTH]."""
+        self.assertOK(c.cmd("USER alice"))
+        t0 = time.monotonic()
+        r = c.cmd("PASS wrong")
+        took = time.monotonic() - t0
+        self.assertTrue(r.startswith(b"-ERR [AUTH]"), r)
+        return took
+
+    def test_delay_grows_across_connections(self):
+        srv = self.server([message("a", "x\n")],
+                          conf={"auth_fail_delay_max": 8})
+        c = self.client(srv)
+        self.assertOK(c.line())
+        first = self.wrong_pass(c)
+        self.assertOK(c.cmd("QUIT"))
+        c.close()
+        # Its failure is learnt when the listener reaps the process.
+        self.assertTrue(wait_for(lambda: session_pids(srv.proc.pid) == [],
+                                 10), "session process reaped")
+        c = self.client(srv)
+        self.assertOK(c.line())
+        second = self.wrong_pass(c)
+        # Base 1 s, doubled once for the failure remembered.
+        self.assertGreaterEqual(second, 2.0)
+        self.assertGreater(second, first)
+        self.assertIn("failed login 1 here, 1 remembered from the address",
+                      srv.log())
+        # The right password still works, in the same connection.
+        self.assertOK(c.cmd("USER alice"))
+        self.assertOK(c.cmd("PASS secret"))
+        self.assertTrue(c.cmd("STAT").startswith(b"+OK 1 "))
+        # Another address starts clean: no extra delay is logged for it.
+        other = Client.__new__(Client)
+        other.sock = socket.create_connection(("127.0.0.1", srv.port),
+                                              timeout=10,
+                                              source_address=("127.0.0.2", 0))
+        other.rbuf = b""
+        self.addCleanup(other.close)
+        self.assertOK(other.line())
+        self.wrong_pass(other)
+        held = [l for l in srv.log().splitlines() if "held back" in l]
+        self.assertEqual(len(held), 1, held)
+        self.assertIn("127.0.0.1:", held[0])
+
+
 if __name__ == "__main__":
     unittest.main()

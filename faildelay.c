@@ -1,0 +1,249 @@
+/*
+ * Failed logins per client address, kept by the standalone listener in
+ * its own memory: a session process can't write to it (no shared
+ * mapping), it only reports its connection's failures in its exit
+ * status, which the listener reads at reap.  The table is a fixed array
+ * scanned linearly: a thousand entries cost microseconds per accept, and
+ * a flood of addresses can only push the stalest out, never grow it.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "faildelay.h"
+#include "iplimit.h"
+#include "params.h"
+
+/*
+ * The exit code: bit 0 the old meaning (0 ok, 1 failed), bits 4-7 the
+ * failed logins.  Bits 1-3 stay clear, so a code from anything else (a
+ * shell's 126 or 127, a sanitizer's report) is read as no failures
+ * rather than as a count.
+ */
+#define EXIT_FAIL_SHIFT	4
+#define EXIT_FAIL_MAX	15
+#define EXIT_OTHER_BITS	0x0e
+
+struct addr {
+	unsigned char	key[16];	/* iplimit_addr_key */
+	unsigned	count;		/* failures, halved as time passes */
+	time_t		since;		/* when count last halved, or began */
+	time_t		last;		/* the last failure: eviction order */
+};
+
+struct child {
+	pid_t		pid;		/* 0: free */
+	unsigned char	key[16];
+};
+
+struct faildelay {
+	struct addr	*addr;
+	unsigned	 naddr, maxaddr;	/* addr[0..naddr) in use */
+	struct child	*child;
+	unsigned	 nchild;
+};
+
+struct faildelay *
+faildelay_new(unsigned naddrs, unsigned nchild)
+{
+	struct faildelay	*f;
+
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return NULL;
+	/* Not zeroed: only addr[0..naddr) is read, so idle pages stay untouched. */
+	f->addr = malloc((naddrs > 0 ? naddrs : 1) * sizeof(*f->addr));
+	f->child = calloc(nchild > 0 ? nchild : 1, sizeof(*f->child));
+	if (f->addr == NULL || f->child == NULL) {
+		faildelay_free(f);
+		errno = ENOMEM;
+		return NULL;
+	}
+	f->maxaddr = naddrs;
+	f->nchild = nchild;
+	return f;
+}
+
+void
+faildelay_free(struct faildelay *f)
+{
+	if (f == NULL)
+		return;
+	free(f->addr);
+	free(f->child);
+	free(f);
+}
+
+/* Halve a's count once per half-life gone by since it last halved. */
+static void
+decay(struct addr *a, time_t now)
+{
+	time_t	n;
+
+	if (now <= a->since)
+		return;
+	n = (now - a->since) / FAILDELAY_HALF_LIFE;
+	if (n == 0)
+		return;
+	a->count = n >= 32 ? 0 : a->count >> n;
+	a->since += n * FAILDELAY_HALF_LIFE;
+}
+
+/* Drop entry i: the last one takes its place. */
+static void
+drop(struct faildelay *f, unsigned i)
+{
+	f->addr[i] = f->addr[--f->naddr];
+}
+
+/*
+ * The entry of key, decayed to now; one that decayed to nothing is
+ * dropped.  Returns its index, or -1.
+ */
+static int
+find(struct faildelay *f, const unsigned char key[16], time_t now)
+{
+	unsigned	i;
+
+	for (i = 0; i < f->naddr; i++) {
+		if (memcmp(f->addr[i].key, key, 16) != 0)
+			continue;
+		decay(&f->addr[i], now);
+		if (f->addr[i].count == 0) {
+			drop(f, i);
+			return -1;
+		}
+		return (int)i;
+	}
+	return -1;
+}
+
+unsigned
+faildelay_penalty(struct faildelay *f, const struct sockaddr *sa,
+    time_t now)
+{
+	unsigned char	key[16];
+	int		i;
+
+	if (iplimit_addr_key(sa, key) == -1 || (i = find(f, key, now)) == -1)
+		return 0;
+	return f->addr[i].count;
+}
+
+/* A free entry, the one that failed longest ago if none is. */
+static struct addr *
+make_room(struct faildelay *f)
+{
+	unsigned	i, old = 0;
+
+	if (f->naddr < f->maxaddr)
+		return &f->addr[f->naddr++];
+	for (i = 1; i < f->naddr; i++)
+		if (f->addr[i].last < f->addr[old].last)
+			old = i;
+	return &f->addr[old];
+}
+
+static void
+record_key(struct faildelay *f, const unsigned char key[16], unsigned n,
+    time_t now)
+{
+	struct addr	*a;
+	int		 i;
+
+	if (n == 0 || f->maxaddr == 0)
+		return;
+	if ((i = find(f, key, now)) != -1)
+		a = &f->addr[i];
+	else {
+		a = make_room(f);
+		memcpy(a->key, key, 16);
+		a->count = 0;
+		a->since = now;
+	}
+	a->count = n >= FAILDELAY_COUNT_MAX - a->count ?
+	    FAILDELAY_COUNT_MAX : a->count + n;
+	a->last = now;
+}
+
+void
+faildelay_record(struct faildelay *f, const struct sockaddr *sa, unsigned n,
+    time_t now)
+{
+	unsigned char	key[16];
+
+	if (iplimit_addr_key(sa, key) == 0)
+		record_key(f, key, n, now);
+}
+
+int
+faildelay_track(struct faildelay *f, pid_t pid, const struct sockaddr *sa)
+{
+	unsigned	i;
+
+	for (i = 0; i < f->nchild; i++)
+		if (f->child[i].pid == 0) {
+			if (iplimit_addr_key(sa, f->child[i].key) == -1)
+				return -1;
+			f->child[i].pid = pid;
+			return 0;
+		}
+	return -1;
+}
+
+void
+faildelay_reaped(struct faildelay *f, pid_t pid, int status, time_t now)
+{
+	unsigned	i;
+
+	for (i = 0; i < f->nchild; i++)
+		if (f->child[i].pid == pid) {
+			f->child[i].pid = 0;
+			record_key(f, f->child[i].key,
+			    faildelay_exit_failures(status), now);
+			return;
+		}
+}
+
+unsigned
+faildelay_extra_ms(unsigned penalty, unsigned failures, unsigned max_s)
+{
+	unsigned long long	max = (unsigned long long)max_s * 1000;
+	unsigned long long	d = SESSION_AUTH_FAIL_DELAY_MS;
+	unsigned		doublings;
+
+	if (failures == 0 || max <= d)
+		return 0;
+	doublings = penalty + failures - 1;
+	/* Stops as soon as the cap is reached: no overflow, few rounds. */
+	while (doublings-- > 0 && d < max)
+		d *= 2;
+	if (d > max)
+		d = max;
+	return (unsigned)(d - SESSION_AUTH_FAIL_DELAY_MS);
+}
+
+int
+faildelay_exit_code(int ok, unsigned failures)
+{
+	if (failures > EXIT_FAIL_MAX)
+		failures = EXIT_FAIL_MAX;
+	return (int)(failures << EXIT_FAIL_SHIFT) | (ok ? 0 : 1);
+}
+
+unsigned
+faildelay_exit_failures(int status)
+{
+	int	code;
+
+	if (!WIFEXITED(status))
+		return 0;
+	code = WEXITSTATUS(status);
+	if ((code & EXIT_OTHER_BITS) != 0)
+		return 0;
+	return (unsigned)code >> EXIT_FAIL_SHIFT;
+}

@@ -1,0 +1,268 @@
+/*
+ * Unit tests of the failed-login table (faildelay.c): the delay's growth
+ * and cap, halving with time on an injected clock, IPv6 /64 grouping,
+ * eviction when full, and the exit status that carries a connection's
+ * failures from a real child process to its parent.
+ */
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "faildelay.h"
+#include "params.h"
+
+#define BASE	SESSION_AUTH_FAIL_DELAY_MS
+
+static struct sockaddr *
+addr(const char *text, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, text, &sin->sin_addr) == 1)
+		ss->ss_family = AF_INET;
+	else {
+		assert_int_equal(inet_pton(AF_INET6, text, &sin6->sin6_addr),
+		    1);
+		ss->ss_family = AF_INET6;
+	}
+	return (struct sockaddr *)ss;
+}
+
+static unsigned
+penalty(struct faildelay *f, const char *text, time_t now)
+{
+	struct sockaddr_storage	ss;
+
+	return faildelay_penalty(f, addr(text, &ss), now);
+}
+
+static void
+record(struct faildelay *f, const char *text, unsigned n, time_t now)
+{
+	struct sockaddr_storage	ss;
+
+	faildelay_record(f, addr(text, &ss), n, now);
+}
+
+/* The whole delay, base included: what a client waits for. */
+static unsigned
+total(unsigned pen, unsigned failures, unsigned max_s)
+{
+	return BASE + faildelay_extra_ms(pen, failures, max_s);
+}
+
+static void
+test_growth(void **state)
+{
+	(void)state;
+	/* A first failure from a clean address: the base alone. */
+	assert_int_equal(faildelay_extra_ms(0, 1, 30), 0);
+	/* Doubling per failure in the connection... */
+	assert_int_equal(total(0, 2, 30), 2 * BASE);
+	assert_int_equal(total(0, 3, 30), 4 * BASE);
+	/* ...and per failure remembered from the address. */
+	assert_int_equal(total(1, 1, 30), 2 * BASE);
+	assert_int_equal(total(3, 1, 30), 8 * BASE);
+	assert_int_equal(total(2, 2, 30), 8 * BASE);
+	/* No failure counted yet: nothing to add. */
+	assert_int_equal(faildelay_extra_ms(5, 0, 30), 0);
+}
+
+static void
+test_cap(void **state)
+{
+	(void)state;
+	assert_int_equal(total(4, 1, 30), 16 * BASE);
+	assert_int_equal(total(5, 1, 30), 30 * 1000);
+	assert_int_equal(total(FAILDELAY_COUNT_MAX, 3, 30), 30 * 1000);
+	/* Huge exponents neither overflow nor loop for long. */
+	assert_int_equal(total(4000000000U, 3, 300), 300 * 1000);
+	/* A cap equal to the base turns the growth off. */
+	assert_int_equal(faildelay_extra_ms(FAILDELAY_COUNT_MAX, 3,
+	    BASE / 1000), 0);
+	assert_int_equal(total(1, 1, 3), 2 * BASE);
+	assert_int_equal(total(2, 1, 3), 3 * 1000);
+}
+
+static void
+test_count_and_decay(void **state)
+{
+	struct faildelay	*f = faildelay_new(8, 1);
+	const time_t		 t0 = 5000, h = FAILDELAY_HALF_LIFE;
+
+	(void)state;
+	assert_non_null(f);
+	assert_int_equal(penalty(f, "192.0.2.1", t0), 0);
+	record(f, "192.0.2.1", 3, t0);
+	record(f, "192.0.2.1", 5, t0 + 10);
+	assert_int_equal(penalty(f, "192.0.2.1", t0 + 10), 8);
+	assert_int_equal(penalty(f, "192.0.2.2", t0 + 10), 0);
+	/* Halves once a half-life has passed since the count began. */
+	assert_int_equal(penalty(f, "192.0.2.1", t0 + h - 1), 8);
+	assert_int_equal(penalty(f, "192.0.2.1", t0 + h), 4);
+	assert_int_equal(penalty(f, "192.0.2.1", t0 + 2 * h + 1), 2);
+	/* New failures add to what is left. */
+	record(f, "192.0.2.1", 1, t0 + 2 * h + 1);
+	assert_int_equal(penalty(f, "192.0.2.1", t0 + 2 * h + 1), 3);
+	/* A clock that reads earlier changes nothing. */
+	assert_int_equal(penalty(f, "192.0.2.1", t0), 3);
+	/* Forgotten in the end. */
+	assert_int_equal(penalty(f, "192.0.2.1", t0 + 4 * h), 0);
+	assert_int_equal(penalty(f, "192.0.2.1", t0 + 100 * h), 0);
+	/* The count stops at FAILDELAY_COUNT_MAX, however many come. */
+	record(f, "192.0.2.3", 1000, t0);
+	record(f, "192.0.2.3", 4000000000U, t0);
+	assert_int_equal(penalty(f, "192.0.2.3", t0), FAILDELAY_COUNT_MAX);
+	faildelay_free(f);
+}
+
+static void
+test_v6_per_64_and_mapped_v4(void **state)
+{
+	struct faildelay	*f = faildelay_new(8, 1);
+
+	(void)state;
+	assert_non_null(f);
+	record(f, "2001:db8:1:2::5", 2, 100);
+	assert_int_equal(penalty(f, "2001:db8:1:2:ffff:1:2:3", 100), 2);
+	assert_int_equal(penalty(f, "2001:db8:1:3::5", 100), 0);
+	record(f, "198.51.100.7", 1, 100);
+	assert_int_equal(penalty(f, "::ffff:198.51.100.7", 100), 1);
+	assert_int_equal(penalty(f, "198.51.100.8", 100), 0);
+	faildelay_free(f);
+}
+
+static void
+test_bounded_eviction(void **state)
+{
+	struct faildelay	*f = faildelay_new(3, 1);
+	char			 a[32];
+	int			 i;
+
+	(void)state;
+	assert_non_null(f);
+	record(f, "10.0.0.1", 4, 10);
+	record(f, "10.0.0.2", 4, 20);
+	record(f, "10.0.0.3", 4, 30);
+	/* 10.0.0.1 fails again: now 10.0.0.2's last failure is the oldest. */
+	record(f, "10.0.0.1", 1, 40);
+	record(f, "10.0.0.4", 1, 50);
+	assert_int_equal(penalty(f, "10.0.0.2", 50), 0);
+	assert_int_equal(penalty(f, "10.0.0.1", 50), 5);
+	assert_int_equal(penalty(f, "10.0.0.3", 50), 4);
+	assert_int_equal(penalty(f, "10.0.0.4", 50), 1);
+	/* A flood of new addresses keeps the table at its size. */
+	for (i = 0; i < 1000; i++) {
+		snprintf(a, sizeof(a), "10.1.%d.%d", i / 250, i % 250 + 1);
+		record(f, a, 1, 100 + i);
+	}
+	assert_int_equal(penalty(f, "10.1.3.248", 1100), 1);
+	assert_int_equal(penalty(f, "10.1.3.249", 1100), 1);
+	assert_int_equal(penalty(f, "10.1.3.250", 1100), 1);
+	assert_int_equal(penalty(f, "10.1.3.247", 1100), 0);
+	assert_int_equal(penalty(f, "10.0.0.1", 1100), 0);
+	faildelay_free(f);
+}
+
+/* A real child exits with code; returns its waitpid status. */
+static int
+child_status(int code)
+{
+	pid_t	pid;
+	int	st;
+
+	pid = fork();
+	assert_true(pid != -1);
+	if (pid == 0)
+		_exit(code);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	return st;
+}
+
+static void
+test_exit_status(void **state)
+{
+	unsigned	n;
+
+	(void)state;
+	/* No failures: the codes of old, 0 and 1. */
+	assert_int_equal(faildelay_exit_code(1, 0), 0);
+	assert_int_equal(faildelay_exit_code(0, 0), 1);
+	for (n = 0; n <= 3; n++) {
+		assert_int_equal(faildelay_exit_failures(
+		    child_status(faildelay_exit_code(1, n))), n);
+		assert_int_equal(faildelay_exit_failures(
+		    child_status(faildelay_exit_code(0, n))), n);
+	}
+	assert_int_equal(faildelay_exit_failures(
+	    child_status(faildelay_exit_code(1, 99))), 15);
+	/* Codes that others use mean no failures. */
+	assert_int_equal(faildelay_exit_failures(child_status(2)), 0);
+	assert_int_equal(faildelay_exit_failures(child_status(127)), 0);
+	assert_int_equal(faildelay_exit_failures(child_status(126)), 0);
+}
+
+static void
+test_track_and_reap(void **state)
+{
+	struct faildelay	*f = faildelay_new(8, 2);
+	struct sockaddr_storage	 ss;
+	pid_t			 pid;
+	int			 st;
+
+	(void)state;
+	assert_non_null(f);
+	pid = fork();
+	assert_true(pid != -1);
+	if (pid == 0)
+		_exit(faildelay_exit_code(1, 2));
+	assert_int_equal(faildelay_track(f, pid, addr("192.0.2.7", &ss)), 0);
+	assert_int_equal(faildelay_track(f, pid + 100000,
+	    addr("192.0.2.8", &ss)), 0);
+	/* Both child slots in use. */
+	assert_int_equal(faildelay_track(f, pid + 200000,
+	    addr("192.0.2.9", &ss)), -1);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	faildelay_reaped(f, pid, st, 10);
+	assert_int_equal(penalty(f, "192.0.2.7", 10), 2);
+	/* Reaped once: a second report for that pid is not counted. */
+	faildelay_reaped(f, pid, st, 10);
+	assert_int_equal(penalty(f, "192.0.2.7", 10), 2);
+	/* Untracked pids and deaths by signal add nothing. */
+	faildelay_reaped(f, pid + 300000, st, 10);
+	faildelay_reaped(f, pid + 100000, SIGKILL, 10);
+	assert_int_equal(penalty(f, "192.0.2.8", 10), 0);
+	/* The slot freed at reap takes a new child. */
+	assert_int_equal(faildelay_track(f, pid + 200000,
+	    addr("192.0.2.9", &ss)), 0);
+	faildelay_free(f);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_growth),
+		cmocka_unit_test(test_cap),
+		cmocka_unit_test(test_count_and_decay),
+		cmocka_unit_test(test_v6_per_64_and_mapped_v4),
+		cmocka_unit_test(test_bounded_eviction),
+		cmocka_unit_test(test_exit_status),
+		cmocka_unit_test(test_track_and_reap),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
