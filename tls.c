@@ -21,6 +21,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +64,9 @@
 /* Suite ids kept: the default list, or at most this many named ones. */
 #define SUITES_MAX	64
 
+/* Room for a client's SNI name in the log (a DNS name is at most 253). */
+#define SNI_LOG_MAX	256
+
 struct tls_cert {
 	mbedtls_x509_crt	crt;
 	mbedtls_pk_context	key;
@@ -88,6 +92,8 @@ struct tls_conn {
 	mbedtls_ssl_context	ssl;
 	int			fd_in, fd_out;
 	char			peer[128];
+	char			sni[SNI_LOG_MAX];	/* "" when none was sent */
+	const char		*cert;	/* the tls_sni name SNI chose, or NULL */
 };
 
 /*
@@ -107,6 +113,9 @@ static const char *const default_suites[] = {
 	"TLS-ECDHE-RSA-WITH-CHACHA20-POLY1305-SHA256",
 	"TLS-ECDHE-RSA-WITH-AES-128-GCM-SHA256"
 };
+
+static void	seterr(char *, size_t, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
 
 static void
 seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -260,18 +269,56 @@ name_match(const char *pattern, const unsigned char *name, size_t len)
 	    len) == 0;
 }
 
+/*
+ * The connection an mbedTLS context belongs to: every context pop3d sets
+ * up lives inside a struct tls_conn, and mbedTLS 2.28 has no user-data
+ * pointer in the context to find it by.
+ */
+static struct tls_conn *
+conn_of(mbedtls_ssl_context *ssl)
+{
+	return (struct tls_conn *)(void *)((char *)ssl -
+	    offsetof(struct tls_conn, ssl));
+}
+
+/*
+ * Keep the name the client asked for, for the log: the bytes are the
+ * client's, so anything but a host name's characters becomes '?'.
+ */
+static void
+sni_remember(struct tls_conn *tc, const unsigned char *name, size_t len)
+{
+	static const char	ok[] = "abcdefghijklmnopqrstuvwxyz"
+				    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_*";
+	size_t			i;
+
+	if (len >= sizeof(tc->sni))
+		len = sizeof(tc->sni) - 1;
+	for (i = 0; i < len; i++) {
+		if (name[i] != '\0' && strchr(ok, name[i]) != NULL)
+			tc->sni[i] = (char)name[i];
+		else
+			tc->sni[i] = '?';
+	}
+	tc->sni[len] = '\0';
+}
+
 /* SNI: the first tls_sni entry matching the name; else the default. */
 static int
 sni_select(void *p, mbedtls_ssl_context *ssl, const unsigned char *name,
     size_t len)
 {
 	struct tls_server	*s = p;
+	struct tls_conn		*tc = conn_of(ssl);
 	int			 i;
 
+	sni_remember(tc, name, len);
 	for (i = 1; i < s->ncerts; i++)
-		if (name_match(s->certs[i].name, name, len))
+		if (name_match(s->certs[i].name, name, len)) {
+			tc->cert = s->certs[i].name;
 			return mbedtls_ssl_set_hs_own_cert(ssl,
 			    &s->certs[i].crt, &s->certs[i].key);
+		}
 	return 0;
 }
 
@@ -750,6 +797,25 @@ log_failed(const struct tls_conn *tc, int r, unsigned timeout_s)
 		    why(r, w, sizeof(w)));
 }
 
+/*
+ * The session's TLS line: version, suite and, when the client sent SNI,
+ * the name and the certificate it got ("tls_sni NAME", or the default).
+ */
+static void
+log_established(const struct tls_conn *tc)
+{
+	char	sni[SNI_LOG_MAX + 320];	/* the name, a tls_sni name */
+
+	sni[0] = '\0';
+	if (tc->sni[0] != '\0')
+		snprintf(sni, sizeof(sni), " (SNI %s: %s%s)", tc->sni,
+		    tc->cert != NULL ? "certificate of tls_sni " :
+		    "default certificate", tc->cert != NULL ? tc->cert : "");
+	log_info("%s: TLS %s %s%s", tc->peer,
+	    mbedtls_ssl_get_version(&tc->ssl),
+	    mbedtls_ssl_get_ciphersuite(&tc->ssl), sni);
+}
+
 int
 tls_start(struct tls_server *s, struct transport *t, unsigned timeout_s,
     const char *peer)
@@ -780,8 +846,7 @@ tls_start(struct tls_server *s, struct transport *t, unsigned timeout_s,
 		log_failed(tc, r, timeout_s);
 		goto fail;
 	}
-	log_info("%s: TLS %s %s", peer, mbedtls_ssl_get_version(&tc->ssl),
-	    mbedtls_ssl_get_ciphersuite(&tc->ssl));
+	log_established(tc);
 	t->ctx = tc;
 	t->read = tls_read;
 	t->write = tls_write;

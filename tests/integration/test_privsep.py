@@ -19,7 +19,7 @@ import unittest
 
 import harness
 from harness import (IS_ROOT, RUN_AS, Pop3dCase, make_cert, message,
-                     tls_conf)
+                     pop_form, stuff, tls_conf)
 
 WAIT = 5.0
 
@@ -252,6 +252,109 @@ class PrivsepTest(Pop3dCase):
         mon = children(srv.proc.pid)[0]
         self.assertEqual(harness.proc_ids(mon), [self.nobody] * 4)
         self.assertOK(c.cmd("QUIT"))
+
+
+@unittest.skipUnless(IS_ROOT, "privilege separation needs root: run the "
+                     "tests as root (CI does)")
+class TlsAfterLoginTest(Pop3dCase):
+    """After a login over TLS the jailed pre-login process relays for the
+    user's process (mbedTLS 2.28 can't move a TLS stream to another
+    process: DESIGN.md).  The relay must carry a session byte for byte,
+    commands pipelined in the PASS record included, end it with
+    close_notify, and leave no process behind."""
+
+    BIG = message("big", b"".join(
+        (b"." if i % 9 == 0 else b"") + b"line %07d " % i + b"y" * 64 +
+        b"\n" for i in range(70000)))
+
+    @classmethod
+    def setUpClass(cls):
+        cls.certdir = tempfile.mkdtemp(prefix="pop3d-cert-")
+        cls.cert, cls.key = make_cert(cls.certdir)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.certdir, ignore_errors=True)
+
+    def setUp(self):
+        self.jail = make_jail()
+        self.addCleanup(shutil.rmtree, self.jail, True)
+        conf = {"chroot": self.jail, "expire": "never"}
+        conf.update(tls_conf(self.cert, self.key))
+        self.srv = self.server([self.BIG, message("b", "small\n")],
+                               conf=conf, tls=True)
+        self.ctx = ssl.create_default_context(cafile=self.cert)
+
+    def wrap(self, raw):
+        s = self.ctx.wrap_socket(raw, server_hostname="localhost",
+                                 suppress_ragged_eofs=False)
+        self.addCleanup(s.close)
+        return s
+
+    def implicit(self):
+        s = self.wrap(socket.create_connection(
+            ("127.0.0.1", self.srv.tls_port), timeout=10))
+        f = s.makefile("rb")
+        self.assertTrue(f.readline().startswith(b"+OK"))
+        return s, f
+
+    def stls(self):
+        raw = socket.create_connection(("127.0.0.1", self.srv.port),
+                                       timeout=10)
+        self.addCleanup(raw.close)
+        raw.sendall(b"STLS\r\n")
+        # Greeting and the STLS reply, read bytewise: nothing of the TLS
+        # stream may end up in a Python buffer.
+        got = b""
+        while got.count(b"\r\n") < 2:
+            c = raw.recv(1)
+            self.assertNotEqual(c, b"")
+            got += c
+        self.assertTrue(got.endswith(b"+OK begin TLS negotiation\r\n"))
+        s = self.wrap(raw)
+        return s, s.makefile("rb")
+
+    def session(self, s, f):
+        mon = wait_for(lambda: children(self.srv.proc.pid))
+        self.assertEqual(len(mon), 1)
+        # One write, so one TLS record: the login and what follows it.
+        s.sendall(b"USER alice\r\nPASS secret\r\nSTAT\r\nLIST 1\r\n"
+                  b"RETR 1\r\nNOOP\r\n")
+        for _ in range(2):
+            self.assertTrue(f.readline().startswith(b"+OK"))
+        size = len(pop_form(self.BIG))
+        self.assertTrue(f.readline().startswith(
+            b"+OK 2 %d" % (size + len(pop_form(message("b", "small\n"))))))
+        self.assertEqual(f.readline(), b"+OK 1 %d\r\n" % size)
+        self.assertTrue(f.readline().startswith(b"+OK"))
+        body = []
+        while True:
+            l = f.readline()
+            self.assertNotEqual(l, b"")
+            if l == b".\r\n":
+                break
+            body.append(l)
+        self.assertEqual(b"".join(body), stuff(pop_form(self.BIG)))
+        self.assertOK(f.readline())
+        # The user's process (the monitor, now alice's) and the relay.
+        pre = children(mon[0])
+        self.assertEqual(len(pre), 1, pre)
+        self.assertEqual(root_dir(pre[0]), self.jail)
+        self.assertEqual(root_dir(mon[0]), self.srv.maildir)
+        s.sendall(b"QUIT\r\n")
+        self.assertOK(f.readline())
+        # close_notify (a bare close raises SSLEOFError here), then both
+        # processes are gone.
+        self.assertEqual(s.recv(10), b"")
+        self.assertTrue(wait_for(lambda: children(self.srv.proc.pid) == []))
+        self.assertRegex(self.srv.log(), r"login alice from 127\.0\.0\.1:"
+                         r"\d+ \(USER, TLSv1\.2 \S+\): ok, 2 messages")
+
+    def test_implicit_tls_pipelined_big_retr(self):
+        self.session(*self.implicit())
+
+    def test_stls_pipelined_big_retr(self):
+        self.session(*self.stls())
 
 
 def pam_built():

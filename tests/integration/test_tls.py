@@ -220,6 +220,9 @@ class ImplicitTlsTest(TlsCase):
         self.assertEqual(s.getpeercert(True), der(self.other))
         s = self.tls_sock(srv, "localhost")
         self.assertEqual(s.getpeercert(True), der(self.cert))
+        # The session's TLS line says which certificate the name got.
+        self.wait_log(srv, "(SNI other.test: certificate of tls_sni *.test)")
+        self.wait_log(srv, "(SNI localhost: default certificate)")
 
     def test_sighup_reloads_certificates(self):
         srv = self.tls_server(msgs=default_messages())
