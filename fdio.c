@@ -3,6 +3,10 @@
  * journal, index cache and UID file.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "fdio.h"
@@ -70,4 +74,63 @@ fd_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
 		off += (uint64_t)n;
 	}
 	return 0;
+}
+
+/* fsync the directory that holds path.  0, or -1 with errno set. */
+static int
+fsync_dir(const char *path)
+{
+	char		 dir[PATH_MAX];
+	const char	*slash = strrchr(path, '/');
+	size_t		 len = slash == NULL ? 0 : slash == path ? 1 :
+			    (size_t)(slash - path);
+	int		 fd, r, e;
+
+	if (len >= sizeof(dir)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (len == 0)
+		memcpy(dir, ".", 2);
+	else {
+		memcpy(dir, path, len);
+		dir[len] = '\0';
+	}
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	r = fsync(fd);
+	e = errno;
+	(void)close(fd);
+	errno = e;
+	return r;
+}
+
+int
+fd_replace(const char *path, const char *tmp, const void *buf, size_t len,
+    const char **what)
+{
+	int	fd, e;
+
+	(void)unlink(tmp);
+	*what = "create";
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600)) == -1)
+		return -1;
+	*what = "write";
+	if (fd_write_all(fd, buf, len) == -1 || fsync(fd) == -1) {
+		e = errno;
+		(void)close(fd);
+		goto fail;
+	}
+	*what = "rename";
+	if (close(fd) == -1 || rename(tmp, path) == -1) {
+		e = errno;
+		goto fail;
+	}
+	*what = "fsync of the directory";
+	return fsync_dir(path);
+ fail:
+	(void)unlink(tmp);
+	errno = e;
+	return -1;
 }

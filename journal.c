@@ -24,6 +24,7 @@
 
 #include "journal.h"
 #include "fdio.h"
+#include "lock.h"
 #include "log.h"
 #include "maildrop.h"
 #include "md5.h"
@@ -31,11 +32,12 @@
 
 /*
  * The file: a header (J_HDR bytes), the plan's runs (J_RUN bytes each,
- * src and len), then two checkpoint slots of stride bytes each, from
- * slot0.  Integers are little-endian.
+ * src and len), the UID file to install (sidelen bytes, version 2), then
+ * two checkpoint slots of stride bytes each, from slot0.  Integers are
+ * little-endian.  Version 1 journals (no UID file) are still recovered.
  */
 #define J_MAGIC		"POP3DJNL"
-#define J_VERSION	1
+#define J_VERSION	2
 #define J_HDR		128
 #define J_RUN		16
 #define J_ALIGN		4096
@@ -43,10 +45,11 @@
 #define S_MAGIC		"PJCK"
 #define S_HDR		80	/* a slot's header; its window follows */
 
-/* Header fields: offsets. */
+/* Header fields: offsets (H_SUM_V1: the checksum of version 1). */
 enum {
 	H_VERSION = 8, H_DEV = 16, H_INO = 24, H_CUR = 32, H_D0 = 40,
-	H_TAIL = 48, H_NRUNS = 56, H_CAP = 64, H_PLANSUM = 72, H_SUM = 88
+	H_TAIL = 48, H_NRUNS = 56, H_CAP = 64, H_PLANSUM = 72, H_SUM_V1 = 88,
+	H_SIDELEN = 88, H_SUM = 96
 };
 
 /* Checkpoint slot fields: offsets. */
@@ -68,6 +71,7 @@ struct jnl {
 	int		 jfd;
 	struct jplan	 pl;
 	int		 own_runs;	/* pl.runs was allocated here */
+	unsigned char	*side_buf;	/* recovery: the plan read, pl.side in it */
 	uint64_t	 cap;		/* window bytes a slot holds */
 	uint64_t	 tfixed;	/* plan bytes in the runs */
 	uint64_t	 total;		/* plus those from tail to EOF */
@@ -434,6 +438,37 @@ tail_hash(struct jnl *j, uint64_t f, uint64_t n, unsigned char *out)
 }
 
 /*
+ * The UID file that goes with the compacted mailbox (uids.c rendered
+ * it): installed after the cut and before the journal goes, by the
+ * UPDATE or by its recovery, which installs it again if need be.
+ * 0, or -1 (logged).
+ */
+static int
+install_side(const struct jnl *j)
+{
+	char		 name[PATH_MAX], tmp[PATH_MAX];
+	const char	*what;
+
+	if (j->pl.sidelen == 0)
+		return 0;
+	if (j_fault("UID file replace") == -1) {
+		log_warn("%s: UID file", j->path);
+		return -1;
+	}
+	if (lock_sibling(j->path, ".pop3d-uids", name, sizeof(name)) == -1 ||
+	    lock_sibling(j->path, ".pop3d-uids.tmp", tmp, sizeof(tmp)) ==
+	    -1) {
+		log_warnx("%s: path too long for the UID file", j->path);
+		return -1;
+	}
+	if (fd_replace(name, tmp, j->pl.side, j->pl.sidelen, &what) == -1) {
+		log_warn("%s: %s", tmp, what);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Every plan byte is in place: record that (with what the leftover tail
  * looks like, so recovery can tell whether the cut below happened), cut
  * the file, and drop the journal.  The MOVED checkpoint must be durable
@@ -468,6 +503,8 @@ finish(struct jnl *j)
 		log_warn("%s: fsync during UPDATE", j->path);
 		return -1;
 	}
+	if (install_side(j) == -1)
+		return -1;
 	if (j_unlink(j->jpath) == -1) {
 		log_warn("%s: unlink", j->jpath);
 		return -1;
@@ -605,6 +642,7 @@ jnl_free(struct jnl *j)
 		(void)close(j->jfd);
 	if (j->own_runs)
 		free(j->pl.runs);
+	free(j->side_buf);
 	free(j->buf);
 	free(j->slot);
 }
@@ -616,7 +654,7 @@ encode_plan(const struct jnl *j, size_t *len)
 	unsigned char	*h;
 	size_t		 i;
 
-	*len = J_HDR + J_RUN * j->pl.nruns;
+	*len = J_HDR + J_RUN * j->pl.nruns + j->pl.sidelen;
 	if ((h = calloc(1, *len)) == NULL)
 		return NULL;
 	memcpy(h, J_MAGIC, 8);
@@ -628,10 +666,14 @@ encode_plan(const struct jnl *j, size_t *len)
 	put64(h + H_TAIL, j->pl.tail);
 	put64(h + H_NRUNS, j->pl.nruns);
 	put64(h + H_CAP, j->cap);
+	put64(h + H_SIDELEN, j->pl.sidelen);
 	for (i = 0; i < j->pl.nruns; i++) {
 		put64(h + J_HDR + J_RUN * i, j->pl.runs[i].src);
 		put64(h + J_HDR + J_RUN * i + 8, j->pl.runs[i].len);
 	}
+	if (j->pl.sidelen > 0)
+		memcpy(h + J_HDR + J_RUN * j->pl.nruns, j->pl.side,
+		    j->pl.sidelen);
 	md5_digest(h + J_HDR, *len - J_HDR, h + H_PLANSUM);
 	md5_digest(h, H_SUM, h + H_SUM);
 	return h;
@@ -650,7 +692,8 @@ jnl_create(struct jnl *j)
 	size_t		 len;
 	int		 e;
 
-	j->slot0 = roundup(J_HDR + J_RUN * (uint64_t)j->pl.nruns, J_ALIGN);
+	j->slot0 = roundup(J_HDR + J_RUN * (uint64_t)j->pl.nruns +
+	    j->pl.sidelen, J_ALIGN);
 	if (j_fault("journal create") == -1 || (j->jfd = open(j->jpath,
 	    O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) == -1) {
 		log_warn("%s: cannot create the UPDATE journal", j->jpath);
@@ -694,7 +737,7 @@ journal_update(int fd, const char *path, const struct jplan *plan,
 	j.pl = *plan;
 	plan_index(&j);
 	plan_total(&j, plan->cur);
-	if (j.total == 0) {
+	if (j.total == 0 && plan->sidelen == 0) {
 		/* only a cut: one step, before or after, needs no journal */
 		if (j_truncate(fd, plan->d0) == -1 ||
 		    j_sync(fd, 1, "mailbox fsync") == -1) {
@@ -723,6 +766,50 @@ journal_update(int fd, const char *path, const struct jplan *plan,
 /* Recovery */
 
 /*
+ * Read and check the header: its version (1 or 2), checksum, and that
+ * the plan it announces (nruns runs, then sidelen bytes of UID file) is
+ * in the file.  1 when valid, 0 when not.
+ */
+static int
+load_header(struct jnl *j, unsigned char *h, uint64_t jsize, uint64_t *n,
+    uint64_t *sidelen)
+{
+	unsigned char	sum[MD5_LEN];
+	int		v1;
+
+	if (jsize < J_HDR || fd_pread_all(j->jfd, h, J_HDR, 0) == -1 ||
+	    memcmp(h, J_MAGIC, 8) != 0 || (h[H_VERSION] != J_VERSION &&
+	    h[H_VERSION] != 1))
+		return 0;
+	v1 = h[H_VERSION] == 1;
+	md5_digest(h, v1 ? H_SUM_V1 : H_SUM, sum);
+	*n = get64(h + H_NRUNS);
+	*sidelen = v1 ? 0 : get64(h + H_SIDELEN);
+	return memcmp(sum, h + (v1 ? H_SUM_V1 : H_SUM), MD5_LEN) == 0 &&
+	    *n <= J_RUNS_MAX && *sidelen <= UIDS_FILE_MAX &&
+	    J_HDR + J_RUN * *n + *sidelen <= jsize;
+}
+
+/* The runs in p (n of them), in order, apart and inside the file?  0/-1. */
+static int
+take_runs(struct jnl *j, const unsigned char *p, uint64_t n)
+{
+	uint64_t	i, end;
+
+	for (i = 0, end = j->pl.d0 + 1; i < n; i++) {
+		j->pl.runs[i].src = get64(p + J_RUN * i);
+		j->pl.runs[i].len = get64(p + J_RUN * i + 8);
+		if (j->pl.runs[i].src < end || j->pl.runs[i].len == 0 ||
+		    j->pl.runs[i].src > j->pl.tail ||
+		    j->pl.runs[i].len > j->pl.tail - j->pl.runs[i].src)
+			return -1;
+		end = j->pl.runs[i].src + j->pl.runs[i].len;
+	}
+	j->pl.nruns = n;
+	return 0;
+}
+
+/*
  * Read and check the header and plan.  1 when valid, 0 when the plan's
  * or header's checksum fails (a journal whose creation was cut short:
  * the mailbox was never touched), -1 (logged) on a read error or a
@@ -732,28 +819,23 @@ static int
 load_plan(struct jnl *j, uint64_t jsize)
 {
 	unsigned char	 h[J_HDR], sum[MD5_LEN], *p;
-	uint64_t	 n, i, end;
+	uint64_t	 n, sidelen, plen;
 
-	if (jsize < J_HDR || fd_pread_all(j->jfd, h, J_HDR, 0) == -1 ||
-	    memcmp(h, J_MAGIC, 8) != 0 || h[H_VERSION] != J_VERSION)
+	if (!load_header(j, h, jsize, &n, &sidelen))
 		return 0;
-	md5_digest(h, H_SUM, sum);
-	n = get64(h + H_NRUNS);
-	if (memcmp(sum, h + H_SUM, MD5_LEN) != 0 || n > J_RUNS_MAX ||
-	    J_HDR + J_RUN * n > jsize)
-		return 0;
-	if ((p = malloc(J_RUN * n + 1)) == NULL ||
+	plen = J_RUN * n + sidelen;
+	if ((p = malloc(plen + 1)) == NULL ||
 	    (j->pl.runs = calloc(n + 1, sizeof(*j->pl.runs))) == NULL) {
 		log_warn("%s: reading the journal", j->jpath);
 		free(p);
 		return -1;
 	}
 	j->own_runs = 1;
-	if (fd_pread_all(j->jfd, p, J_RUN * n, J_HDR) == -1) {
+	if (fd_pread_all(j->jfd, p, plen, J_HDR) == -1) {
 		free(p);
 		return 0;
 	}
-	md5_digest(p, J_RUN * n, sum);
+	md5_digest(p, plen, sum);
 	if (memcmp(sum, h + H_PLANSUM, MD5_LEN) != 0) {
 		free(p);
 		return 0;
@@ -763,27 +845,20 @@ load_plan(struct jnl *j, uint64_t jsize)
 	j->pl.cur = get64(h + H_CUR);
 	j->pl.d0 = get64(h + H_D0);
 	j->pl.tail = get64(h + H_TAIL);
-	j->pl.nruns = n;
 	j->cap = get64(h + H_CAP);
-	for (i = 0, end = j->pl.d0 + 1; i < n; i++) {
-		j->pl.runs[i].src = get64(p + J_RUN * i);
-		j->pl.runs[i].len = get64(p + J_RUN * i + 8);
-		/* in order, apart, inside the file */
-		if (j->pl.runs[i].src < end || j->pl.runs[i].len == 0 ||
-		    j->pl.runs[i].src > j->pl.tail ||
-		    j->pl.runs[i].len > j->pl.tail - j->pl.runs[i].src)
-			break;
-		end = j->pl.runs[i].src + j->pl.runs[i].len;
-	}
-	free(p);
-	if (i < n || j->pl.tail > j->pl.cur || j->pl.d0 >= j->pl.tail ||
-	    j->cap == 0 || j->cap > JOURNAL_WINDOW_MAX) {
+	if (take_runs(j, p, n) == -1 || j->pl.tail > j->pl.cur ||
+	    j->pl.d0 >= j->pl.tail || j->cap > JOURNAL_WINDOW_MAX) {
+		free(p);
 		log_warnx("%s: an UPDATE journal that makes no sense: left "
 		    "alone", j->jpath);
 		return -1;
 	}
+	/* the UID file stays in p, after the runs */
+	j->pl.side = sidelen > 0 ? (char *)p + J_RUN * n : NULL;
+	j->pl.sidelen = sidelen;
+	j->side_buf = p;
 	plan_index(j);
-	j->slot0 = roundup(J_HDR + J_RUN * n, J_ALIGN);
+	j->slot0 = roundup(J_HDR + plen, J_ALIGN);
 	return 1;
 }
 
@@ -909,6 +984,8 @@ resume(struct jnl *j)
 		if ((r = moved_resume(j, eof)) == -1)
 			return MD_TEMP;
 		if (r == 0) {
+			if (install_side(j) == -1)
+				return MD_TEMP;
 			if (j_unlink(j->jpath) == -1) {
 				log_warn("%s: unlink", j->jpath);
 				return MD_TEMP;

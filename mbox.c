@@ -1431,15 +1431,18 @@ mbox_open(const char *path, const struct conf *conf, struct mbox **out)
 		goto done;
 	m->lk.fd = m->fd;
 	if ((st = lock_session(&m->lk)) != MD_OK ||
-	    (uids_load(m) == -1 && (st = MD_TEMP) != MD_OK))
+	    (st = lock_take(&m->lk)) != MD_OK)
 		goto done;
-	m->cl_ignore = m->um.st.cl_ignored;
-	if ((st = lock_take(&m->lk)) != MD_OK)
-		goto done;
-	/* a mail reader may have renamed a new file in before we locked */
+	/*
+	 * A mail reader may have renamed a new file in before we locked.  The
+	 * UID file is read after a recovery, which may install it.
+	 */
 	if ((st = mbox_same(m, &size)) == MD_OK &&
-	    (st = journal_recover(m->fd, m->path)) == MD_OK)
+	    (st = journal_recover(m->fd, m->path)) == MD_OK &&
+	    (st = uids_load(m) == -1 ? MD_TEMP : MD_OK) == MD_OK) {
+		m->cl_ignore = m->um.st.cl_ignored;
 		st = mbcache_load(m, &from) == -1 ? MD_TEMP : mbox_scan(m, from);
+	}
 	lock_release(&m->lk);
 	/* after the locks: an MDA need not wait for it */
 	if (st == MD_OK && m->size > from)
@@ -1580,25 +1583,21 @@ shown_as_first(struct mbox *m, size_t idx, struct mbox_state *st)
 }
 
 int
-mbox_state_update(struct mbox *m, const unsigned char *del,
-    struct mbox_state *now, struct mbox_state *next)
+mbox_state_after(struct mbox *m, const unsigned char *del,
+    struct mbox_state *next)
 {
 	size_t	k;
 
-	memset(now, 0, sizeof(*now));
-	now->cl_ignored = m->cl_ignore;
+	*next = m->um.st;
+	next->cl_ignored = m->cl_ignore;
 	for (k = 0; k < m->nmsgs && del[k]; k++)
 		;
-	/* the folder-data message, never deleted, stays first */
-	if (!m->hidden && m->nmsgs > 0 && m->um.st.nshown > 0 &&
-	    shown_as_first(m, 0, now) == -1)
-		return MD_TEMP;
-	*next = *now;
 	if (k == m->nmsgs) {
 		/* mail delivered meanwhile is new: nothing was decided */
 		memset(next, 0, sizeof(*next));
 		return MD_OK;
 	}
+	/* the folder-data message, never deleted, stays first */
 	if (!m->hidden && k > 0 && shown_as_first(m, k, next) == -1)
 		return MD_TEMP;
 	return MD_OK;
@@ -1718,27 +1717,12 @@ mbox_msg_read(void *md, char *out, size_t cap)
 	return (ssize_t)o;
 }
 
-/*
- * UPDATE, then the UID file when twins were deleted: after the mailbox
- * is safely rewritten, so a failure here costs at worst a UID shift of
- * identical copies, never mail.
- */
-static int
-mbox_update_uids(void *md, const unsigned char *del)
-{
-	int	st;
-
-	if ((st = mbox_update(md, del)) == MD_OK)
-		(void)uids_commit(md, del);
-	return st;
-}
-
 const struct maildrop_ops mbox_ops = {
 	.count = mbox_count,
 	.size = mbox_size,
 	.uid = mbox_uid,
 	.msg_open = mbox_msg_open,
 	.msg_read = mbox_msg_read,
-	.update = mbox_update_uids,
+	.update = mbox_update,
 	.close = mbox_close,
 };

@@ -578,72 +578,14 @@ render(const struct uidmap *um, const struct uid_member *mem,
 	}
 }
 
+/* The sidecar's text (see render), malloc'd in o.  0 or -1 (logged). */
 static int
-fsync_dir(const char *path)
-{
-	char	dir[PATH_MAX];
-	char	*slash;
-	int	fd, r;
-
-	if (strlen(path) >= sizeof(dir))
-		return -1;
-	memcpy(dir, path, strlen(path) + 1);
-	if ((slash = strrchr(dir, '/')) == NULL)
-		memcpy(dir, ".", 2);
-	else if (slash == dir)
-		dir[1] = '\0';
-	else
-		*slash = '\0';
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return -1;
-	r = fsync(fd);
-	(void)close(fd);
-	return r;
-}
-
-/* Write text to the sidecar: temporary file, fsync, rename, fsync dir. */
-static int
-replace_file(const struct mbox *m, const char *text, size_t len)
-{
-	char	name[PATH_MAX], tmp[PATH_MAX];
-	int	fd;
-
-	if (lock_sibling(m->path, ".pop3d-uids", name, sizeof(name)) == -1 ||
-	    lock_sibling(m->path, ".pop3d-uids.tmp", tmp, sizeof(tmp)) == -1) {
-		log_warnx("%s: path too long for the UID file", m->path);
-		return -1;
-	}
-	(void)unlink(tmp);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0600)) == -1) {
-		log_warn("%s: create", tmp);
-		return -1;
-	}
-	if (fd_write_all(fd, text, len) == -1 || fsync(fd) == -1) {
-		log_warn("%s: write", tmp);
-		(void)close(fd);
-		(void)unlink(tmp);
-		return -1;
-	}
-	if (close(fd) == -1 || rename(tmp, name) == -1) {
-		log_warn("%s: rename to %s", tmp, name);
-		(void)unlink(tmp);
-		return -1;
-	}
-	if (fsync_dir(m->path) == -1)
-		log_warn("%s: fsync of its directory", name);
-	return 0;
-}
-
-/* Render and replace the sidecar (see render).  0 or -1 (logged). */
-static int
-write_sidecar(struct mbox *m, const unsigned char *touched,
-    const unsigned char *del, const struct mbox_state *st)
+render_all(struct mbox *m, const unsigned char *touched,
+    const unsigned char *del, const struct mbox_state *st,
+    struct outbuf *o)
 {
 	struct uidmap		*um = &m->um;
 	struct uid_member	*mem = NULL;
-	struct outbuf		 o = { NULL, 0, 0, 0 };
-	int			 r = -1;
 
 	if (um->nmem > 0) {
 		if ((mem = calloc(um->nmem, sizeof(*mem))) == NULL) {
@@ -653,12 +595,14 @@ write_sidecar(struct mbox *m, const unsigned char *touched,
 		memcpy(mem, um->mem, um->nmem * sizeof(*mem));
 		sort(mem, um->nmem, sizeof(*mem), cmp_mem_grp);
 	}
-	render(um, mem, touched, del, st, &o);
-	if (!o.err)
-		r = replace_file(m, o.p, o.len);
-	free(o.p);
+	render(um, mem, touched, del, st, o);
 	free(mem);
-	return r;
+	if (o->err) {
+		free(o->p);
+		o->p = NULL;
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -693,39 +637,17 @@ uids_shown(const struct mbox *m, const unsigned char fp[MD5_LEN])
 }
 
 int
-uids_prepare(struct mbox *m, const struct mbox_state *now,
-    const struct mbox_state *next)
-{
-	struct uidmap		*um = &m->um;
-	struct mbox_state	 both = *now;
-	size_t			 i;
-
-	both.cl_ignored |= next->cl_ignored;
-	for (i = 0; i < next->nshown && both.nshown < MBOX_SHOWN_MAX; i++)
-		if (!state_shows(&both, next->shown[i]))
-			memcpy(both.shown[both.nshown++], next->shown[i],
-			    MD5_LEN);
-	um->next = *next;
-	um->next_set = 1;
-	if (state_same(&both, &um->st))
-		return 0;
-	if (write_sidecar(m, NULL, NULL, &both) == -1)
-		return -1;
-	um->st = both;
-	return 0;
-}
-
-int
-uids_commit(struct mbox *m, const unsigned char *del)
+uids_side(struct mbox *m, const unsigned char *del,
+    const struct mbox_state *next, char **text, size_t *len)
 {
 	struct uidmap	*um = &m->um;
+	struct outbuf	 o = { NULL, 0, 0, 0 };
 	unsigned char	*touched;
 	size_t		 i;
-	int		 any = 0, r;
+	int		 any = 0, r = 0;
 
-	if (um->committed)
-		return 0;
-	um->committed = 1;
+	*text = NULL;
+	*len = 0;
 	if ((touched = calloc(um->ngrp + 1, 1)) == NULL) {
 		log_warn("%s: UID file", m->path);
 		return -1;
@@ -733,10 +655,12 @@ uids_commit(struct mbox *m, const unsigned char *del)
 	for (i = 0; i < um->nmem; i++)
 		if (del[um->mem[i].idx])
 			any = touched[um->mem[i].grp] = 1;
-	if (um->next_set && !state_same(&um->next, &um->st))
-		any = 1;
-	r = any ? write_sidecar(m, touched, del, um->next_set ? &um->next :
-	    &um->st) : 0;
+	if (any || !state_same(next, &um->st)) {
+		if ((r = render_all(m, touched, del, next, &o)) == 0) {
+			*text = o.p;
+			*len = o.len;
+		}
+	}
 	free(touched);
 	return r;
 }

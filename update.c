@@ -91,6 +91,22 @@ update_verify(struct mbox *m, size_t first, uint64_t *cur)
  * (adjacent kept messages make one run), then the mail appended since
  * the scan.  journal.c carries it out crash-safely.  An enum md_status.
  */
+/*
+ * The UID file the compacted mailbox needs (uids_side), or NULL: it goes
+ * into the journal, so the two change together.  An enum md_status.
+ */
+static int
+update_side(struct mbox *m, const unsigned char *del, char **side,
+    size_t *len)
+{
+	struct mbox_state	next;
+	int			st;
+
+	if ((st = mbox_state_after(m, del, &next)) != MD_OK)
+		return st;
+	return uids_side(m, del, &next, side, len) == -1 ? MD_TEMP : MD_OK;
+}
+
 static int
 update_compact(struct mbox *m, const unsigned char *del, size_t first,
     uint64_t cur)
@@ -99,6 +115,7 @@ update_compact(struct mbox *m, const unsigned char *del, size_t first,
 	struct jmove	*r;
 	uint64_t	 end, size;
 	size_t		 i;
+	char		*side = NULL;
 	int		 st;
 
 	memset(&pl, 0, sizeof(pl));
@@ -125,26 +142,14 @@ update_compact(struct mbox *m, const unsigned char *del, size_t first,
 	pl.cur = cur;
 	pl.d0 = msg_start(&m->msgs[first]);
 	pl.tail = m->size;
-	if ((st = journal_update(m->fd, m->path, &pl, &size)) == MD_OK)
-		m->size = size;
+	if ((st = update_side(m, del, &side, &pl.sidelen)) == MD_OK) {
+		pl.side = side;
+		if ((st = journal_update(m->fd, m->path, &pl, &size)) == MD_OK)
+			m->size = size;
+	}
+	free(side);
 	free(pl.runs);
 	return st;
-}
-
-/*
- * What the sidecar must say before the file changes, so that the scan
- * reads the kept messages after the UPDATE as it read them before
- * (uids_prepare).  An enum md_status.
- */
-static int
-update_state(struct mbox *m, const unsigned char *del)
-{
-	struct mbox_state	now, next;
-	int			st;
-
-	if ((st = mbox_state_update(m, del, &now, &next)) != MD_OK)
-		return st;
-	return uids_prepare(m, &now, &next) == -1 ? MD_TEMP : MD_OK;
 }
 
 int
@@ -169,8 +174,7 @@ mbox_update(void *md, const unsigned char *del)
 		return st;
 	/* first finish a journal left since the open, if any */
 	if ((st = journal_recover(m->fd, m->path)) == MD_OK &&
-	    (st = update_verify(m, first, &cur)) == MD_OK &&
-	    (st = update_state(m, del)) == MD_OK) {
+	    (st = update_verify(m, first, &cur)) == MD_OK) {
 		/* done or half done, the index no longer describes the file */
 		st = update_compact(m, del, first, cur);
 		m->stale = 1;

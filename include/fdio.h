@@ -17,4 +17,14 @@ int	fd_write_all(int fd, const void *buf, size_t len);
 int	fd_pread_all(int fd, void *buf, size_t len, uint64_t off);
 int	fd_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
 
+/*
+ * Replace the file path with len bytes at buf, durably and atomically:
+ * write them to tmp (a name in the same directory, created afresh, mode
+ * 0600), fsync it, rename it over path and fsync the directory.  Returns
+ * 0, or -1 with errno set and tmp removed; *what names the step that
+ * failed, for the log.
+ */
+int	fd_replace(const char *path, const char *tmp, const void *buf,
+	    size_t len, const char **what);
+
 #endif

@@ -34,11 +34,15 @@ struct jplan {
 	uint64_t	 tail;
 	struct jmove	*runs;
 	size_t		 nruns;
+	const char	*side;		/* the UID file to install, or NULL */
+	size_t		 sidelen;
 };
 
 /*
  * Carry out plan on the mailbox open as fd (path names it), the delivery
- * locks held, through a journal beside it.  Returns an enum md_status:
+ * locks held, through a journal beside it; with plan->side, the UID file
+ * .NAME.pop3d-uids is replaced by those bytes when the mailbox is done,
+ * also by a recovery, so that the two never disagree.  Returns an enum md_status:
  * MD_OK with *size the new size; MD_TEMP (logged) when the journal could
  * not be made (the mailbox is unchanged) or a write failed after the
  * mailbox was touched (the journal stays, and the next open finishes).

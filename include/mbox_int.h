@@ -132,7 +132,7 @@ struct mbox_state {
  * What UIDs need beyond the index (uids.c): the duplicate groups and
  * their members (only messages with identical twins, so usually nothing),
  * the X-UIDL values found, and the scan decisions (struct mbox_state) as
- * the sidecar held them and as the UPDATE under way leaves them.
+ * the sidecar holds them.
  */
 struct uidmap {
 	struct uid_group	*grp;
@@ -148,10 +148,7 @@ struct uidmap {
 	char			*pool;
 	size_t			 poollen;
 	size_t			 poolcap;
-	int			 committed;	/* uids_commit ran */
 	struct mbox_state	 st;		/* as read from the sidecar */
-	struct mbox_state	 next;		/* after the UPDATE: uids_prepare */
-	int			 next_set;
 };
 
 struct mbox {
@@ -219,12 +216,12 @@ int	mbox_update(void *md, const unsigned char *del);
 int	mbox_msg_check(struct mbox *m, size_t idx);
 
 /*
- * The scan decisions (struct mbox_state) that read the file as scanned
- * (now) and as an UPDATE deleting every idx with del[idx] set leaves it
- * (next).  Rereads a header or two.  MD_OK, or MD_TEMP (logged).
+ * The scan decisions (struct mbox_state) that read the kept messages as
+ * they were read before an UPDATE that deletes every idx with del[idx]
+ * set.  May reread one header.  MD_OK, or MD_TEMP (logged).
  */
-int	mbox_state_update(struct mbox *m, const unsigned char *del,
-	    struct mbox_state *now, struct mbox_state *next);
+int	mbox_state_after(struct mbox *m, const unsigned char *del,
+	    struct mbox_state *next);
 
 /*
  * UIDs (uids.c).  uids_load reads the sidecar file .NAME.pop3d-uids into
@@ -252,25 +249,15 @@ int	uids_scanned(struct mbox *m);
 const char *uids_xuidl_of(const struct mbox *m, size_t idx);
 
 /*
- * After a successful UPDATE that removed every idx with del[idx] set:
- * when one of them was in a group, or the state uids_prepare was given
- * differs from the sidecar's, rewrite the sidecar (temporary file,
- * fsync, rename, fsync of the directory) so that the surviving copies
- * keep their UIDs and no ordinal is given out twice.  Once per session;
- * returns 0, or -1 (logged: the mail is safe, twins' UIDs may shift).
+ * The UID file an UPDATE that removes every idx with del[idx] set must
+ * leave, so that surviving identical copies keep their UIDs, no ordinal
+ * is given out twice, and the scan decisions next (struct mbox_state)
+ * hold: *text (malloc'd, *len bytes), or NULL when the file need not
+ * change.  The journal installs it with the compacted mailbox.  0, or
+ * -1 (logged).
  */
-int	uids_commit(struct mbox *m, const unsigned char *del);
-
-/*
- * Before an UPDATE changes the file: now is the state that reads it as
- * it was scanned, next the state it leaves (struct mbox_state).  Unless
- * the sidecar says their union already, it is rewritten now with it, so
- * that a crash at any later point reads the mailbox before and after
- * alike; uids_commit then writes next alone.  0, or -1 (logged: the
- * UPDATE must not go on).
- */
-int	uids_prepare(struct mbox *m, const struct mbox_state *now,
-	    const struct mbox_state *next);
+int	uids_side(struct mbox *m, const unsigned char *del,
+	    const struct mbox_state *next, char **text, size_t *len);
 
 /* Whether fp is one of the sidecar's shown messages. */
 int	uids_shown(const struct mbox *m, const unsigned char fp[16]);

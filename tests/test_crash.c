@@ -31,6 +31,7 @@
 #include "journal.h"
 #include "maildrop.h"
 #include "mbox.h"
+#include "params.h"
 
 static char	tmpdir[64];
 static int	longrun;
@@ -44,12 +45,14 @@ struct mail {
 };
 
 enum pattern {
-	PAT_ALT, PAT_FIRST, PAT_LAST, PAT_ALL, PAT_RUNS, PAT_BIG, PAT_NONE
+	PAT_ALT, PAT_FIRST, PAT_LAST, PAT_ALL, PAT_RUNS, PAT_BIG, PAT_TWINS,
+	PAT_TWINS_END, PAT_NONE
 };
 
 static const char *const pattern_name[] = {
 	"every second", "the first only", "the last only", "all",
-	"runs of three from a quarter on", "the large ones", "none"
+	"runs of three from a quarter on", "the large ones",
+	"the first half's copies and every fourth", "the last four", "none"
 };
 
 static const char during_mail[] = "From mda@example.org Sat Jan  6 "
@@ -134,9 +137,44 @@ deleted(enum pattern pat, const struct mail *mb, size_t i)
 		return i >= mb->n / 4 && i / 3 % 2 == 0;
 	case PAT_BIG:
 		return mb->off[i + 1] - mb->off[i] > 200 * 1024;
+	case PAT_TWINS:
+		return i % 3 == 0 ? i < mb->n / 2 : i % 4 == 1;
+	case PAT_TWINS_END:
+		return i + 4 >= mb->n;
 	default:
 		return 0;
 	}
+}
+
+/*
+ * A mailbox where every third message is the same (identical twins,
+ * told apart by the UID file), the others unique, 50 KB each.
+ */
+static void
+gen_twins(struct mail *mb, size_t n)
+{
+	char	line[256];
+	size_t	cap = 0, i, start;
+	int	len;
+
+	memset(mb, 0, sizeof(*mb));
+	assert_non_null(mb->off = calloc(n + 1, sizeof(*mb->off)));
+	mb->n = n;
+	for (i = 0; i < n; i++) {
+		start = mb->off[i] = mb->len;
+		if (i % 3 == 0)
+			len = snprintf(line, sizeof(line), "From twin@example.org "
+			    "Sat Jan  6 12:00:00 2024\nSubject: the same\n\n");
+		else
+			len = snprintf(line, sizeof(line), "From user%zu@example."
+			    "org Sat Jan  6 12:00:00 2024\nSubject: %zu\n\n", i,
+			    i);
+		add(mb, line, (size_t)len, &cap);
+		while (mb->len - start < 50 * 1024)
+			add(mb, "the same line, again and again\n", 31, &cap);
+		add(mb, "\n", 1, &cap);
+	}
+	mb->off[n] = mb->len;
 }
 
 /* The kept messages of mb, then extra. */
@@ -408,7 +446,8 @@ crash_loop(const char *name, const struct run *r)
 	free(after);
 }
 
-static struct mail	small, large;
+static struct mail	small, large, twins;
+static char		*twin_text;	/* one more copy of twins' twin */
 
 static void
 t_crash_patterns(void **state)
@@ -606,6 +645,94 @@ t_full_disk(void **state)
 	(void)umount(dir);
 }
 
+/* ------------------------------------------------------------------ */
+/* Identical twins: their UIDs across a crash */
+
+/* The UIDs of the mailbox at path (opened here, so recovered). */
+static size_t
+uid_list(const char *path, char (*u)[UID_MAX + 1], size_t max)
+{
+	struct conf	 c;
+	struct mbox	*m;
+	size_t		 i, n;
+
+	crash_conf(&c);
+	assert_int_equal(mbox_open(path, &c, &m), MD_OK);
+	n = mbox_ops.count(m);
+	assert_true(n <= max);
+	for (i = 0; i < n; i++)
+		(void)snprintf(u[i], sizeof(u[i]), "%s", mbox_ops.uid(m, i));
+	mbox_ops.close(m);
+	return n;
+}
+
+static int
+uid_in(const char *u, char (*list)[UID_MAX + 1], size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(u, list[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The UID file travels in the journal: whatever the crash point, the
+ * survivors keep the UIDs they had (or, before, every copy does), and a
+ * copy delivered later never gets the UID of one deleted.
+ */
+static void
+twins_loop(const char *name, enum pattern pat)
+{
+	char	 path[PATH_MAX], jpath[PATH_MAX], side[PATH_MAX + 16];
+	char	*after;
+	char	 ub[64][UID_MAX + 1], ua[64][UID_MAX + 1];
+	char	 got[65][UID_MAX + 1];
+	size_t	 alen, nb, na = 0, n, i;
+	long	 k, tries = 0;
+	int	 st, which;
+
+	paths(name, path, jpath);
+	(void)snprintf(side, sizeof(side), "%s/.%s.pop3d-uids", tmpdir, name);
+	write_file(path, twins.p, twins.len);
+	nb = uid_list(path, ub, 64);
+	for (i = 0; i < nb; i++)
+		if (!deleted(pat, &twins, i))
+			memcpy(ua[na++], ub[i], sizeof(ub[i]));
+	after = expect_after(&twins, pat, "", &alen);
+	for (k = 1;; k++) {
+		write_file(path, twins.p, twins.len);
+		(void)unlink(side);
+		st = child_update(path, &twins, pat, 0, "POP3D_FAULT_AT", k, 0);
+		which = check(path, jpath, twins.p, twins.len, after, alen);
+		n = uid_list(path, got, 64);
+		assert_int_equal(n, which ? na : nb);
+		for (i = 0; i < n; i++)
+			assert_string_equal(got[i], which ? ua[i] : ub[i]);
+		assert_int_equal(append_file(path, twin_text), 0);
+		assert_int_equal(uid_list(path, got, 65), n + 1);
+		assert_false(uid_in(got[n], ub, nb));
+		if (st == MD_OK)
+			break;
+		assert_int_equal(st, 99);
+		tries++;
+	}
+	points_tried += tries;
+	printf("  %s: deleting %s: %ld crash points, UIDs checked\n", name,
+	    pattern_name[pat], tries);
+	assert_true(tries >= 8);
+	free(after);
+}
+
+static void
+t_crash_twins(void **state)
+{
+	(void)state;
+	twins_loop("twins", PAT_TWINS);
+	twins_loop("twins-end", PAT_TWINS_END);
+}
+
 static void
 t_report(void **state)
 {
@@ -626,6 +753,8 @@ setup(void **state)
 	longrun = getenv("CRASH_LONG") != NULL;
 	gen_mail(&small, 200, 0);
 	gen_mail(&large, longrun ? 600 : 300, 1);
+	gen_twins(&twins, 30);
+	twin_text = strndup(twins.p, twins.off[1]);
 	return 0;
 }
 
@@ -646,6 +775,7 @@ main(void)
 	const struct CMUnitTest	tests[] = {
 		cmocka_unit_test(t_crash_patterns),
 		cmocka_unit_test(t_crash_torn),
+		cmocka_unit_test(t_crash_twins),
 		cmocka_unit_test(t_eio),
 		cmocka_unit_test(t_enospc),
 		cmocka_unit_test(t_journal_garbage),
