@@ -8,6 +8,8 @@ failed=0
 skipped=0
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
+# A signal (check-asan's time limit) ends through exit, so the EXIT trap runs.
+trap 'exit 1' HUP INT TERM
 
 count() {	# add the counts cmocka printed
 	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)

@@ -35,6 +35,16 @@ def pop3d_path():
     return os.environ.get("POP3D") or os.path.join(REPO, "pop3d")
 
 
+def pop3d_sanitized():
+    """True when the daemon under test is the AddressSanitizer build of
+    make check-asan (which valgrind can't run)."""
+    try:
+        with open(pop3d_path(), "rb") as f:
+            return b"__asan_init" in f.read()
+    except OSError:
+        return False
+
+
 def pop3d_version():
     """POP3D_VERSION from include/params.h, or None."""
     try:

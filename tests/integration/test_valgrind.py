@@ -22,7 +22,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Pop3dCase, pop3d_path, default_messages,  # noqa: E402
                      pop_form, stuff, build_mbox, make_cert, tls_conf,
-                     chown_tree)
+                     chown_tree, pop3d_sanitized)
 
 VALGRIND_TIMEOUT = 120		# memcheck runs pop3d some 20-50 times slower
 LOG_FD = 9
@@ -39,6 +39,8 @@ VALGRIND = ["valgrind", "--tool=memcheck", "--vgdb=no", "--leak-check=full",
 
 
 @unittest.skipUnless(shutil.which("valgrind"), "valgrind not installed")
+@unittest.skipIf(pop3d_sanitized(), "valgrind can't run a sanitizer build "
+                 "(make check-asan); make test runs this")
 class ValgrindTest(Pop3dCase):
 
     def setUp(self):
