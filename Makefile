@@ -208,3 +208,41 @@ lint:
 	@sh tools/lint.sh
 
 .PHONY: lint
+
+# The daemon and the TLS unit tests built against mbedTLS 3.6 (Debian 13's
+# packages, downloaded and unpacked into build-mbedtls3/root, not
+# installed; tools/mbedtls3.sh), run with the TLS integration tests.
+# Needs deb.debian.org the first time.  The rpath makes the binaries load
+# those libraries rather than the system's 2.28.
+M3_DIR		 = build-mbedtls3
+M3_ROOT		 = $(CURDIR)/$(M3_DIR)/root
+M3_LIB		 = $(M3_ROOT)/usr/lib/$(shell $(CC) -print-multiarch)
+M3_STAMP	 = $(M3_DIR)/root/usr/include/mbedtls/build_info.h
+M3_LDLIBS	 = -L$(M3_LIB) -Wl,-rpath,$(M3_LIB) $(LDLIBS)
+M3_CORE		 = $(CORE:%=$(M3_DIR)/%)
+M3_TESTS	 = $(M3_DIR)/tests/test_tls $(M3_DIR)/tests/test_session
+
+$(M3_STAMP):
+	@sh tools/mbedtls3.sh fetch $(M3_DIR)
+
+$(M3_DIR)/%.o: %.c include/*.h | $(M3_STAMP)
+	@mkdir -p $(M3_DIR)/tests
+	$(CC) $(CPPFLAGS) -I$(M3_ROOT)/usr/include $(CFLAGS) $(WARN) -Werror \
+	    -c -o $@ $<
+
+$(M3_DIR)/pop3d: $(M3_DIR)/pop3d.o $(M3_CORE)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(M3_DIR)/pop3d.o $(M3_CORE) \
+	    $(M3_LDLIBS)
+
+$(M3_DIR)/tests/test_tls: TESTLIBS += -Wl,--wrap=time
+
+$(M3_DIR)/tests/test_%: tests/test_%.c $(M3_CORE) tests/*.h
+	$(CC) $(CPPFLAGS) -I$(M3_ROOT)/usr/include -Itests $(CFLAGS) $(WARN) \
+	    -Werror -o $@ $< $(M3_CORE) $(M3_LDLIBS) $(TESTLIBS)
+
+check-mbedtls3: check-deps $(M3_DIR)/pop3d $(M3_TESTS)
+	@sh tools/mbedtls3.sh test $(M3_DIR) $(M3_TESTS)
+
+.SECONDARY: $(M3_CORE) $(M3_DIR)/pop3d.o
+
+.PHONY: check-mbedtls3

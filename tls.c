@@ -7,6 +7,8 @@
  * Secure by default (RFC 9325): TLS 1.2 and up, only ECDHE key exchange
  * with AEAD suites unless tls_ciphers says otherwise, extended master
  * secret, no renegotiation, no compression (refused at build time below).
+ * Built on mbedTLS 3, TLS 1.3 too (its three AEAD suites lead the default
+ * list; resumption always with ECDHE); on 2.28, TLS 1.2 only.
  *
  * Secrets and processes: the listener reads the keys (while it still has
  * the rights to) and keeps them; every session process wipes its copy of
@@ -55,6 +57,16 @@
 #error "TLS compression enables CRIME: build mbedTLS without MBEDTLS_ZLIB_SUPPORT"
 #endif
 
+/*
+ * tls_child_init restarts PSA in every session process so that its
+ * generator (TLS 1.3 key shares come from it) is not the listener's.
+ * With MBEDTLS_USE_PSA_CRYPTO the private keys and ticket keys would live
+ * in PSA too, and the restart would destroy them.
+ */
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000 && defined(MBEDTLS_USE_PSA_CRYPTO)
+#error "pop3d needs mbedTLS 3 built without MBEDTLS_USE_PSA_CRYPTO"
+#endif
+
 /* Largest key file read (a 16384-bit RSA key in PEM is about 12 kB). */
 #define KEY_FILE_MAX	(64 * 1024)
 
@@ -98,7 +110,9 @@ struct tls_conn {
 
 /*
  * RFC 9325 section 4.2: ECDHE with AES-GCM or ChaCha20-Poly1305, the
- * stronger first.  Names missing from the mbedTLS build are skipped.
+ * stronger first.  Names missing from the mbedTLS build are skipped.  In
+ * TLS 1.3 (mbedTLS 3) the key exchange is not part of the suite, and the
+ * server takes the first of the client's suites it allows, not its own.
  */
 static const char *const default_suites[] = {
 #if MBEDTLS_VERSION_NUMBER >= 0x03000000
@@ -379,6 +393,37 @@ set_suites(struct tls_server *s, const char *spec, char *err, size_t errlen)
 }
 
 /*
+ * TLS 1.2, and TLS 1.3 where mbedTLS 3 has it, as far as the suites
+ * allow: mbedTLS 3 takes TLS 1.3 whenever a client offers it and then
+ * fails the handshake when no TLS 1.3 suite is allowed, so a tls_ciphers
+ * without one keeps to TLS 1.2; one with only TLS 1.3 suites refuses
+ * TLS 1.2 by its version, which says more than "no shared suite".
+ */
+static void
+set_versions(struct tls_server *s)
+{
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+	const char	*name;
+	int		 i, has12 = 0, has13 = 0;
+
+	for (i = 0; s->suites[i] != 0; i++) {
+		name = mbedtls_ssl_get_ciphersuite_name(s->suites[i]);
+		if (strncmp(name, "TLS1-3-", 7) == 0)
+			has13 = 1;
+		else
+			has12 = 1;
+	}
+	mbedtls_ssl_conf_min_tls_version(&s->conf, has12 ?
+	    MBEDTLS_SSL_VERSION_TLS1_2 : MBEDTLS_SSL_VERSION_TLS1_3);
+	mbedtls_ssl_conf_max_tls_version(&s->conf, has13 ?
+	    MBEDTLS_SSL_VERSION_TLS1_3 : MBEDTLS_SSL_VERSION_TLS1_2);
+#else
+	mbedtls_ssl_conf_min_version(&s->conf, MBEDTLS_SSL_MAJOR_VERSION_3,
+	    MBEDTLS_SSL_MINOR_VERSION_3);
+#endif
+}
+
+/*
  * Session tickets (RFC 5077).  Two mbedTLS ticket contexts: the newer
  * one writes, both parse, and the listener replaces the older one every
  * TLS_TICKET_ROTATE seconds.  Rotating in the listener (not inside each
@@ -478,12 +523,7 @@ setup_config(struct tls_server *s, char *err, size_t errlen)
 		return -1;
 	}
 	mbedtls_ssl_conf_rng(sc, mbedtls_ctr_drbg_random, &s->drbg);
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000
-	mbedtls_ssl_conf_min_tls_version(sc, MBEDTLS_SSL_VERSION_TLS1_2);
-#else
-	mbedtls_ssl_conf_min_version(sc, MBEDTLS_SSL_MAJOR_VERSION_3,
-	    MBEDTLS_SSL_MINOR_VERSION_3);
-#endif
+	set_versions(s);
 	mbedtls_ssl_conf_ciphersuites(sc, s->suites);
 #if defined(MBEDTLS_SSL_EXTENDED_MASTER_SECRET)
 	mbedtls_ssl_conf_extended_master_secret(sc,
@@ -496,6 +536,12 @@ setup_config(struct tls_server *s, char *err, size_t errlen)
 	    MBEDTLS_SSL_LEGACY_NO_RENEGOTIATION);
 	mbedtls_ssl_conf_sni(sc, sni_select, s);
 	mbedtls_ssl_conf_session_tickets_cb(sc, ticket_write, ticket_parse, s);
+#if defined(MBEDTLS_SSL_PROTO_TLS1_3)
+	/* A TLS 1.3 ticket resumes with a fresh ECDHE too, never alone: a
+	   stolen ticket key must not open recorded sessions. */
+	mbedtls_ssl_conf_tls13_key_exchange_modes(sc,
+	    MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_EPHEMERAL_ALL);
+#endif
 	return 0;
 }
 
@@ -514,7 +560,11 @@ tls_server_new(const struct conf *c, char *err, size_t errlen)
 	mbedtls_ctr_drbg_init(&s->drbg);
 	mbedtls_ssl_config_init(&s->conf);
 #if MBEDTLS_VERSION_NUMBER >= 0x03000000 && defined(MBEDTLS_PSA_CRYPTO_C)
-	(void)psa_crypto_init();
+	/* mbedTLS 3 hashes, and runs all of TLS 1.3, through PSA. */
+	if (psa_crypto_init() != PSA_SUCCESS) {
+		seterr(err, errlen, "TLS: psa_crypto_init failed");
+		goto fail;
+	}
 #endif
 	if ((r = mbedtls_ctr_drbg_seed(&s->drbg, mbedtls_entropy_func,
 	    &s->entropy, (const unsigned char *)"pop3d", 5)) != 0) {

@@ -348,7 +348,8 @@ class TlsAfterLoginTest(Pop3dCase):
         self.assertEqual(s.recv(10), b"")
         self.assertTrue(wait_for(lambda: children(self.srv.proc.pid) == []))
         self.assertRegex(self.srv.log(), r"login alice from 127\.0\.0\.1:"
-                         r"\d+ \(USER, TLSv1\.2 \S+\): ok, 2 messages")
+                         r"\d+ \(USER, %s \S+\): ok, 2 messages" %
+                         harness.TLS_NEWEST.replace(".", r"\."))
 
     def test_implicit_tls_pipelined_big_retr(self):
         self.session(*self.implicit())

@@ -21,7 +21,12 @@ import warnings
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Pop3dCase, pop_form, default_messages,  # noqa: E402
                      make_cert, tls_conf, chown_tree, session_pids, stuff,
-                     pop3d_path, IO_TIMEOUT, PROC_TIMEOUT)
+                     pop3d_path, pop3d_tls13, IO_TIMEOUT, PROC_TIMEOUT,
+                     TLS_NEWEST)
+
+# Built on mbedTLS 3 pop3d speaks TLS 1.3 too (make check-mbedtls3).
+NEEDS_TLS13 = unittest.skipUnless(pop3d_tls13(),
+                                  "pop3d built on mbedTLS 2.28: TLS 1.2 only")
 
 
 def joined(lines):
@@ -104,8 +109,12 @@ class ImplicitTlsTest(TlsCase):
             self.assertEqual(octets, len(pop_form(m)))
         p.quit()
         log = srv.log()
-        self.assertRegex(log, r"127\.0\.0\.1:\d+: TLS TLSv1\.2 "
-                         r"TLS-ECDHE-ECDSA-WITH-[A-Z0-9-]+")
+        # TLS 1.3's suites leave the key exchange (ECDHE) out of the name.
+        suite = (r"TLS1-3-(AES-256-GCM-SHA384|CHACHA20-POLY1305-SHA256|"
+                 r"AES-128-GCM-SHA256)" if TLS_NEWEST == "TLSv1.3" else
+                 r"TLS-ECDHE-ECDSA-WITH-[A-Z0-9-]+")
+        self.assertRegex(log, r"127\.0\.0\.1:\d+: TLS %s %s" %
+                         (TLS_NEWEST.replace(".", r"\."), suite))
 
     def test_stls_inside_tls_is_refused(self):
         srv = self.tls_server()
@@ -207,6 +216,41 @@ class ImplicitTlsTest(TlsCase):
         self.assertTrue(s2.recv(100).startswith(b"+OK"))
         self.assertTrue(s2.session_reused)
 
+    @NEEDS_TLS13
+    def test_session_ticket_resumption_tls13(self):
+        srv = self.tls_server()
+        ctx = self.ctx()
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+        s1 = self.tls_sock(srv, ctx=ctx)
+        # The ticket comes after the handshake, before the greeting.
+        self.assertTrue(s1.recv(100).startswith(b"+OK"))
+        sess = s1.session
+        self.assertTrue(sess.has_ticket)
+        s1.close()
+        s2 = self.tls_sock(srv, session=sess, ctx=ctx)
+        self.assertTrue(s2.recv(100).startswith(b"+OK"))
+        self.assertTrue(s2.session_reused)
+        self.assertEqual(s2.version(), "TLSv1.3")
+
+    @NEEDS_TLS13
+    def test_tls_ciphers_choose_the_versions(self):
+        """A tls_ciphers without TLS 1.3 suites keeps to TLS 1.2 (mbedTLS
+        would take 1.3 and find no suite); one with only those refuses
+        a TLS 1.2 client by its version."""
+        srv = self.tls_server(
+            tls_ciphers="TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256")
+        s = self.tls_sock(srv)
+        self.assertEqual(s.version(), "TLSv1.2")
+        self.assertTrue(s.recv(100).startswith(b"+OK"))
+        srv = self.tls_server(tls_ciphers="TLS1-3-AES-128-GCM-SHA256")
+        s = self.tls_sock(srv)
+        self.assertEqual(s.cipher()[:2], ("TLS_AES_128_GCM_SHA256",
+                                          "TLSv1.3"))
+        ctx = self.ctx()
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        with self.assertRaisesRegex(ssl.SSLError, "PROTOCOL_VERSION"):
+            self.tls_sock(srv, ctx=ctx)
+
     def test_sni_selects_certificate(self):
         srv = self.tls_server(start=False)
         o_crt = os.path.join(srv.dir, "other.crt")
@@ -266,6 +310,17 @@ class ImplicitTlsTest(TlsCase):
         tails = {r[4:] for r in randoms}
         self.assertEqual(len(tails), 3, randoms)
 
+    @NEEDS_TLS13
+    def test_tls13_key_shares_differ(self):
+        """TLS 1.3's ECDHE keys come from PSA's generator, not from
+        pop3d's DRBG: no two sessions may share one.  Every session process
+        restarts PSA (tls_child_init); mbedTLS 3.6.6 also reseeds it after
+        a fork by itself, older 3.x releases don't."""
+        srv = self.tls_server()
+        shares = [key_share(server_hello(srv.tls_port, self.cert, "1.3"))
+                  for _ in range(3)]
+        self.assertEqual(len(set(shares)), 3, shares)
+
     def test_inetd_implicit_tls(self):
         msgs = default_messages()
         srv = self.tls_server(msgs, tls=False, start=False)
@@ -296,20 +351,42 @@ class ImplicitTlsTest(TlsCase):
         self.assertTrue(f.readline().startswith(b"+OK"))
         self.assertEqual(p.wait(PROC_TIMEOUT), 0)
 
-def server_random(port, cafile):
-    """The 32-byte random of the ServerHello, read off openssl -msg."""
+def server_hello(port, cafile, version="1.2"):
+    """The ServerHello of a TLS `version' handshake, read off openssl
+    -msg: type(1) length(3) version(2) random(32) and the rest."""
     r = subprocess.run(
         ["openssl", "s_client", "-connect", "127.0.0.1:%d" % port,
-         "-CAfile", cafile, "-tls1_2", "-msg", "-no_ticket"],
+         "-CAfile", cafile, "-tls" + version.replace(".", "_"), "-msg",
+         "-no_ticket"],
         input=b"QUIT\r\n", capture_output=True, timeout=PROC_TIMEOUT)
     out = r.stdout.decode("latin-1")
-    m = re.search(r"<<< TLS 1\.2, Handshake \[length [0-9a-f]+\], "
-                  r"ServerHello\n((?:    [0-9a-f ]+\n)+)", out)
+    m = re.search(r"<<< TLS %s, Handshake \[length [0-9a-f]+\], "
+                  r"ServerHello\n((?:    [0-9a-f ]+\n)+)" %
+                  re.escape(version), out)
     if m is None:
         raise AssertionError("no ServerHello in:\n" + out[-2000:])
-    hexes = m.group(1).split()
-    # type(1) length(3) version(2) random(32)
-    return bytes(int(h, 16) for h in hexes[6:38])
+    return bytes(int(h, 16) for h in m.group(1).split())
+
+
+def server_random(port, cafile):
+    """The 32-byte random of a TLS 1.2 ServerHello."""
+    return server_hello(port, cafile)[6:38]
+
+
+def key_share(hello):
+    """The server's key_share extension data in a TLS 1.3 ServerHello."""
+    # session id after the random, then suite(2) compression(1) and the
+    # extensions, each type(2) length(2) data.
+    p = 39 + hello[38] + 3
+    end = p + 2 + int.from_bytes(hello[p:p + 2], "big")
+    p += 2
+    while p + 4 <= end:
+        typ = int.from_bytes(hello[p:p + 2], "big")
+        n = int.from_bytes(hello[p + 2:p + 4], "big")
+        if typ == 0x0033:
+            return hello[p + 4:p + 4 + n]
+        p += 4 + n
+    raise AssertionError("no key_share in %r" % hello)
 
 
 class StlsTest(TlsCase):
