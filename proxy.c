@@ -1,9 +1,10 @@
 /*
  * The PROXY protocol, versions 1 (text) and 2 (binary), as HAProxy sends
  * it: the parser, the trusted-network check, and a byte-exact reader.
- * The format is HAProxy's proxy-protocol.txt; CRC32C and the other TLVs
- * are checked for shape only (the header comes from a trusted balancer
- * over loopback or a private link; what matters is the address).
+ * The format is HAProxy's proxy-protocol.txt.  A CRC32C TLV, which
+ * HAProxy sends with "send-proxy-v2-options crc32c", must match the
+ * header; the other TLVs are checked for shape only (the header comes
+ * from a trusted balancer; what matters is the address).
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -29,6 +30,7 @@ static const unsigned char v2sig[12] = {
 #define V1SIG		"PROXY "
 #define V1SIGLEN	6
 #define V2HDR		16	/* signature, ver/cmd, family, length */
+#define PP2_TYPE_CRC32C	0x03
 
 int
 proxy_net_parse(const char *s, struct proxy_net *net)
@@ -246,20 +248,63 @@ parse_v1(const unsigned char *buf, size_t len, struct proxy_hdr *h)
 	return 0;
 }
 
-/* The TLVs after the addresses: each must fit exactly, nothing left over. */
+/*
+ * CRC-32C (Castagnoli; reflected polynomial 0x82f63b78) of len bytes,
+ * continuing from crc (0 to start).  Bit by bit: a header is at most a
+ * few hundred bytes and comes once per connection.
+ */
+uint32_t
+proxy_crc32c(uint32_t crc, const unsigned char *p, size_t len)
+{
+	int	k;
+
+	crc = ~crc;
+	while (len-- > 0) {
+		crc ^= *p++;
+		for (k = 0; k < 8; k++)
+			crc = crc >> 1 ^ (0x82f63b78U & (0U - (crc & 1)));
+	}
+	return ~crc;
+}
+
+/*
+ * Whether the CRC32C TLV whose value is at buf + off matches the header
+ * buf[0..len): computed with its own four bytes taken as zeros.
+ */
 static int
-v2_tlvs_ok(const unsigned char *p, size_t len)
+v2_crc_ok(const unsigned char *buf, size_t len, size_t off)
+{
+	static const unsigned char	zero[4];
+	uint32_t			crc, want;
+
+	crc = proxy_crc32c(0, buf, off);
+	crc = proxy_crc32c(crc, zero, sizeof(zero));
+	crc = proxy_crc32c(crc, buf + off + 4, len - off - 4);
+	want = (uint32_t)buf[off] << 24 | (uint32_t)buf[off + 1] << 16 |
+	    (uint32_t)buf[off + 2] << 8 | buf[off + 3];
+	return crc == want;
+}
+
+/*
+ * The TLVs of the header buf[0..len) from off on: each must fit exactly,
+ * nothing left over, and a CRC32C (at most one) must match.
+ */
+static int
+v2_tlvs_ok(const unsigned char *buf, size_t len, size_t off)
 {
 	size_t	l;
+	int	crcs = 0;
 
-	while (len > 0) {
-		if (len < 3)
+	while (off < len) {
+		if (len - off < 3)
 			return 0;
-		l = (size_t)p[1] << 8 | p[2];
-		if (l > len - 3)
+		l = (size_t)buf[off + 1] << 8 | buf[off + 2];
+		if (l > len - off - 3)
 			return 0;
-		p += 3 + l;
-		len -= 3 + l;
+		if (buf[off] == PP2_TYPE_CRC32C && (l != 4 || crcs++ > 0 ||
+		    !v2_crc_ok(buf, len, off + 3)))
+			return 0;
+		off += 3 + l;
 	}
 	return 1;
 }
@@ -299,7 +344,7 @@ parse_v2(const unsigned char *buf, size_t len, struct proxy_hdr *h)
 	default:	/* UDP, unix sockets: not a POP3 client */
 		return -1;
 	}
-	if (body < alen || !v2_tlvs_ok(a + alen, body - alen))
+	if (body < alen || !v2_tlvs_ok(buf, len, V2HDR + alen))
 		return -1;
 	if (alen == 12)
 		set_src4(h, a, (uint16_t)(a[8] << 8 | a[9]));

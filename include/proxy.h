@@ -8,6 +8,7 @@
 
 #include <sys/socket.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "params.h"
 
@@ -53,6 +54,9 @@ int	proxy_want(const unsigned char *buf, size_t len);
  */
 int	proxy_parse(const unsigned char *buf, size_t len,
 	    struct proxy_hdr *h);
+
+/* CRC-32C of len bytes at p, continuing from crc (0 to start). */
+uint32_t proxy_crc32c(uint32_t crc, const unsigned char *p, size_t len);
 
 /*
  * Whether buf (bytes a client sent first) starts like a PROXY header, so

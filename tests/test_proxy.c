@@ -187,6 +187,40 @@ test_v2_tcp4_with_tlvs(void **state)
 	assert_int_equal(port, 40000);
 }
 
+/* HAProxy's send-proxy-v2-options crc32c: the TLV must match. */
+static void
+test_v2_crc32c(void **state)
+{
+	unsigned char		 body[64], hdr[128];
+	struct proxy_hdr	 h;
+	uint32_t		 crc;
+	size_t			 n;
+
+	(void)state;
+	assert_int_equal(proxy_crc32c(0, (const unsigned char *)"123456789",
+	    9), 0xe3069283U);
+	memcpy(body, "\xcb\x00\x71\x09\xc0\x00\x02\x01\x9c\x40\x00\x6e", 12);
+	memcpy(body + 12, "\x03\x00\x04\x00\x00\x00\x00", 7);
+	n = v2(hdr, 1, 0x11, body, 19);
+	crc = proxy_crc32c(0, hdr, n);
+	hdr[n - 4] = (unsigned char)(crc >> 24);
+	hdr[n - 3] = (unsigned char)(crc >> 16);
+	hdr[n - 2] = (unsigned char)(crc >> 8);
+	hdr[n - 1] = (unsigned char)crc;
+	assert_int_equal(proxy_parse(hdr, n, &h), 0);
+	/* any byte changed, the address's included, fails it */
+	hdr[16] ^= 1;
+	assert_int_equal(proxy_parse(hdr, n, &h), -1);
+	hdr[16] ^= 1;
+	hdr[n - 1] ^= 0x80;
+	assert_int_equal(proxy_parse(hdr, n, &h), -1);
+	hdr[n - 1] ^= 0x80;
+	/* not four bytes long */
+	memcpy(body + 12, "\x03\x00\x03\x00\x00\x00", 6);
+	n = v2(hdr, 1, 0x11, body, 18);
+	assert_int_equal(proxy_parse(hdr, n, &h), -1);
+}
+
 static void
 test_v2_tcp6_local_unspec(void **state)
 {
@@ -374,6 +408,7 @@ main(void)
 		cmocka_unit_test(test_v1_oversized_and_foreign),
 		cmocka_unit_test(test_v2_tcp4_with_tlvs),
 		cmocka_unit_test(test_v2_tcp6_local_unspec),
+		cmocka_unit_test(test_v2_crc32c),
 		cmocka_unit_test(test_v2_malformed),
 		cmocka_unit_test(test_v2_bad_signature_and_oversized),
 		cmocka_unit_test(test_read_socketpair),

@@ -144,7 +144,7 @@ frontend pop3
 backend pop3d
     balance roundrobin
     server a 127.0.0.1:%d send-proxy
-    server b 127.0.0.1:%d send-proxy-v2
+    server b 127.0.0.1:%d send-proxy-v2 proxy-v2-options crc32c
 """ % (self.port, self.a.port, self.b.port))
         self.hlog = open(os.path.join(d, "haproxy.log"), "wb")
         self.addCleanup(self.hlog.close)
