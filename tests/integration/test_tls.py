@@ -202,6 +202,24 @@ class ImplicitTlsTest(TlsCase):
         with self.assertRaises(ssl.SSLError):
             c.wrap_socket(raw, server_hostname="localhost")
 
+    def test_ecdhe_group_preference(self):
+        """In TLS 1.2 the server's order picks the group: x25519, then
+        P-256, before the costlier P-384 that mbedTLS's own list puts
+        first.  (In TLS 1.3 the client's first key share does.)"""
+        srv = self.tls_server()
+
+        def temp_key(groups):
+            r = subprocess.run(
+                ["openssl", "s_client", "-connect",
+                 "127.0.0.1:%d" % srv.tls_port, "-tls1_2", "-groups",
+                 groups],
+                input=b"QUIT\r\n", capture_output=True, timeout=IO_TIMEOUT)
+            m = re.search(rb"Server Temp Key: ([^\n]*)", r.stdout)
+            return m.group(1).decode() if m else r.stdout.decode()
+
+        self.assertIn("X25519", temp_key("P-384:P-256:X25519"))
+        self.assertIn("prime256v1", temp_key("P-384:P-256"))
+
     def test_session_ticket_resumption(self):
         srv = self.tls_server()
         ctx = self.ctx()
