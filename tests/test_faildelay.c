@@ -20,26 +20,10 @@
 #include <cmocka.h>
 
 #include "faildelay.h"
+#include "net_testutil.h"
 #include "params.h"
 
 #define BASE	SESSION_AUTH_FAIL_DELAY_MS
-
-static struct sockaddr *
-addr(const char *text, struct sockaddr_storage *ss)
-{
-	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, text, &sin->sin_addr) == 1)
-		ss->ss_family = AF_INET;
-	else {
-		assert_int_equal(inet_pton(AF_INET6, text, &sin6->sin6_addr),
-		    1);
-		ss->ss_family = AF_INET6;
-	}
-	return (struct sockaddr *)ss;
-}
 
 static unsigned
 penalty(struct faildelay *f, const char *text, time_t now)

@@ -16,23 +16,7 @@
 #include <cmocka.h>
 
 #include "iplimit.h"
-
-static struct sockaddr *
-addr(const char *text, struct sockaddr_storage *ss)
-{
-	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, text, &sin->sin_addr) == 1)
-		ss->ss_family = AF_INET;
-	else {
-		assert_int_equal(inet_pton(AF_INET6, text, &sin6->sin6_addr),
-		    1);
-		ss->ss_family = AF_INET6;
-	}
-	return (struct sockaddr *)ss;
-}
+#include "net_testutil.h"
 
 static void
 test_keys_and_release(void **state)

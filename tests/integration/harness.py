@@ -239,10 +239,15 @@ def chown_tree(path):
 class Client:
     """A raw POP3 client over a socket, every read bounded by a timeout."""
 
-    def __init__(self, port, host="127.0.0.1", timeout=IO_TIMEOUT):
+    def __init__(self, port, host="127.0.0.1", timeout=IO_TIMEOUT,
+                 source=None):
+        """source: the local address to connect from (another loopback
+        address is another client to the server)."""
         fam = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.sock = socket.socket(fam, socket.SOCK_STREAM)
         self.sock.settimeout(timeout)
+        if source is not None:
+            self.sock.bind((source, 0))
         self.sock.connect((host, port))
         self.rbuf = b""
 
@@ -717,11 +722,9 @@ def maildir_messages(path):
     return got
 
 
-class ClientTlsCase(Pop3dCase):
-    """A case whose tests run real clients against a server with TLS on
-    (STLS on the plain port, implicit TLS on srv.tls_port) using a
-    self-signed certificate for "localhost" made once per class.  work
-    is a fresh directory for the client's files (its HOME)."""
+class CertMixin:
+    """A self-signed certificate for "localhost", made once per class:
+    cls.cert, cls.key."""
 
     @classmethod
     def setUpClass(cls):
@@ -731,6 +734,13 @@ class ClientTlsCase(Pop3dCase):
     @classmethod
     def tearDownClass(cls):
         shutil.rmtree(cls.certdir, ignore_errors=True)
+
+
+class ClientTlsCase(CertMixin, Pop3dCase):
+    """A case whose tests run real clients against a server with TLS on
+    (STLS on the plain port, implicit TLS on srv.tls_port) using a
+    self-signed certificate for "localhost" made once per class.  work
+    is a fresh directory for the client's files (its HOME)."""
 
     def tls_server(self, msgs, **conf):
         """Start a server holding msgs with TLS and the extra conf keys."""

@@ -63,11 +63,7 @@ class PerAddressTest(Pop3dCase):
         self.assertTrue(r.startswith(SYSTEMP), r)
         self.assertEqual(r.count(b"\r\n"), 1, "one line, then closed")
         # Another loopback address is another client.
-        other = Client.__new__(Client)
-        other.sock = socket.create_connection(("127.0.0.1", srv.port),
-                                              timeout=10,
-                                              source_address=("127.0.0.2", 0))
-        other.rbuf = b""
+        other = Client(srv.port, source="127.0.0.2")
         self.addCleanup(other.close)
         self.assertOK(other.line())
         held[0].close()
@@ -292,11 +288,7 @@ class FailDelayTest(Pop3dCase):
         self.assertOK(c.cmd("PASS secret"))
         self.assertTrue(c.cmd("STAT").startswith(b"+OK 1 "))
         # Another address starts clean: no extra delay is logged for it.
-        other = Client.__new__(Client)
-        other.sock = socket.create_connection(("127.0.0.1", srv.port),
-                                              timeout=10,
-                                              source_address=("127.0.0.2", 0))
-        other.rbuf = b""
+        other = Client(srv.port, source="127.0.0.2")
         self.addCleanup(other.close)
         self.assertOK(other.line())
         self.wrong_pass(other)

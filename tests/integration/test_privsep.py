@@ -18,8 +18,8 @@ import time
 import unittest
 
 import harness
-from harness import (IS_ROOT, RUN_AS, Pop3dCase, make_cert, message,
-                     pop_form, stuff, tls_conf)
+from harness import (IS_ROOT, RUN_AS, CertMixin, Pop3dCase, make_cert,
+                     message, pop_form, stuff, tls_conf)
 
 WAIT = 5.0
 
@@ -256,7 +256,7 @@ class PrivsepTest(Pop3dCase):
 
 @unittest.skipUnless(IS_ROOT, "privilege separation needs root: run the "
                      "tests as root (CI does)")
-class TlsAfterLoginTest(Pop3dCase):
+class TlsAfterLoginTest(CertMixin, Pop3dCase):
     """After a login over TLS the jailed pre-login process relays for the
     user's process (mbedTLS 2.28 can't move a TLS stream to another
     process: DESIGN.md).  The relay must carry a session byte for byte,
@@ -266,15 +266,6 @@ class TlsAfterLoginTest(Pop3dCase):
     BIG = message("big", b"".join(
         (b"." if i % 9 == 0 else b"") + b"line %07d " % i + b"y" * 64 +
         b"\n" for i in range(70000)))
-
-    @classmethod
-    def setUpClass(cls):
-        cls.certdir = tempfile.mkdtemp(prefix="pop3d-cert-")
-        cls.cert, cls.key = make_cert(cls.certdir)
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.certdir, ignore_errors=True)
 
     def setUp(self):
         self.jail = make_jail()

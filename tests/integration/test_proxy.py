@@ -165,11 +165,7 @@ backend pop3d
 
     def connect(self):
         """A client from 127.0.0.2, so its address differs from HAProxy's."""
-        c = Client.__new__(Client)
-        c.sock = socket.create_connection(("127.0.0.1", self.port),
-                                          timeout=10,
-                                          source_address=("127.0.0.2", 0))
-        c.rbuf = b""
+        c = Client(self.port, source="127.0.0.2")
         self.addCleanup(c.close)
         return c
 

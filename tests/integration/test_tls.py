@@ -224,23 +224,14 @@ class ImplicitTlsTest(TlsCase):
         srv = self.tls_server()
         ctx = self.ctx()
         ctx.maximum_version = ssl.TLSVersion.TLSv1_2
-        s1 = self.tls_sock(srv, ctx=ctx)
-        s1.recv(100)
-        sess = s1.session
-        self.assertTrue(sess.has_ticket)
-        s1.close()
-        # Another session process, forked later, takes the ticket.
-        s2 = self.tls_sock(srv, session=sess, ctx=ctx)
-        self.assertTrue(s2.recv(100).startswith(b"+OK"))
-        self.assertTrue(s2.session_reused)
+        self.resume(srv, ctx)
 
-    @NEEDS_TLS13
-    def test_session_ticket_resumption_tls13(self):
-        srv = self.tls_server()
-        ctx = self.ctx()
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    def resume(self, srv, ctx):
+        """A session, then another resuming it with its ticket: taken by
+        another session process, forked later.  Returns the second."""
         s1 = self.tls_sock(srv, ctx=ctx)
-        # The ticket comes after the handshake, before the greeting.
+        # In TLS 1.3 the ticket comes after the handshake, before the
+        # greeting.
         self.assertTrue(s1.recv(100).startswith(b"+OK"))
         sess = s1.session
         self.assertTrue(sess.has_ticket)
@@ -248,7 +239,14 @@ class ImplicitTlsTest(TlsCase):
         s2 = self.tls_sock(srv, session=sess, ctx=ctx)
         self.assertTrue(s2.recv(100).startswith(b"+OK"))
         self.assertTrue(s2.session_reused)
-        self.assertEqual(s2.version(), "TLSv1.3")
+        return s2
+
+    @NEEDS_TLS13
+    def test_session_ticket_resumption_tls13(self):
+        srv = self.tls_server()
+        ctx = self.ctx()
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+        self.assertEqual(self.resume(srv, ctx).version(), "TLSv1.3")
 
     @NEEDS_TLS13
     def test_tls_ciphers_choose_the_versions(self):
