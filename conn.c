@@ -411,23 +411,16 @@ conn_serve(const struct conf *c, struct transport *t,
 int
 conn_resume(const struct conf *c, struct transport *t,
     const struct conn_link *link, struct auth_user *who, const char *how,
-    const char *unread, size_t n)
+    struct buf *in)
 {
-	struct buf	in, out;
+	struct buf	out;
 	enum conn_stop	stop;
 
-	if (buf_init(&in, PRIVSEP_UNREAD_MAX) == -1 ||
-	    buf_init(&out, SESSION_OUTBUF_SIZE) == -1) {
+	if (buf_init(&out, SESSION_OUTBUF_SIZE) == -1) {
 		log_warn("%s: buffers", link->peer);
 		return -1;
 	}
-	if (n > in.cap)
-		n = in.cap;
-	memcpy(in.data, unread, n);
-	in.len = n;
-	stop = serve(c, link, t, &in, &out, who, how);
-	auth_wipe(in.data, in.cap);
-	buf_free(&in);
+	stop = serve(c, link, t, in, &out, who, how);
 	buf_free(&out);
 	return stop == STOP_NONE ? 0 : -1;
 }

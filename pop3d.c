@@ -43,9 +43,13 @@
 #include "tls.h"
 #include "transport.h"
 
-/* The listener's state; a session process keeps a copy it only reads. */
+/*
+ * The listener's state; a session process keeps a copy it only reads.
+ * The configuration is main's, not a copy: it is over 100 kB (PATH_MAX
+ * paths), all of it written by conf_defaults.
+ */
 struct daemon {
-	struct conf		 c;
+	struct conf		*c;
 	const char		*path;		/* the config file, for SIGHUP */
 	struct listeners	 l;
 	struct tls_server	*ts;
@@ -224,7 +228,7 @@ static void
 child_session(const struct daemon *d, int fd, int tls, int slot,
     struct sockaddr_storage *ss, socklen_t sl, unsigned penalty)
 {
-	const struct conf	*c = &d->c;
+	const struct conf	*c = d->c;
 	const struct listeners	*l = &d->l;
 	struct tls_server	*ts = d->ts;
 	struct conn_link	link;
@@ -289,7 +293,7 @@ reap(struct daemon *d)
 static void
 accept_one(struct daemon *d, int i)
 {
-	const struct conf	*c = &d->c;
+	const struct conf	*c = d->c;
 	struct sockaddr_storage	 ss;
 	socklen_t		 sl = sizeof(ss);
 	pid_t			 pid;
@@ -358,17 +362,17 @@ reload(struct daemon *d)
 		log_warnx("SIGHUP: %s; keeping the old configuration", err);
 		return;
 	}
-	if (!d->l.systemd && !listen_same(&d->c, &n))
+	if (!d->l.systemd && !listen_same(d->c, &n))
 		log_warnx("SIGHUP: listen addresses can't change without a "
 		    "restart; keeping the open ones");
-	if (strcmp(n.user, d->c.user) != 0 ||
-	    strcmp(n.chroot, d->c.chroot) != 0 ||
-	    strcmp(n.pidfile, d->c.pidfile) != 0)
+	if (strcmp(n.user, d->c->user) != 0 ||
+	    strcmp(n.chroot, d->c->chroot) != 0 ||
+	    strcmp(n.pidfile, d->c->pidfile) != 0)
 		log_warnx("SIGHUP: user, chroot and pidfile change only at a "
 		    "restart");
-	if (n.max_sessions > d->c.max_sessions)
+	if (n.max_sessions > d->c->max_sessions)
 		log_warnx("SIGHUP: max_sessions can't grow past %u without "
-		    "a restart", d->c.max_sessions);
+		    "a restart", d->c->max_sessions);
 	if (n.tls_cert[0] == '\0' && ts != NULL) {
 		log_warnx("SIGHUP: tls_cert removed while TLS sockets are "
 		    "open; keeping the old configuration");
@@ -381,17 +385,17 @@ reload(struct daemon *d)
 		    "certificates and configuration: %s", err);
 		return;
 	}
-	memcpy(n.listen, d->c.listen, sizeof(n.listen));
-	n.nlisten = d->c.nlisten;
-	memcpy(n.listen_tls, d->c.listen_tls, sizeof(n.listen_tls));
-	n.nlisten_tls = d->c.nlisten_tls;
-	memcpy(n.user, d->c.user, sizeof(n.user));
+	memcpy(n.listen, d->c->listen, sizeof(n.listen));
+	n.nlisten = d->c->nlisten;
+	memcpy(n.listen_tls, d->c->listen_tls, sizeof(n.listen_tls));
+	n.nlisten_tls = d->c->nlisten_tls;
+	memcpy(n.user, d->c->user, sizeof(n.user));
 	/* privsep_init checked this jail at start; a new one isn't checked. */
-	memcpy(n.chroot, d->c.chroot, sizeof(n.chroot));
-	memcpy(n.pidfile, d->c.pidfile, sizeof(n.pidfile));
-	if (n.max_sessions > d->c.max_sessions)
-		n.max_sessions = d->c.max_sessions;
-	d->c = n;
+	memcpy(n.chroot, d->c->chroot, sizeof(n.chroot));
+	memcpy(n.pidfile, d->c->pidfile, sizeof(n.pidfile));
+	if (n.max_sessions > d->c->max_sessions)
+		n.max_sessions = d->c->max_sessions;
+	*d->c = n;
 	d->ts = ts;
 	log_info("SIGHUP: configuration reloaded from %s%s", d->path,
 	    ts != NULL ? ", TLS certificates reloaded" : "");
@@ -449,8 +453,8 @@ shut_down(struct daemon *d, const sigset_t *waitmask)
 	reap(d);
 	if (d->nchild > 0) {
 		log_info("SIGTERM: no new sessions; %u open ones get %u s to "
-		    "finish", d->nchild, d->c.shutdown_timeout);
-		wait_sessions(d, d->c.shutdown_timeout, waitmask);
+		    "finish", d->nchild, d->c->shutdown_timeout);
+		wait_sessions(d, d->c->shutdown_timeout, waitmask);
 	}
 	if (d->nchild > 0) {
 		log_info("SIGTERM: ending %u sessions without update",
@@ -486,7 +490,7 @@ serve_forever(struct daemon *d)
 	sigdelset(&waitmask, SIGHUP);
 	log_info("pop3d %s ready, %d listening sockets%s, %s", POP3D_VERSION,
 	    d->l.n, d->l.systemd ? " from systemd" : "",
-	    tls_status(&d->c, d->ts));
+	    tls_status(d->c, d->ts));
 	while (!got_term) {
 		r = ppoll(d->l.pfd, (nfds_t)d->l.n, NULL, &waitmask);
 		if (r == -1 && errno != EINTR)
@@ -543,17 +547,18 @@ serve_inetd(const struct conf *c, struct tls_server *ts, int implicit_tls)
 
 /*
  * Sockets from systemd, else the configured ones; the pidfile while still
- * root; then leave root, detach (unless -d) and serve.
+ * root; then leave root, detach (unless -d) and serve.  c becomes the
+ * daemon's: a SIGHUP reload rewrites it.
  */
 static int
-serve_standalone(const struct conf *c, const char *path,
+serve_standalone(struct conf *c, const char *path,
     struct tls_server *ts, int foreground)
 {
 	static struct daemon	d;
 	struct sigaction	sa;
 	int			rc;
 
-	d.c = *c;
+	d.c = c;
 	d.path = path;
 	d.ts = ts;
 	d.pidfd = -1;
@@ -594,7 +599,7 @@ serve_standalone(const struct conf *c, const char *path,
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	rc = serve_forever(&d);
-	pidfile_remove(d.c.pidfile, d.pidfd);
+	pidfile_remove(d.c->pidfile, d.pidfd);
 	iplimit_free(d.lim);
 	faildelay_free(d.fails);
 	return rc;

@@ -30,7 +30,6 @@
 
 #include <errno.h>
 #include <grp.h>
-#include <limits.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
@@ -39,9 +38,13 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "auth.h"
 #include "authbe.h"
+#include "buf.h"
 #include "conn.h"
 #include "faildelay.h"
 #include "log.h"
@@ -322,18 +325,29 @@ privsep_init(const struct conf *c)
 static int
 add_group(gid_t extra)
 {
-	gid_t	groups[NGROUPS_MAX + 1];
-	int	n, i;
+	gid_t	*groups;
+	int	 n, i, rc = 0;
 
 	if (extra == 0)
 		return 0;
-	if ((n = getgroups(NGROUPS_MAX, groups)) == -1)
+	/*
+	 * Sized by what the process has (a few groups), not NGROUPS_MAX:
+	 * 65536 of them on the stack would be 256 kB of it.
+	 */
+	if ((n = getgroups(0, NULL)) == -1 ||
+	    (groups = calloc((size_t)n + 1, sizeof(*groups))) == NULL)
 		return -1;
-	for (i = 0; i < n; i++)
+	if ((n = getgroups(n, groups)) == -1)
+		rc = -1;
+	for (i = 0; rc == 0 && i < n; i++)
 		if (groups[i] == extra)
-			return 0;
-	groups[n++] = extra;
-	return setgroups((size_t)n, groups);
+			break;
+	if (rc == 0 && i == n) {
+		groups[n++] = extra;
+		rc = setgroups((size_t)n, groups);
+	}
+	free(groups);
+	return rc;
 }
 
 /*
@@ -418,6 +432,21 @@ privsep_handoff(int fd, int secure, const char *tlsinfo, const char *peer,
 	return 0;
 }
 
+/*
+ * Give the heap's free pages back to the system.  Logging in leaves them
+ * written and free (crypt(3)'s 32 kB of scratch, lines of the passwd and
+ * group files; over TLS the handshake's state), and a session that then
+ * idles for minutes would keep them for nothing: the biggest part of an
+ * idle session's memory (bench/RESULTS.md, run E).
+ */
+static void
+trim_heap(void)
+{
+#ifdef __GLIBC__
+	(void)malloc_trim(0);
+#endif
+}
+
 /* Move what is readable from the client to fd.  Returns 1, 0 at EOF, -1. */
 static int
 proxy_up(struct transport *t, int fd, char *buf, size_t len)
@@ -469,6 +498,7 @@ privsep_proxy(struct transport *t, int fd)
 	char		buf[SESSION_OUTBUF_SIZE];
 	int		r = 1;
 
+	trim_heap();
 	while (r == 1) {
 		pfd[0].fd = t->fd_in;
 		pfd[0].events = POLLIN;
@@ -570,22 +600,23 @@ verify(struct monitor *mo, struct privsep_msg *m)
 static int
 jail_mailbox(struct auth_user *who)
 {
-	char	 dir[PATH_MAX], *slash;
-	size_t	 len;
+	const char	*dir;
+	char		*slash;
+	int		 rc;
 
 	if ((slash = strrchr(who->mailbox, '/')) == NULL || slash[1] == '\0') {
 		log_warnx("mailbox %s: not a file path", who->mailbox);
 		return -1;
 	}
-	len = (size_t)(slash - who->mailbox);
-	memcpy(dir, who->mailbox, len);
-	dir[len == 0 ? 1 : len] = '\0';
-	if (len == 0)
-		dir[0] = '/';
-	if (chroot(dir) == -1 || chdir("/") == -1) {
+	/* Cut at the slash in place: a PATH_MAX copy would deepen the stack. */
+	*slash = '\0';
+	dir = slash == who->mailbox ? "/" : who->mailbox;
+	rc = chroot(dir) == -1 || chdir("/") == -1 ? -1 : 0;
+	if (rc == -1)
 		log_warn("chroot %s", dir);
+	*slash = '/';
+	if (rc == -1)
 		return -1;
-	}
 	memmove(who->mailbox, slash, strlen(slash) + 1);
 	return 0;
 }
@@ -629,14 +660,23 @@ serve_user(struct monitor *mo, const struct privsep_msg *m)
 				    "maildrop now\r\n";
 	struct transport	 t;
 	struct conn_link	 ul = *mo->link;
-	char			 unread[PRIVSEP_UNREAD_MAX];
+	struct buf		 in;
 	char			 how[PRIVSEP_HOW_MAX + PRIVSEP_TEXT_MAX + 2];
 	int			 rc;
 
-	if (!mo->verified || read_all(mo->ch, unread, m->unread) == -1) {
-		log_warnx("pre-login process broke the handoff: ending");
+	/* Login is over: what it left free goes before the session allocates. */
+	trim_heap();
+	/* The pipelined bytes go straight into the session's input buffer. */
+	if (buf_init(&in, PRIVSEP_UNREAD_MAX) == -1) {
+		log_warn("%s: buffers", mo->link->peer);
 		return -1;
 	}
+	if (!mo->verified || read_all(mo->ch, in.data, m->unread) == -1) {
+		log_warnx("pre-login process broke the handoff: ending");
+		buf_free(&in);
+		return -1;
+	}
+	in.len = m->unread;
 	if (!m->secure && waitpid(mo->child, NULL, 0) == mo->child)
 		mo->child = -1;
 	/* The pre-login process may have learnt it from a PROXY header. */
@@ -655,14 +695,16 @@ serve_user(struct monitor *mo, const struct privsep_msg *m)
 	t.secure = (int)m->secure;
 	if (become(mo) == -1) {
 		(void)write_all(t.fd_out, fail, sizeof(fail) - 1);
-		return -1;
+		rc = -1;
+	} else {
+		ul.tls = NULL;
+		ul.implicit_tls = 0;
+		ul.privsep = 0;
+		rc = conn_resume(mo->c, &t, &ul, &mo->who, how, &in);
 	}
-	ul.tls = NULL;
-	ul.implicit_tls = 0;
-	ul.privsep = 0;
-	rc = conn_resume(mo->c, &t, &ul, &mo->who, how, unread,
-	    m->unread);
-	explicit_bzero(unread, sizeof(unread));
+	/* The client may have pipelined a password. */
+	explicit_bzero(in.data, in.cap);
+	buf_free(&in);
 	explicit_bzero(&mo->who, sizeof(mo->who));
 	return rc;
 }

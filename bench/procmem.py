@@ -7,6 +7,16 @@ Prints METRIC lines PREFIX_pss_kb, PREFIX_pss_anon_kb and PREFIX_procs: the
 sums of Pss and Pss_Anon (from /proc/PID/smaps_rollup) over every process
 descended from the given root pids, the roots included, and their count.
 
+It also prints where the processes' private memory (pages mapped by one
+process only: Private_Clean + Private_Dirty from /proc/PID/smaps) is, summed
+over the same processes: PREFIX_priv_heap_kb ([heap]), PREFIX_priv_stack_kb
+([stack]), PREFIX_priv_anon_kb (other anonymous mappings: malloc's mmaps,
+.bss past the file, thread-local storage), PREFIX_priv_data_kb (written
+pages of the binary and the libraries: .data, .got, relocated relro),
+PREFIX_priv_text_kb (their unwritten pages no other process maps: code
+and constants) and PREFIX_priv_other_kb (the rest).  A page that a forked
+child and its parent still share counts for neither.
+
 With sessions open it also prints PREFIX_session_libs: the most shared
 libraries (distinct mapped *.so files, not counting the dynamic loader
 ld-linux*.so, which every dynamic program maps) mapped by one session
@@ -21,6 +31,7 @@ import re
 import sys
 
 MIN_SAME = 10
+KINDS = ("heap", "stack", "anon", "data", "text", "other")
 SO = re.compile(r"/[^/]*\.so(\.[0-9.]+)?$")
 
 
@@ -65,6 +76,36 @@ def rollup(pid):
     return vals
 
 
+def private(pid):
+    """Private kB of one process by kind of mapping, or None."""
+    kinds = collections.Counter()
+    kind = None
+    try:
+        with open("/proc/%d/smaps" % pid) as f:
+            for line in f:
+                parts = line.split()
+                if not parts[0].endswith(":"):
+                    kind = kind_of(parts[5] if len(parts) > 5 else "")
+                elif parts[0] == "Private_Dirty:":
+                    kinds[kind] += int(parts[1])
+                elif parts[0] == "Private_Clean:":
+                    kinds["text" if kind == "data" else kind] += \
+                        int(parts[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return kinds
+
+
+def kind_of(name):
+    if name in ("[heap]", "[stack]"):
+        return name[1:-1]
+    if name == "":
+        return "anon"
+    if name.startswith("/") and not name.startswith("/dev/"):
+        return "data"
+    return "other"
+
+
 def comm(pid):
     try:
         with open("/proc/%d/comm" % pid) as f:
@@ -100,6 +141,7 @@ def main():
     prefix = sys.argv[1]
     roots = set(int(p) for p in sys.argv[2:])
     pss = anon = n = 0
+    priv = collections.Counter()
     pids = tree(roots)
     for pid in pids:
         v = rollup(pid)
@@ -108,9 +150,12 @@ def main():
         pss += v["Pss"]
         anon += v.get("Pss_Anon", 0)
         n += 1
+        priv.update(private(pid) or {})
     print("METRIC %s_pss_kb %d" % (prefix, pss))
     print("METRIC %s_pss_anon_kb %d" % (prefix, anon))
     print("METRIC %s_procs %d" % (prefix, n))
+    for kind in KINDS:
+        print("METRIC %s_priv_%s_kb %d" % (prefix, kind, priv[kind]))
     sl = session_libs(pids, roots)
     if sl is not None:
         print("METRIC %s_session_libs %d" % (prefix, sl))

@@ -13,6 +13,17 @@ import sys
 
 SELF = "pop3d"
 
+# Where a session's private memory is (procmem.py's priv_* metrics).
+PRIV = [
+    ("total", "all of it"),
+    ("heap", "heap"),
+    ("stack", "stack"),
+    ("anon", "other anonymous (mmap'd malloc, .bss, TLS blocks)"),
+    ("data", "written data of the binary and libraries"),
+    ("text", "code no other process maps"),
+    ("other", "other"),
+]
+
 # (label, metric, direction): +1 higher is better, -1 lower is better,
 # 0 a check or a count (no ratio).
 ROWS = [
@@ -66,7 +77,12 @@ ROWS += [
     ("idle: Pss per session kB", "idle_pss_per_session_kb", -1),
     ("idle: Pss_Anon per session kB", "idle_anon_per_session_kb", -1),
     ("idle: baseline Pss kB (0 sessions)", "idle0_pss_kb", -1),
+    ("idle: baseline private kB (0 sessions)", "idle0_priv_kb", -1),
     ("idle: processes per session", "idle_procs_per_session", 0),
+] + [
+    ("idle: private kB per session, %s" % label,
+     "idle_priv_%s_per_session_kb" % kind, -1) for kind, label in PRIV
+] + [
     ("idle: sessions held", "idle_sessions", 0),
     ("idle: shared libraries mapped by a session process (besides ld.so)",
      "idleK_session_libs", -1),
@@ -75,7 +91,12 @@ ROWS += [
      "tls_idle_anon_per_session_kb", -1),
     ("TLS idle: extra Pss per session over plain kB", "tls_extra_pss_kb", -1),
     ("TLS idle: baseline Pss kB (0 sessions)", "tls_idle0_pss_kb", -1),
+    ("TLS idle: baseline private kB (0 sessions)", "tls_idle0_priv_kb", -1),
     ("TLS idle: processes per session", "tls_idle_procs_per_session", 0),
+] + [
+    ("TLS idle: private kB per session, %s" % label,
+     "tls_idle_priv_%s_per_session_kb" % kind, -1) for kind, label in PRIV
+] + [
     ("TLS idle: sessions held", "tls_idle_sessions", 0),
     ("TLS idle: shared libraries mapped by a session process (besides ld.so)",
      "tls_idleK_session_libs", -1),
@@ -157,6 +178,21 @@ def load(path):
     return data
 
 
+def per_session(m, mode, n):
+    """The private memory an idle session adds, by kind (PRIV)."""
+    base = ["%s0_priv_%s_kb" % (mode, kind) for kind, _ in PRIV[1:]]
+    if all(k in m for k in base):
+        m["%s0_priv_kb" % mode] = sum(m[k] for k in base)
+    total = 0
+    for kind, _ in PRIV[1:]:
+        k, z = "%sK_priv_%s_kb" % (mode, kind), "%s0_priv_%s_kb" % (mode, kind)
+        if k not in m or z not in m:
+            return
+        m["%s_priv_%s_per_session_kb" % (mode, kind)] = (m[k] - m[z]) / n
+        total += m[k] - m[z]
+    m["%s_priv_total_per_session_kb" % mode] = total / n
+
+
 def derive(data):
     floor = [r["update_floor_ms"] for r in data.get("floor", {}).values()
              if "update_floor_ms" in r]
@@ -171,6 +207,7 @@ def derive(data):
                     (m["idleK_pss_anon_kb"] - m["idle0_pss_anon_kb"]) / n
                 m["idle_procs_per_session"] = \
                     (m["idleK_procs"] - m["idle0_procs"]) / n
+                per_session(m, "idle", n)
             for t in ("cold", "warm"):
                 k, z = "open%sK_pss_anon_kb" % t, "open%s0_pss_anon_kb" % t
                 if k in m and z in m:
@@ -190,6 +227,7 @@ def derive(data):
                      m["tls_idle0_pss_anon_kb"]) / n
                 m["tls_idle_procs_per_session"] = \
                     (m["tls_idleK_procs"] - m["tls_idle0_procs"]) / n
+                per_session(m, "tls_idle", n)
                 if "idle_pss_per_session_kb" in m:
                     m["tls_extra_pss_kb"] = \
                         m["tls_idle_pss_per_session_kb"] - \

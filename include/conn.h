@@ -10,6 +10,7 @@
 #include "conf.h"
 #include "transport.h"
 
+struct buf;
 struct tls_server;
 
 /* What the process model knows about one connection. */
@@ -44,13 +45,14 @@ int	conn_serve(const struct conf *, struct transport *t,
 /*
  * Serve the rest of a session whose login another process verified and
  * handed over (privsep.c): who's maildrop is opened through mbox.c, the
- * reply to the login command (how) goes out, then unread (n bytes the
- * client pipelined behind its login) is taken as input before t.
- * Returns like conn_serve.
+ * reply to the login command (how) goes out, then the bytes in `in' (what
+ * the client pipelined behind its login) are taken as input before t.
+ * `in' stays the input buffer; the caller frees it.  Returns like
+ * conn_serve.
  */
 int	conn_resume(const struct conf *, struct transport *t,
 	    const struct conn_link *link, struct auth_user *who,
-	    const char *how, const char *unread, size_t n);
+	    const char *how, struct buf *in);
 
 /* A fresh APOP greeting stamp, "<pid.random@host>" (RFC 1939 section 7). */
 void	conn_make_stamp(char *stamp, size_t len);
