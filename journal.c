@@ -13,6 +13,7 @@
  */
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -83,9 +84,11 @@ struct jnl {
 	int		 dirty;		/* mailbox written since fdatasync */
 	unsigned char	*slot;		/* S_HDR + cap bytes */
 	char		*buf;		/* JOURNAL_COPY_CHUNK bytes */
+	struct iovec	*iov;		/* IOV_MAX entries */
 	char		*map;		/* the mailbox from mapoff, or NULL */
 	uint64_t	 mapoff;
 	uint64_t	 mapend;
+	int		 own_map;	/* map is ours to unmap */
 };
 
 /* ------------------------------------------------------------------ */
@@ -138,6 +141,59 @@ j_pwrite(int fd, const void *p, size_t len, uint64_t off, const char *what)
 		_exit(99);
 	}
 	return fd_pwrite_all(fd, p, len, off);
+}
+
+/*
+ * pwritev until the first len bytes of iov[0..cnt) are written; iov is
+ * used up.  0, or -1 with errno set (EIO when no progress was made).
+ */
+static int
+pwritev_all(int fd, struct iovec *iov, int cnt, uint64_t len, uint64_t off)
+{
+	ssize_t	n;
+	int	i;
+
+	for (i = 0; i < cnt && len > 0; i++) {
+		if (iov[i].iov_len > len)
+			iov[i].iov_len = (size_t)len;
+		len -= iov[i].iov_len;
+	}
+	cnt = i;
+	while (cnt > 0) {
+		if ((n = pwritev(fd, iov, cnt, (off_t)off)) == -1 &&
+		    errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			return -1;
+		}
+		off += (uint64_t)n;
+		for (; cnt > 0 && (size_t)n >= iov->iov_len; iov++, cnt--)
+			n -= (ssize_t)iov->iov_len;
+		if (cnt > 0) {
+			iov->iov_base = (char *)iov->iov_base + n;
+			iov->iov_len -= (size_t)n;
+		}
+	}
+	return 0;
+}
+
+/* j_pwrite of the len bytes that iov[0..cnt) holds. */
+static int
+j_pwritev(int fd, struct iovec *iov, int cnt, uint64_t len, uint64_t off,
+    const char *what)
+{
+	int	r;
+
+	(void)what;
+	if ((r = FAULT(what)) == -1)
+		return -1;
+	if (r == 1) {
+		(void)pwritev_all(fd, iov, cnt, len / 2 + 1, off);
+		_exit(99);
+	}
+	return pwritev_all(fd, iov, cnt, len, off);
 }
 
 /* A boundary that is not a pwrite: a torn crash is just a crash. */
@@ -287,15 +343,10 @@ plan_read(const struct jnl *j, uint64_t q, uint64_t n, char *out)
 	return 0;
 }
 
-/* Write n bytes to the destination of plan bytes [q, q + n).  0 or -1. */
-static int
-plan_put(struct jnl *j, const void *p, uint64_t n, uint64_t q)
+/* Plan bytes [q, q + n) were written: start their write-back. */
+static void
+put_done(struct jnl *j, uint64_t q, uint64_t n)
 {
-	if (j_pwrite(j->mfd, p, (size_t)n, j->pl.d0 + q, "mailbox pwrite")
-	    == -1) {
-		log_warn("%s: write during UPDATE", j->path);
-		return -1;
-	}
 	j->dirty = 1;
 #ifdef SYNC_FILE_RANGE_WRITE
 	/*
@@ -307,7 +358,74 @@ plan_put(struct jnl *j, const void *p, uint64_t n, uint64_t q)
 	(void)sync_file_range(j->mfd, (off_t)(j->pl.d0 + q), (off_t)n,
 	    SYNC_FILE_RANGE_WRITE);
 #endif
+}
+
+/* Write n bytes to the destination of plan bytes [q, q + n).  0 or -1. */
+static int
+plan_put(struct jnl *j, const void *p, uint64_t n, uint64_t q)
+{
+	if (j_pwrite(j->mfd, p, (size_t)n, j->pl.d0 + q, "mailbox pwrite")
+	    == -1) {
+		log_warn("%s: write during UPDATE", j->path);
+		return -1;
+	}
+	put_done(j, q, n);
 	return 0;
+}
+
+/*
+ * Point j->iov at the mapped sources of plan bytes [q, q + *n), a vector
+ * entry per run, cutting *n short where the vector is full.  Returns the
+ * entry count, or 0 when a source is not in the mapping.
+ */
+static int
+plan_iov(struct jnl *j, uint64_t q, uint64_t *n)
+{
+	uint64_t	s, avail, left = *n;
+	int		k;
+
+	for (k = 0; left > 0 && k < IOV_MAX; k++) {
+		s = plan_src(j, q, &avail);
+		if (avail > left)
+			avail = left;
+		if (j->map == NULL || s < j->mapoff || s + avail > j->mapend)
+			return 0;
+		j->iov[k].iov_base = j->map + (s - j->mapoff);
+		j->iov[k].iov_len = (size_t)avail;
+		q += avail;
+		left -= avail;
+	}
+	*n -= left;
+	return k;
+}
+
+/*
+ * Write plan bytes [q, q + *n) from the mapping straight to their
+ * destination, one pwritev, when every source lies at or above the end
+ * of that destination (G(q) >= *n, since src increases): then no byte
+ * this write covers is one it still has to read, whatever order the
+ * kernel copies in.  *n may come back smaller (a full vector).  1 when
+ * written, 0 when not possible (the caller gathers through the buffer),
+ * -1 (logged) on a write error.
+ */
+static int
+plan_put_direct(struct jnl *j, uint64_t q, uint64_t *n)
+{
+	uint64_t	avail, len = *n;
+	int		k;
+
+	if (j->map == NULL ||
+	    plan_src(j, q, &avail) - (j->pl.d0 + q) < len ||
+	    (k = plan_iov(j, q, &len)) == 0)
+		return 0;
+	if (j_pwritev(j->mfd, j->iov, k, len, j->pl.d0 + q,
+	    "mailbox pwritev") == -1) {
+		log_warn("%s: write during UPDATE", j->path);
+		return -1;
+	}
+	put_done(j, q, len);
+	*n = len;
+	return 1;
 }
 
 /*
@@ -334,22 +452,29 @@ safe_limit(const struct jnl *j)
 	return lim < j->total ? lim : j->total;
 }
 
-/* Copy plan bytes [q, lim) into place, a read buffer at a time. */
+/*
+ * Copy plan bytes [q, lim) into place, JOURNAL_COPY_CHUNK at a time:
+ * straight from the mapping where the gap allows (one copy, in the
+ * kernel), else gathered into the buffer first.
+ */
 static int
 copy_down(struct jnl *j, uint64_t q, uint64_t lim)
 {
 	uint64_t	n;
+	int		r;
 
 	while (q < lim) {
-		/*
-		 * Runs are gathered into one buffer and written with one
-		 * pwrite: dst is contiguous, and every source read here lies
-		 * above the bytes this write covers or is already read.
-		 */
 		n = lim - q < JOURNAL_COPY_CHUNK ? lim - q :
 		    JOURNAL_COPY_CHUNK;
-		if (plan_read(j, q, n, j->buf) == -1 ||
-		    plan_put(j, j->buf, n, q) == -1)
+		if ((r = plan_put_direct(j, q, &n)) == -1)
+			return -1;
+		/*
+		 * Gathered, runs go into one buffer and out in one pwrite:
+		 * dst is contiguous, and every source read here lies above
+		 * the bytes this write covers or is already read.
+		 */
+		if (r == 0 && (plan_read(j, q, n, j->buf) == -1 ||
+		    plan_put(j, j->buf, n, q) == -1))
 			return -1;
 		q += n;
 	}
@@ -360,18 +485,16 @@ copy_down(struct jnl *j, uint64_t q, uint64_t lim)
 /* Checkpoints */
 
 /*
- * Write the next checkpoint into the slot the one before did not use,
- * so a torn write leaves that one valid, and make it durable: the copy
- * must not pass the old checkpoint's limit before.  The window, if any,
- * is already at slot + S_HDR.  0, or -1 (logged).
+ * Fill slot with the next checkpoint (its window, if any, is already at
+ * slot + S_HDR) and return where it goes: the slot the one before did
+ * not use, so that a torn write leaves that one valid.
  */
-static int
-checkpoint(struct jnl *j, enum phase ph, uint64_t p, uint64_t w,
+static uint64_t
+slot_fill(struct jnl *j, enum phase ph, uint64_t p, uint64_t w,
     uint64_t f, uint64_t end, const unsigned char *hash)
 {
 	unsigned char	*s = j->slot;
 	struct md5	 c;
-	uint64_t	 off;
 
 	memset(s, 0, S_HDR);
 	memcpy(s, S_MAGIC, 4);
@@ -387,16 +510,54 @@ checkpoint(struct jnl *j, enum phase ph, uint64_t p, uint64_t w,
 	md5_update(&c, s, S_SUM);
 	md5_update(&c, s + S_HDR, (size_t)w);
 	md5_final(&c, s + S_SUM);
-	off = j->slot0 + ((j->seq + 1) % 2) * j->stride;
-	if (j_pwrite(j->jfd, s, S_HDR + (size_t)w, off, "journal checkpoint")
-	    == -1 || j_sync(j->jfd, 0, "journal fdatasync") == -1) {
-		log_warn("%s: UPDATE journal checkpoint", j->jpath);
-		return -1;
-	}
+	return j->slot0 + ((j->seq + 1) % 2) * j->stride;
+}
+
+/* The slot written: the newest checkpoint is (p, w). */
+static void
+slot_done(struct jnl *j, uint64_t p, uint64_t w)
+{
 	j->seq++;
 	j->ckp = p;
 	j->ckw = w;
+}
+
+/*
+ * Write the next checkpoint and make it durable: the copy must not pass
+ * the old checkpoint's limit before.  0, or -1 (logged).
+ */
+static int
+checkpoint(struct jnl *j, enum phase ph, uint64_t p, uint64_t w,
+    uint64_t f, uint64_t end, const unsigned char *hash)
+{
+	uint64_t	off = slot_fill(j, ph, p, w, f, end, hash);
+
+	if (j_pwrite(j->jfd, j->slot, S_HDR + (size_t)w, off,
+	    "journal checkpoint") == -1 ||
+	    j_sync(j->jfd, 0, "journal fdatasync") == -1) {
+		log_warn("%s: UPDATE journal checkpoint", j->jpath);
+		return -1;
+	}
+	slot_done(j, p, w);
 	return 0;
+}
+
+/*
+ * The window a checkpoint at q carries: the next min(cap, rest) plan
+ * bytes when the gap there is below cap, else none (a gap that large
+ * moves the limit far enough by itself).  Read into the slot; the size
+ * in *w.  0, or -1 (logged).
+ */
+static int
+window_read(struct jnl *j, uint64_t q, uint64_t *w)
+{
+	uint64_t	g, avail;
+
+	g = plan_src(j, q, &avail) - (j->pl.d0 + q);
+	*w = 0;
+	if (g < j->cap)
+		*w = j->total - q < j->cap ? j->total - q : j->cap;
+	return *w > 0 ? plan_read(j, q, *w, (char *)j->slot + S_HDR) : 0;
 }
 
 /*
@@ -409,18 +570,14 @@ checkpoint(struct jnl *j, enum phase ph, uint64_t p, uint64_t w,
 static int
 advance(struct jnl *j, uint64_t q)
 {
-	uint64_t	g, avail, w;
+	uint64_t	w;
 
 	if (j_sync(j->mfd, 0, "mailbox fdatasync") == -1) {
 		log_warn("%s: fdatasync during UPDATE", j->path);
 		return -1;
 	}
 	j->dirty = 0;
-	g = plan_src(j, q, &avail) - (j->pl.d0 + q);
-	w = 0;
-	if (g < j->cap)
-		w = j->total - q < j->cap ? j->total - q : j->cap;
-	if (w > 0 && plan_read(j, q, w, (char *)j->slot + S_HDR) == -1)
+	if (window_read(j, q, &w) == -1)
 		return -1;
 	return checkpoint(j, PH_MOVING, q, w, 0, 0, NULL);
 }
@@ -579,16 +736,31 @@ run_copy(struct jnl *j)
 	return finish(j);
 }
 
-/* The copy, with the sources mapped for its duration. */
-static int
-run(struct jnl *j)
+/*
+ * Map the sources for the copy: through the caller's mapping when there
+ * is one (update.c's check of the messages has faulted most of it in
+ * already), else through our own.
+ */
+static void
+map_begin(struct jnl *j)
 {
-	int	r;
+	if (j->pl.map != NULL) {
+		j->map = j->pl.map;
+		j->mapoff = j->pl.mapoff;
+		j->mapend = j->pl.mapend;
+	} else {
+		map_sources(j);
+		j->own_map = j->map != NULL;
+	}
+}
 
-	map_sources(j);
-	r = run_copy(j);
-	unmap_sources(j);
-	return r;
+static void
+map_end(struct jnl *j)
+{
+	if (j->own_map)
+		unmap_sources(j);
+	j->map = NULL;
+	j->own_map = 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -628,7 +800,8 @@ jnl_buffers(struct jnl *j)
 	j->stride = roundup(S_HDR + j->cap, J_ALIGN);
 	j->buf = malloc(JOURNAL_COPY_CHUNK);
 	j->slot = malloc(S_HDR + (size_t)j->cap);
-	if (j->buf == NULL || j->slot == NULL) {
+	j->iov = calloc(IOV_MAX, sizeof(*j->iov));
+	if (j->buf == NULL || j->slot == NULL || j->iov == NULL) {
 		log_warn("%s: UPDATE buffers", j->path);
 		return -1;
 	}
@@ -645,6 +818,7 @@ jnl_free(struct jnl *j)
 	free(j->side_buf);
 	free(j->buf);
 	free(j->slot);
+	free(j->iov);
 }
 
 /* The header and the plan, as written.  NULL on no memory. */
@@ -680,6 +854,30 @@ encode_plan(const struct jnl *j, size_t *len)
 }
 
 /*
+ * The first checkpoint, P = 0 with a window, goes out with the plan and
+ * shares its fdatasync, so the copy's first limit is a window and a gap
+ * on instead of one gap (the first deleted message's size).  None when
+ * that gap is at least the window.  Sets ckw; 0, or -1 (logged).
+ */
+static int
+first_window(struct jnl *j)
+{
+	uint64_t	w, off;
+
+	j->ckw = 0;
+	if (window_read(j, 0, &w) == -1)
+		return -1;
+	if (w == 0)
+		return 0;
+	off = slot_fill(j, PH_MOVING, 0, w, 0, 0, NULL);
+	if (j_pwrite(j->jfd, j->slot, S_HDR + (size_t)w, off,
+	    "journal checkpoint") == -1)
+		return -1;
+	j->ckw = w;
+	return 0;
+}
+
+/*
  * Create the journal and make the plan durable, name included, before
  * the mailbox is touched.  Its whole size is claimed first so that a
  * full disk stops us here, not at a checkpoint.  0, or -1 (logged) with
@@ -710,9 +908,12 @@ jnl_create(struct jnl *j)
 	}
 	if ((h = encode_plan(j, &len)) == NULL ||
 	    j_pwrite(j->jfd, h, len, 0, "journal plan") == -1 ||
+	    first_window(j) == -1 ||
 	    j_sync(j->jfd, 0, "journal fdatasync") == -1 ||
 	    dir_sync(j) == -1)
 		goto fail;
+	if (j->ckw > 0)
+		slot_done(j, 0, j->ckw);
 	free(h);
 	return 0;
  fail:
@@ -748,9 +949,12 @@ journal_update(int fd, const char *path, const struct jplan *plan,
 		return MD_OK;
 	}
 	j.cap = j.total < JOURNAL_WINDOW_MAX ? j.total : JOURNAL_WINDOW_MAX;
-	if (jnl_buffers(&j) == -1 || jnl_create(&j) == -1)
+	if (jnl_buffers(&j) == -1)
 		goto out;
-	if (run(&j) == -1) {
+	map_begin(&j);
+	if (jnl_create(&j) == -1)
+		goto out;
+	if (run_copy(&j) == -1) {
 		log_warnx("%s: UPDATE stopped half way; the journal %s stays "
 		    "and the next open finishes it", path, j.jpath);
 		goto out;
@@ -758,6 +962,7 @@ journal_update(int fd, const char *path, const struct jplan *plan,
 	*size = plan->d0 + j.total;
 	st = MD_OK;
  out:
+	map_end(&j);
 	jnl_free(&j);
 	return st;
 }
@@ -1012,7 +1217,10 @@ resume(struct jnl *j)
 	    (unsigned long long)j->ckp, (unsigned long long)j->total,
 	    (unsigned long long)(eof > j->pl.cur && ph != PH_MOVED ?
 	    eof - j->pl.cur : 0));
-	return run(j) == 0 ? MD_OK : MD_TEMP;
+	map_begin(j);
+	r = run_copy(j);
+	map_end(j);
+	return r == 0 ? MD_OK : MD_TEMP;
 }
 
 int

@@ -23,10 +23,13 @@
  * through a mapping of the file: one page touch per message instead of
  * a pread each (100,000 system calls for a big mailbox).  Sets *bad to
  * the first that does not.  1 when all do, 0 when one does not, -1
- * when the file can't be mapped (the caller reads instead).
+ * when the file can't be mapped (the caller reads instead).  The
+ * mapping stays in pl for the copy, whose sources it covers: the page
+ * touches here have mapped most of them (a fault maps its neighbours
+ * too), so the copy needs no mapping of its own.
  */
 static int
-starts_mapped(struct mbox *m, size_t first, size_t *bad)
+starts_mapped(struct mbox *m, size_t first, size_t *bad, struct jplan *pl)
 {
 	long		 pg = sysconf(_SC_PAGESIZE);
 	uint64_t	 off, end = m->size, s;
@@ -48,17 +51,28 @@ starts_mapped(struct mbox *m, size_t first, size_t *bad)
 		}
 	}
 	*bad = i;
-	(void)munmap(p, (size_t)(end - off));
+	pl->map = p;
+	pl->mapoff = off;
+	pl->mapend = end;
 	return r;
+}
+
+static void
+unmap_plan(struct jplan *pl)
+{
+	if (pl->map != NULL)
+		(void)munmap(pl->map, (size_t)(pl->mapend - pl->mapoff));
+	pl->map = NULL;
 }
 
 /*
  * Check, under the delivery locks, that the file is the one scanned:
  * every message from first on still starts where it did, and whatever
  * was added since starts a message.  An enum md_status; *cur is the size.
+ * pl may come back with a mapping of the file (unmap_plan).
  */
 static int
-update_verify(struct mbox *m, size_t first, uint64_t *cur)
+update_verify(struct mbox *m, size_t first, uint64_t *cur, struct jplan *pl)
 {
 	size_t	i;
 	int	st, r;
@@ -66,7 +80,7 @@ update_verify(struct mbox *m, size_t first, uint64_t *cur)
 	if ((st = mbox_same(m, cur)) != MD_OK)
 		return st;
 	/* the file is no shorter than m->size (mbox_same) */
-	if ((r = starts_mapped(m, first, &i)) == 0)
+	if ((r = starts_mapped(m, first, &i, pl)) == 0)
 		goto bad;
 	for (i = first; r == -1 && i < m->nmsgs; i++)
 		if ((r = mbox_from_at(m, msg_start(&m->msgs[i]))) != 1)
@@ -109,16 +123,15 @@ update_side(struct mbox *m, const unsigned char *del, char **side,
 
 static int
 update_compact(struct mbox *m, const unsigned char *del, size_t first,
-    uint64_t cur)
+    uint64_t cur, struct jplan *plan)
 {
-	struct jplan	 pl;
+	struct jplan	 pl = *plan;
 	struct jmove	*r;
 	uint64_t	 end, size;
 	size_t		 i;
 	char		*side = NULL;
 	int		 st;
 
-	memset(&pl, 0, sizeof(pl));
 	if ((pl.runs = calloc(m->nmsgs - first, sizeof(*pl.runs))) == NULL) {
 		log_warn("%s: UPDATE plan", m->path);
 		return MD_TEMP;
@@ -156,6 +169,7 @@ int
 mbox_update(void *md, const unsigned char *del)
 {
 	struct mbox	*m = md;
+	struct jplan	 pl;
 	uint64_t	 cur;
 	size_t		 first;
 	int		 st;
@@ -172,13 +186,15 @@ mbox_update(void *md, const unsigned char *del)
 	/* every signal but SIGKILL waits until lock_release */
 	if ((st = lock_take(&m->lk)) != MD_OK)
 		return st;
+	memset(&pl, 0, sizeof(pl));
 	/* first finish a journal left since the open, if any */
 	if ((st = journal_recover(m->fd, m->path)) == MD_OK &&
-	    (st = update_verify(m, first, &cur)) == MD_OK) {
+	    (st = update_verify(m, first, &cur, &pl)) == MD_OK) {
 		/* done or half done, the index no longer describes the file */
-		st = update_compact(m, del, first, cur);
+		st = update_compact(m, del, first, cur, &pl);
 		m->stale = 1;
 	}
+	unmap_plan(&pl);
 	lock_release(&m->lk);
 	return st;
 }

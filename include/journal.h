@@ -24,7 +24,10 @@ struct jmove {
  * down to start at d0 one after the other; then every byte from tail to
  * the end of the file follows them (mail delivered since the scan), and
  * the file ends there.  d0 < runs[0].src, every run ends by tail, and
- * tail <= cur, the file's size now.  dev and ino name the mailbox.
+ * tail <= cur, the file's size now.  dev and ino name the mailbox.  map,
+ * when not NULL, is a shared read-only mapping of the mailbox's bytes
+ * [mapoff, mapend) that the copy reads its sources through (the caller
+ * unmaps it after journal_update); without it journal.c maps its own.
  */
 struct jplan {
 	dev_t		 dev;
@@ -36,6 +39,9 @@ struct jplan {
 	size_t		 nruns;
 	const char	*side;		/* the UID file to install, or NULL */
 	size_t		 sidelen;
+	char		*map;
+	uint64_t	 mapoff;	/* page-aligned */
+	uint64_t	 mapend;
 };
 
 /*

@@ -140,18 +140,22 @@
  * UPDATE's journal (journal.c): a checkpoint may carry up to this many of
  * the next source bytes, so that a compaction whose gap is small (one
  * small message deleted early in a big mailbox) still advances about this
- * much per checkpoint (two fdatasyncs) instead of one gap's worth.  1 MiB
- * keeps the journal small while the fdatasyncs' cost (milliseconds) stays
- * below the time to write a MiB.
+ * much per checkpoint (two fdatasyncs) instead of one gap's worth.  The
+ * journal claims two slots of it.  Measured on the bench's half-deleted
+ * 100,000 messages (bench/updbench.sh): 4 MiB saves two checkpoints but
+ * its MD5 and journal write cost as much, 16 MiB is slower; 1 MiB keeps
+ * the journal small.
  */
 #define JOURNAL_WINDOW_MAX	(1024 * 1024)
 
 /*
- * Bytes UPDATE moves per pwrite: kept messages are gathered from the
- * mapped file into one buffer this big, so a compaction costs a pwrite
- * per MiB rather than a read and a write per message (measured: 50,000
- * reads and 2,000 writes for 100,000 messages with 128 KB and per-run
- * reads).
+ * Bytes UPDATE moves per write: kept messages go from the mapped file in
+ * one pwritev (or, while the gap is smaller than this, through a buffer
+ * this big), so a compaction costs a write per MiB rather than a read and
+ * a write per message (measured: 50,000 reads and 2,000 writes for
+ * 100,000 messages with 128 KB and per-run reads).  Each write is followed
+ * by a write-back hint, so this is also the grain at which the disk
+ * starts on the copied bytes.
  */
 #define JOURNAL_COPY_CHUNK	(1024 * 1024)
 
