@@ -42,7 +42,7 @@ CRASH_TESTS	 = tests/test_crash
 UNIT_TESTS = tests/test_session tests/test_mbox tests/test_conf \
 	     tests/test_auth tests/test_base64 tests/test_mboxfeat tests/test_proxy \
 	     tests/test_privsep tests/test_iplimit tests/test_scan \
-	     tests/test_faildelay tests/test_tls
+	     tests/test_faildelay tests/test_tls tests/test_md5
 
 all: pop3d
 

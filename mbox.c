@@ -58,13 +58,16 @@ enum line_kind {
  * unless grp1 is set): first is the idx of its first copy, grp1 its
  * uids.c group plus 1 (0 until it has one).  The fingerprint itself is
  * not kept here: it is the group's, or the first copy's UID (the
- * fingerprint's first 12 bytes), which keeps the table at 12 bytes a
- * slot, a third of the cache misses of a big scan.
+ * fingerprint's first 12 bytes), which keeps the table at 16 bytes a
+ * slot.  tag is the fingerprint's bytes 8 to 11, so that a probe
+ * passes other fingerprints' slots without reading their UIDs: a
+ * cache miss a slot passed, measured at a twelfth of a big open.
  */
 struct fp_slot {
 	uint32_t	first;
 	uint32_t	count;
 	uint32_t	grp1;
+	uint32_t	tag;
 };
 
 /* Header lines whose whole first line the scan looks at. */
@@ -77,6 +80,31 @@ enum capture {
 
 /* Bytes of a captured line kept: X-UIDL's 70 and more fit. */
 #define CAP_MAX		128
+
+/*
+ * A message's fingerprint input (its hashed header lines and body length)
+ * is kept until MD5_LANES messages' are complete, to be hashed together
+ * (md5_digest_lanes).  Real headers are a few KB; past this much, or if
+ * memory runs out, the input is hashed as it comes, in constant memory:
+ * the batch's buffers stay under MD5_LANES times this, during the scan.
+ */
+#define FP_INPUT_MAX	(16 * 1024)
+
+/*
+ * One message's fingerprint input, and what its index entry waits for
+ * until that is hashed: the entry and any X-UIDL value.  streaming: in
+ * is a staging buffer for md5, which has had the earlier bytes.
+ */
+struct fp_job {
+	unsigned char	*in;
+	size_t		 len;
+	size_t		 cap;
+	int		 streaming;
+	struct md5	 md5;
+	struct mbox_msg	 e;
+	char		 xuidl[CAP_MAX];
+	size_t		 xuidl_len;
+};
 
 /* The subject of the folder-data message c-client and Dovecot keep. */
 static const char folder_data[] =
@@ -119,8 +147,11 @@ struct scan {
 	int			 lastcr;	/* the line's last byte so far is CR */
 	int			 midline;	/* the content's last line is open */
 	int			 slow;		/* this line goes through xf */
-	struct md5		 fp;
 	struct xform		 xf;
+
+	/* job[0..npend) wait for their fingerprints; job[npend] is ours */
+	struct fp_job		 job[MD5_LANES];
+	int			 npend;
 
 	struct fp_slot		*tab;
 	size_t			 tabcap;
@@ -146,7 +177,6 @@ struct scan {
 	int			 after_cl;
 
 	int			 verify;	/* mbox_msg_check: stop at body */
-	unsigned char		 lastfp[MD5_LEN];
 };
 
 /*
@@ -245,15 +275,49 @@ put_le64(unsigned char *p, uint64_t v)
 }
 
 /*
+ * Add to the current message's fingerprint input; past FP_INPUT_MAX, or
+ * when the buffer can't grow, hash what there is and go on streaming.
+ */
+static void
+fp_in(struct scan *s, const void *p, size_t len)
+{
+	struct fp_job	*j = &s->job[s->npend];
+	unsigned char	*n;
+	size_t		 cap;
+
+	if (len > j->cap - j->len) {
+		cap = j->cap < 1024 ? 1024 : j->cap;
+		while (cap < j->len + len && cap < FP_INPUT_MAX)
+			cap *= 2;
+		if (cap >= j->len + len && (n = realloc(j->in, cap)) != NULL) {
+			j->in = n;
+			j->cap = cap;
+		} else {
+			if (!j->streaming)
+				md5_init(&j->md5);
+			j->streaming = 1;
+			md5_update(&j->md5, j->in, j->len);
+			j->len = 0;
+			if (len > j->cap) {
+				md5_update(&j->md5, p, len);
+				return;
+			}
+		}
+	}
+	memcpy(j->in + j->len, p, len);
+	j->len += len;
+}
+
+/*
  * Bytes for fp are gathered while they lie next to each other in the
- * read buffer and hashed in one md5_update: with LF line ends that is a
- * whole header block, minus its volatile fields.
+ * read buffer and copied in one go: with LF line ends that is a whole
+ * header block, minus its volatile fields.
  */
 static void
 hash_flush(struct scan *s)
 {
 	if (s->hn > 0)
-		md5_update(&s->fp, s->hp, s->hn);
+		fp_in(s, s->hp, s->hn);
 	s->hn = 0;
 }
 
@@ -287,7 +351,7 @@ hash_piece(struct scan *s, const char *p, size_t len, int has_nl)
 		s->hcr = 0;
 		if (!has_nl || len > 0) {
 			hash_flush(s);
-			md5_update(&s->fp, "\r", 1);
+			fp_in(s, "\r", 1);
 		}
 	}
 	if (len > 0 && p[len - 1] == '\r') {
@@ -309,6 +373,13 @@ fp_index(const struct scan *s, const unsigned char *fp)
 	for (i = 0; i < 8; i++)
 		h = h << 8 | fp[i];
 	return (size_t)h & (s->tabcap - 1);
+}
+
+static uint32_t
+fp_tag(const unsigned char *fp)
+{
+	return (uint32_t)fp[8] | (uint32_t)fp[9] << 8 |
+	    (uint32_t)fp[10] << 16 | (uint32_t)fp[11] << 24;
 }
 
 /* The fingerprint bytes a used slot stands for: 16, or 12 (a UID). */
@@ -359,17 +430,21 @@ fp_slot(struct scan *s, const unsigned char fp[MD5_LEN])
 	struct fp_slot		*e;
 	const unsigned char	*k;
 	size_t			 j, len;
+	uint32_t		 tag = fp_tag(fp);
 
 	if (2 * (s->tabused + 1) > s->tabcap && fp_grow(s, 0) == -1)
 		return NULL;
 	j = fp_index(s, fp);
 	for (e = &s->tab[j]; e->count != 0 || e->grp1 != 0; e = &s->tab[j]) {
-		k = fp_key(s, e, &len);
-		if (memcmp(k, fp, len) == 0)
-			return e;
+		if (e->tag == tag) {
+			k = fp_key(s, e, &len);
+			if (memcmp(k, fp, len) == 0)
+				return e;
+		}
 		j = (j + 1) & (s->tabcap - 1);
 	}
 	s->tabused++;
+	e->tag = tag;
 	return e;
 }
 
@@ -523,17 +598,46 @@ size_end(struct scan *s)
 	s->slow = s->midline = s->lastcr = 0;
 }
 
-/* The fingerprint: the hashed header lines, then the body's length. */
+/* The fingerprint's input ends with the body's length. */
 static void
-scan_fp(struct scan *s, uint64_t end, unsigned char fp[MD5_LEN])
+fp_end(struct scan *s, uint64_t end)
 {
 	unsigned char	le[8];
 
 	hash_flush(s);
 	put_le64(le, s->body != UINT64_MAX && end > s->body ?
 	    end - s->body : 0);
-	md5_update(&s->fp, le, sizeof(le));
-	md5_final(&s->fp, fp);
+	fp_in(s, le, sizeof(le));
+}
+
+/* The fingerprint of job j alone; j is empty again. */
+static void
+fp_digest(struct fp_job *j, unsigned char fp[MD5_LEN])
+{
+	if (j->streaming) {
+		md5_update(&j->md5, j->in, j->len);
+		md5_final(&j->md5, fp);
+	} else
+		md5_digest(j->in, j->len, fp);
+	j->len = 0;
+	j->streaming = 0;
+}
+
+/* The fingerprint of the message being scanned, now. */
+static void
+scan_fp(struct scan *s, uint64_t end, unsigned char fp[MD5_LEN])
+{
+	fp_end(s, end);
+	fp_digest(&s->job[s->npend], fp);
+}
+
+static void
+fp_free(struct scan *s)
+{
+	int	i;
+
+	for (i = 0; i < MD5_LANES; i++)
+		free(s->job[i].in);
 }
 
 static uint32_t
@@ -576,40 +680,95 @@ scan_is_folder_data(const struct scan *s, const unsigned char *fp)
 	return 1;
 }
 
-/* The message being scanned ends at offset end (its content's end). */
+/* Job j's message has its fingerprint: give it its UID, index it. */
+static int
+fp_done(struct scan *s, struct fp_job *j, const unsigned char fp[MD5_LEN])
+{
+	if (fp_uid(s, fp, j->e.uid) == -1)
+		return -1;
+	if (j->xuidl_len > 0 && uids_xuidl(s->m, (uint32_t)s->m->nmsgs,
+	    j->xuidl, j->xuidl_len) == -1)
+		return -1;
+	return index_add(s->m, &j->e, s->fsize);
+}
+
+/*
+ * Hash the waiting messages, all together when they fill a batch, and
+ * index them in file order, so that twins get the ordinals a
+ * message-by-message scan gives them.
+ */
+static int
+fp_settle(struct scan *s)
+{
+	unsigned char	 fp[MD5_LANES][MD5_LEN];
+	const void	*in[MD5_LANES];
+	size_t		 len[MD5_LANES];
+	int		 i, n = s->npend, batch = n == MD5_LANES;
+
+	for (i = 0; i < n; i++) {
+		batch = batch && !s->job[i].streaming;
+		in[i] = s->job[i].in;
+		len[i] = s->job[i].len;
+	}
+	if (batch) {
+		md5_digest_lanes(in, len, fp);
+		/* their table slots are cache misses: start them together */
+		for (i = 0; i < n; i++)
+			__builtin_prefetch(&s->tab[fp_index(s, fp[i])]);
+	}
+	s->npend = 0;
+	for (i = 0; i < n; i++) {
+		if (batch)
+			s->job[i].len = 0;
+		else
+			fp_digest(&s->job[i], fp[i]);
+		if (fp_done(s, &s->job[i], fp[i]) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * The message being scanned ends at offset end (its content's end).  Its
+ * index entry waits in its job until a batch is complete (fp_settle);
+ * the first message of the file is hashed at once, as the folder-data
+ * check needs its fingerprint.
+ */
 static int
 scan_finish(struct scan *s, uint64_t end)
 {
-	struct mbox_msg	e;
-	unsigned char	fp[MD5_LEN];
+	struct fp_job	*j = &s->job[s->npend];
+	unsigned char	 fp[MD5_LEN];
 
 	if (s->content == UINT64_MAX)
 		s->content = end;
 	size_end(s);
-	scan_fp(s, end, fp);
-	if (scan_is_folder_data(s, fp)) {
-		s->m->hidden = 1;
-		return 0;
+	fp_end(s, end);
+	if (s->start == 0) {
+		fp_digest(j, fp);
+		if (scan_is_folder_data(s, fp)) {
+			s->m->hidden = 1;
+			return 0;
+		}
 	}
 	if (end > MBOX_FILE_MAX) {
 		log_warnx("%s: larger than %llu bytes: not served", s->m->path,
 		    (unsigned long long)MBOX_FILE_MAX);
 		return -1;
 	}
-	memset(&e, 0, sizeof(e));
-	msg_set(&e, MSG_START, s->start);
-	msg_set(&e, MSG_FROMLEN, s->content - s->start);
-	msg_set(&e, MSG_LEN, end - s->content);
-	msg_set(&e, MSG_SIZE, s->size);
-	if (fp_uid(s, fp, e.uid) == -1)
-		return -1;
+	memset(&j->e, 0, sizeof(j->e));
+	msg_set(&j->e, MSG_START, s->start);
+	msg_set(&j->e, MSG_FROMLEN, s->content - s->start);
+	msg_set(&j->e, MSG_LEN, end - s->content);
+	msg_set(&j->e, MSG_SIZE, s->size);
 	if (s->xuidl_len > 0)
 		s->m->xuidl_seen = 1;
-	if (s->xuidl_len > 0 && s->xuidl_len <= CAP_MAX &&
-	    uids_xuidl(s->m, (uint32_t)s->m->nmsgs, s->xuidl, s->xuidl_len) ==
-	    -1)
-		return -1;
-	return index_add(s->m, &e, s->fsize);
+	j->xuidl_len = s->xuidl_len <= CAP_MAX ? s->xuidl_len : 0;
+	memcpy(j->xuidl, s->xuidl, j->xuidl_len);
+	if (s->start == 0)
+		return fp_done(s, j, fp);
+	s->npend++;
+	return s->npend == MD5_LANES || j->streaming ? fp_settle(s) : 0;
 }
 
 static void
@@ -625,7 +784,8 @@ scan_begin(struct scan *s)
 	s->slow = s->midline = s->lastcr = 0;
 	s->hcr = 0;
 	s->hn = 0;
-	md5_init(&s->fp);
+	s->job[s->npend].len = 0;
+	s->job[s->npend].streaming = 0;
 	xform_init(&s->xf, s->m->format, 0, -1);
 	s->kind = LINE_FROM;
 	s->hashing = 1;
@@ -1015,6 +1175,54 @@ scan_body(struct scan *s, const char **pp, const char *end)
 }
 
 /*
+ * The common header line, without the state machine either: complete,
+ * ended by a bare LF, not blank, (mboxrd) not starting with '>', and a
+ * field hashed whole (not volatile, not one the scan reads) or the
+ * continuation of the field before.  Hashed and counted as scan_decide,
+ * scan_piece and scan_eol would; a profile of a big open had those at
+ * about 250 instructions a header line, as much as all body lines took.
+ * Called at the start of a header line; stops before the first line that
+ * needs more.  Returns whether it took any.
+ */
+static int
+scan_header(struct scan *s, const char **pp, const char *end)
+{
+	const char	*p = *pp, *nl;
+	size_t		 len;
+	uint64_t	 size = s->size;
+	int		 skip = s->skip;
+	int		 rd = s->m->format == MBOX_MBOXRD;
+
+	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		len = (size_t)(nl + 1 - p);
+		if (len < 2 || p[len - 2] == '\r' || (rd && p[0] == '>'))
+			break;
+		if (p[0] != ' ' && p[0] != '\t') {
+			if (field_kind(p, len < SCAN_HEAD ? len : SCAN_HEAD) !=
+			    FLD_OTHER)
+				break;
+			skip = 0;
+		}
+		if (!skip)
+			hash_add(s, p, len);
+		size += len + 1;
+		p += len;
+	}
+	if (p == *pp)
+		return 0;
+	s->size = size;
+	s->skip = skip;
+	s->hashing = !skip;
+	s->off += (uint64_t)(p - *pp);
+	*pp = p;
+	s->kind = LINE_TEXT;
+	s->capkind = CAP_NONE;
+	s->slow = 0;
+	s->prev_blank = 0;
+	return 1;
+}
+
+/*
  * Scan one read's worth of the file, a line (or the part of it in this
  * read) at a time.  A line is classified from its first SCAN_HEAD bytes,
  * looked at in place unless the read ends before them.  Returns an enum
@@ -1042,6 +1250,9 @@ scan_chunk(struct scan *s, const char *p, size_t n)
 		}
 		if (s->bol && s->inmsg && !s->in_hdr && !s->prev_blank &&
 		    !s->verify && scan_body(s, &p, end))
+			continue;
+		if (s->bol && s->inmsg && s->in_hdr && !s->verify &&
+		    scan_header(s, &p, end))
 			continue;
 		nl = memchr(p, '\n', end - p);
 		len = nl != NULL ? (size_t)(nl + 1 - p) : (size_t)(end - p);
@@ -1125,13 +1336,16 @@ mbox_getbuf(struct mbox *m)
 /*
  * The file from *pos on as far as it is mapped: scanning the page cache
  * in place saves the copy a read makes (a seventh of the open of a big
- * mailbox, measured).  *pos is moved past the bytes scanned; when the
- * file can't be mapped (a 32-bit address space, say), it stays and the
- * reads do it all.  The mapping counts towards the session's Pss as
- * shared page cache, not as its own memory, and is gone when the scan
- * ends.  A file that a program ignoring our delivery locks truncates
- * while it is mapped can kill the session with SIGBUS: the session
- * ends, no mail is touched.  Returns an enum md_status.
+ * mailbox, measured).  Not MAP_POPULATE: filling the page table up
+ * front went page by page and cost more system time than the faults,
+ * which map 16 pages each (bench/RESULTS.md, "Cold open").  *pos is
+ * moved past the bytes scanned; when the file can't be mapped (a 32-bit
+ * address space, say), it stays and the reads do it all.  The mapping
+ * counts towards the session's Pss as shared page cache, not as its own
+ * memory, and is gone when the scan ends.  A file that a program
+ * ignoring our delivery locks truncates while it is mapped can kill the
+ * session with SIGBUS: the session ends, no mail is touched.  Returns an
+ * enum md_status.
  */
 static int
 scan_mapped(struct scan *s, uint64_t *pos)
@@ -1148,8 +1362,7 @@ scan_mapped(struct scan *s, uint64_t *pos)
 		return MD_OK;
 	off = *pos / (uint64_t)pg * (uint64_t)pg;
 	len = (size_t)((uint64_t)st.st_size - off);
-	p = mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_POPULATE, s->m->fd,
-	    (off_t)off);
+	p = mmap(NULL, len, PROT_READ, MAP_SHARED, s->m->fd, (off_t)off);
 	if (p == MAP_FAILED)
 		return MD_OK;
 	r = scan_chunk(s, p + (*pos - off), (size_t)((uint64_t)st.st_size -
@@ -1240,6 +1453,10 @@ scan_file(struct mbox *m, uint64_t from)
 	}
 	if ((st = scan_mapped(&s, &pos)) == MD_OK)
 		st = scan_read(&s, &pos);
+	/* the last messages may wait for a full batch */
+	if (st == MD_OK && fp_settle(&s) == -1)
+		st = MD_TEMP;
+	fp_free(&s);
 	free(s.tab);
 	m->size = pos;
 	index_trim(m);
@@ -1502,31 +1719,21 @@ mbox_uid(void *md, size_t idx)
 	return m->uidbuf;
 }
 
-/*
- * Reread message idx's header through the scanner: its fingerprint, and
- * whether it looks like the folder-data message.  Returns 1, 0 when no
- * message starts there any more, -1 on a read error (logged).
- */
+/* msg_probe's reading, into s, made by the caller. */
 static int
-msg_probe(struct mbox *m, size_t idx, unsigned char fp[MD5_LEN],
-    int *folderlike)
+probe_scan(struct mbox *m, struct scan *s, size_t idx,
+    unsigned char fp[MD5_LEN], int *folderlike)
 {
 	const struct mbox_msg	*e = &m->msgs[idx];
-	struct scan		 s;
 	uint64_t		 pos = msg_start(e);
 	uint64_t		 end = msg_content(e) + msg_len(e);
 	ssize_t			 n;
 	size_t			 want;
 
-	memset(&s, 0, sizeof(s));
-	s.m = m;
-	s.bol = 1;
-	s.off = pos;
-	s.body = UINT64_MAX;
-	s.verify = 1;
+	s->off = pos;
 	if (mbox_getbuf(m) == -1)
 		return -1;
-	while (pos < end && s.body == UINT64_MAX) {
+	while (pos < end && s->body == UINT64_MAX) {
 		want = end - pos < MBOX_READ_CHUNK ? (size_t)(end - pos) :
 		    MBOX_READ_CHUNK;
 		n = pread(m->fd, m->buf, want, (off_t)pos);
@@ -1538,16 +1745,38 @@ msg_probe(struct mbox *m, size_t idx, unsigned char fp[MD5_LEN],
 			return n == 0 ? 0 : -1;
 		}
 		pos += (uint64_t)n;
-		if (scan_chunk(&s, m->buf, (size_t)n) != MD_OK)
+		if (scan_chunk(s, m->buf, (size_t)n) != MD_OK)
 			return 0;
 	}
-	if (s.body == UINT64_MAX && scan_cut(&s) != MD_OK)
+	if (s->body == UINT64_MAX && scan_cut(s) != MD_OK)
 		return 0;
-	if (!s.inmsg)
+	if (!s->inmsg)
 		return 0;
-	scan_fp(&s, end, fp);
-	*folderlike = s.folder_subj && s.ximap;
+	scan_fp(s, end, fp);
+	*folderlike = s->folder_subj && s->ximap;
 	return 1;
+}
+
+/*
+ * Reread message idx's header through the scanner: its fingerprint, and
+ * whether it looks like the folder-data message.  Returns 1, 0 when no
+ * message starts there any more, -1 on a read error (logged).
+ */
+static int
+msg_probe(struct mbox *m, size_t idx, unsigned char fp[MD5_LEN],
+    int *folderlike)
+{
+	struct scan	s;
+	int		r;
+
+	memset(&s, 0, sizeof(s));
+	s.m = m;
+	s.bol = 1;
+	s.body = UINT64_MAX;
+	s.verify = 1;
+	r = probe_scan(m, &s, idx, fp, folderlike);
+	fp_free(&s);
+	return r;
 }
 
 /*

@@ -1,7 +1,7 @@
 #!/bin/sh
 # pop3d against mbedTLS 3.6 (make check-mbedtls3).  Debian 12 ships
-# mbedTLS 2.28, which the normal build uses; tls.c and md5.c also have
-# 3.x branches, and this is what builds and runs them.
+# mbedTLS 2.28, which the normal build uses; tls.c also has 3.x
+# branches, and this is what builds and runs them.
 #   sh tools/mbedtls3.sh fetch DIR           mbedTLS 3.6 into DIR/root
 #   sh tools/mbedtls3.sh test DIR UNIT_TEST...
 #
