@@ -317,9 +317,17 @@ def main():
     if floor:
         print()
         print("Machine floor for the update (write the surviving half of the "
-              "big mailbox from the page cache, plus fdatasync): "
+              "big mailbox in place from the page cache, fdatasync, cut the "
+              "file to that half, fsync): "
               "median %s ms [%s..%s]" % (fmt(statistics.median(floor)),
                                          fmt(min(floor)), fmt(max(floor))))
+        for part, what in (("update_floor_write_ms", "the write"),
+                           ("update_floor_cut_ms", "the cut")):
+            v = [r[part] for r in data.get("floor", {}).values() if part in r]
+            if v:
+                print("  of which %s: median %s ms [%s..%s]" % (
+                    what, fmt(statistics.median(v)), fmt(min(v)),
+                    fmt(max(v))))
 
 
 if __name__ == "__main__":
