@@ -27,25 +27,49 @@
 #include "log.h"
 #include "md5.h"
 
-/* One passwd file entry, as far as a login needs it. */
+/*
+ * One passwd file entry, as far as a login needs it.  The mailbox goes
+ * straight into the caller's struct auth_user, not into a PATH_MAX copy
+ * on the stack (struct auth_line says why that matters).
+ */
 struct auth_entry {
-	int	found;
-	int	locked;		/* hash "", "*..." or "!...": never matches */
-	char	hash[CRYPT_OUTPUT_SIZE];
-	int	has_ids;
-	uid_t	uid;
-	gid_t	gid;
-	char	mailbox[PATH_MAX];	/* "" means: use the template */
+	int	 found;
+	int	 locked;	/* hash "", "*..." or "!...": never matches */
+	char	 hash[CRYPT_OUTPUT_SIZE];
+	int	 has_ids;
+	uid_t	 uid;
+	gid_t	 gid;
+	char	*mailbox;	/* PATH_MAX bytes; "" means: the template */
 };
 
-/* One open credentials file, read line by line with buffers we can wipe. */
+/*
+ * One parsed line: its fields point into the line.  Only the matching
+ * line is copied into a struct auth_entry: a PATH_MAX copy per line
+ * would put another page on the stack of the process that becomes the
+ * session, written for as long as it lives.
+ */
+struct auth_line {
+	const char	*name;
+	const char	*hash;
+	const char	*mailbox;	/* NULL or "" means: use the template */
+	int		 locked;
+	int		 has_ids;
+	uid_t		 uid;
+	gid_t		 gid;
+};
+
+/*
+ * One open credentials file, read line by line with buffers we can wipe.
+ * Both are on the heap, whose free pages the session gives back after
+ * login; pages of stack it would keep (struct auth_line says why).
+ */
 struct auth_file {
 	const char	*path;
 	FILE		*fp;
 	unsigned long	 lineno;
 	char		*line;
 	size_t		 cap;
-	char		 iobuf[BUFSIZ];
+	char		*iobuf;		/* stdio's buffer, BUFSIZ bytes */
 };
 
 /*
@@ -63,9 +87,9 @@ static int	auth_open(struct auth_file *, const char *);
 static void	auth_close(struct auth_file *);
 static char	*auth_next(struct auth_file *);
 static int	auth_id(const char *, unsigned long *);
-static int	auth_ids(const char *, const char *, struct auth_entry *);
-static int	auth_parse(struct auth_file *, char *, char **,
-		    struct auth_entry *);
+static int	auth_ids(const char *, const char *, struct auth_line *);
+static int	auth_parse(struct auth_file *, char *, struct auth_line *);
+static void	auth_take(struct auth_entry *, const struct auth_line *);
 static int	auth_lookup(const char *, const char *, struct auth_entry *,
 		    char *);
 static int	auth_apop_lookup(const char *, const char *, char *, size_t);
@@ -115,13 +139,15 @@ auth_open(struct auth_file *f, const char *path)
 	f->cap = AUTH_LINE_MAX + 2;
 	if ((f->line = malloc(f->cap)) == NULL)
 		return -1;
-	if ((f->fp = fopen(path, "r")) == NULL) {
+	if ((f->iobuf = malloc(BUFSIZ)) == NULL ||
+	    (f->fp = fopen(path, "r")) == NULL) {
 		saved = errno;
+		free(f->iobuf);
 		free(f->line);
 		errno = saved;
 		return -1;
 	}
-	setvbuf(f->fp, f->iobuf, _IOFBF, sizeof(f->iobuf));
+	setvbuf(f->fp, f->iobuf, _IOFBF, BUFSIZ);
 	return 0;
 }
 
@@ -131,7 +157,8 @@ auth_close(struct auth_file *f)
 	fclose(f->fp);
 	auth_wipe(f->line, f->cap);
 	free(f->line);
-	auth_wipe(f->iobuf, sizeof(f->iobuf));
+	auth_wipe(f->iobuf, BUFSIZ);
+	free(f->iobuf);
 }
 
 /*
@@ -185,7 +212,7 @@ auth_id(const char *s, unsigned long *out)
 
 /* uid and gid fields: both empty, or both valid ids.  Returns 0 or -1. */
 static int
-auth_ids(const char *u, const char *g, struct auth_entry *e)
+auth_ids(const char *u, const char *g, struct auth_line *e)
 {
 	unsigned long	uid, gid;
 
@@ -200,17 +227,18 @@ auth_ids(const char *u, const char *g, struct auth_entry *e)
 }
 
 /*
- * Split a passwd line into *name and e.  The mailbox, last, may hold
- * ':'.  Returns 0, or -1 after logging why the line is unusable.
+ * Split a passwd line into l, whose fields then point into line.  The
+ * mailbox, last, may hold ':'.  Returns 0, or -1 after logging why the
+ * line is unusable.
  */
 static int
-auth_parse(struct auth_file *f, char *line, char **name, struct auth_entry *e)
+auth_parse(struct auth_file *f, char *line, struct auth_line *l)
 {
 	char		*fld[5];
 	const char	*why = NULL;
 	int		 n;
 
-	memset(e, 0, sizeof(*e));
+	memset(l, 0, sizeof(*l));
 	fld[0] = line;
 	for (n = 1; n < 5 && (fld[n] = strchr(fld[n - 1], ':')) != NULL; n++)
 		*fld[n]++ = '\0';
@@ -218,25 +246,38 @@ auth_parse(struct auth_file *f, char *line, char **name, struct auth_entry *e)
 		why = "expected user:hash[:uid:gid[:mailbox]]";
 	else if (!auth_name_ok(fld[0]))
 		why = "bad user name";
-	else if (strlen(fld[1]) >= sizeof(e->hash))
+	else if (strlen(fld[1]) >= CRYPT_OUTPUT_SIZE)
 		why = "hash too long";
-	else if (n >= 4 && auth_ids(fld[2], fld[3], e) == -1)
+	else if (n >= 4 && auth_ids(fld[2], fld[3], l) == -1)
 		why = "uid and gid must both be empty or both be numbers > 0";
 	else if (n == 5 && fld[4][0] != '\0' && fld[4][0] != '/')
 		why = "mailbox must be an absolute path";
-	else if (n == 5 && strlen(fld[4]) >= sizeof(e->mailbox))
+	else if (n == 5 && strlen(fld[4]) >= PATH_MAX)
 		why = "mailbox path too long";
 	if (why != NULL) {
 		log_warnx("%s:%lu: %s, line skipped", f->path, f->lineno, why);
 		return -1;
 	}
-	*name = fld[0];
-	memcpy(e->hash, fld[1], strlen(fld[1]) + 1);
-	e->locked = e->hash[0] == '\0' || e->hash[0] == '*' ||
-	    e->hash[0] == '!';
-	if (n == 5)
-		memcpy(e->mailbox, fld[4], strlen(fld[4]) + 1);
+	l->name = fld[0];
+	l->hash = fld[1];
+	l->locked = l->hash[0] == '\0' || l->hash[0] == '*' ||
+	    l->hash[0] == '!';
+	l->mailbox = n == 5 ? fld[4] : NULL;
 	return 0;
+}
+
+/* Copy the line l (auth_parse checked the lengths) into the entry e. */
+static void
+auth_take(struct auth_entry *e, const struct auth_line *l)
+{
+	e->found = 1;
+	e->locked = l->locked;
+	memcpy(e->hash, l->hash, strlen(l->hash) + 1);
+	e->has_ids = l->has_ids;
+	e->uid = l->uid;
+	e->gid = l->gid;
+	if (l->mailbox != NULL)
+		memcpy(e->mailbox, l->mailbox, strlen(l->mailbox) + 1);
 }
 
 /*
@@ -249,36 +290,37 @@ auth_lookup(const char *path, const char *user, struct auth_entry *e,
     char *dummy)
 {
 	struct auth_file	 f;
-	struct auth_entry	 cur;
-	char			*line, *name;
+	struct auth_line	 cur;
+	char			*line, *mailbox = e->mailbox;
 	int			 rc = 0;
 
 	memset(e, 0, sizeof(*e));
+	e->mailbox = mailbox;
+	mailbox[0] = '\0';
 	dummy[0] = '\0';
 	if (auth_open(&f, path) == -1) {
 		log_warn("%s", path);
 		return -1;
 	}
 	while ((line = auth_next(&f)) != NULL) {
-		if (auth_parse(&f, line, &name, &cur) == -1)
+		if (auth_parse(&f, line, &cur) == -1)
 			continue;
 		if (dummy[0] == '\0' && !cur.locked)
-			memcpy(dummy, cur.hash, sizeof(cur.hash));
-		if (user == NULL || strcmp(name, user) != 0)
+			memcpy(dummy, cur.hash, strlen(cur.hash) + 1);
+		if (user == NULL || strcmp(cur.name, user) != 0)
 			continue;
 		if (e->found)
 			log_warnx("%s:%lu: %s listed again, line ignored",
-			    path, f.lineno, name);
+			    path, f.lineno, cur.name);
 		else
-			*e = cur;
-		e->found = 1;
+			auth_take(e, &cur);
 	}
 	if (ferror(f.fp)) {
 		log_warn("%s", path);
 		rc = -1;
 	}
+	/* cur points into the line, which auth_close wipes. */
 	auth_close(&f);
-	auth_wipe(&cur, sizeof(cur));
 	if (dummy[0] == '\0')
 		memcpy(dummy, AUTH_DUMMY_HASH, sizeof(AUTH_DUMMY_HASH));
 	return rc;
@@ -369,22 +411,20 @@ auth_fail(const char *why)
 	return AUTH_FAIL;
 }
 
-/* Fill who for user from its passwd entry e (maybe not found). */
+/*
+ * Fill who for user from its passwd entry e (maybe not found), whose
+ * mailbox, if the file gave one, auth_lookup wrote into who->mailbox.
+ */
 static int
 auth_fill(const struct conf *c, const char *user, const struct auth_entry *e,
     struct auth_user *who)
 {
-	memset(who, 0, sizeof(*who));
 	memcpy(who->name, user, strlen(user) + 1);
-	if (e->found && e->has_ids) {
-		who->has_ids = 1;
-		who->uid = e->uid;
-		who->gid = e->gid;
-	}
-	if (e->found && e->mailbox[0] != '\0')
-		memcpy(who->mailbox, e->mailbox, strlen(e->mailbox) + 1);
-	else if (conf_mailbox_path(c->mailbox, user, who->mailbox,
-	    sizeof(who->mailbox)) == -1) {
+	who->has_ids = e->found && e->has_ids;
+	who->uid = who->has_ids ? e->uid : 0;
+	who->gid = who->has_ids ? e->gid : 0;
+	if (who->mailbox[0] == '\0' && conf_mailbox_path(c->mailbox, user,
+	    who->mailbox, sizeof(who->mailbox)) == -1) {
 		log_warnx("mailbox template %s: no valid path for %s",
 		    c->mailbox, user);
 		auth_reason = "bad mailbox path";
@@ -402,7 +442,7 @@ int
 auth_passwd(const struct conf *c, const char *user, const char *pass,
     struct auth_user *who)
 {
-	struct auth_entry	 e;
+	struct auth_entry	 e = { .mailbox = who->mailbox };
 	char			 dummy[CRYPT_OUTPUT_SIZE];
 	char			 secret[AUTH_PASS_MAX + 1];
 	int			 valid = auth_name_ok(user), real, crc, match;
@@ -476,7 +516,7 @@ int
 auth_apop(const struct conf *c, const char *user, const char *timestamp,
     const char *digest, struct auth_user *who)
 {
-	struct auth_entry	e;
+	struct auth_entry	e = { .mailbox = who->mailbox };
 	struct md5		m;
 	unsigned char		want[MD5_LEN], got[MD5_LEN];
 	char			secret[AUTH_PASS_MAX + 1] = "";

@@ -9,6 +9,7 @@
  * file:line, because a daemon that guesses at its configuration fails
  * later and far less clearly.
  */
+#include <sys/mman.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <errno.h>
@@ -810,37 +811,42 @@ conf_read(struct conf_parse *p, FILE *fp)
 
 /*
  * Parsing goes into a copy so that a failed load (a reload, say) leaves
- * the caller's configuration whole.
+ * the caller's configuration whole.  The copy, over 100 kB, is mapped
+ * for the load and unmapped after: on the stack or the heap its pages
+ * would stay written in the daemon for its whole life, never used again.
  */
 int
 conf_load(struct conf *c, const char *path, char *err, size_t errlen)
 {
 	struct conf_parse	 p;
-	struct conf		 tmp = *c;
+	struct conf		*tmp;
 	FILE			*fp;
 	int			 rc;
 
 	memset(&p, 0, sizeof(p));
-	p.c = &tmp;
 	p.path = path;
 	p.err = err;
 	p.errlen = err == NULL ? 0 : errlen;
-	if (strlen(path) >= sizeof(tmp.file)) {
-		if (p.errlen > 0)
-			snprintf(err, errlen, "%s: path too long", path);
-		return -1;
-	}
+	if (strlen(path) >= sizeof(c->file))
+		return conf_error(&p, "path too long");
+	tmp = mmap(NULL, sizeof(*tmp), PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (tmp == MAP_FAILED)
+		return conf_error(&p, "%s", strerror(errno));
 	if ((fp = fopen(path, "r")) == NULL) {
-		if (p.errlen > 0)
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
+		rc = conf_error(&p, "%s", strerror(errno));
+		(void)munmap(tmp, sizeof(*tmp));
+		return rc;
 	}
-	memcpy(tmp.file, path, strlen(path) + 1);
+	*tmp = *c;
+	p.c = tmp;
+	memcpy(tmp->file, path, strlen(path) + 1);
 	rc = conf_read(&p, fp);
 	fclose(fp);
 	if (rc == 0)
 		rc = conf_finish(&p);
 	if (rc == 0)
-		*c = tmp;
+		*c = *tmp;
+	(void)munmap(tmp, sizeof(*tmp));
 	return rc;
 }

@@ -7,10 +7,12 @@
  * a flood of addresses can only push the stalest out, never grow it.
  */
 #include <sys/types.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -41,28 +43,51 @@ struct child {
 	unsigned char	key[16];
 };
 
+/* The header of the table's mapping; the arrays follow it. */
 struct faildelay {
+	size_t		 size;		/* of the whole mapping */
+	int		 unshared;	/* MADV_DONTFORK is set */
 	struct addr	*addr;
 	unsigned	 naddr, maxaddr;	/* addr[0..naddr) in use */
 	struct child	*child;
 	unsigned	 nchild;
 };
 
+/*
+ * The table is a mapping of its own, which fork leaves out of the child
+ * (MADV_DONTFORK) from its first use on (unshare).  The listener writes
+ * it after every fork (the new session's entry) and at every reap, and
+ * in memory the child shared, each such write would leave a page that
+ * only the session processes forked before it still map: about a page
+ * per session, kept for as long as it lives (bench/RESULTS.md, run F).
+ * Session processes never touch the table; one that did would fault
+ * rather than read it.  Mapped pages cost nothing until written, so the
+ * arrays need no sizing down.
+ */
 struct faildelay *
 faildelay_new(unsigned naddrs, unsigned nchild)
 {
 	struct faildelay	*f;
+	size_t			 na = naddrs > 0 ? naddrs : 1;
+	size_t			 nc = nchild > 0 ? nchild : 1;
+	size_t			 size;
+	void			*p;
 
-	if ((f = calloc(1, sizeof(*f))) == NULL)
-		return NULL;
-	/* Not zeroed: only addr[0..naddr) is read, so idle pages stay untouched. */
-	f->addr = malloc((naddrs > 0 ? naddrs : 1) * sizeof(*f->addr));
-	f->child = calloc(nchild > 0 ? nchild : 1, sizeof(*f->child));
-	if (f->addr == NULL || f->child == NULL) {
-		faildelay_free(f);
+	if (na > (SIZE_MAX / 2 - sizeof(*f)) / sizeof(struct addr) ||
+	    nc > SIZE_MAX / 2 / sizeof(struct child)) {
 		errno = ENOMEM;
 		return NULL;
 	}
+	size = sizeof(*f) + na * sizeof(struct addr) +
+	    nc * sizeof(struct child);
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	f = p;
+	f->size = size;
+	f->addr = (struct addr *)(void *)(f + 1);
+	f->child = (struct child *)(void *)(f->addr + na);
 	f->maxaddr = naddrs;
 	f->nchild = nchild;
 	return f;
@@ -71,11 +96,23 @@ faildelay_new(unsigned naddrs, unsigned nchild)
 void
 faildelay_free(struct faildelay *f)
 {
-	if (f == NULL)
+	if (f != NULL)
+		(void)munmap(f, f->size);
+}
+
+/*
+ * Keep the table from processes forked from now on.  Not at
+ * faildelay_new: the listener may still fork to daemonize, and that
+ * child is the one that keeps using the table.  Where madvise fails the
+ * table still works, at the cost above.
+ */
+static void
+unshare(struct faildelay *f)
+{
+	if (f->unshared)
 		return;
-	free(f->addr);
-	free(f->child);
-	free(f);
+	(void)madvise(f, f->size, MADV_DONTFORK);
+	f->unshared = 1;
 }
 
 /* Halve a's count once per half-life gone by since it last halved. */
@@ -129,6 +166,7 @@ faildelay_penalty(struct faildelay *f, const struct sockaddr *sa,
 	unsigned char	key[16];
 	int		i;
 
+	unshare(f);
 	if (iplimit_addr_key(sa, key) == -1 || (i = find(f, key, now)) == -1)
 		return 0;
 	return f->addr[i].count;
@@ -185,6 +223,7 @@ faildelay_track(struct faildelay *f, pid_t pid, const struct sockaddr *sa)
 {
 	unsigned	i;
 
+	unshare(f);
 	for (i = 0; i < f->nchild; i++)
 		if (f->child[i].pid == 0) {
 			if (iplimit_addr_key(sa, f->child[i].key) == -1)

@@ -245,8 +245,7 @@ child_session(const struct daemon *d, int fd, int tls, int slot,
 	signal(SIGHUP, SIG_IGN);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	if (tls_child_init(ts) == -1)
-		_exit(1);
+	/* tls_start reseeds the DRBG in this process before its first use */
 	memset(&link, 0, sizeof(link));
 	peer_name(ss, sl, peer, sizeof(peer), &link.loopback);
 	link.peer = peer;

@@ -11,11 +11,15 @@
  * list; resumption always with ECDHE); on 2.28, TLS 1.2 only.
  *
  * Secrets and processes: the listener reads the keys (while it still has
- * the rights to) and keeps them; every session process wipes its copy of
- * the private keys and ticket keys once its handshake is over, or before
- * a plaintext login (tls_forget_secrets), and reseeds the DRBG it
- * inherited by fork before its first random byte (tls_child_init).
+ * the rights to) and keeps them, as DER, with the seeds of the ticket
+ * keys, in mappings of their own ("secret mappings" below), never on
+ * the heap.  A session process parses them into its own memory for its
+ * handshake, reseeding the DRBG it inherited by fork before its first
+ * random byte; once the handshake is over, or before a plaintext login,
+ * it wipes what it parsed and unmaps the listener's copies
+ * (tls_forget_secrets).
  */
+#include <sys/mman.h>
 #include <sys/random.h>
 
 #include <errno.h>
@@ -58,8 +62,8 @@
 #endif
 
 /*
- * tls_child_init restarts PSA in every session process so that its
- * generator (TLS 1.3 key shares come from it) is not the listener's.
+ * reseed() restarts PSA in every session process so that its generator
+ * (TLS 1.3 key shares come from it) is not the listener's.
  * With MBEDTLS_USE_PSA_CRYPTO the private keys and ticket keys would live
  * in PSA too, and the restart would destroy them.
  */
@@ -67,8 +71,18 @@
 #error "pop3d needs mbedTLS 3 built without MBEDTLS_USE_PSA_CRYPTO"
 #endif
 
-/* Largest key file read (a 16384-bit RSA key in PEM is about 12 kB). */
+/*
+ * Largest key file read (a 16384-bit RSA key in PEM is about 12 kB), and
+ * the room its DER, never larger, is written into.
+ */
 #define KEY_FILE_MAX	(64 * 1024)
+
+/*
+ * The bytes each ticket context is made from: mbedTLS draws a 4-byte
+ * name and a 32-byte key for each of the context's two keys; the rest
+ * is room to spare.
+ */
+#define TICKET_SEED	128
 
 /* Longest session ticket parsed (mbedTLS writes a few hundred bytes). */
 #define TICKET_MAX	2048
@@ -81,7 +95,9 @@
 
 struct tls_cert {
 	mbedtls_x509_crt	crt;
-	mbedtls_pk_context	key;
+	mbedtls_pk_context	key;	/* parsed from der by a session */
+	unsigned char		*der;	/* the private key: a secret mapping */
+	size_t			derlen;
 	char			name[256];	/* SNI name, "" for the default */
 };
 
@@ -93,12 +109,25 @@ struct tls_server {
 	int				ncerts;
 	int				suites[SUITES_MAX + 1];	/* 0-terminated */
 
-	/* Ticket keys: tk[cur] writes, both parse; born[] says when made. */
+	/*
+	 * Ticket keys: seeds[k] (a secret mapping, TICKET_SEED bytes each)
+	 * makes tk[k] in a session; tk[cur] writes, both parse; born[k]
+	 * says when seeds[k] was drawn, 0 never.
+	 */
+	unsigned char			*seeds;
 	mbedtls_ssl_ticket_context	tk[2];
 	int				tk_ok[2];
 	time_t				born[2];
 	int				cur;
+	const unsigned char		*replay;	/* see ticket_random */
+	size_t				replay_left;
+
+	pid_t				seeded;	/* where the DRBG was seeded */
+	int				unsealed;	/* keys parsed here */
 };
+
+/* The server whose secrets this process gave up (tls_forget_secrets). */
+static const struct tls_server	*dropped;
 
 struct tls_conn {
 	mbedtls_ssl_context	ssl;
@@ -159,10 +188,41 @@ why(int r, char *buf, size_t len)
  */
 
 /*
- * Read a key file whole into a buffer pop3d wipes itself: stdio would
- * leave copies of the key in freed buffers that every forked session
- * inherits.  Returns the buffer (NUL-terminated, *len counts the NUL, as
- * mbedtls_pk_parse_key wants for PEM) or NULL with errno set.
+ * Secret mappings: the listener keeps the keys in mappings that hold
+ * nothing else, so a session process gives them up by unmapping them,
+ * which writes nothing.  Wiping copies on the heap, in pages it shares
+ * with the listener, would make it copy every page it wiped and keep
+ * the copies for as long as it lives (bench/RESULTS.md, run F).  They
+ * stay out of core dumps too.  Returns the zeroed mapping, or NULL.
+ */
+static unsigned char *
+secret_map(size_t len)
+{
+	void	*p;
+
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	(void)madvise(p, len, MADV_DONTDUMP);
+	return p;
+}
+
+/* Wipe the first used bytes of a secret mapping of len, and unmap it. */
+static void
+secret_unmap(unsigned char *p, size_t used, size_t len)
+{
+	if (p == NULL)
+		return;
+	mbedtls_platform_zeroize(p, used);
+	(void)munmap(p, len);
+}
+
+/*
+ * Read a key file whole into a secret mapping of KEY_FILE_MAX + 1 bytes:
+ * stdio would leave copies of the key in freed buffers.  Returns the
+ * buffer (NUL-terminated, *len counts the NUL, as mbedtls_pk_parse_key
+ * wants for PEM) or NULL with errno set.
  */
 static unsigned char *
 read_secret(const char *path, size_t *len)
@@ -174,8 +234,10 @@ read_secret(const char *path, size_t *len)
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return NULL;
-	if ((buf = malloc(KEY_FILE_MAX + 1)) == NULL) {
+	if ((buf = secret_map(KEY_FILE_MAX + 1)) == NULL) {
+		saved = errno;
 		close(fd);
+		errno = saved;
 		return NULL;
 	}
 	while (got < KEY_FILE_MAX &&
@@ -184,8 +246,7 @@ read_secret(const char *path, size_t *len)
 			continue;
 		if (n == -1) {
 			saved = errno;
-			mbedtls_platform_zeroize(buf, got);
-			free(buf);
+			secret_unmap(buf, got, KEY_FILE_MAX + 1);
 			close(fd);
 			errno = saved;
 			return NULL;
@@ -196,6 +257,20 @@ read_secret(const char *path, size_t *len)
 	buf[got] = '\0';
 	*len = got + 1;
 	return buf;
+}
+
+/* Parse a key (PEM or DER) into key.  Returns 0 or an mbedTLS error. */
+static int
+parse_key(struct tls_server *s, mbedtls_pk_context *key,
+    const unsigned char *buf, size_t len)
+{
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+	return mbedtls_pk_parse_key(key, buf, len, NULL, 0,
+	    mbedtls_ctr_drbg_random, &s->drbg);
+#else
+	(void)s;
+	return mbedtls_pk_parse_key(key, buf, len, NULL, 0);
+#endif
 }
 
 static int
@@ -211,20 +286,39 @@ load_key(struct tls_server *s, mbedtls_pk_context *key, const char *path,
 		seterr(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000
-	r = mbedtls_pk_parse_key(key, buf, len, NULL, 0,
-	    mbedtls_ctr_drbg_random, &s->drbg);
-#else
-	(void)s;
-	r = mbedtls_pk_parse_key(key, buf, len, NULL, 0);
-#endif
-	mbedtls_platform_zeroize(buf, len);
-	free(buf);
+	r = parse_key(s, key, buf, len);
+	secret_unmap(buf, len, KEY_FILE_MAX + 1);
 	if (r != 0) {
 		seterr(err, errlen, "%s: %s", path, why(r, w, sizeof(w)));
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Move tc's checked key into a secret mapping, as DER, and free the
+ * parsed one (mbedtls_pk_free wipes it): the listener's heap keeps no
+ * key.  mbedtls_pk_write_key_der writes at the end of its buffer.
+ * Returns 0 or an mbedTLS error.
+ */
+static int
+seal_key(struct tls_cert *tc)
+{
+	unsigned char	*tmp;
+	int		 n;
+
+	if ((tmp = secret_map(KEY_FILE_MAX)) == NULL)
+		return MBEDTLS_ERR_PK_ALLOC_FAILED;
+	n = mbedtls_pk_write_key_der(&tc->key, tmp, KEY_FILE_MAX);
+	if (n > 0 && (tc->der = secret_map((size_t)n)) == NULL)
+		n = MBEDTLS_ERR_PK_ALLOC_FAILED;
+	if (n > 0) {
+		memcpy(tc->der, tmp + KEY_FILE_MAX - n, (size_t)n);
+		tc->derlen = (size_t)n;
+	}
+	mbedtls_pk_free(&tc->key);
+	secret_unmap(tmp, KEY_FILE_MAX, KEY_FILE_MAX);
+	return n > 0 ? 0 : n < 0 ? n : MBEDTLS_ERR_PK_BAD_INPUT_DATA;
 }
 
 /* Load one chain and its key, and check that they belong together. */
@@ -257,6 +351,10 @@ load_cert(struct tls_server *s, const char *name, const char *cert,
 	if (r != 0) {
 		seterr(err, errlen, "%s does not match the certificate %s",
 		    key, cert);
+		return -1;
+	}
+	if ((r = seal_key(tc)) != 0) {
+		seterr(err, errlen, "%s: %s", key, why(r, w, sizeof(w)));
 		return -1;
 	}
 	if (mbedtls_x509_time_is_past(&tc->crt.valid_to))
@@ -425,10 +523,12 @@ set_versions(struct tls_server *s)
 
 /*
  * Session tickets (RFC 5077).  Two mbedTLS ticket contexts: the newer
- * one writes, both parse, and the listener replaces the older one every
- * TLS_TICKET_ROTATE seconds.  Rotating in the listener (not inside each
- * ticket context, as mbedTLS would) keeps every session process on the
- * same keys, so a ticket issued by one session resumes in the next.
+ * one writes, both parse, and the listener replaces the older one's seed
+ * every TLS_TICKET_ROTATE seconds.  Rotating in the listener (not inside
+ * each ticket context, as mbedTLS would) keeps every session process on
+ * the same keys, so a ticket issued by one session resumes in the next.
+ * The listener keeps seeds only; a session makes the contexts from them
+ * (ticket_make), so the keys are never on the listener's heap.
  */
 
 static int
@@ -468,22 +568,56 @@ ticket_parse(void *p, mbedtls_ssl_session *session, unsigned char *buf,
 	return r;
 }
 
-/* Make ticket key k.  Returns 0 or an mbedTLS error. */
+/*
+ * The ticket contexts' random source: while ticket_make runs, the bytes
+ * of the seed it set (every session draws the same keys from the same
+ * seed); otherwise the DRBG (the IV of each ticket).  Running out of
+ * seed is an error, never a repeat.
+ */
 static int
-ticket_new(struct tls_server *s, int k)
+ticket_random(void *p, unsigned char *out, size_t len)
+{
+	struct tls_server	*s = p;
+
+	if (s->replay == NULL)
+		return mbedtls_ctr_drbg_random(&s->drbg, out, len);
+	if (len > s->replay_left)
+		return MBEDTLS_ERR_CTR_DRBG_REQUEST_TOO_BIG;
+	memcpy(out, s->replay, len);
+	s->replay += len;
+	s->replay_left -= len;
+	return 0;
+}
+
+/* In a session: ticket context k from seeds[k].  Returns 0 or an error. */
+static int
+ticket_make(struct tls_server *s, int k)
 {
 	int	r;
 
-	if (s->tk_ok[k])
-		mbedtls_ssl_ticket_free(&s->tk[k]);
 	mbedtls_ssl_ticket_init(&s->tk[k]);
-	s->tk_ok[k] = 0;
-	r = mbedtls_ssl_ticket_setup(&s->tk[k], mbedtls_ctr_drbg_random,
-	    &s->drbg, MBEDTLS_CIPHER_AES_256_GCM, 2 * TLS_TICKET_ROTATE);
-	if (r == 0) {
-		s->tk_ok[k] = 1;
+	s->replay = s->seeds + (size_t)k * TICKET_SEED;
+	s->replay_left = TICKET_SEED;
+	r = mbedtls_ssl_ticket_setup(&s->tk[k], ticket_random, s,
+	    MBEDTLS_CIPHER_AES_256_GCM, 2 * TLS_TICKET_ROTATE);
+	s->replay = NULL;
+	s->replay_left = 0;
+	if (r != 0)
+		mbedtls_ssl_ticket_free(&s->tk[k]);
+	s->tk_ok[k] = r == 0;
+	return r;
+}
+
+/* In the listener: draw seeds[k] afresh.  Returns 0 or an mbedTLS error. */
+static int
+seed_new(struct tls_server *s, int k)
+{
+	int	r;
+
+	r = mbedtls_ctr_drbg_random(&s->drbg, s->seeds +
+	    (size_t)k * TICKET_SEED, TICKET_SEED);
+	if (r == 0)
 		s->born[k] = time(NULL);
-	}
 	return r;
 }
 
@@ -495,7 +629,7 @@ tls_server_tick(struct tls_server *s)
 
 	if (s == NULL || time(NULL) - s->born[s->cur] < TLS_TICKET_ROTATE)
 		return;
-	if ((r = ticket_new(s, 1 - s->cur)) != 0) {
+	if ((r = seed_new(s, 1 - s->cur)) != 0) {
 		log_warnx("TLS ticket key rotation: %s", why(r, w, sizeof(w)));
 		return;
 	}
@@ -548,10 +682,15 @@ setup_config(struct tls_server *s, char *err, size_t errlen)
 	char			 w[200];
 	int			 r;
 
+	/* The key is parsed into certs[0].key by each session (unseal). */
+	if ((s->seeds = secret_map(2 * TICKET_SEED)) == NULL) {
+		seterr(err, errlen, "TLS setup: %s", strerror(errno));
+		return -1;
+	}
 	if ((r = mbedtls_ssl_config_defaults(sc, MBEDTLS_SSL_IS_SERVER,
 	    MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT)) != 0 ||
 	    (r = mbedtls_ssl_conf_own_cert(sc, &s->certs[0].crt,
-	    &s->certs[0].key)) != 0 || (r = ticket_new(s, 0)) != 0) {
+	    &s->certs[0].key)) != 0 || (r = seed_new(s, 0)) != 0) {
 		seterr(err, errlen, "TLS setup: %s", why(r, w, sizeof(w)));
 		return -1;
 	}
@@ -605,6 +744,7 @@ tls_server_new(const struct conf *c, char *err, size_t errlen)
 		seterr(err, errlen, "TLS random: %s", why(r, w, sizeof(w)));
 		goto fail;
 	}
+	s->seeded = getpid();
 	if (load_cert(s, "", c->tls_cert, c->tls_key, err, errlen) == -1)
 		goto fail;
 	for (i = 0; i < c->nsni; i++)
@@ -620,6 +760,21 @@ fail:
 	return NULL;
 }
 
+/* Free what this process parsed from the secrets; mbedTLS wipes it. */
+static void
+drop_parsed(struct tls_server *s)
+{
+	int	i;
+
+	for (i = 0; i < s->ncerts; i++)
+		mbedtls_pk_free(&s->certs[i].key);
+	for (i = 0; i < 2; i++)
+		if (s->tk_ok[i]) {
+			mbedtls_ssl_ticket_free(&s->tk[i]);
+			s->tk_ok[i] = 0;
+		}
+}
+
 void
 tls_server_free(struct tls_server *s)
 {
@@ -627,9 +782,17 @@ tls_server_free(struct tls_server *s)
 
 	if (s == NULL)
 		return;
-	tls_forget_secrets(s);
-	for (i = 0; i < s->ncerts; i++)
+	drop_parsed(s);
+	for (i = 0; i < s->ncerts; i++) {
+		if (s != dropped)
+			secret_unmap(s->certs[i].der, s->certs[i].derlen,
+			    s->certs[i].derlen);
 		mbedtls_x509_crt_free(&s->certs[i].crt);
+	}
+	if (s != dropped)
+		secret_unmap(s->seeds, 2 * TICKET_SEED, 2 * TICKET_SEED);
+	if (s == dropped)
+		dropped = NULL;
 	mbedtls_ssl_config_free(&s->conf);
 	mbedtls_ctr_drbg_free(&s->drbg);
 	mbedtls_entropy_free(&s->entropy);
@@ -650,34 +813,42 @@ tls_server_reload(struct tls_server **s, const struct conf *c, char *err,
 	return 0;
 }
 
+/*
+ * A process that never ran a handshake parsed nothing and writes
+ * nothing here: the unmapping costs it no page.
+ */
 void
 tls_forget_secrets(struct tls_server *s)
 {
 	int	i;
 
-	if (s == NULL)
+	if (s == NULL || s == dropped)
 		return;
-	/* mbedtls_pk_free and mbedtls_ssl_ticket_free wipe what they free. */
+	if (s->unsealed)
+		drop_parsed(s);
 	for (i = 0; i < s->ncerts; i++)
-		mbedtls_pk_free(&s->certs[i].key);
-	for (i = 0; i < 2; i++)
-		if (s->tk_ok[i]) {
-			mbedtls_ssl_ticket_free(&s->tk[i]);
-			s->tk_ok[i] = 0;
-		}
+		if (s->certs[i].der != NULL)
+			(void)munmap(s->certs[i].der, s->certs[i].derlen);
+	if (s->seeds != NULL)
+		(void)munmap(s->seeds, 2 * TICKET_SEED);
+	dropped = s;
 }
 
-int
-tls_child_init(struct tls_server *s)
+/*
+ * Reseed the DRBG in a process forked since it was seeded: the pid and
+ * fresh system bytes make this process's stream its own.  Returns 0, or
+ * -1 (logged).
+ */
+static int
+reseed(struct tls_server *s)
 {
 	unsigned char	add[48];
 	pid_t		pid = getpid();
 	char		w[200];
 	int		r;
 
-	if (s == NULL)
+	if (s->seeded == pid)
 		return 0;
-	/* The pid and fresh system bytes make this process's seed its own. */
 	memset(add, 0, sizeof(add));
 	memcpy(add, &pid, sizeof(pid));
 	if (getrandom(add + 16, sizeof(add) - 16, 0) !=
@@ -697,6 +868,41 @@ tls_child_init(struct tls_server *s)
 		return -1;
 	}
 #endif
+	s->seeded = pid;
+	return 0;
+}
+
+/*
+ * Before this process's handshake: reseed, parse the keys from their
+ * DER, make the ticket contexts from their seeds, all into this
+ * process's own memory (tls_forget_secrets wipes it).  Returns 0, or -1
+ * (logged).
+ */
+static int
+unseal(struct tls_server *s, const char *peer)
+{
+	char	w[200];
+	int	i, r = 0;
+
+	if (s == dropped) {
+		log_warnx("%s: TLS after the keys were given up", peer);
+		return -1;
+	}
+	if (reseed(s) == -1)
+		return -1;
+	if (s->unsealed)
+		return 0;
+	s->unsealed = 1;
+	for (i = 0; i < s->ncerts && r == 0; i++)
+		r = parse_key(s, &s->certs[i].key, s->certs[i].der,
+		    s->certs[i].derlen);
+	for (i = 0; i < 2 && r == 0; i++)
+		if (s->born[i] != 0)
+			r = ticket_make(s, i);
+	if (r != 0) {
+		log_warnx("%s: TLS keys: %s", peer, why(r, w, sizeof(w)));
+		return -1;
+	}
 	return 0;
 }
 
@@ -908,6 +1114,8 @@ tls_start(struct tls_server *s, struct transport *t, unsigned timeout_s,
 	char		 w[200];
 	int		 r;
 
+	if (unseal(s, peer) == -1)
+		return -1;
 	if ((tc = calloc(1, sizeof(*tc))) == NULL) {
 		log_warn("%s: TLS", peer);
 		return -1;

@@ -17,8 +17,10 @@ struct faildelay;
 
 /*
  * A table remembering up to naddrs addresses, and the address of up to
- * nchild session processes until they are reaped.  Returns NULL (errno
- * set) when out of memory.
+ * nchild session processes until they are reaped.  From its first
+ * faildelay_penalty or faildelay_track on, processes forked after do not
+ * get the table (a fork before, to daemonize, does).  Returns NULL
+ * (errno set) when out of memory.
  */
 struct faildelay	*faildelay_new(unsigned naddrs, unsigned nchild);
 

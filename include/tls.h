@@ -39,24 +39,20 @@ int			 tls_server_reload(struct tls_server **s,
 void			 tls_server_tick(struct tls_server *s);
 
 /*
- * In a newly forked session process: reseed the random generator from
- * the system, so no two sessions share its state.  Returns 0, or -1
- * (logged).
- */
-int			 tls_child_init(struct tls_server *s);
-
-/*
- * Wipe every private key and ticket key in s.  A session process calls it
- * once its handshake is done or before a plaintext login, so no process
- * serving a logged-in user holds them.  s stays usable only for
- * tls_server_free.
+ * Give up every private key and ticket key s holds in this process: the
+ * ones a handshake here parsed are wiped, the listener's copies are
+ * unmapped (this writes none of the memory shared with the listener).
+ * A session process calls it once its handshake is done or before a
+ * plaintext login, so no process serving a logged-in user holds them.
+ * s then stays usable only for tls_server_free (tls_start fails).
  */
 void			 tls_forget_secrets(struct tls_server *s);
 
 /*
  * Run the server side of a handshake on t's descriptors within timeout_s
  * seconds, then switch t to move bytes through TLS (its shutdown hook
- * sends close_notify).  peer names the client in log lines; the outcome
+ * sends close_notify).  The first call in a process reseeds the random
+ * generator and parses the keys into the process's own memory.  peer names the client in log lines; the outcome
  * (protocol and suite, or mbedTLS's reason) is logged.  Returns 0, or -1
  * when the connection must be closed.
  */

@@ -1,14 +1,17 @@
 /*
  * Unit tests of the failed-login table (faildelay.c): the delay's growth
  * and cap, halving with time on an injected clock, IPv6 /64 grouping,
- * eviction when full, and the exit status that carries a connection's
- * failures from a real child process to its parent.
+ * eviction when full, the exit status that carries a connection's
+ * failures from a real child process to its parent, and a table that a
+ * forked child does not get.
  */
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -235,6 +238,49 @@ test_track_and_reap(void **state)
 	faildelay_free(f);
 }
 
+/* Fork; whether the child has the table's first page mapped (mincore). */
+static int
+child_maps(struct faildelay *f)
+{
+	unsigned char	vec[1];
+	pid_t		pid;
+	int		st;
+
+	pid = fork();
+	assert_true(pid != -1);
+	if (pid == 0)
+		_exit(mincore((void *)f, 1, vec) == 0 ? 0 :
+		    errno == ENOMEM ? 1 : 2);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_not_equal(WEXITSTATUS(st), 2);
+	return WEXITSTATUS(st) == 0;
+}
+
+/*
+ * The listener writes the table after every fork; a child sharing it
+ * would keep a page per write.  Once in use, a child has the table's
+ * first page not mapped at all, while the parent's table still works;
+ * a fork before (daemonizing) keeps it.
+ */
+static void
+test_not_inherited(void **state)
+{
+	struct faildelay	*f = faildelay_new(FAILDELAY_ADDRS, 1000);
+	unsigned char		 vec[1];
+
+	(void)state;
+	assert_non_null(f);
+	/* The table starts its mapping: page-aligned, mapped here. */
+	assert_int_equal(mincore((void *)f, 1, vec), 0);
+	assert_true(child_maps(f));
+	record(f, "192.0.2.1", 3, 10);
+	assert_int_equal(penalty(f, "192.0.2.1", 10), 3);
+	assert_false(child_maps(f));
+	assert_int_equal(penalty(f, "192.0.2.1", 10), 3);
+	faildelay_free(f);
+}
+
 int
 main(void)
 {
@@ -246,6 +292,7 @@ main(void)
 		cmocka_unit_test(test_bounded_eviction),
 		cmocka_unit_test(test_exit_status),
 		cmocka_unit_test(test_track_and_reap),
+		cmocka_unit_test(test_not_inherited),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -190,7 +190,7 @@ serve_one(struct tls_server *srv, int fd)
 	if (pid != 0)
 		return pid;
 	transport_plain(&t, fd, fd);
-	if (tls_child_init(srv) == -1 || tls_start(srv, &t, 5, "test") == -1)
+	if (tls_start(srv, &t, 5, "test") == -1)
 		_exit(1);
 	/* Hold the connection until the client is done with it. */
 	for (n = 0; n < 100; n++) {
