@@ -35,7 +35,7 @@ TESTLIBS = -lcmocka
 # Every module but the one holding main(), shared by the daemon and the tests.
 CORE	 = session.o mbox.o uids.o update.o journal.o lock.o xform.o conf.o \
 	   auth.o log.o buf.o base64.o md5.o conn.o tls.o proxy.o iplimit.o listen.o \
-	   logindelay.o mbcache.o fdio.o faildelay.o \
+	   logindelay.o mbcache.o fdio.o faildelay.o faults.o \
 	   privsep.o authbe.o
 OBJS	 = pop3d.o $(CORE)
 

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "journal.h"
+#include "faults.h"
 #include "fdio.h"
 #include "lock.h"
 #include "log.h"
@@ -92,41 +93,8 @@ struct jnl {
 };
 
 /* ------------------------------------------------------------------ */
-/* Fault injection (test builds) and the write boundaries */
+/* The write boundaries (the test build's hooks: faults.c) */
 
-#ifdef POP3D_FAULTS
-static long
-fault_env(const char *name)
-{
-	const char	*v = getenv(name);
-
-	return v != NULL ? atol(v) : 0;
-}
-
-int
-fault_point(const char *what)
-{
-	static long	n;
-
-	n++;
-	if (getenv("POP3D_FAULT_TRACE") != NULL)
-		fprintf(stderr, "fault point %ld: %s\n", n, what);
-	if (n == fault_env("POP3D_FAULT_AT")) {
-		if (getenv("POP3D_FAULT_TORN") != NULL)
-			return 1;
-		_exit(99);
-	}
-	if (n == fault_env("POP3D_FAULT_EIO")) {
-		errno = EIO;
-		return -1;
-	}
-	if (n == fault_env("POP3D_FAULT_ENOSPC")) {
-		errno = ENOSPC;
-		return -1;
-	}
-	return 0;
-}
-#endif
 
 static int
 j_pwrite(int fd, const void *p, size_t len, uint64_t off, const char *what)
@@ -136,9 +104,10 @@ j_pwrite(int fd, const void *p, size_t len, uint64_t off, const char *what)
 	(void)what;
 	if ((r = FAULT(what)) == -1)
 		return -1;
+	POWER_TOUCH(fd, off, len);
 	if (r == 1) {
 		(void)fd_pwrite_all(fd, p, len / 2 + 1, off);
-		_exit(99);
+		FAULT_CRASH();
 	}
 	return fd_pwrite_all(fd, p, len, off);
 }
@@ -189,9 +158,10 @@ j_pwritev(int fd, struct iovec *iov, int cnt, uint64_t len, uint64_t off,
 	(void)what;
 	if ((r = FAULT(what)) == -1)
 		return -1;
+	POWER_TOUCH(fd, off, len);
 	if (r == 1) {
 		(void)pwritev_all(fd, iov, cnt, len / 2 + 1, off);
-		_exit(99);
+		FAULT_CRASH();
 	}
 	return pwritev_all(fd, iov, cnt, len, off);
 }
@@ -204,7 +174,7 @@ j_fault(const char *what)
 
 	(void)what;
 	if ((r = FAULT(what)) == 1)
-		_exit(99);
+		FAULT_CRASH();
 	return r;
 }
 
@@ -212,9 +182,13 @@ j_fault(const char *what)
 static int
 j_sync(int fd, int full, const char *what)
 {
+	int	r;
+
 	if (j_fault(what) == -1)
 		return -1;
-	return full ? fsync(fd) : fdatasync(fd);
+	if ((r = full ? fsync(fd) : fdatasync(fd)) == 0)
+		POWER_SYNCED(fd);
+	return r;
 }
 
 static int
@@ -222,6 +196,7 @@ j_truncate(int fd, uint64_t size)
 {
 	if (j_fault("mailbox ftruncate") == -1)
 		return -1;
+	POWER_TRUNCATE(fd, size);
 	return ftruncate(fd, (off_t)size);
 }
 
@@ -230,6 +205,7 @@ j_unlink(const char *path)
 {
 	if (j_fault("journal unlink") == -1)
 		return -1;
+	POWER_UNLINK(path);
 	return unlink(path);
 }
 
@@ -897,6 +873,7 @@ jnl_create(struct jnl *j)
 		log_warn("%s: cannot create the UPDATE journal", j->jpath);
 		return -1;
 	}
+	POWER_CREATED(j->jfd, j->jpath);
 	if ((e = j_fault("journal fallocate")) != 0)
 		e = errno;
 	else

@@ -65,19 +65,4 @@ int	journal_update(int fd, const char *path, const struct jplan *plan,
  */
 int	journal_recover(int fd, const char *path);
 
-#ifdef POP3D_FAULTS
-/*
- * Test builds only: the write boundary called what is reached.  Following
- * POP3D_FAULT_AT=N (exit 99 there), POP3D_FAULT_EIO=N or
- * POP3D_FAULT_ENOSPC=N (fail there), counting boundaries from 1 in this
- * process.  Returns 0 to go on, -1 with errno set to fail the operation,
- * or 1 when POP3D_FAULT_TORN is also set and the caller is to write only
- * part of its bytes and then _exit(99), a torn write.
- */
-int	fault_point(const char *what);
-#define FAULT(what)	fault_point(what)
-#else
-#define FAULT(what)	0
-#endif
-
 #endif

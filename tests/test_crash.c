@@ -6,8 +6,11 @@
  * completes; the parent, as the next session, reopens (which recovers)
  * and checks the invariant: the file is, byte for byte, the mailbox
  * before or after the UPDATE followed by any mail appended meanwhile, and
- * no journal is left.  CRASH_LONG=1 uses a bigger mailbox and also
- * crashes every recovery at every point, not a sample.
+ * no journal is left.  Each crash is then also made a power cut: the
+ * files lose some or all of what was not yet synced ("Power loss" below)
+ * and the same is checked.  CRASH_LONG=1 uses a bigger mailbox, tries
+ * more power cuts per point and also crashes every recovery at every
+ * point, not a sample; CRASH_POWER_SEED=N varies the random power cuts.
  */
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -28,6 +31,7 @@
 #include <cmocka.h>
 
 #include "conf.h"
+#include "faults.h"
 #include "journal.h"
 #include "maildrop.h"
 #include "mbox.h"
@@ -205,9 +209,10 @@ write_file(const char *path, const void *p, size_t len)
 {
 	int	fd;
 
-	assert_true((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600))
-	    != -1);
+	/* over the old bytes, then cut: cheaper than freeing every block */
+	assert_true((fd = open(path, O_WRONLY | O_CREAT, 0600)) != -1);
 	assert_int_equal(write(fd, p, len), (ssize_t)len);
+	assert_int_equal(ftruncate(fd, (off_t)len), 0);
 	assert_int_equal(close(fd), 0);
 }
 
@@ -256,6 +261,373 @@ exists(const char *path)
 }
 
 /* ------------------------------------------------------------------ */
+/* Power loss */
+
+/*
+ * A crashing child (and one that completed, at its end) writes to
+ * powerlog what a power cut at that instant could still undo
+ * (fault_power_dump in journal.c): per file, its size at its last sync
+ * and the bytes then of every page written or cut since; the journal's
+ * creations and unlinks since the directory's last fsync, each unlinked
+ * journal kept under a spare name.  On Linux a power cut leaves each
+ * such page (or, on a disk that tears pages, each 512-byte sector) old
+ * or new independently, the size old or new, and the directory as it was
+ * after some prefix of those operations.  lose() picks one such outcome
+ * and makes the files so; what pop3d wrote before its last sync of a file
+ * stays, and so does mail an MDA delivered (it syncs its own writes).
+ */
+#define PW_PAGE		4096
+#define PW_SECTOR	512
+#define PW_MAX		8
+
+enum loss {
+	LOSS_ALL,		/* every unsynced page, size and name */
+	LOSS_PAGES,		/* a random choice of them, by page */
+	LOSS_SECTORS		/* the same by 512-byte sector */
+};
+
+static const char *const loss_name[] = {
+	"all unsynced writes lost", "random pages lost",
+	"random sectors lost"
+};
+
+struct lpage {
+	uint64_t	 idx;
+	uint64_t	 len;		/* its bytes below size0 */
+	const char	*old;		/* in the log's text */
+};
+
+struct lfile {
+	uint64_t	 id;
+	char		 path[PATH_MAX];	/* where it is now */
+	uint64_t	 size0;
+	struct lpage	*pages;
+	size_t		 npages;
+};
+
+struct lop {
+	uint64_t	op;		/* 1 created, 2 unlinked */
+	uint64_t	file;
+	char		path[PATH_MAX];
+	char		spare[PATH_MAX];
+};
+
+struct plog {
+	char		*text;
+	struct lfile	 files[PW_MAX];
+	size_t		 nfiles;
+	struct lop	 ops[PW_MAX];
+	size_t		 nops;
+};
+
+/* The files as a crash left them, to start each loss from. */
+struct snap {
+	char	 path[2 * PW_MAX][PATH_MAX];
+	char	*p[2 * PW_MAX];		/* NULL: did not exist */
+	size_t	 len[2 * PW_MAX];
+	size_t	 n;
+};
+
+/* A crash state and the losses still to try on it. */
+struct cut {
+	const char	*name;
+	long		 point;
+	struct plog	 lg;
+	struct snap	 sn;
+	int		 any;		/* something a power cut can undo */
+};
+
+/* Power cuts tried per crash state: costs a recovery each. */
+#define CUTS		(longrun ? 5 : 2)
+
+static char		powerlog[PATH_MAX];
+static unsigned long	power_seed = 1;	/* CRASH_POWER_SEED */
+static unsigned long	lrng;		/* the losses' own generator */
+static long		power_cases;
+static char		power_case[PATH_MAX + 200];	/* for a failure */
+
+static unsigned
+lrnd(unsigned n)
+{
+	lrng = lrng * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (unsigned)(lrng >> 33) % n;
+}
+
+static uint64_t
+take64(const char **p, const char *end)
+{
+	uint64_t	v;
+
+	assert_true(end - *p >= 8);
+	memcpy(&v, *p, 8);
+	*p += 8;
+	return v;
+}
+
+static void
+take_str(const char **p, const char *end, char *out)
+{
+	uint64_t	n = take64(p, end);
+
+	assert_true(n < PATH_MAX && (uint64_t)(end - *p) >= n);
+	memcpy(out, *p, n);
+	out[n] = '\0';
+	*p += n;
+}
+
+static void
+plog_free(struct plog *lg)
+{
+	size_t	i;
+
+	for (i = 0; i < lg->nfiles; i++)
+		free(lg->files[i].pages);
+	free(lg->text);
+	memset(lg, 0, sizeof(*lg));
+}
+
+/* Read the log a child left (see fault_power_dump). */
+static void
+plog_read(struct plog *lg)
+{
+	const char	*p, *end;
+	struct lfile	*f;
+	size_t		 len, i, k;
+
+	memset(lg, 0, sizeof(*lg));
+	lg->text = read_file(powerlog, &len);
+	p = lg->text;
+	end = p + len;
+	assert_true(len >= 8 && memcmp(p, "POP3DPWR", 8) == 0);
+	p += 8;
+	assert_true((lg->nfiles = take64(&p, end)) <= PW_MAX);
+	for (i = 0; i < lg->nfiles; i++) {
+		f = &lg->files[i];
+		f->id = take64(&p, end);
+		take_str(&p, end, f->path);
+		f->size0 = take64(&p, end);
+		f->npages = take64(&p, end);
+		assert_true(f->npages <= len / 16);
+		assert_non_null(f->pages = calloc(f->npages + 1,
+		    sizeof(*f->pages)));
+		for (k = 0; k < f->npages; k++) {
+			f->pages[k].idx = take64(&p, end);
+			f->pages[k].len = take64(&p, end);
+			assert_true(f->pages[k].len <= PW_PAGE &&
+			    f->pages[k].len <= (uint64_t)(end - p));
+			f->pages[k].old = p;
+			p += f->pages[k].len;
+		}
+	}
+	assert_true((lg->nops = take64(&p, end)) <= PW_MAX);
+	for (i = 0; i < lg->nops; i++) {
+		lg->ops[i].op = take64(&p, end);
+		lg->ops[i].file = take64(&p, end);
+		take_str(&p, end, lg->ops[i].path);
+		take_str(&p, end, lg->ops[i].spare);
+	}
+	assert_true(p == end);
+}
+
+static void
+snap_add(struct snap *sn, const char *path)
+{
+	size_t	i = sn->n++;
+
+	assert_true(i < 2 * PW_MAX);
+	(void)snprintf(sn->path[i], sizeof(sn->path[i]), "%s", path);
+	sn->p[i] = exists(path) ? read_file(path, &sn->len[i]) : NULL;
+}
+
+/* Keep the mailbox name's files and the log's spare journals. */
+static void
+snap_take(struct snap *sn, const struct plog *lg, const char *name)
+{
+	static const char *const sib[] = {
+		".pop3d-journal", ".pop3d-uids", ".pop3d-index"
+	};
+	char	path[PATH_MAX];
+	size_t	i;
+
+	memset(sn, 0, sizeof(*sn));
+	(void)snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	snap_add(sn, path);
+	for (i = 0; i < sizeof(sib) / sizeof(sib[0]); i++) {
+		(void)snprintf(path, sizeof(path), "%s/.%s%s", tmpdir, name,
+		    sib[i]);
+		snap_add(sn, path);
+	}
+	for (i = 0; i < lg->nops; i++)
+		if (lg->ops[i].op == 2)
+			snap_add(sn, lg->ops[i].spare);
+}
+
+/* Back to the crash state (the mailbox keeps its inode). */
+static void
+snap_put(const struct snap *sn)
+{
+	size_t	i;
+
+	for (i = 0; i < sn->n; i++) {
+		if (sn->p[i] != NULL)
+			write_file(sn->path[i], sn->p[i], sn->len[i]);
+		else
+			(void)unlink(sn->path[i]);
+	}
+}
+
+static void
+snap_free(struct snap *sn)
+{
+	size_t	i;
+
+	for (i = 0; i < sn->n; i++)
+		free(sn->p[i]);
+	sn->n = 0;
+}
+
+static const struct lpage *
+lpage(const struct lfile *f, uint64_t idx)
+{
+	size_t	i;
+
+	for (i = 0; i < f->npages; i++)
+		if (f->pages[i].idx == idx)
+			return &f->pages[i];
+	return NULL;
+}
+
+/*
+ * The file at path after the power cut: its size old or new, each
+ * recorded page (or sector) old or new.  Bytes only the new size has,
+ * where the old content is kept, read as zeros (a fresh extent).
+ */
+static void
+lose_file(const struct lfile *f, const char *path, enum loss how)
+{
+	const struct lpage	*pg;
+	char			*cur, *out;
+	size_t			 clen, size, i, b, k, piece, at;
+	int			 old;
+
+	cur = read_file(path, &clen);
+	size = how == LOSS_ALL || lrnd(2) ? (size_t)f->size0 : clen;
+	piece = how == LOSS_SECTORS ? PW_SECTOR : PW_PAGE;
+	assert_non_null(out = calloc(size + 1, 1));
+	memcpy(out, cur, size < clen ? size : clen);
+	for (i = 0; i < f->npages; i++) {
+		pg = &f->pages[i];
+		for (b = 0; b < PW_PAGE; b += piece) {
+			old = how == LOSS_ALL || lrnd(2);
+			for (k = b; k < b + piece; k++) {
+				at = (size_t)pg->idx * PW_PAGE + k;
+				if (at >= size || (!old && at < clen))
+					continue;
+				out[at] = '\0';
+				if (k < pg->len)
+					out[at] = pg->old[k];
+			}
+		}
+	}
+	/* a cut kept every page it destroyed */
+	for (at = clen; at < size; at += PW_PAGE - at % PW_PAGE)
+		assert_non_null(lpage(f, at / PW_PAGE));
+	write_file(path, out, size);
+	free(cur);
+	free(out);
+}
+
+/*
+ * Apply one loss to the crash state: the directory operations after a
+ * random prefix (none kept for LOSS_ALL) are undone, latest first, then
+ * each file that is still there loses pages.
+ */
+static void
+lose(const struct plog *lg, enum loss how)
+{
+	const char	*where[PW_MAX];
+	const struct lop *o;
+	size_t		 i, j, keep;
+
+	for (i = 0; i < lg->nfiles; i++)
+		where[i] = lg->files[i].path;
+	keep = how == LOSS_ALL ? 0 : lrnd((unsigned)lg->nops + 1);
+	for (i = lg->nops; i-- > 0;) {
+		o = &lg->ops[i];
+		for (j = 0; j < lg->nfiles && lg->files[j].id != o->file; j++)
+			;
+		assert_true(j < lg->nfiles);
+		if (o->op == 1 && i >= keep) {
+			assert_int_equal(unlink(o->path), 0);
+			where[j] = NULL;
+		} else if (o->op == 2 && i >= keep) {
+			assert_int_equal(rename(o->spare, o->path), 0);
+			where[j] = o->path;
+		} else if (o->op == 2) {
+			assert_int_equal(unlink(o->spare), 0);
+			where[j] = NULL;
+		}
+	}
+	for (i = 0; i < lg->nfiles; i++)
+		if (where[i] != NULL)
+			lose_file(&lg->files[i], where[i], how);
+}
+
+/* Take the state a crash left, with its log. */
+static void
+cut_take(struct cut *c, const char *name, long point)
+{
+	size_t	i;
+
+	c->name = name;
+	c->point = point;
+	plog_read(&c->lg);
+	snap_take(&c->sn, &c->lg, name);
+	c->any = c->lg.nops > 0;
+	for (i = 0; i < c->lg.nfiles; i++)
+		c->any |= c->lg.files[i].npages > 0;
+}
+
+static void
+cut_free(struct cut *c)
+{
+	plog_free(&c->lg);
+	snap_free(&c->sn);
+}
+
+/*
+ * The v-th power cut to try on c, if any: the files are put back as the
+ * crash left them and lose what it picks.  Every unsynced write lost
+ * first, then random choices (more with CRASH_LONG).  Nothing kept by a
+ * power cut is the crash itself, checked already.  Each choice follows
+ * from the seed, the name, the point and v, so a rerun with the same
+ * CRASH_POWER_SEED repeats it.
+ */
+static int
+cut_next(struct cut *c, int v)
+{
+	enum loss	how;
+	unsigned long	h = 5381;
+	const char	*s;
+
+	if (!c->any || v >= CUTS)
+		return 0;
+	how = v == 0 ? LOSS_ALL : (v + c->point) % 2 ? LOSS_PAGES :
+	    LOSS_SECTORS;
+	for (s = c->name; *s != '\0'; s++)
+		h = h * 33 + (unsigned char)*s;
+	lrng = power_seed * 1000003UL ^ h * 7919UL ^
+	    (unsigned long)c->point * 104729UL ^ (unsigned long)v;
+	(void)snprintf(power_case, sizeof(power_case), "%s, crash point "
+	    "%ld, power cut %d: %s (CRASH_POWER_SEED=%lu)", c->name,
+	    c->point, v, loss_name[how], power_seed);
+	snap_put(&c->sn);
+	lose(&c->lg, how);
+	power_cases++;
+	return 1;
+}
+
+/* ------------------------------------------------------------------ */
 /* Sessions */
 
 static void
@@ -288,6 +660,9 @@ child_update(const char *path, const struct mail *mb, enum pattern pat,
 	if ((pid = fork()) == 0) {
 		(void)snprintf(num, sizeof(num), "%ld", n);
 		(void)setenv(var, num, 1);
+		/* a crash (or the end) leaves what a power cut could undo */
+		if (strcmp(var, "POP3D_FAULT_AT") == 0)
+			(void)setenv("POP3D_POWERLOG", powerlog, 1);
 		if (torn)
 			(void)setenv("POP3D_FAULT_TORN", "1", 1);
 		crash_conf(&c);
@@ -302,6 +677,7 @@ child_update(const char *path, const struct mail *mb, enum pattern pat,
 			del[i] = (unsigned char)deleted(pat, mb, i);
 		st = mbox_ops.update(m, del);
 		mbox_ops.close(m);
+		fault_power_dump();
 		_exit(st);
 	}
 	assert_true(pid > 0);
@@ -310,9 +686,12 @@ child_update(const char *path, const struct mail *mb, enum pattern pat,
 	return WEXITSTATUS(status);
 }
 
-/* In a child, open (and so recover) with a crash at fault point n. */
+/*
+ * In a child, open (and so recover) with a crash at fault point n; with
+ * power, leave the power-loss log.
+ */
 static int
-child_open(const char *path, long n)
+child_open(const char *path, long n, int power)
 {
 	struct conf	 c;
 	struct mbox	*m;
@@ -323,6 +702,8 @@ child_open(const char *path, long n)
 	if ((pid = fork()) == 0) {
 		(void)snprintf(num, sizeof(num), "%ld", n);
 		(void)setenv("POP3D_FAULT_AT", num, 1);
+		if (power)
+			(void)setenv("POP3D_POWERLOG", powerlog, 1);
 		crash_conf(&c);
 		if ((st = mbox_open(path, &c, &m)) != MD_OK)
 			_exit(50 + st);
@@ -341,7 +722,7 @@ open_status(const char *path)
 {
 	int	st;
 
-	st = child_open(path, 0);
+	st = child_open(path, 0, 0);
 	return st >= 50 ? st - 50 : st;
 }
 
@@ -367,7 +748,7 @@ check(const char *path, const char *jpath, const char *before,
 		which = 1;
 	else {
 		fail_msg("%s: %zu bytes, neither the %zu before nor the %zu "
-		    "after", path, len, blen, alen);
+		    "after (%s)", path, len, blen, alen, power_case);
 		which = -1;
 	}
 	free(got);
@@ -386,26 +767,55 @@ struct run {
 	int			 nested;	/* crash every nth recovery */
 };
 
-/* Crash the recovery of the mailbox left at a crash at each point. */
+/* What the next check stands for, printed when it fails. */
 static void
-nested_crashes(const char *path)
+case_plain(const char *name, long n)
 {
-	long	m;
-	int	st;
+	(void)snprintf(power_case, sizeof(power_case), "%s, crash point %ld, "
+	    "no power cut", name, n);
+}
 
-	for (m = 1; (st = child_open(path, m)) == 99; m++)
+/*
+ * Crash the recovery of the mailbox left at a crash at each point; with
+ * power > 0, each crashed recovery also loses a random choice of what it
+ * had not synced, and the next one starts from there.
+ */
+static void
+nested_crashes(const char *path, int power)
+{
+	struct plog	lg;
+	size_t		base = strlen(power_case);
+	long		m;
+	int		st;
+
+	for (m = 1; (st = child_open(path, m, power)) == 99; m++) {
 		points_tried++;
+		assert_true(m < 100000);
+		if (power == 0)
+			continue;
+		lrng = power_seed * 1000003UL ^ (unsigned long)m * 7919UL ^
+		    (unsigned long)power * 104729UL ^ base;
+		(void)snprintf(power_case + base, sizeof(power_case) - base,
+		    "; then recovery crash point %ld, %s", m,
+		    loss_name[m % 2 ? LOSS_PAGES : LOSS_SECTORS]);
+		plog_read(&lg);
+		lose(&lg, m % 2 ? LOSS_PAGES : LOSS_SECTORS);
+		plog_free(&lg);
+		power_cases++;
+	}
 	assert_int_equal(st, 0);
 }
 
 static void
 crash_loop(const char *name, const struct run *r)
 {
-	char	 path[PATH_MAX], jpath[PATH_MAX], *before, *after;
-	size_t	 blen, alen;
-	long	 n, tries = 0;
-	int	 st, seen[2] = { 0, 0 };
-	char	 extra[sizeof(during_mail) + sizeof(late_mail)];
+	char		 path[PATH_MAX], jpath[PATH_MAX], *before, *after;
+	char		*done;
+	size_t		 blen, alen, dlen;
+	long		 n, tries = 0, cuts = power_cases;
+	int		 st, v, seen[2] = { 0, 0 };
+	char		 extra[sizeof(during_mail) + sizeof(late_mail)];
+	struct cut	 c;
 
 	paths(name, path, jpath);
 	(void)snprintf(extra, sizeof(extra), "%s%s", r->during ?
@@ -423,27 +833,50 @@ crash_loop(const char *name, const struct run *r)
 			break;
 		assert_int_equal(st, 99);
 		tries++;
+		cut_take(&c, name, n);
+		case_plain(name, n);
 		if (r->late)
 			assert_int_equal(append_file(path, late_mail), 0);
 		if (r->nested > 0 && n % r->nested == 0 && exists(jpath))
-			nested_crashes(path);
+			nested_crashes(path, 0);
 		seen[check(path, jpath, before, blen, after, alen)]++;
+		for (v = 0; cut_next(&c, v); v++) {
+			if (r->late)
+				assert_int_equal(append_file(path, late_mail),
+				    0);
+			/* a power cut during recovery too, one per sample */
+			if (r->nested > 0 && n % r->nested == 0 &&
+			    v == n / r->nested % CUTS && exists(jpath))
+				nested_crashes(path, v + 1);
+			seen[check(path, jpath, before, blen, after, alen)]++;
+		}
+		cut_free(&c);
 	}
 	/* the UPDATE that ran to the end, without the late mail */
-	if (r->late) {
-		free(after);
-		after = expect_after(r->mb, r->pat, r->during ? during_mail :
-		    "", &alen);
+	done = expect_after(r->mb, r->pat, r->during ? during_mail : "",
+	    &dlen);
+	cut_take(&c, name, n);
+	case_plain(name, n);
+	assert_int_equal(check(path, jpath, before, blen, done, dlen), 1);
+	/* a power cut after it can bring the journal back, nothing more */
+	for (v = 0; cut_next(&c, v); v++) {
+		if (r->late)
+			assert_int_equal(append_file(path, late_mail), 0);
+		assert_int_equal(check(path, jpath, before, blen, after, alen),
+		    1);
 	}
-	assert_int_equal(check(path, jpath, before, blen, after, alen), 1);
+	cut_free(&c);
+	power_case[0] = '\0';
 	points_tried += tries;
-	printf("  %s: deleting %s%s%s%s: %ld crash points (%d before, %d "
-	    "after)\n", name, pattern_name[r->pat], r->during ? ", mail "
-	    "delivered in the session" : "", r->late ? " and after the crash"
-	    : "", r->torn ? ", torn writes" : "", tries, seen[0], seen[1]);
+	printf("  %s: deleting %s%s%s%s: %ld crash points, %ld power cuts "
+	    "(%d before, %d after)\n", name, pattern_name[r->pat], r->during ?
+	    ", mail delivered in the session" : "", r->late ? " and after the "
+	    "crash" : "", r->torn ? ", torn writes" : "", tries,
+	    power_cases - cuts, seen[0], seen[1]);
 	assert_true(r->pat == PAT_LAST || r->pat == PAT_ALL || tries >= 8);
 	free(before);
 	free(after);
+	free(done);
 }
 
 static struct mail	small, large, twins;
@@ -667,7 +1100,7 @@ uid_list(const char *path, char (*u)[UID_MAX + 1], size_t max)
 }
 
 static int
-uid_in(const char *u, char (*list)[UID_MAX + 1], size_t n)
+uid_in(const char *u, const char (*list)[UID_MAX + 1], size_t n)
 {
 	size_t	i;
 
@@ -677,52 +1110,86 @@ uid_in(const char *u, char (*list)[UID_MAX + 1], size_t n)
 	return 0;
 }
 
+/* The UIDs before (ub, nb) and after (ua, na) an UPDATE of twins. */
+struct twin_uids {
+	char	b[64][UID_MAX + 1];
+	char	a[64][UID_MAX + 1];
+	size_t	nb;
+	size_t	na;
+};
+
 /*
- * The UID file travels in the journal: whatever the crash point, the
- * survivors keep the UIDs they had (or, before, every copy does), and a
- * copy delivered later never gets the UID of one deleted.
+ * The next open finds the twins before or after (which one it returns),
+ * each with the UIDs it had; a copy delivered then gets one never seen.
+ */
+static int
+twins_check(const char *path, const char *jpath, const char *after,
+    size_t alen, const struct twin_uids *u)
+{
+	char	got[65][UID_MAX + 1];
+	size_t	n, i;
+	int	which;
+
+	which = check(path, jpath, twins.p, twins.len, after, alen);
+	n = uid_list(path, got, 64);
+	assert_int_equal(n, which ? u->na : u->nb);
+	for (i = 0; i < n; i++)
+		assert_string_equal(got[i], which ? u->a[i] : u->b[i]);
+	assert_int_equal(append_file(path, twin_text), 0);
+	assert_int_equal(uid_list(path, got, 65), n + 1);
+	assert_false(uid_in(got[n], u->b, u->nb));
+	return which;
+}
+
+/*
+ * The UID file travels in the journal: whatever the crash point (and
+ * power cut), the survivors keep the UIDs they had (or, before, every
+ * copy does), and a copy delivered later never gets the UID of one
+ * deleted.
  */
 static void
 twins_loop(const char *name, enum pattern pat)
 {
-	char	 path[PATH_MAX], jpath[PATH_MAX], side[PATH_MAX + 16];
-	char	*after;
-	char	 ub[64][UID_MAX + 1], ua[64][UID_MAX + 1];
-	char	 got[65][UID_MAX + 1];
-	size_t	 alen, nb, na = 0, n, i;
-	long	 k, tries = 0;
-	int	 st, which;
+	char			 path[PATH_MAX], jpath[PATH_MAX];
+	char			 side[PATH_MAX + 16], *after;
+	struct twin_uids	*u;
+	struct cut		 c;
+	size_t			 alen, i;
+	long			 k, tries = 0, cuts = power_cases;
+	int			 st, v;
 
 	paths(name, path, jpath);
 	(void)snprintf(side, sizeof(side), "%s/.%s.pop3d-uids", tmpdir, name);
+	assert_non_null(u = calloc(1, sizeof(*u)));
 	write_file(path, twins.p, twins.len);
-	nb = uid_list(path, ub, 64);
-	for (i = 0; i < nb; i++)
+	u->nb = uid_list(path, u->b, 64);
+	for (i = 0; i < u->nb; i++)
 		if (!deleted(pat, &twins, i))
-			memcpy(ua[na++], ub[i], sizeof(ub[i]));
+			memcpy(u->a[u->na++], u->b[i], sizeof(u->b[i]));
 	after = expect_after(&twins, pat, "", &alen);
 	for (k = 1;; k++) {
 		write_file(path, twins.p, twins.len);
 		(void)unlink(side);
 		st = child_update(path, &twins, pat, 0, "POP3D_FAULT_AT", k, 0);
-		which = check(path, jpath, twins.p, twins.len, after, alen);
-		n = uid_list(path, got, 64);
-		assert_int_equal(n, which ? na : nb);
-		for (i = 0; i < n; i++)
-			assert_string_equal(got[i], which ? ua[i] : ub[i]);
-		assert_int_equal(append_file(path, twin_text), 0);
-		assert_int_equal(uid_list(path, got, 65), n + 1);
-		assert_false(uid_in(got[n], ub, nb));
+		assert_true(st == MD_OK || st == 99);
+		cut_take(&c, name, k);
+		case_plain(name, k);
+		(void)twins_check(path, jpath, after, alen, u);
+		for (v = 0; cut_next(&c, v); v++)
+			assert_true(twins_check(path, jpath, after, alen, u) ==
+			    1 || st != MD_OK);
+		cut_free(&c);
 		if (st == MD_OK)
 			break;
-		assert_int_equal(st, 99);
 		tries++;
 	}
+	power_case[0] = '\0';
 	points_tried += tries;
-	printf("  %s: deleting %s: %ld crash points, UIDs checked\n", name,
-	    pattern_name[pat], tries);
+	printf("  %s: deleting %s: %ld crash points, %ld power cuts, UIDs "
+	    "checked\n", name, pattern_name[pat], tries, power_cases - cuts);
 	assert_true(tries >= 8);
 	free(after);
+	free(u);
 }
 
 static void
@@ -737,8 +1204,11 @@ static void
 t_report(void **state)
 {
 	(void)state;
-	printf("crash points tried: %ld\n", points_tried);
+	printf("crash points tried: %ld; power-loss cases tried: %ld "
+	    "(CRASH_POWER_SEED=%lu)\n", points_tried, power_cases,
+	    power_seed);
 	assert_true(points_tried > 100);
+	assert_true(power_cases > 100);
 }
 
 /* ------------------------------------------------------------------ */
@@ -746,11 +1216,16 @@ t_report(void **state)
 static int
 setup(void **state)
 {
+	const char	*seed;
+
 	(void)state;
 	(void)snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_crash.XXXXXX");
 	if (mkdtemp(tmpdir) == NULL)
 		return -1;
 	longrun = getenv("CRASH_LONG") != NULL;
+	(void)snprintf(powerlog, sizeof(powerlog), "%s/powerlog", tmpdir);
+	if ((seed = getenv("CRASH_POWER_SEED")) != NULL)
+		power_seed = strtoul(seed, NULL, 10);
 	gen_mail(&small, 200, 0);
 	gen_mail(&large, longrun ? 600 : 300, 1);
 	gen_twins(&twins, 30);
