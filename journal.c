@@ -95,16 +95,33 @@ struct jnl {
 /* ------------------------------------------------------------------ */
 /* The write boundaries (the test build's hooks: faults.c) */
 
+/*
+ * A write of len bytes at off of fd, called what, is about to happen:
+ * the test build's verdict.  -1 to fail it (errno set), 1 to tear it,
+ * else 0.
+ */
+static int
+j_write_point(int fd, uint64_t off, uint64_t len, const char *what)
+{
+	int	r;
+
+	(void)fd;
+	(void)off;
+	(void)len;
+	(void)what;
+	if ((r = FAULT(what)) == -1)
+		return -1;
+	POWER_TOUCH(fd, off, len);
+	return r;
+}
 
 static int
 j_pwrite(int fd, const void *p, size_t len, uint64_t off, const char *what)
 {
 	int	r;
 
-	(void)what;
-	if ((r = FAULT(what)) == -1)
+	if ((r = j_write_point(fd, off, len, what)) == -1)
 		return -1;
-	POWER_TOUCH(fd, off, len);
 	if (r == 1) {
 		(void)fd_pwrite_all(fd, p, len / 2 + 1, off);
 		FAULT_CRASH();
@@ -155,10 +172,8 @@ j_pwritev(int fd, struct iovec *iov, int cnt, uint64_t len, uint64_t off,
 {
 	int	r;
 
-	(void)what;
-	if ((r = FAULT(what)) == -1)
+	if ((r = j_write_point(fd, off, len, what)) == -1)
 		return -1;
-	POWER_TOUCH(fd, off, len);
 	if (r == 1) {
 		(void)pwritev_all(fd, iov, cnt, len / 2 + 1, off);
 		FAULT_CRASH();

@@ -105,33 +105,36 @@ note(const char *what, int fd, double t0, double t1)
 	pwrite_since = 0;
 }
 
+/* A sync that began at t0 has returned: count and note it. */
+static void
+synced(struct sys_count *c, const char *what, int fd, double t0)
+{
+	double	t1 = now_ms();
+
+	if (tracing) {
+		c->n++;
+		c->ms += t1 - t0;
+	}
+	note(what, fd, t0, t1);
+}
+
 int
 __wrap_fdatasync(int fd)
 {
-	double	t0 = now_ms(), t1;
+	double	t0 = now_ms();
 	int	r = __real_fdatasync(fd);
 
-	t1 = now_ms();
-	if (tracing) {
-		c_fdatasync.n++;
-		c_fdatasync.ms += t1 - t0;
-	}
-	note("fdatasync", fd, t0, t1);
+	synced(&c_fdatasync, "fdatasync", fd, t0);
 	return r;
 }
 
 int
 __wrap_fsync(int fd)
 {
-	double	t0 = now_ms(), t1;
+	double	t0 = now_ms();
 	int	r = __real_fsync(fd);
 
-	t1 = now_ms();
-	if (tracing) {
-		c_fsync.n++;
-		c_fsync.ms += t1 - t0;
-	}
-	note("fsync", fd, t0, t1);
+	synced(&c_fsync, "fsync", fd, t0);
 	return r;
 }
 
