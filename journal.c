@@ -965,7 +965,10 @@ journal_update(int fd, const char *path, const struct jplan *plan,
 /*
  * Read and check the header: its version (1 or 2), checksum, and that
  * the plan it announces (nruns runs, then sidelen bytes of UID file) is
- * in the file.  1 when valid, 0 when not.
+ * in the file.  1 when valid, 0 when not, -1 (logged) for a version this
+ * pop3d does not know: the magic and the version share a sector, so no
+ * torn write makes one, and a newer pop3d's journal may have been
+ * half applied.
  */
 static int
 load_header(struct jnl *j, unsigned char *h, uint64_t jsize, uint64_t *n,
@@ -975,9 +978,13 @@ load_header(struct jnl *j, unsigned char *h, uint64_t jsize, uint64_t *n,
 	int		v1;
 
 	if (jsize < J_HDR || fd_pread_all(j->jfd, h, J_HDR, 0) == -1 ||
-	    memcmp(h, J_MAGIC, 8) != 0 || (h[H_VERSION] != J_VERSION &&
-	    h[H_VERSION] != 1))
+	    memcmp(h, J_MAGIC, 8) != 0)
 		return 0;
+	if (h[H_VERSION] != J_VERSION && h[H_VERSION] != 1) {
+		log_warnx("%s: an UPDATE journal of version %u, which this "
+		    "pop3d does not know: left alone", j->jpath, h[H_VERSION]);
+		return -1;
+	}
 	v1 = h[H_VERSION] == 1;
 	md5_digest(h, v1 ? H_SUM_V1 : H_SUM, sum);
 	*n = get64(h + H_NRUNS);
@@ -1017,9 +1024,10 @@ load_plan(struct jnl *j, uint64_t jsize)
 {
 	unsigned char	 h[J_HDR], sum[MD5_LEN], *p;
 	uint64_t	 n, sidelen, plen;
+	int		 r;
 
-	if (!load_header(j, h, jsize, &n, &sidelen))
-		return 0;
+	if ((r = load_header(j, h, jsize, &n, &sidelen)) != 1)
+		return r;
 	plen = J_RUN * n + sidelen;
 	if ((p = malloc(plen + 1)) == NULL ||
 	    (j->pl.runs = calloc(n + 1, sizeof(*j->pl.runs))) == NULL) {

@@ -35,6 +35,7 @@
 #include "journal.h"
 #include "maildrop.h"
 #include "mbox.h"
+#include "md5.h"
 #include "params.h"
 
 static char	tmpdir[64];
@@ -995,6 +996,7 @@ t_journal_garbage(void **state)
 	for (i = 0; i < sizeof(junk); i++)
 		junk[i] = (char)rnd(256);
 	memcpy(junk, "POP3DJNL", 8);
+	junk[8] = 2;		/* this version, so the checksums decide */
 	write_file(path, small.p, small.len);
 	write_file(jpath, junk, sizeof(junk));
 	/* a plan that does not check out was never applied: removed */
@@ -1003,6 +1005,71 @@ t_journal_garbage(void **state)
 	got = read_file(path, &len);
 	assert_true(len == small.len && memcmp(got, small.p, len) == 0);
 	free(got);
+}
+
+/* The journal half_done left, its header rewritten by f. */
+static void
+rewrite_header(const char *jpath, void (*f)(unsigned char *))
+{
+	unsigned char	h[128];
+	int		fd;
+
+	assert_true((fd = open(jpath, O_RDWR)) >= 0);
+	assert_int_equal(pread(fd, h, sizeof(h), 0), (ssize_t)sizeof(h));
+	assert_int_equal(h[8], 2);
+	f(h);
+	assert_int_equal(pwrite(fd, h, sizeof(h), 0), (ssize_t)sizeof(h));
+	assert_int_equal(close(fd), 0);
+}
+
+/* Version 1's header: no UID file length, the checksum at 88. */
+static void
+as_v1(unsigned char *h)
+{
+	assert_true(memcmp(h + 88, "\0\0\0\0\0\0\0\0", 8) == 0);
+	h[8] = 1;
+	memset(h + 88, 0, 24);
+	md5_digest(h, 88, h + 88);
+}
+
+static void
+as_v9(unsigned char *h)
+{
+	h[8] = 9;
+}
+
+/*
+ * A journal left by the pop3d before this one (version 1) is still
+ * finished; one of a version this pop3d does not know is left alone,
+ * with the mailbox, not taken for one whose writing was cut short.
+ */
+static void
+t_journal_versions(void **state)
+{
+	char	path[PATH_MAX], jpath[PATH_MAX], *after, *got, *mid;
+	size_t	alen, len, mlen;
+
+	(void)state;
+	paths("versions", path, jpath);
+	after = expect_after(&small, PAT_ALT, "", &alen);
+	half_done(path, 8);
+	rewrite_header(jpath, as_v1);
+	assert_int_equal(open_status(path), MD_OK);
+	assert_false(exists(jpath));
+	got = read_file(path, &len);
+	assert_true(len == alen && memcmp(got, after, len) == 0);
+	free(got);
+	half_done(path, 8);
+	mid = read_file(path, &mlen);
+	rewrite_header(jpath, as_v9);
+	assert_int_equal(open_status(path), MD_TEMP);
+	assert_true(exists(jpath));
+	got = read_file(path, &len);
+	assert_true(len == mlen && memcmp(got, mid, len) == 0);
+	assert_int_equal(unlink(jpath), 0);
+	free(got);
+	free(mid);
+	free(after);
 }
 
 static void
@@ -1254,6 +1321,7 @@ main(void)
 		cmocka_unit_test(t_eio),
 		cmocka_unit_test(t_enospc),
 		cmocka_unit_test(t_journal_garbage),
+		cmocka_unit_test(t_journal_versions),
 		cmocka_unit_test(t_journal_other_inode),
 		cmocka_unit_test(t_journal_mailbox_shrunk),
 		cmocka_unit_test(t_full_disk),
