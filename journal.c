@@ -889,7 +889,7 @@ jnl_create(struct jnl *j)
 		return -1;
 	}
 	POWER_CREATED(j->jfd, j->jpath);
-	if ((e = j_fault("journal fallocate")) != 0)
+	if (j_fault("journal fallocate") != 0)
 		e = errno;
 	else
 		e = posix_fallocate(j->jfd, 0, (off_t)(j->slot0 +

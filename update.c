@@ -132,6 +132,8 @@ update_compact(struct mbox *m, const unsigned char *del, size_t first,
 	char		*side = NULL;
 	int		 st;
 
+	if (first >= m->nmsgs)
+		return MD_OK;
 	if ((pl.runs = calloc(m->nmsgs - first, sizeof(*pl.runs))) == NULL) {
 		log_warn("%s: UPDATE plan", m->path);
 		return MD_TEMP;
