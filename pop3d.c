@@ -10,6 +10,7 @@
  * login, by the process serving the mailbox owner.
  */
 #include <sys/types.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -20,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <link.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pwd.h>
@@ -30,6 +32,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "conf.h"
 #include "conn.h"
@@ -45,8 +50,9 @@
 
 /*
  * The listener's state; a session process keeps a copy it only reads.
- * The configuration is main's, not a copy: it is over 100 kB (PATH_MAX
- * paths), all of it written by conf_defaults.
+ * The configuration is conf_new's mapping, not a copy: a struct conf is
+ * over 100 kB (PATH_MAX paths), of which the mapping has only the pages
+ * of the fields set written.
  */
 struct daemon {
 	struct conf		*c;
@@ -341,6 +347,107 @@ accept_one(struct daemon *d, int i)
 	close(fd);
 }
 
+/* A SIGHUP's log lines for what a new configuration n can't change. */
+static void
+reload_warn(const struct conf *old, const struct conf *n, int systemd)
+{
+	if (!systemd && !listen_same(old, n))
+		log_warnx("SIGHUP: listen addresses can't change without a "
+		    "restart; keeping the open ones");
+	if (strcmp(n->user, old->user) != 0 ||
+	    strcmp(n->chroot, old->chroot) != 0 ||
+	    strcmp(n->pidfile, old->pidfile) != 0)
+		log_warnx("SIGHUP: user, chroot and pidfile change only at a "
+		    "restart");
+	if (n->max_sessions > old->max_sessions)
+		log_warnx("SIGHUP: max_sessions can't grow past %u without "
+		    "a restart", old->max_sessions);
+}
+
+/*
+ * Put what only start-up can do back into n from old.  Strings are
+ * copied by their length, not their buffer's: n is conf_new's mapping,
+ * where a whole PATH_MAX copy would write a page for an empty pidfile.
+ */
+static void
+keep_startup(const struct conf *old, struct conf *n)
+{
+	memcpy(n->listen, old->listen, sizeof(n->listen));
+	n->nlisten = old->nlisten;
+	memcpy(n->listen_tls, old->listen_tls, sizeof(n->listen_tls));
+	n->nlisten_tls = old->nlisten_tls;
+	memcpy(n->user, old->user, strlen(old->user) + 1);
+	/* privsep_init checked this jail at start; a new one isn't checked. */
+	memcpy(n->chroot, old->chroot, strlen(old->chroot) + 1);
+	memcpy(n->pidfile, old->pidfile, strlen(old->pidfile) + 1);
+	if (n->max_sessions > old->max_sessions)
+		n->max_sessions = old->max_sessions;
+}
+
+/*
+ * Libraries the listener runs only while it starts or reloads: mbedTLS
+ * to parse and check the certificates and keys, libcrypt for nothing but
+ * its loader hooks.  Sessions run them in pages they map themselves:
+ * fork copies no page-table entries of a file mapping that holds no
+ * written page, so the listener's mappings never saved a child a fault.
+ */
+static const char *const startup_libs[] = {
+	"/libmbedtls.", "/libmbedx509.", "/libmbedcrypto.", "/libcrypt."
+};
+
+/*
+ * dl_iterate_phdr's callback: for a startup_libs object, take the pages
+ * of its read-only segments (code, constants, symbol tables) out of this
+ * process; a later use faults them back in from the file.  Only those:
+ * a writable segment (the part made read-only after relocation, RELRO,
+ * is always inside one) holds pages this process wrote, which
+ * MADV_DONTNEED would turn back into the file's.
+ */
+static int
+drop_object(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	const ElfW(Phdr)	*ph;
+	uintptr_t		 lo, hi, pg = (uintptr_t)getpagesize();
+	size_t			 i;
+	int			 j;
+
+	(void)size;
+	(void)arg;
+	for (i = 0; i < sizeof(startup_libs) / sizeof(startup_libs[0]); i++)
+		if (strstr(info->dlpi_name, startup_libs[i]) != NULL)
+			break;
+	if (i == sizeof(startup_libs) / sizeof(startup_libs[0]))
+		return 0;
+	for (j = 0; j < info->dlpi_phnum; j++) {
+		ph = &info->dlpi_phdr[j];
+		if (ph->p_type != PT_LOAD || (ph->p_flags & PF_W) != 0)
+			continue;
+		lo = (info->dlpi_addr + ph->p_vaddr) & ~(pg - 1);
+		hi = (info->dlpi_addr + ph->p_vaddr + ph->p_memsz + pg - 1) &
+		    ~(pg - 1);
+		/* A failure only leaves the pages where they were. */
+		(void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
+	}
+	return 0;
+}
+
+/*
+ * After start-up and after each SIGHUP, in the listener: give back what
+ * only loading used.  The heap's free pages (the parsers' buffers, the
+ * old configuration's TLS state) go back to the system, and the pages of
+ * startup_libs leave the listener's page tables: they stay in the page
+ * cache, unmapped, among the first pages reclaimed under memory pressure
+ * (DESIGN.md, "Memory of an idle session").
+ */
+static void
+shed_startup_memory(void)
+{
+#ifdef __GLIBC__
+	(void)malloc_trim(0);
+#endif
+	(void)dl_iterate_phdr(drop_object, NULL);
+}
+
 /*
  * SIGHUP: read the configuration, certificates and keys again for new
  * connections; open sessions keep what they started with.  Anything
@@ -350,54 +457,49 @@ accept_one(struct daemon *d, int i)
  * The listener stays root, so root-only key files are read again.
  */
 static void
-reload(struct daemon *d)
+reload_config(struct daemon *d)
 {
-	static struct conf	 n;
+	struct conf		*n;
 	struct tls_server	*ts = d->ts;
 	char			 err[PATH_MAX + 256];
 
-	conf_defaults(&n);
-	if (conf_load(&n, d->path, err, sizeof(err)) == -1) {
+	if ((n = conf_new(d->path, err, sizeof(err))) == NULL) {
 		log_warnx("SIGHUP: %s; keeping the old configuration", err);
 		return;
 	}
-	if (!d->l.systemd && !listen_same(d->c, &n))
-		log_warnx("SIGHUP: listen addresses can't change without a "
-		    "restart; keeping the open ones");
-	if (strcmp(n.user, d->c->user) != 0 ||
-	    strcmp(n.chroot, d->c->chroot) != 0 ||
-	    strcmp(n.pidfile, d->c->pidfile) != 0)
-		log_warnx("SIGHUP: user, chroot and pidfile change only at a "
-		    "restart");
-	if (n.max_sessions > d->c->max_sessions)
-		log_warnx("SIGHUP: max_sessions can't grow past %u without "
-		    "a restart", d->c->max_sessions);
-	if (n.tls_cert[0] == '\0' && ts != NULL) {
+	reload_warn(d->c, n, d->l.systemd);
+	if (n->tls_cert[0] == '\0' && ts != NULL) {
 		log_warnx("SIGHUP: tls_cert removed while TLS sockets are "
 		    "open; keeping the old configuration");
+		conf_free(n);
 		return;
 	}
-	if (n.tls_cert[0] != '\0' && (ts == NULL ?
-	    (ts = tls_server_new(&n, err, sizeof(err))) == NULL :
-	    tls_server_reload(&ts, &n, err, sizeof(err)) == -1)) {
+	if (n->tls_cert[0] != '\0' && (ts == NULL ?
+	    (ts = tls_server_new(n, err, sizeof(err))) == NULL :
+	    tls_server_reload(&ts, n, err, sizeof(err)) == -1)) {
 		log_warnx("SIGHUP: TLS reload failed, keeping the old "
 		    "certificates and configuration: %s", err);
+		conf_free(n);
 		return;
 	}
-	memcpy(n.listen, d->c->listen, sizeof(n.listen));
-	n.nlisten = d->c->nlisten;
-	memcpy(n.listen_tls, d->c->listen_tls, sizeof(n.listen_tls));
-	n.nlisten_tls = d->c->nlisten_tls;
-	memcpy(n.user, d->c->user, sizeof(n.user));
-	/* privsep_init checked this jail at start; a new one isn't checked. */
-	memcpy(n.chroot, d->c->chroot, sizeof(n.chroot));
-	memcpy(n.pidfile, d->c->pidfile, sizeof(n.pidfile));
-	if (n.max_sessions > d->c->max_sessions)
-		n.max_sessions = d->c->max_sessions;
-	*d->c = n;
+	keep_startup(d->c, n);
+	/* Sessions have their own copy of the old one, made by fork. */
+	conf_free(d->c);
+	d->c = n;
 	d->ts = ts;
 	log_info("SIGHUP: configuration reloaded from %s%s", d->path,
 	    ts != NULL ? ", TLS certificates reloaded" : "");
+}
+
+/*
+ * SIGHUP.  A reload, kept or not, may have run mbedTLS and the parsers in
+ * the listener: shed what they left behind.
+ */
+static void
+reload(struct daemon *d)
+{
+	reload_config(d);
+	shed_startup_memory();
 }
 
 /* The TLS part of the "ready" line: what a client can expect. */
@@ -546,8 +648,8 @@ serve_inetd(const struct conf *c, struct tls_server *ts, int implicit_tls)
 
 /*
  * Sockets from systemd, else the configured ones; the pidfile while still
- * root; then leave root, detach (unless -d) and serve.  c becomes the
- * daemon's: a SIGHUP reload rewrites it.
+ * root; then leave root, detach (unless -d) and serve.  c (from conf_new)
+ * becomes the daemon's: a SIGHUP reload replaces it, and it is freed here.
  */
 static int
 serve_standalone(struct conf *c, const char *path,
@@ -597,10 +699,12 @@ serve_standalone(struct conf *c, const char *path,
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	shed_startup_memory();
 	rc = serve_forever(&d);
 	pidfile_remove(d.c->pidfile, d.pidfd);
 	iplimit_free(d.lim);
 	faildelay_free(d.fails);
+	conf_free(d.c);		/* c, or the one a reload put in its place */
 	return rc;
 }
 
@@ -642,7 +746,7 @@ check_config(const struct conf *c)
 int
 main(int argc, char *argv[])
 {
-	struct conf	 c;
+	struct conf		*c;
 	struct tls_server	*ts;
 	const char		*path = CONF_DEFAULT_PATH;
 	char			 err[PATH_MAX + 256];
@@ -675,23 +779,22 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc || (implicit_tls && !inetd))
 		usage();
-	conf_defaults(&c);
-	if (conf_load(&c, path, err, sizeof(err)) == -1) {
+	if ((c = conf_new(path, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
 	if (test)
-		return check_config(&c);
+		return check_config(c);
 	log_init(foreground, "pop3d");
-	if (c.idle_timeout < DEFAULT_IDLE_TIMEOUT)
+	if (c->idle_timeout < DEFAULT_IDLE_TIMEOUT)
 		log_warnx("idle_timeout %u is below RFC 1939's 10 minutes",
-		    c.idle_timeout);
-	if (load_tls(&c, &ts) == -1)
+		    c->idle_timeout);
+	if (load_tls(c, &ts) == -1)
 		return 1;
 	if (implicit_tls && ts == NULL) {
-		log_warnx("-s needs tls_cert and tls_key in %s", c.file);
+		log_warnx("-s needs tls_cert and tls_key in %s", c->file);
 		return 1;
 	}
-	return inetd ? serve_inetd(&c, ts, implicit_tls) :
-	    serve_standalone(&c, path, ts, foreground);
+	return inetd ? serve_inetd(c, ts, implicit_tls) :
+	    serve_standalone(c, path, ts, foreground);
 }

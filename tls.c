@@ -38,7 +38,6 @@
 
 #include <mbedtls/version.h>
 #include <mbedtls/ctr_drbg.h>
-#include <mbedtls/entropy.h>
 #include <mbedtls/error.h>
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/pk.h>
@@ -102,7 +101,6 @@ struct tls_cert {
 };
 
 struct tls_server {
-	mbedtls_entropy_context		entropy;
 	mbedtls_ctr_drbg_context	drbg;
 	mbedtls_ssl_config		conf;
 	struct tls_cert			certs[1 + CONF_SNI_MAX];
@@ -608,29 +606,34 @@ ticket_make(struct tls_server *s, int k)
 	return r;
 }
 
-/* In the listener: draw seeds[k] afresh.  Returns 0 or an mbedTLS error. */
+/*
+ * In the listener: draw seeds[k] afresh, from the system rather than the
+ * DRBG, so that the listener runs no mbedTLS code once it has started
+ * (pop3d.c drops the pages of that code from it).  Returns 0, or -1 with
+ * errno set.
+ */
 static int
 seed_new(struct tls_server *s, int k)
 {
-	int	r;
+	ssize_t	n;
 
-	r = mbedtls_ctr_drbg_random(&s->drbg, s->seeds +
-	    (size_t)k * TICKET_SEED, TICKET_SEED);
-	if (r == 0)
-		s->born[k] = time(NULL);
-	return r;
+	n = getrandom(s->seeds + (size_t)k * TICKET_SEED, TICKET_SEED, 0);
+	if (n != TICKET_SEED) {
+		if (n >= 0)
+			errno = EIO;
+		return -1;
+	}
+	s->born[k] = time(NULL);
+	return 0;
 }
 
 void
 tls_server_tick(struct tls_server *s)
 {
-	char	w[200];
-	int	r;
-
 	if (s == NULL || time(NULL) - s->born[s->cur] < TLS_TICKET_ROTATE)
 		return;
-	if ((r = seed_new(s, 1 - s->cur)) != 0) {
-		log_warnx("TLS ticket key rotation: %s", why(r, w, sizeof(w)));
+	if (seed_new(s, 1 - s->cur) == -1) {
+		log_warn("TLS ticket key rotation");
 		return;
 	}
 	s->cur = 1 - s->cur;
@@ -640,6 +643,31 @@ tls_server_tick(struct tls_server *s)
 /*
  * The server.
  */
+
+/*
+ * The DRBG's entropy source (seeding and each session's reseed): the
+ * kernel's generator, which is what mbedTLS's entropy module polls here
+ * too.  That module's context is 38 kB with Debian's build (HAVEGE
+ * state), all of it written by its init, and it would stay written in
+ * the listener's heap for nothing.  Returns 0 or an mbedTLS error.
+ */
+static int
+sys_entropy(void *unused, unsigned char *out, size_t len)
+{
+	ssize_t	n;
+
+	(void)unused;
+	while (len > 0) {
+		n = getrandom(out, len, 0);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED;
+		out += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
 
 /*
  * The ECDHE groups in the server's order of preference, which is what
@@ -687,10 +715,14 @@ setup_config(struct tls_server *s, char *err, size_t errlen)
 		seterr(err, errlen, "TLS setup: %s", strerror(errno));
 		return -1;
 	}
+	if (seed_new(s, 0) == -1) {
+		seterr(err, errlen, "TLS ticket key: %s", strerror(errno));
+		return -1;
+	}
 	if ((r = mbedtls_ssl_config_defaults(sc, MBEDTLS_SSL_IS_SERVER,
 	    MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT)) != 0 ||
 	    (r = mbedtls_ssl_conf_own_cert(sc, &s->certs[0].crt,
-	    &s->certs[0].key)) != 0 || (r = seed_new(s, 0)) != 0) {
+	    &s->certs[0].key)) != 0) {
 		seterr(err, errlen, "TLS setup: %s", why(r, w, sizeof(w)));
 		return -1;
 	}
@@ -729,7 +761,6 @@ tls_server_new(const struct conf *c, char *err, size_t errlen)
 		seterr(err, errlen, "TLS: %s", strerror(errno));
 		return NULL;
 	}
-	mbedtls_entropy_init(&s->entropy);
 	mbedtls_ctr_drbg_init(&s->drbg);
 	mbedtls_ssl_config_init(&s->conf);
 #if MBEDTLS_VERSION_NUMBER >= 0x03000000 && defined(MBEDTLS_PSA_CRYPTO_C)
@@ -739,8 +770,8 @@ tls_server_new(const struct conf *c, char *err, size_t errlen)
 		goto fail;
 	}
 #endif
-	if ((r = mbedtls_ctr_drbg_seed(&s->drbg, mbedtls_entropy_func,
-	    &s->entropy, (const unsigned char *)"pop3d", 5)) != 0) {
+	if ((r = mbedtls_ctr_drbg_seed(&s->drbg, sys_entropy, NULL,
+	    (const unsigned char *)"pop3d", 5)) != 0) {
 		seterr(err, errlen, "TLS random: %s", why(r, w, sizeof(w)));
 		goto fail;
 	}
@@ -795,7 +826,6 @@ tls_server_free(struct tls_server *s)
 		dropped = NULL;
 	mbedtls_ssl_config_free(&s->conf);
 	mbedtls_ctr_drbg_free(&s->drbg);
-	mbedtls_entropy_free(&s->entropy);
 	mbedtls_platform_zeroize(s, sizeof(*s));
 	free(s);
 }

@@ -23,6 +23,13 @@ ld-linux*.so, which every dynamic program maps) mapped by one session
 process.  Session processes are told from the server's other
 helpers (Dovecot's auth, log, config...) by number: they are the processes,
 roots excluded, whose command name at least MIN_SAME others share.
+
+    procmem.py --maps PID
+
+prints one process's memory by mapping instead, for finding where an
+idle daemon's memory is: a line per mapping with its kB of Rss, Pss,
+Private_Clean, Private_Dirty and Anonymous (from /proc/PID/smaps), named
+by its file (or [heap], [stack], [anon]) and permissions, then the sums.
 """
 
 import collections
@@ -137,7 +144,35 @@ def session_libs(pids, roots):
     return max(most) if most else None
 
 
+MAP_FIELDS = ("Rss", "Pss", "Private_Clean", "Private_Dirty", "Anonymous")
+
+
+def maps(pid):
+    """The --maps table of one process."""
+    rows = []
+    with open("/proc/%d/smaps" % pid) as f:
+        for line in f:
+            parts = line.split()
+            if not parts[0].endswith(":"):
+                name = parts[5] if len(parts) > 5 else "[anon]"
+                rows.append([os.path.basename(name), parts[1]] +
+                            [0] * len(MAP_FIELDS))
+            elif parts[0][:-1] in MAP_FIELDS:
+                rows[-1][2 + MAP_FIELDS.index(parts[0][:-1])] += \
+                    int(parts[1])
+    fmt = "%-28s %-4s" + " %7s" * len(MAP_FIELDS)
+    print(fmt % (("mapping", "perm") + MAP_FIELDS))
+    for r in rows:
+        if r[2] > 0:
+            print(fmt % (r[0][:28], r[1], *r[2:]))
+    print(fmt % ("total", "", *[sum(r[2 + i] for r in rows)
+                               for i in range(len(MAP_FIELDS))]))
+
+
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--maps":
+        maps(int(sys.argv[2]))
+        return
     prefix = sys.argv[1]
     roots = set(int(p) for p in sys.argv[2:])
     pss = anon = n = 0

@@ -104,6 +104,17 @@ void	conf_defaults(struct conf *);
 int	conf_load(struct conf *c, const char *path, char *err, size_t errlen);
 
 /*
+ * Read path over the defaults into a new struct conf of its own mapping,
+ * of which only the pages holding set fields are ever written (the
+ * daemon's copy, kept for its life and inherited by every session).
+ * Returns it, or NULL with the message in err as for conf_load.
+ */
+struct conf	*conf_new(const char *path, char *err, size_t errlen);
+
+/* Unmap a struct conf from conf_new.  NULL is allowed. */
+void	conf_free(struct conf *c);
+
+/*
  * Expand the mailbox template for user into out (%u the user, %% a '%').
  * Returns 0, or -1 when the result does not fit or the template has any
  * other '%' sequence (conf_load refuses such templates).

@@ -3,6 +3,7 @@
  * with good and bad values, the file:line error format, and the mailbox
  * template.
  */
+#include <sys/mman.h>
 #include <sys/socket.h>
 
 #include <stdarg.h>
@@ -627,6 +628,69 @@ test_tls_keys_bad(void **state)
 	assert_non_null(strstr(err, "default listen_tls"));
 }
 
+/*
+ * conf_new's structure is the defaults plus the file, byte for byte what
+ * conf_defaults and conf_load make; a bad file gives NULL and the same
+ * "path:line: message".
+ */
+static void
+test_new_same_as_load(void **state)
+{
+	const char	*t = "listen 127.0.0.1:2110\ntls_cert /c\ntls_key /k\n"
+			    "pidfile /run/p.pid\nmax_sessions 5\n";
+	struct conf	*n, c;
+
+	(void)state;
+	assert_int_equal(load(t, &c), 0);
+	n = conf_new(cpath, err, sizeof(err));
+	assert_non_null(n);
+	assert_memory_equal(n, &c, sizeof(c));
+	conf_free(n);
+
+	write_conf_len("max_sessions 5\nbogus 1\n", 24);
+	err[0] = '\0';
+	assert_null(conf_new(cpath, err, sizeof(err)));
+	assert_non_null(strstr(err, ":2: "));
+	assert_null(conf_new(cpath, NULL, 0));
+	conf_free(NULL);
+}
+
+/*
+ * The daemon keeps conf_new's structure for its life, in every process:
+ * of its pages (27 of 4 kB) only those holding set fields may have been
+ * written, which mincore shows as the resident ones.  Clearing it whole,
+ * as conf_defaults does, would make every page resident.
+ */
+static void
+test_new_writes_few_pages(void **state)
+{
+	const char	*t = "tls_cert /etc/pop3d/cert.pem\n"
+			    "tls_key /etc/pop3d/key.pem\npidfile /run/p.pid\n";
+	struct conf	*n;
+	unsigned char	*vec;
+	size_t		 pg = (size_t)getpagesize(), npages, i, in = 0;
+
+	(void)state;
+	if (pg != 4096)
+		skip();	/* the count below is for 4 kB pages */
+	npages = (sizeof(*n) + pg - 1) / pg;
+	assert_non_null(vec = malloc(npages));
+	write_conf_len(t, strlen(t));
+	n = conf_new(cpath, err, sizeof(err));
+	assert_non_null(n);
+	assert_int_equal(mincore(n, npages * pg, vec), 0);
+	for (i = 0; i < npages; i++)
+		in += vec[i] & 1;
+	/* Each PATH_MAX field set is a page (file, passwd_file, mailbox,
+	   chroot, apop_file, tls_cert, tls_key, pidfile), plus the few
+	   holding the numbers and short names. */
+	if (in > npages / 2)
+		fail_msg("%zu of %zu pages written", in, npages);
+	assert_string_equal(n->tls_key, "/etc/pop3d/key.pem");
+	conf_free(n);
+	free(vec);
+}
+
 int
 main(void)
 {
@@ -650,6 +714,8 @@ main(void)
 		cmocka_unit_test(test_ops_keys),
 		cmocka_unit_test(test_tls_keys),
 		cmocka_unit_test(test_tls_keys_bad),
+		cmocka_unit_test(test_new_same_as_load),
+		cmocka_unit_test(test_new_writes_few_pages),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
