@@ -15,8 +15,9 @@
  * message, privsep_decode it, verify it (authbe_password, auth_apop, with
  * at most SESSION_MAX_AUTH_FAILURES tries), answer (a failure after the
  * delay faildelay_extra_ms computes), and after a verified
- * login and PS_HANDOFF, become(): chroot into the mailbox's directory and
- * switch to its owner, refusing uid 0.  Secrets are wiped as soon as they
+ * login and PS_HANDOFF, become(): the owner's groups (read before the
+ * chroot), chroot into the mailbox's directory, switch to the owner,
+ * refusing uid 0.  Secrets are wiped as soon as they
  * are checked.  No client byte is parsed here: only the fixed message.
  *
  * Not started as root, the same processes run as that user, unjailed.
@@ -351,20 +352,37 @@ add_group(gid_t extra)
 }
 
 /*
- * Switch for good to uid/gid with groups (plus extra, unless 0).
+ * Set the supplementary groups a session of uid/gid runs with: the
+ * account's (initgroups, when name names a system account), else gid alone,
+ * plus extra unless 0.  Done before any chroot: initgroups reads
+ * /etc/group through the current root, and in a mailbox's directory
+ * that would be a file whoever can write to the spool could plant.
  * Returns 0, or -1 (logged).
  */
 static int
-switch_user(uid_t uid, gid_t gid, const char *name, int account,
-    gid_t extra)
+set_groups(uid_t uid, gid_t gid, const char *name, gid_t extra)
+{
+	if ((name != NULL ? initgroups(name, gid) : setgroups(1, &gid)) == -1 ||
+	    add_group(extra) == -1) {
+		log_warn("groups for uid %lu gid %lu", (unsigned long)uid,
+		    (unsigned long)gid);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Switch for good to uid/gid (never 0), keeping the groups set_groups
+ * set.  Returns 0, or -1 (logged).
+ */
+static int
+switch_ids(uid_t uid, gid_t gid)
 {
 	if (uid == 0) {
 		log_warnx("refusing to run a session as uid 0");
 		return -1;
 	}
-	if ((account ? initgroups(name, gid) : setgroups(1, &gid)) == -1 ||
-	    add_group(extra) == -1 ||
-	    setresgid(gid, gid, gid) == -1 || setresuid(uid, uid, uid) == -1) {
+	if (setresgid(gid, gid, gid) == -1 || setresuid(uid, uid, uid) == -1) {
 		log_warn("switching to uid %lu gid %lu", (unsigned long)uid,
 		    (unsigned long)gid);
 		return -1;
@@ -383,12 +401,14 @@ jail(const struct conf *c)
 {
 	if (!ps_root)
 		return 0;
+	/* No supplementary groups: the jail has nothing a group could open. */
+	if (set_groups(ps_uid, ps_gid, NULL, 0) == -1)
+		return -1;
 	if (chroot(c->chroot) == -1 || chdir("/") == -1) {
 		log_warn("chroot %s", c->chroot);
 		return -1;
 	}
-	/* No supplementary groups: the jail has nothing a group could open. */
-	return switch_user(ps_uid, ps_gid, c->user, 0, 0);
+	return switch_ids(ps_uid, ps_gid);
 }
 
 int
@@ -623,15 +643,17 @@ jail_mailbox(struct auth_user *who)
 
 /*
  * Become the verified user: the uid and gid from the passwd file or the
- * system account, else `user' (virtual users sharing one account), with
- * that account's groups.  Not root: stay who we are.  Returns 0, or -1.
+ * system account, with that account's groups; else `user''s uid and gid
+ * alone (virtual users share its ids, not its groups, which saves a group
+ * database lookup per login).  Not root: stay who we are.  Returns 0, or
+ * -1.
  */
 static int
 become(struct monitor *mo)
 {
 	struct auth_user	*w = &mo->who;
 	struct passwd		*pw;
-	const char		*name = mo->c->user;
+	const char		*name = NULL;
 	uid_t			 uid = ps_uid;
 	gid_t			 gid = ps_gid;
 
@@ -643,9 +665,10 @@ become(struct monitor *mo)
 		pw = getpwnam(w->name);
 		name = pw != NULL && pw->pw_uid == uid ? w->name : NULL;
 	}
-	if (jail_mailbox(w) == -1)
+	if (set_groups(uid, gid, name, ps_mail_gid) == -1 ||
+	    jail_mailbox(w) == -1)
 		return -1;
-	return switch_user(uid, gid, name, name != NULL, ps_mail_gid);
+	return switch_ids(uid, gid);
 }
 
 /*

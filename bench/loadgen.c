@@ -15,6 +15,7 @@
  */
 
 #include <sys/types.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <netinet/in.h>
@@ -119,6 +120,42 @@ fatal(const char *fmt, ...)
 	fprintf(stderr, "\n");
 	va_end(ap);
 	exit(1);
+}
+
+/* CPU seconds this process has used, all threads, user and system. */
+static double
+cpu_self(void)
+{
+	struct rusage	ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	    ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+/*
+ * CPU seconds the whole machine has spent busy (every CPU, every process,
+ * interrupts included: all of /proc/stat's first line but idle and
+ * iowait), or -1 when it can't be read.  Over a sessions run this is the
+ * server's cost plus ours plus whatever else runs, so it is only worth
+ * reading on a quiet box.
+ */
+static double
+cpu_machine(void)
+{
+	unsigned long long	v[8];
+	FILE			*f;
+	int			 n;
+
+	if ((f = fopen("/proc/stat", "r")) == NULL)
+		return -1;
+	n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
+	    &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
+	fclose(f);
+	if (n != 8)
+		return -1;
+	return (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) /
+	    sysconf(_SC_CLK_TCK);
 }
 
 static int
@@ -690,13 +727,15 @@ static void
 mode_sessions(void)
 {
 	struct worker	 w[MAX_THREADS];
-	double		*all, t0, el;
+	double		*all, t0, el, cpu0, mach0;
 	size_t		 n = 0;
 	long		 errors = 0;
 	int		 i;
 
 	if (opt.conns < 1 || opt.conns > MAX_THREADS)
 		fatal("bad -c");
+	cpu0 = cpu_self();
+	mach0 = cpu_machine();
 	t0 = now();
 	for (i = 0; i < opt.conns; i++) {
 		memset(&w[i], 0, sizeof(w[i]));
@@ -710,6 +749,8 @@ mode_sessions(void)
 	for (i = 0; i < opt.conns; i++)
 		pthread_join(w[i].th, NULL);
 	el = now() - t0;
+	cpu0 = cpu_self() - cpu0;
+	mach0 = mach0 < 0 ? -1 : cpu_machine() - mach0;
 	if ((all = malloc(opt.conns * MAX_SAMPLES * sizeof(double))) == NULL)
 		fatal("out of memory");
 	for (i = 0; i < opt.conns; i++) {
@@ -723,6 +764,12 @@ mode_sessions(void)
 	metric("session_p50_ms", percentile(all, n, 0.50) * 1e3);
 	metric("session_p99_ms", percentile(all, n, 0.99) * 1e3);
 	metric("session_errors", (double)errors);
+	if (n > 0) {
+		/* What a session costs: us alone, and the whole box. */
+		metric("session_client_cpu_ms", cpu0 * 1e3 / n);
+		if (mach0 >= 0)
+			metric("session_machine_cpu_ms", mach0 * 1e3 / n);
+	}
 	free(all);
 }
 

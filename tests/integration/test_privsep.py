@@ -153,6 +153,45 @@ class PrivsepTest(Pop3dCase):
             self.assertOK(c.cmd("QUIT"))
             c.read_until_eof(5)
 
+    def test_groups_not_read_inside_the_spool(self):
+        # A system account's groups are read before the session is jailed
+        # in the mailbox's directory: an etc/group planted there (anyone
+        # in the spool's group can write one) must not add groups to it.
+        # Virtual users get `user''s gid alone, with no lookup at all.
+        pw = pwd.getpwnam(RUN_AS)
+        srv = self.srv_with(users={"alice": "secret"})
+        srv.write_passwd(["%s:%s:%d:%d" % (RUN_AS, harness.make_hash("pw"),
+                                           pw.pw_uid, pw.pw_gid)])
+        srv.write_mbox([message("b", "y\n")], RUN_AS)
+        os.chown(srv.mbox_path(RUN_AS), pw.pw_uid, pw.pw_gid)
+        os.makedirs(os.path.join(srv.maildir, "etc"))
+        with open(os.path.join(srv.maildir, "etc", "group"), "w") as f:
+            f.write("planted:x:4711:%s\n" % RUN_AS)
+        for user, pw_ in ((RUN_AS, "pw"), ("alice", "secret")):
+            c = self.client(srv)
+            self.assertOK(c.line())
+            self.assertOK(c.cmd("USER " + user))
+            self.assertOK(c.cmd("PASS " + pw_))
+            self.assertTrue(c.cmd("STAT").startswith(b"+OK 1 "))
+            mon = children(srv.proc.pid)[0]
+            self.assertEqual(root_dir(mon), srv.maildir)
+            with open("/proc/%d/status" % mon) as f:
+                line = [l for l in f if l.startswith("Groups:")][0]
+            groups = [int(g) for g in line.split()[1:]]
+            self.assertNotIn(4711, groups, user)
+            if user == "alice":
+                self.assertEqual(sorted(set(groups) - {pw.pw_gid}),
+                                 sorted(set(self.mail_gids())), groups)
+            self.assertOK(c.cmd("QUIT"))
+            c.read_until_eof(5)
+
+    def mail_gids(self):
+        import grp
+        try:
+            return [grp.getgrnam("mail").gr_gid]
+        except KeyError:
+            return []
+
     def test_tls_relay(self):
         d = tempfile.mkdtemp(prefix="pop3d-cert-")
         self.addCleanup(shutil.rmtree, d, True)
