@@ -139,7 +139,7 @@ FUZZ_CC		?= clang
 FUZZ_SECONDS	?= 60
 FUZZ_SAN	 = -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS	 = -O1 -g -fno-omit-frame-pointer $(FUZZ_SAN)
-FUZZ_TARGETS	?= session mbox xform conf passwd base64 proxy privsep
+FUZZ_TARGETS	?= session mbox xform conf passwd base64 proxy privsep tls
 FUZZ_BIN	 = $(FUZZ_TARGETS:%=fuzz/build/fuzz_%)
 FUZZ_CORE	 = $(CORE:%=fuzz/build/%) fuzz/build/fuzz_util.o
 

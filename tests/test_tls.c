@@ -41,6 +41,7 @@
 #include "params.h"
 #include "tls.h"
 #include "transport.h"
+#include "tls_testutil.h"
 
 static time_t	fake_now = 1700000000;
 
@@ -72,64 +73,6 @@ struct fixture {
 	struct tls_server		*srv;
 };
 
-static void
-write_file(const char *path, const unsigned char *p)
-{
-	FILE	*f = fopen(path, "w");
-
-	assert_non_null(f);
-	assert_int_equal(fputs((const char *)p, f) >= 0, 1);
-	assert_int_equal(fclose(f), 0);
-}
-
-/* A fresh P-256 key and a self-signed certificate for it, as PEM files. */
-static void
-make_cert(struct fixture *fx)
-{
-	mbedtls_pk_context	key;
-	mbedtls_x509write_cert	crt;
-#if MBEDTLS_VERSION_NUMBER >= 0x03040000
-	unsigned char		serial[1] = { 1 };
-#else
-	mbedtls_mpi		serial;
-#endif
-	unsigned char		pem[4096];
-
-	mbedtls_pk_init(&key);
-	mbedtls_x509write_crt_init(&crt);
-	assert_int_equal(mbedtls_pk_setup(&key,
-	    mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)), 0);
-	assert_int_equal(mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1,
-	    mbedtls_pk_ec(key), mbedtls_ctr_drbg_random, &fx->drbg), 0);
-	assert_int_equal(mbedtls_pk_write_key_pem(&key, pem, sizeof(pem)), 0);
-	write_file(fx->key, pem);
-	mbedtls_x509write_crt_set_version(&crt, MBEDTLS_X509_CRT_VERSION_3);
-	mbedtls_x509write_crt_set_md_alg(&crt, MBEDTLS_MD_SHA256);
-	mbedtls_x509write_crt_set_subject_key(&crt, &key);
-	mbedtls_x509write_crt_set_issuer_key(&crt, &key);
-#if MBEDTLS_VERSION_NUMBER >= 0x03040000
-	/* 3.4 deprecated the bignum form. */
-	assert_int_equal(mbedtls_x509write_crt_set_serial_raw(&crt, serial,
-	    sizeof(serial)), 0);
-#else
-	mbedtls_mpi_init(&serial);
-	assert_int_equal(mbedtls_mpi_lset(&serial, 1), 0);
-	assert_int_equal(mbedtls_x509write_crt_set_serial(&crt, &serial), 0);
-	mbedtls_mpi_free(&serial);
-#endif
-	assert_int_equal(mbedtls_x509write_crt_set_subject_name(&crt,
-	    "CN=localhost"), 0);
-	assert_int_equal(mbedtls_x509write_crt_set_issuer_name(&crt,
-	    "CN=localhost"), 0);
-	assert_int_equal(mbedtls_x509write_crt_set_validity(&crt,
-	    "20200101000000", "20991231235959"), 0);
-	assert_int_equal(mbedtls_x509write_crt_pem(&crt, pem, sizeof(pem),
-	    mbedtls_ctr_drbg_random, &fx->drbg), 0);
-	write_file(fx->cert, pem);
-	mbedtls_x509write_crt_free(&crt);
-	mbedtls_pk_free(&key);
-}
-
 static int
 setup(void **state)
 {
@@ -145,7 +88,8 @@ setup(void **state)
 	mbedtls_ctr_drbg_init(&fx->drbg);
 	assert_int_equal(mbedtls_ctr_drbg_seed(&fx->drbg, mbedtls_entropy_func,
 	    &fx->entropy, NULL, 0), 0);
-	make_cert(fx);
+	assert_int_equal(tls_test_cert(&fx->drbg, "CN=localhost", fx->cert,
+	    fx->key), 0);
 	mbedtls_x509_crt_init(&fx->ca);
 	assert_int_equal(mbedtls_x509_crt_parse_file(&fx->ca, fx->cert), 0);
 	conf_defaults(&fx->conf);
