@@ -732,7 +732,7 @@ check_config(const struct conf *c)
 {
 	struct tls_server	*ts;
 
-	if (load_tls(c, &ts) == -1)
+	if (load_tls(c, &ts) == -1 || privsep_check_setup(c) == -1)
 		return 1;
 	tls_server_free(ts);
 	if (c->idle_timeout < DEFAULT_IDLE_TIMEOUT)

@@ -259,18 +259,14 @@ recv_msg(int fd, struct privsep_msg *m)
 }
 
 /*
- * The jail must exist and belong to root alone: a jail the jailed user
- * can write to is a place to plant files.  Created (empty) if missing.
+ * The jail must belong to root alone: a jail the jailed user can write
+ * to is a place to plant files.
  */
 static int
-check_jail(const char *dir)
+jail_ok(const char *dir)
 {
 	struct stat	st;
 
-	if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
-		log_warn("chroot %s: mkdir", dir);
-		return -1;
-	}
 	if (stat(dir, &st) == -1) {
 		log_warn("chroot %s", dir);
 		return -1;
@@ -284,14 +280,35 @@ check_jail(const char *dir)
 	return 0;
 }
 
-int
-privsep_init(const struct conf *c)
+/*
+ * The jail exists, else is made (empty), or with check set only shown
+ * to be makeable: pop3d -t makes it and takes it away again, which is
+ * the one sure test (a read-only file system, systemd's
+ * ProtectSystem=strict, a missing parent all fail it there and not only
+ * at the start).
+ */
+static int
+jail_ready(const char *dir, int check)
+{
+	if (mkdir(dir, 0755) == 0) {
+		if (check)
+			(void)rmdir(dir);
+		return 0;
+	}
+	if (errno != EEXIST) {
+		log_warn("chroot %s: mkdir", dir);
+		return -1;
+	}
+	return jail_ok(dir);
+}
+
+/* When root: look up `user' (never uid 0) and the mail group. */
+static int
+find_user(const struct conf *c)
 {
 	struct passwd	*pw;
 	struct group	*gr;
 
-	if (geteuid() != 0)
-		return 0;
 	if ((pw = getpwnam(c->user)) == NULL) {
 		log_warnx("user %s: no such account (create it: useradd "
 		    "--system --no-create-home --shell /usr/sbin/nologin %s)",
@@ -303,7 +320,6 @@ privsep_init(const struct conf *c)
 		    c->user);
 		return -1;
 	}
-	ps_root = 1;
 	ps_uid = pw->pw_uid;
 	ps_gid = pw->pw_gid;
 	ps_mail_gid = 0;
@@ -315,7 +331,26 @@ privsep_init(const struct conf *c)
 		else
 			ps_mail_gid = gr->gr_gid;
 	}
-	return check_jail(c->chroot);
+	return 0;
+}
+
+int
+privsep_init(const struct conf *c)
+{
+	if (geteuid() != 0)
+		return 0;
+	if (find_user(c) == -1)
+		return -1;
+	ps_root = 1;
+	return jail_ready(c->chroot, 0);
+}
+
+int
+privsep_check_setup(const struct conf *c)
+{
+	if (geteuid() != 0)
+		return 0;
+	return find_user(c) == -1 ? -1 : jail_ready(c->chroot, 1);
 }
 
 /*

@@ -78,6 +78,13 @@ int	privsep_decode(const unsigned char *in, struct privsep_msg *m);
 int	privsep_init(const struct conf *c);
 
 /*
+ * For pop3d -t: what privsep_init would refuse, changing nothing that
+ * stays (a missing jail is made and removed again, to show it can be).
+ * Returns 0, or -1 (logged).
+ */
+int	privsep_check_setup(const struct conf *c);
+
+/*
  * Serve one client connection on fd_in/fd_out with privilege separation:
  * give the session an id for the log, fork the jailed pre-login process
  * and verify its logins here.  link->peer, loopback, implicit_tls and tls

@@ -93,6 +93,25 @@ class OptionsTest(Pop3dCase):
                     "listen 127.0.0.1:99999", "listen"):
             self.check_bad(bad)
 
+    @unittest.skipUnless(os.geteuid() == 0, "the jail is checked as root")
+    def test_check_jail(self):
+        # -t refuses what the start would: a jail others may write to, or
+        # one that can't be made (as under systemd's ProtectSystem=strict);
+        # a missing one that can be made passes and is not left behind.
+        open_jail = os.path.join(self.srv.dir, "open-jail")
+        os.mkdir(open_jail)
+        os.chmod(open_jail, 0o777)
+        missing = os.path.join(self.srv.dir, "new-jail")
+        for jail, ok, said in ((open_jail, False, b"writable by root alone"),
+                               ("/proc/pop3d-jail", False, b"mkdir"),
+                               (missing, True, b"")):
+            self.srv.extra["chroot"] = jail
+            self.srv.write_conf(port=harness.free_port())
+            r = self.srv.run(["-t", "-f", self.srv.conf_path])
+            self.assertEqual(r.returncode == 0, ok, (jail, r.stderr))
+            self.assertIn(said, r.stderr)
+        self.assertFalse(os.path.exists(missing))
+
     def test_missing_config_file(self):
         r = self.srv.run(["-t", "-f", os.path.join(self.srv.dir, "nope")])
         self.assertNotEqual(r.returncode, 0)
