@@ -2,11 +2,16 @@
  * Fuzz target for the mbox maildrop: an arbitrary file is opened and
  * scanned, every message is streamed (RETR and TOP) and checked against the
  * index, and, when byte 0 asks, some messages are deleted by UPDATE and the
- * rewritten file is scanned again.  See fuzz/README.
+ * rewritten file is scanned again.  Each file is also scanned on two
+ * threads, split where the seed says, which must find what one finds.
+ * See fuzz/README.
  *
  * Input: byte 0 flags (format, UPDATE), byte 1 the deletion pattern,
- * bytes 2..5 seed the read sizes, the rest is the mailbox file.
+ * bytes 2..5 seed the read sizes and the split, the rest is the mailbox
+ * file.
  */
+#include <sys/stat.h>
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,6 +93,94 @@ check_wire(const char *p, size_t len)
 		bol = p[i] == '\n';
 	}
 	return unstuffed;
+}
+
+/* What an open found, kept to compare with another open. */
+struct found {
+	int		  st;
+	size_t		  n;
+	int		  flags[3];	/* hidden, cl_ignore, xuidl_seen */
+	uint64_t	  size;
+	struct mbox_msg	 *msgs;
+	char		(*uids)[UID_MAX + 1];
+	unsigned char	(*fps)[17];	/* [0]: a twin, with its group's */
+};
+
+static void
+found_open(const char *path, const struct conf *conf, struct found *f)
+{
+	struct mbox		*m;
+	const unsigned char	*fp;
+	size_t			 i;
+
+	memset(f, 0, sizeof(*f));
+	if ((f->st = mbox_open(path, conf, &m)) != MD_OK)
+		return;
+	f->n = m->nmsgs;
+	f->flags[0] = m->hidden;
+	f->flags[1] = m->cl_ignore;
+	f->flags[2] = m->xuidl_seen;
+	f->size = m->size;
+	FUZZ_ASSERT((f->msgs = calloc(f->n + 1, sizeof(*f->msgs))) != NULL &&
+	    (f->uids = calloc(f->n + 1, sizeof(*f->uids))) != NULL &&
+	    (f->fps = calloc(f->n + 1, sizeof(*f->fps))) != NULL, "calloc");
+	for (i = 0; i < f->n; i++) {
+		f->msgs[i] = m->msgs[i];
+		snprintf(f->uids[i], sizeof(f->uids[i]), "%s",
+		    mbox_ops.uid(m, i));
+		if ((fp = uids_fp_of(m, i)) != NULL) {
+			f->fps[i][0] = 1;
+			memcpy(f->fps[i] + 1, fp, 16);
+		}
+	}
+	mbox_ops.close(m);
+}
+
+static void
+found_free(struct found *f)
+{
+	free(f->msgs);
+	free(f->uids);
+	free(f->fps);
+}
+
+/*
+ * An open of path on two threads, the second looking for its start from
+ * an offset the seed picks, finds what an open on one thread finds: the
+ * same status, index, UIDs, twins' fingerprints and scan decisions.
+ * Mostly the main thread waits for the second one's whole half; one
+ * time in four it takes over that thread's work wherever it is.
+ */
+static void
+check_split(const char *path, const struct conf *conf, uint32_t seed)
+{
+	struct found	f[2];
+	struct stat	st;
+	size_t		i;
+	int		k;
+
+	FUZZ_ASSERT(stat(path, &st) == 0, "stat");
+	for (k = 0; k < 2; k++) {
+		mbox_split_min = k == 0 ? UINT64_MAX : 0;
+		mbox_split_from = st.st_size > 0 ?
+		    seed % (uint64_t)st.st_size : 0;
+		mbox_split_wait = (seed >> 24) % 4 != 0;
+		found_open(path, conf, &f[k]);
+		mbox_split_min = MBOX_SPLIT_MIN;
+		mbox_split_from = 0;
+		mbox_split_wait = 0;
+	}
+	FUZZ_ASSERT(f[0].st == f[1].st && f[0].n == f[1].n &&
+	    memcmp(f[0].flags, f[1].flags, sizeof(f[0].flags)) == 0 &&
+	    f[0].size == f[1].size, "two threads: another scan");
+	for (i = 0; i < f[0].n; i++)
+		FUZZ_ASSERT(memcmp(&f[0].msgs[i], &f[1].msgs[i],
+		    sizeof(f[0].msgs[i])) == 0 &&
+		    strcmp(f[0].uids[i], f[1].uids[i]) == 0 &&
+		    memcmp(f[0].fps[i], f[1].fps[i], sizeof(f[0].fps[i])) == 0,
+		    "two threads: another message");
+	for (k = 0; k < 2; k++)
+		found_free(&f[k]);
 }
 
 /* The index entries lie inside the file, in order, each at a From_ line. */
@@ -173,7 +266,7 @@ free_copies(struct copy *c, size_t n)
  */
 static void
 check_update(struct mbox *m, const char *path, const struct conf *conf,
-    struct copy *c, unsigned pattern, uint32_t *rng)
+    struct copy *c, unsigned pattern, uint32_t *rng, uint32_t seed)
 {
 	size_t		 n = mbox_ops.count(m), i, k = 0, len;
 	unsigned char	*del;
@@ -185,6 +278,8 @@ check_update(struct mbox *m, const char *path, const struct conf *conf,
 		del[i] = (pattern >> (i % 8)) & 1;
 	FUZZ_ASSERT(mbox_ops.update(m, del) == MD_OK, "UPDATE failed");
 	mbox_ops.close(m);
+	/* now with the UID sidecar the UPDATE may have left */
+	check_split(path, conf, seed);
 	FUZZ_ASSERT(mbox_open(path, conf, &m2) == MD_OK, "reopen");
 	for (i = 0; i < n; i++) {
 		if (del[i])
@@ -229,6 +324,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	conf.mbox_format = flags & F_MBOXRD ? MBOX_MBOXRD :
 	    flags & F_MBOXCL2 ? MBOX_MBOXCL2 : MBOX_MBOXO;
 	FUZZ_ASSERT(fuzz_tmpfile("mbox", data, size, path) == 0, "tmpfile");
+	check_split(path, &conf, rng);
 
 	st = mbox_open(path, &conf, &m);
 	/* Only "not an mbox" may refuse a file nobody else touches. */
@@ -244,7 +340,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (i = 0; i < n; i++)
 		check_message(m, i, &c[i], &rng);
 	if (flags & F_UPDATE)
-		check_update(m, path, &conf, c, pattern, &rng);
+		check_update(m, path, &conf, c, pattern, &rng,
+		    rng ^ 0x9e3779b9);
 	else
 		mbox_ops.close(m);
 	free_copies(c, n);

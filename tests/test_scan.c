@@ -149,6 +149,155 @@ hex(const unsigned char *p, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
+/* ------------------------------------------------------------------ */
+/* Two threads: the same result as one */
+
+/* All that an open of a mailbox finds, to compare two scans of it. */
+struct snap {
+	int		  st;
+	size_t		  n;
+	struct mbox_msg	 *msgs;
+	char		(*uids)[UID_MAX + 1];
+	unsigned char	(*fps)[MD5_LEN + 1];	/* [0]: a twin's group */
+	int		  hidden;
+	int		  cl_ignore;
+	int		  xuidl_seen;
+	uint64_t	  size;
+};
+
+static struct snap
+snap_open(const char *path, enum mbox_format f)
+{
+	struct conf		 c;
+	struct mbox		*m;
+	struct snap		 v;
+	const unsigned char	*fp;
+	size_t			 i;
+
+	memset(&v, 0, sizeof(v));
+	conf_defaults(&c);
+	c.mbox_format = f;
+	c.lock_timeout = 1;
+	if ((v.st = mbox_open(path, &c, &m)) != MD_OK)
+		return v;
+	v.n = mbox_ops.count(m);
+	v.msgs = calloc(v.n + 1, sizeof(*v.msgs));
+	v.uids = calloc(v.n + 1, sizeof(*v.uids));
+	v.fps = calloc(v.n + 1, sizeof(*v.fps));
+	assert_true(v.msgs != NULL && v.uids != NULL && v.fps != NULL);
+	if (v.n > 0)
+		memcpy(v.msgs, m->msgs, v.n * sizeof(*v.msgs));
+	for (i = 0; i < v.n; i++) {
+		snprintf(v.uids[i], sizeof(v.uids[i]), "%s",
+		    mbox_ops.uid(m, i));
+		if ((fp = uids_fp_of(m, i)) != NULL) {
+			v.fps[i][0] = 1;
+			memcpy(v.fps[i] + 1, fp, MD5_LEN);
+		}
+	}
+	v.hidden = m->hidden;
+	v.cl_ignore = m->cl_ignore;
+	v.xuidl_seen = m->xuidl_seen;
+	v.size = m->size;
+	mbox_ops.close(m);
+	return v;
+}
+
+static void
+snap_free(struct snap *v)
+{
+	free(v->msgs);
+	free(v->uids);
+	free(v->fps);
+}
+
+static void
+snap_equal(const struct snap *a, const struct snap *b)
+{
+	size_t	i;
+
+	assert_int_equal(a->st, b->st);
+	assert_int_equal(a->n, b->n);
+	assert_int_equal(a->hidden, b->hidden);
+	assert_int_equal(a->cl_ignore, b->cl_ignore);
+	assert_int_equal(a->xuidl_seen, b->xuidl_seen);
+	assert_int_equal(a->size, b->size);
+	for (i = 0; i < a->n; i++) {
+		assert_memory_equal(&a->msgs[i], &b->msgs[i],
+		    sizeof(a->msgs[i]));
+		assert_string_equal(a->uids[i], b->uids[i]);
+		assert_memory_equal(a->fps[i], b->fps[i], sizeof(a->fps[i]));
+	}
+}
+
+/* Whether the second thread can start at off: a From_ line after a blank. */
+static int
+split_candidate(const struct bytes *b, size_t off)
+{
+	return off >= 3 && off + 5 <= b->len &&
+	    memcmp(b->p + off, "From ", 5) == 0 && b->p[off - 1] == '\n' &&
+	    (b->p[off - 2] == '\n' ||
+	    (b->p[off - 2] == '\r' && b->p[off - 3] == '\n'));
+}
+
+/* Scans of path (b's bytes) that split it. */
+static unsigned long	split_done, split_undone;
+
+/*
+ * Scan the file at path, holding b, with two threads, the second
+ * starting at every place it can (every From_ line after a blank line,
+ * whatever the first thread makes of it), and looking for one from
+ * three other offsets (1, 98 and 195: inside messages): each scan must
+ * find what one thread finds.  The main thread waits for the second
+ * one's whole half, except at every fifth offset, where it takes over
+ * the second one's work wherever that is, as the daemon does.  The scans
+ * whose halves were stitched, and those that fell back to one thread,
+ * are added to split_done and split_undone.
+ */
+static void
+split_check(const struct bytes *b, const char *path, enum mbox_format f)
+{
+	struct snap	 one, two;
+	unsigned long	 d0 = mbox_split_done, u0 = mbox_split_undone;
+	size_t		 off, k;
+
+	mbox_split_min = UINT64_MAX;
+	one = snap_open(path, f);
+	assert_int_equal(mbox_split_done + mbox_split_undone, d0 + u0);
+	mbox_split_min = 0;
+	mbox_split_wait = 1;
+	for (off = 1, k = 0; off < b->len; off++) {
+		if (!split_candidate(b, off) && (off % 97 != 1 || k++ > 2))
+			continue;
+		mbox_split_from = off;
+		mbox_split_wait = off % 5 != 0;
+		two = snap_open(path, f);
+		snap_equal(&one, &two);
+		snap_free(&two);
+	}
+	mbox_split_min = MBOX_SPLIT_MIN;
+	mbox_split_from = 0;
+	mbox_split_wait = 0;
+	snap_free(&one);
+	split_done += mbox_split_done - d0;
+	split_undone += mbox_split_undone - u0;
+}
+
+/* The bytes of the file at path, into b. */
+static void
+file_bytes(const char *path, struct bytes *b)
+{
+	char	buf[8192];
+	ssize_t	n;
+	int	fd = open(path, O_RDONLY);
+
+	assert_true(fd >= 0);
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		b_add(b, buf, (size_t)n);
+	assert_int_equal(n, 0);
+	close(fd);
+}
+
 static size_t	twins;
 
 /*
@@ -216,6 +365,7 @@ check(const struct bytes *b, enum mbox_format f)
 		}
 		mbox_ops.close(m);
 	}
+	split_check(b, path, f);
 	free(sizes);
 	free(uids);
 	unlink(path);
@@ -757,6 +907,200 @@ t_cache_twins(void **state)
 	seen_free(&a);
 }
 
+/* ------------------------------------------------------------------ */
+/* Two threads on hostile mailboxes */
+
+/* A message of mboxcl2 whose body, len bytes, holds From_ lines. */
+static void
+cl_message(struct bytes *b, int id, int lie, const char *eol_)
+{
+	char	body[512], line[160];
+	size_t	len;
+
+	snprintf(body, sizeof(body), "line one%s%sFrom inside %d%s%s"
+	    "From again%sbody end%s", eol_, eol_, id, eol_, eol_, eol_,
+	    eol_);
+	len = strlen(body);
+	snprintf(line, sizeof(line), "From s@x Mon Jan  6 10:00:00 2025%s"
+	    "Message-ID: <%d@cl>%sContent-Length: %zu%s%s", eol_, id, eol_,
+	    lie ? len - 3 : len, eol_, eol_);
+	b_str(b, line);
+	b_str(b, body);
+	b_str(b, eol_);
+}
+
+/*
+ * mboxcl2: From_ lines after blank lines inside Content-Length bodies,
+ * where the second thread can start but the first reads body: those
+ * splits fall back, the real boundaries stitch.  With LF and CRLF
+ * lines; and with one wrong length in either half, which makes the
+ * whole scan start again by From_ lines (itself split).
+ */
+static void
+t_split_clen(void **state)
+{
+	static const char *const eols[] = { "\n", "\r\n" };
+	struct bytes	 b;
+	const char	*path;
+	int		 e, lie, i;
+
+	(void)state;
+	for (lie = -1; lie < 2; lie++)
+		for (e = 0; e < 2; e++) {
+			memset(&b, 0, sizeof(b));
+			for (i = 0; i < 12; i++)
+				cl_message(&b, i, lie >= 0 &&
+				    i == (lie == 0 ? 2 : 9), eols[e]);
+			split_done = split_undone = 0;
+			path = mkfile(&b);
+			split_check(&b, path, MBOX_MBOXCL2);
+			assert_true(split_done > 0);
+			assert_true(split_undone > 0);
+			split_check(&b, path, MBOX_MBOXO);
+			unlink(path);
+			free(b.p);
+		}
+}
+
+/*
+ * One message of 2 MB (no From_ line after a blank line to start at);
+ * then with a small message before it (in mboxrd, with its >From lines)
+ * or after it.
+ */
+static void
+t_split_shapes(void **state)
+{
+	struct bytes	 b;
+	const char	*path;
+	int		 i, k;
+
+	(void)state;
+	for (k = 0; k < 3; k++) {
+		memset(&b, 0, sizeof(b));
+		if (k == 1)
+			b_str(&b, "From first\n\nsmall\n\n");
+		b_str(&b, "From big\nSubject: big\n\n");
+		for (i = 0; i < 40000; i++)
+			b_str(&b, i % 100 == 0 ? ">From quoted, no blank line "
+			    "before\nFrom not after a blank either\n" :
+			    "a line of the one big message, 60 bytes long, "
+			    "or so....\n");
+		if (k == 2)
+			b_str(&b, "\nFrom last\n\nsmall\n");
+		split_done = split_undone = 0;
+		path = mkfile(&b);
+		split_check(&b, path, k == 1 ? MBOX_MBOXRD : MBOX_MBOXO);
+		unlink(path);
+		free(b.p);
+		/* nowhere to start but at the small messages */
+		if (k == 0)
+			assert_int_equal(split_done, 0);
+		else
+			assert_true(split_done > 0);
+	}
+}
+
+/*
+ * Order-dependent decisions across the halves: the folder-data message
+ * first, identical twins in both halves, an X-UIDL value unique in the
+ * second half, one that both halves carry (so neither is served); then
+ * the UID sidecar an UPDATE leaves (twins' ordinals), and mboxcl2's
+ * "content-length ignored" note.
+ */
+static void
+t_split_order(void **state)
+{
+	static const char	folder[] = "From MAILER-DAEMON Mon Jan  6 "
+	    "10:00:00 2025\nSubject: DON'T DELETE THIS MESSAGE -- FOLDER "
+	    "INTERNAL DATA\nX-IMAP: 1 2\n\ninternal\n\n";
+	struct bytes	 b;
+	struct conf	 c;
+	struct mbox	*m;
+	const char	*path;
+	unsigned char	*del;
+	char		 line[128];
+	size_t		 n, i;
+	int		 fmt;
+
+	(void)state;
+	for (fmt = 0; fmt < 2; fmt++) {
+		memset(&b, 0, sizeof(b));
+		b_str(&b, folder);
+		for (i = 0; i < 30; i++) {
+			snprintf(line, sizeof(line), "From a@b Mon Jan  6 "
+			    "10:00:00 2025\nSubject: %zu\n%s%s\nbody\n\n",
+			    i % 4 == 0 ? (size_t)0 : i,
+			    i == 25 ? "X-UIDL: only-second\n" : "",
+			    i == 3 || i == 27 ? "X-UIDL: in-both\n" :
+			    fmt == 1 && i == 20 ? "Content-Length: 99\n" : "");
+			b_str(&b, line);
+		}
+		path = mkfile(&b);
+		split_done = 0;
+		split_check(&b, path, fmt ? MBOX_MBOXCL2 : MBOX_MBOXO);
+		assert_true(split_done > 20);
+		/* delete some twins: the sidecar keeps their ordinals */
+		conf_defaults(&c);
+		c.lock_timeout = 1;
+		c.mbox_format = fmt ? MBOX_MBOXCL2 : MBOX_MBOXO;
+		assert_int_equal(mbox_open(path, &c, &m), MD_OK);
+		assert_true(fmt || m->hidden);
+		n = mbox_ops.count(m);
+		assert_non_null(del = calloc(n, 1));
+		del[0] = del[8] = del[13] = 1;
+		assert_int_equal(mbox_ops.update(m, del), MD_OK);
+		mbox_ops.close(m);
+		free(del);
+		free(b.p);
+		memset(&b, 0, sizeof(b));
+		file_bytes(path, &b);
+		split_done = 0;
+		split_check(&b, path, fmt ? MBOX_MBOXCL2 : MBOX_MBOXO);
+		assert_true(split_done > 20);
+		unlink(path);
+		free(b.p);
+	}
+}
+
+/*
+ * As the daemon runs it: a mailbox of some MB split in the middle, the
+ * main thread taking over the second one's work wherever it is when
+ * they meet, or scanning alone if that one has not started yet.
+ */
+static void
+t_split_takeover(void **state)
+{
+	struct bytes	 b;
+	struct snap	 one, two;
+	const char	*path;
+	char		 line[160];
+	unsigned long	 n0 = mbox_split_done + mbox_split_undone;
+	int		 i, k;
+
+	(void)state;
+	memset(&b, 0, sizeof(b));
+	for (i = 0; i < 30000; i++) {
+		snprintf(line, sizeof(line), "From a@b Mon Jan  6 10:00:00 "
+		    "2025\nSubject: %d\n%s\nbody %d\nmore\n\n", i % 7 == 0 ?
+		    0 : i, i % 1000 == 1 ? "X-UIDL: u\n" : "", i % 7);
+		b_str(&b, line);
+	}
+	path = mkfile(&b);
+	mbox_split_min = UINT64_MAX;
+	one = snap_open(path, MBOX_MBOXO);
+	mbox_split_min = 0;
+	for (k = 0; k < 6; k++) {
+		two = snap_open(path, MBOX_MBOXO);
+		snap_equal(&one, &two);
+		snap_free(&two);
+	}
+	mbox_split_min = MBOX_SPLIT_MIN;
+	assert_int_equal(mbox_split_done + mbox_split_undone, n0 + 6);
+	snap_free(&one);
+	unlink(path);
+	free(b.p);
+}
+
 static int
 setup(void **state)
 {
@@ -783,6 +1127,10 @@ main(void)
 		cmocka_unit_test(t_cache_used),
 		cmocka_unit_test(t_cache_refused),
 		cmocka_unit_test(t_cache_twins),
+		cmocka_unit_test(t_split_clen),
+		cmocka_unit_test(t_split_shapes),
+		cmocka_unit_test(t_split_order),
+		cmocka_unit_test(t_split_takeover),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
