@@ -556,6 +556,18 @@ def curl(args, timeout=PROC_TIMEOUT):
                           capture_output=True, timeout=timeout)
 
 
+def wait_for(pred, limit=5.0, step=0.05):
+    """Poll pred() until it is true or limit seconds have passed (pred is
+    called at least once, and once more at the deadline); return its last
+    value."""
+    deadline = time.monotonic() + limit
+    while True:
+        v = pred()
+        if v or time.monotonic() >= deadline:
+            return v
+        time.sleep(step)
+
+
 def session_pids(daemon_pid):
     """The pids of the processes the daemon forked."""
     pids = []

@@ -15,23 +15,13 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import (Pop3dCase, Client, message, IS_ROOT,  # noqa: E402
+from harness import (wait_for, Pop3dCase, Client, message, IS_ROOT,  # noqa: E402
                      free_port, make_cert, pop3d_path, REPO)
 
 INETD = shutil.which("inetd") or "/usr/sbin/inetd"
 SSA = shutil.which("systemd-socket-activate") or \
     "/usr/bin/systemd-socket-activate"
 WAIT = 5.0
-
-
-def wait_for(pred, limit=WAIT, step=0.05):
-    """Poll pred() until true or limit seconds; return its last value."""
-    deadline = time.monotonic() + limit
-    while True:
-        v = pred()
-        if v or time.monotonic() >= deadline:
-            return v
-        time.sleep(step)
 
 
 def read(path):

@@ -11,7 +11,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Pop3dCase, Client, message,  # noqa: E402
+from harness import (wait_for, Pop3dCase, Client, message,  # noqa: E402
                      session_pids)
 
 SYSTEMP = b"-ERR [SYS/TEMP]"
@@ -28,16 +28,6 @@ def zombies(pid):
         except OSError:
             pass
     return out
-
-
-def wait_for(pred, limit=5.0):
-    """Poll pred() (called once per round) until true or limit seconds."""
-    deadline = time.monotonic() + limit
-    while True:
-        v = pred()
-        if v or time.monotonic() >= deadline:
-            return v
-        time.sleep(0.05)
 
 
 def first_line(sock):

@@ -19,7 +19,7 @@ import unittest
 
 import harness
 from harness import (IS_ROOT, RUN_AS, CertMixin, Pop3dCase, make_cert,
-                     message, pop_form, stuff, tls_conf)
+                     message, pop_form, stuff, tls_conf, wait_for)
 
 WAIT = 5.0
 
@@ -30,16 +30,6 @@ def children(pid):
 
 def root_dir(pid):
     return os.readlink("/proc/%d/root" % pid)
-
-
-def wait_for(pred, limit=WAIT):
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        r = pred()
-        if r:
-            return r
-        time.sleep(0.02)
-    return pred()
 
 
 def make_jail():

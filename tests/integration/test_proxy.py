@@ -15,7 +15,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import (Pop3dCase, Client, message, free_port,  # noqa: E402
+from harness import (wait_for, Pop3dCase, Client, message, free_port,  # noqa: E402
                      pop3d_path, PROC_TIMEOUT)
 
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
@@ -26,15 +26,6 @@ def v2_tcp4(src, sport, dst="127.0.0.1", dport=110, tlvs=b""):
     body = socket.inet_aton(src) + socket.inet_aton(dst) + \
         struct.pack("!HH", sport, dport) + tlvs
     return SIG2 + bytes([0x21, 0x11]) + struct.pack("!H", len(body)) + body
-
-
-def wait_for(pred, limit=5.0):
-    deadline = time.monotonic() + limit
-    while True:
-        v = pred()
-        if v or time.monotonic() >= deadline:
-            return v
-        time.sleep(0.05)
 
 
 class ProxyHeaderTest(Pop3dCase):

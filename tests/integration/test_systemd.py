@@ -40,6 +40,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
 from harness import (Pop3dCase, IS_ROOT, REPO, IO_TIMEOUT,  # noqa: E402
                      PROC_TIMEOUT, free_port, make_cert, make_hash,
                      message, build_mbox, pop_form, pop3d_path,
@@ -87,18 +88,14 @@ TARGETS = ("pop3d-test", "sysinit", "basic", "sockets", "shutdown",
 UNIT_LINE = re.compile(r"(%s/units/)?pop3[ds]?(@\S*)?\.(service|socket)"
                        r"(\.d/\S+)?:" % re.escape(INSIDE))
 
+
+def wait_for(pred, limit=WAIT):
+    """harness.wait_for with this file's longer default."""
+    return harness.wait_for(pred, limit)
+
+
 CAPS = {"CAP_DAC_READ_SEARCH": 2, "CAP_KILL": 5, "CAP_SETGID": 6,
         "CAP_SETUID": 7, "CAP_NET_BIND_SERVICE": 10, "CAP_SYS_CHROOT": 18}
-
-
-def wait_for(pred, limit=WAIT, step=0.05):
-    """Poll pred() until true or limit seconds; return its last value."""
-    deadline = time.monotonic() + limit
-    while True:
-        v = pred()
-        if v or time.monotonic() >= deadline:
-            return v
-        time.sleep(step)
 
 
 def cgroup2_dir():
@@ -298,17 +295,12 @@ class Machine:
         """The pid of unshare's child once it is systemd, else None."""
         if self.proc.poll() is not None:
             return None
-        for d in os.listdir("/proc"):
-            if not d.isdigit():
-                continue
+        for pid in harness.session_pids(self.proc.pid):
             try:
-                with open("/proc/%s/stat" % d) as f:
-                    st = f.read()
-                if int(st.rsplit(")", 1)[1].split()[1]) == self.proc.pid \
-                        and os.readlink("/proc/%s/exe" % d) == \
+                if os.readlink("/proc/%d/exe" % pid) == \
                         os.path.realpath(SYSTEMD):
-                    return int(d)
-            except (OSError, ValueError, IndexError):
+                    return pid
+            except OSError:
                 continue
         return None
 
