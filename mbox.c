@@ -1870,6 +1870,7 @@ scan_read(struct scan *s, uint64_t *pos)
 
 	if (mbox_getbuf(m) == -1)
 		return MD_TEMP;
+	m->probe_len = 0;
 	for (;;) {
 		n = pread(m->fd, m->buf, MBOX_READ_CHUNK, (off_t)*pos);
 		if (n == -1 && errno == EINTR)
@@ -2223,6 +2224,7 @@ probe_scan(struct mbox *m, struct scan *s, size_t idx,
 	while (pos < end && s->body == UINT64_MAX) {
 		want = end - pos < MBOX_READ_CHUNK ? (size_t)(end - pos) :
 		    MBOX_READ_CHUNK;
+		m->probe_len = 0;
 		n = pread(m->fd, m->buf, want, (off_t)pos);
 		if (n == -1 && errno == EINTR)
 			continue;
@@ -2231,6 +2233,8 @@ probe_scan(struct mbox *m, struct scan *s, size_t idx,
 				log_warn("%s: read", m->path);
 			return n == 0 ? 0 : -1;
 		}
+		m->probe_off = pos;
+		m->probe_len = (size_t)n;
 		pos += (uint64_t)n;
 		if (scan_chunk(s, m->buf, (size_t)n) != MD_OK)
 			return 0;
@@ -2354,6 +2358,26 @@ mbox_msg_check(struct mbox *m, size_t idx)
 	return MD_OK;
 }
 
+/*
+ * The check just read the message's start (all of a message up to
+ * MBOX_READ_CHUNK) into buf to verify it: stream those same bytes, the
+ * ones verified, instead of reading them again.
+ */
+static void
+take_probed(struct mbox *m)
+{
+	uint64_t	end = m->probe_off + m->probe_len, n;
+
+	if (m->probe_len == 0 || m->roff < m->probe_off || m->roff >= end)
+		return;
+	n = end - m->roff < m->rleft ? end - m->roff : m->rleft;
+	m->bpos = (size_t)(m->roff - m->probe_off);
+	m->blen = m->bpos + (size_t)n;
+	m->roff += n;
+	m->rleft -= n;
+	m->probe_len = 0;
+}
+
 static int
 mbox_msg_open(void *md, size_t idx, long body_lines)
 {
@@ -2365,12 +2389,14 @@ mbox_msg_open(void *md, size_t idx, long body_lines)
 		log_warnx("%s: no message %zu to read", m->path, idx);
 		return MD_TEMP;
 	}
+	m->probe_len = 0;
 	if ((st = mbox_msg_check(m, idx)) != MD_OK)
 		return st;
 	xform_init(&m->rx, m->format, 1, body_lines);
 	m->roff = msg_content(&m->msgs[idx]);
 	m->rleft = msg_len(&m->msgs[idx]);
 	m->bpos = m->blen = 0;
+	take_probed(m);
 	m->reading = 1;
 	return MD_OK;
 }
@@ -2387,6 +2413,7 @@ mbox_fill(struct mbox *m)
 		return -1;
 	}
 	want = m->rleft < MBOX_READ_CHUNK ? (size_t)m->rleft : MBOX_READ_CHUNK;
+	m->probe_len = 0;
 	do
 		n = pread(m->fd, m->buf, want, (off_t)m->roff);
 	while (n == -1 && errno == EINTR);

@@ -173,6 +173,14 @@ struct mbox {
 	size_t			 msgcap;
 
 	char			*buf;		/* MBOX_READ_CHUNK bytes */
+	/*
+	 * What the last check of a message left in buf: file bytes
+	 * [probe_off, probe_off + probe_len).  RETR streams from there
+	 * rather than reading the bytes just checked again.  probe_len is
+	 * 0 when buf holds anything else.
+	 */
+	uint64_t		 probe_off;
+	size_t			 probe_len;
 
 	/* The message being streamed: buf[bpos..blen) is read, not converted. */
 	int			 reading;
