@@ -4,6 +4,7 @@
  * itself never sees a descriptor.
  */
 #include <sys/random.h>
+#include <sys/socket.h>
 
 #include <errno.h>
 #include <stdint.h>
@@ -121,9 +122,28 @@ plain_read(struct transport *t, void *p, size_t n)
 	return read(t->fd_in, p, n);
 }
 
+/*
+ * Never blocks on a socket: flush_out writes first and waits in poll
+ * only when the socket is full, so a client that stops reading meets
+ * the timeout there instead of holding a blocking write forever.
+ * MSG_DONTWAIT makes this one call non-blocking without changing the
+ * descriptor, which the pre-login process, the relay and the session
+ * share.  Not a socket (a pipe from a test harness): written once poll
+ * says there is room.
+ */
 static ssize_t
 plain_write(struct transport *t, const void *p, size_t n)
 {
+	struct pollfd	pfd = { .fd = t->fd_out, .events = POLLOUT };
+	ssize_t		r;
+
+	r = send(t->fd_out, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (r != -1 || errno != ENOTSOCK)
+		return r;
+	if (poll(&pfd, 1, 0) == 0) {
+		errno = EAGAIN;
+		return -1;
+	}
 	return write(t->fd_out, p, n);
 }
 
@@ -175,15 +195,18 @@ flush_out(struct transport *t, struct buf *out, unsigned timeout_s)
 	size_t	off = 0;
 	int	r;
 
+	/* The write first: the poll is needed only when the socket is full. */
 	while (off < out->len) {
-		if ((r = wait_fd(t->fd_out, POLLOUT, timeout_s)) <= 0)
-			return r == 0 ? STOP_TIMEOUT : STOP_ERROR;
 		n = t->write(t, out->data + off, out->len - off);
-		if (n == -1 && (errno == EINTR || errno == EAGAIN))
+		if (n > 0) {
+			off += (size_t)n;
 			continue;
-		if (n <= 0)
+		}
+		if (n == 0 || (errno != EAGAIN && errno != EINTR))
 			return STOP_ERROR;
-		off += (size_t)n;
+		if (errno == EAGAIN &&
+		    (r = wait_fd(t->fd_out, POLLOUT, timeout_s)) <= 0)
+			return r == 0 ? STOP_TIMEOUT : STOP_ERROR;
 	}
 	out->len = 0;
 	return STOP_NONE;
