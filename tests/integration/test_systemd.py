@@ -513,6 +513,17 @@ class SystemdCase(Pop3dCase):
                          pop_form(self.msgs[1]))
         self.assertTrue(p.quit().startswith(b"+OK"))
 
+    def check_stls(self):
+        """On the plain port: STLS offered, then a login over it."""
+        p = poplib.POP3("127.0.0.1", self.port, timeout=IO_TIMEOUT)
+        self.addCleanup(p.close)
+        self.assertIn("STLS", p.capa())
+        p.stls(ssl.create_default_context(cafile=self.cert))
+        p.user("alice")
+        p.pass_("secret")
+        self.assertEqual(p.stat()[0], 2)
+        p.quit()
+
     def active(self, unit):
         return self.m.show(unit, "ActiveState")
 
@@ -547,14 +558,7 @@ class AcceptNoTest(SystemdCase):
         self.assertEqual(self.active("pop3d.service"), "active")
         self.check_session(self.tls_port, tls=True)
         # The plain socket is the plain one: STLS offered, and it works.
-        p = poplib.POP3("127.0.0.1", self.port, timeout=IO_TIMEOUT)
-        self.addCleanup(p.close)
-        self.assertIn("STLS", p.capa())
-        p.stls(ssl.create_default_context(cafile=self.cert))
-        p.user("alice")
-        p.pass_("secret")
-        self.assertEqual(p.stat()[0], 2)
-        p.quit()
+        self.check_stls()
         self.assertTrue(wait_for(lambda: "from systemd" in self.m.log()),
                         self.m.log()[-3000:])
         self.assertNotIn(self.conf_port, _listening_ports(),
@@ -702,13 +706,7 @@ class AcceptYesTest(SystemdCase):
 
     def test_stls_per_connection(self):
         self.m.systemctl("start", "pop3d.socket")
-        p = poplib.POP3("127.0.0.1", self.port, timeout=IO_TIMEOUT)
-        self.addCleanup(p.close)
-        p.stls(ssl.create_default_context(cafile=self.cert))
-        p.user("alice")
-        p.pass_("secret")
-        self.assertEqual(p.stat()[0], 2)
-        p.quit()
+        self.check_stls()
         self.assertTrue(wait_for(lambda: "TLSv1." in self.m.log()),
                         self.m.log()[-3000:])
         self.assertHealthy()
