@@ -80,6 +80,7 @@ struct opts {
 	int			 nusers;
 	int			 conns;
 	double			 seconds;
+	double			 min_seconds;	/* retr: at least this long */
 	long			 count;
 	int			 tls;
 	int			 resume;
@@ -811,12 +812,17 @@ mode_retr(void)
 		fatal("retr: login or STAT failed");
 	if (opt.count > 0 && n > opt.count)
 		n = opt.count;
+	if (n < 1)
+		fatal("retr: no message to retrieve");
 	if ((sizes = calloc((size_t)n + 1, sizeof(*sizes))) == NULL)
 		fatal("out of memory");
 	if (list_sizes(&c, sizes, n) == -1)
 		fatal("retr: LIST failed");
 	t0 = now();
-	for (i = 1; i <= n && now() - t0 < opt.seconds; i++) {
+	/* Round the n messages again until -M seconds have passed (-t caps). */
+	for (i = 1; now() - t0 < opt.seconds; i = i % n + 1) {
+		if (done >= n && now() - t0 >= opt.min_seconds)
+			break;
 		snprintf(arg, sizeof(arg), "%ld", i);
 		if (conn_cmd(&c, "RETR", arg) != 1 ||
 		    conn_multi(&c, &oct, &lines) == -1)
@@ -1011,9 +1017,11 @@ usage(void)
 	fprintf(stderr,
 	    "usage: loadgen sessions|retr|open|update|idle -p port [-a addr]\n"
 	    "    [-u user] [-U user-prefix -N nusers] [-w password] [-c conns]\n"
-	    "    [-t seconds] [-n count] [-H hold-command] [-m tag]\n"
+	    "    [-t seconds] [-n count] [-M min-seconds] [-H hold-command]\n"
+	    "    [-m tag]\n"
 	    "    [-T [-r] [-C suite,...]]\n"
 	    "  -T  implicit TLS (full handshakes); -r  resume TLS sessions;\n"
+	    "  -M  retr: go round the -n messages again until this long\n"
 	    "  -C  offer only these suites (mbedTLS names; default: mbedTLS's)\n");
 	exit(2);
 }
@@ -1031,7 +1039,7 @@ parse(int argc, char *argv[])
 	opt.nusers = 100;
 	opt.conns = 4;
 	opt.seconds = 8;
-	while ((ch = getopt(argc, argv, "a:C:c:H:m:n:N:p:rt:Tu:U:w:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:C:c:H:M:m:n:N:p:rt:Tu:U:w:")) != -1) {
 		switch (ch) {
 		case 'a':
 			if (inet_pton(AF_INET, optarg, &opt.sin.sin_addr) != 1)
@@ -1047,6 +1055,7 @@ parse(int argc, char *argv[])
 		case 'r': opt.resume = 1; break;
 		case 'T': opt.tls = 1; break;
 		case 't': opt.seconds = atof(optarg); break;
+		case 'M': opt.min_seconds = atof(optarg); break;
 		case 'u': opt.user = optarg; break;
 		case 'U': opt.userprefix = optarg; break;
 		case 'w': opt.pass = optarg; break;
