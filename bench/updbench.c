@@ -138,20 +138,27 @@ __wrap_fsync(int fd)
 	return r;
 }
 
+/* A pwrite or pwritev that began at t0 returned r: count it. */
+static void
+wrote(ssize_t r, double t0)
+{
+	if (!tracing)
+		return;
+	c_pwrite.n++;
+	c_pwrite.ms += now_ms() - t0;
+	if (r > 0) {
+		pwrite_bytes += (uint64_t)r;
+		pwrite_since += (uint64_t)r;
+	}
+}
+
 ssize_t
 __wrap_pwrite(int fd, const void *p, size_t n, off_t off)
 {
 	double	t0 = now_ms();
 	ssize_t	r = __real_pwrite(fd, p, n, off);
 
-	if (tracing) {
-		c_pwrite.n++;
-		c_pwrite.ms += now_ms() - t0;
-		if (r > 0) {
-			pwrite_bytes += (uint64_t)r;
-			pwrite_since += (uint64_t)r;
-		}
-	}
+	wrote(r, t0);
 	return r;
 }
 
@@ -161,14 +168,7 @@ __wrap_pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
 	double	t0 = now_ms();
 	ssize_t	r = __real_pwritev(fd, iov, cnt, off);
 
-	if (tracing) {
-		c_pwrite.n++;
-		c_pwrite.ms += now_ms() - t0;
-		if (r > 0) {
-			pwrite_bytes += (uint64_t)r;
-			pwrite_since += (uint64_t)r;
-		}
-	}
+	wrote(r, t0);
 	return r;
 }
 
