@@ -147,6 +147,46 @@ xf_byte(struct xform *x, char c)
 }
 
 /*
+ * Whole lines at once, where nearly every byte goes: from inside a line,
+ * with nothing held or owed and no TOP limit, copy each line through its
+ * end (adding the CR) while the next line starts with an ordinary byte
+ * and fits.  Anything else is left to xform_run's loop, bol set when i
+ * is at a line start.  That loop costs a pass per line end, which here
+ * made the transform a third of RETR's own CPU time.
+ */
+static void
+xf_lines(struct xform *x, const char *in, size_t inlen, size_t *ip,
+    char *out, size_t cap, size_t *op)
+{
+	const char	*nl;
+	size_t		 i = *ip, o = *op, n;
+	char		 c;
+
+	while ((nl = memchr(in + i, '\n', inlen - i)) != NULL) {
+		n = (size_t)(nl - (in + i));
+		if (n + 2 > cap - o)
+			break;
+		/* n > 0: every line here starts with a byte that is no LF */
+		memcpy(out + o, in + i, n);
+		o += n;
+		if (in[i + n - 1] != '\r')
+			out[o++] = '\r';
+		out[o++] = '\n';
+		i += n + 1;
+		x->lastcr = 0;
+		x->linelen = 0;
+		if (i == inlen || (c = in[i]) == '\n' ||
+		    (c == '>' && x->format == MBOX_MBOXRD) ||
+		    (c == '.' && x->stuff)) {
+			x->bol = 1;
+			break;
+		}
+	}
+	*ip = i;
+	*op = o;
+}
+
+/*
  * The common cases inline: mid-line bytes up to the next LF are copied as
  * they are (memchr speed), and an LF with room for its CRLF is written at
  * once.  Line starts that matter ('>' for mboxrd, '.' when stuffing), held
@@ -195,6 +235,12 @@ xform_run(struct xform *x, const char *in, size_t inlen, char *out,
 			i++;
 			xf_newline(x);
 			continue;
+		}
+		if (out != NULL && x->body_lines < 0) {
+			n = i;
+			xf_lines(x, in, inlen, &i, out, cap, &o);
+			if (i > n)
+				continue;
 		}
 		nl = memchr(in + i, '\n', inlen - i);
 		n = nl != NULL ? (size_t)(nl - (in + i)) : inlen - i;
