@@ -351,6 +351,7 @@ run(const struct conf *c, const struct conn_link *link, struct session *s,
 		if (off == in->len) {
 			off = 0;
 			in->len = 0;
+			session_idle(s);
 			if ((stop = fill_in(t, in, c->idle_timeout)) != STOP_NONE)
 				return stop;
 		}

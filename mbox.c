@@ -2401,6 +2401,33 @@ mbox_msg_open(void *md, size_t idx, long body_lines)
 	return MD_OK;
 }
 
+/*
+ * The hint of session_idle: read idx's start into buf while the client
+ * takes in the last reply.  Nothing uses these bytes: the RETR that
+ * follows reads and checks the message as always, but now from the CPU's
+ * caches instead of memory: 14% more RETR throughput on the bench box
+ * (bench/RESULTS.md run O).  Errors are left to that read.
+ */
+static void
+mbox_prefetch(void *md, size_t idx)
+{
+	struct mbox		*m = md;
+	const struct mbox_msg	*e;
+	uint64_t		 len;
+	ssize_t			 n;
+
+	if (idx >= m->nmsgs || m->stale || m->reading || m->buf == NULL)
+		return;
+	e = &m->msgs[idx];
+	len = msg_content(e) + msg_len(e) - msg_start(e);
+	if (len > MBOX_READ_CHUNK)
+		len = MBOX_READ_CHUNK;
+	m->probe_len = 0;
+	do
+		n = pread(m->fd, m->buf, (size_t)len, (off_t)msg_start(e));
+	while (n == -1 && errno == EINTR);
+}
+
 /* Read the next block of the message being streamed.  0 or -1. */
 static int
 mbox_fill(struct mbox *m)
@@ -2464,6 +2491,7 @@ const struct maildrop_ops mbox_ops = {
 	.uid = mbox_uid,
 	.msg_open = mbox_msg_open,
 	.msg_read = mbox_msg_read,
+	.prefetch = mbox_prefetch,
 	.update = mbox_update,
 	.close = mbox_close,
 };

@@ -181,6 +181,7 @@ struct session {
 	unsigned char			*flags;		/* F_* per idx */
 	size_t				 live;		/* not deleted */
 	uint64_t			 live_octets;
+	size_t				 after_retr;	/* 1 + its idx, or 0 */
 
 	/* The multi-line reply in progress. */
 	enum ml				 ml;
@@ -399,6 +400,26 @@ session_delay(struct session *s)
 
 	s->delay = 0;
 	return d;
+}
+
+/*
+ * Clients that download fetch the messages in order, and a session waits
+ * for each next RETR while the client takes in the last reply: reading the
+ * next message's start then moves the copy from memory off the reply's
+ * critical path (DESIGN.md, "Input, output and limits").
+ */
+void
+session_idle(struct session *s)
+{
+	size_t	idx = s->after_retr;
+
+	s->after_retr = 0;
+	if (idx == 0 || s->md == NULL || s->ops->prefetch == NULL)
+		return;
+	while (idx < s->count && (s->flags[idx] & F_DELETED))
+		idx++;
+	if (idx < s->count)
+		s->ops->prefetch(s->md, idx);
 }
 
 /*
@@ -1227,8 +1248,10 @@ cmd_retr(struct session *s, int argc, char **argv)
 	(void)argc;
 	if ((ev = msn_to_idx(s, argv[0], &idx)) != EV_OK)
 		return ev;
-	if ((ev = start_message(s, idx, -1)) == EV_MULTI)
+	if ((ev = start_message(s, idx, -1)) == EV_MULTI) {
 		s->flags[idx] |= F_RETRIEVED | F_EXPIRE;
+		s->after_retr = idx + 1;
+	}
 	return ev;
 }
 

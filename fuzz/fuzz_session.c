@@ -256,6 +256,7 @@ run(struct session *s, struct chk *c, struct buf *out, uint32_t *rng)
 		if (want == SESSION_END)
 			return 1;
 		FUZZ_ASSERT(want == SESSION_READ, "bad session_work answer");
+		session_idle(s);	/* as conn.c before it waits */
 		if (pos == c->inlen)
 			return 0;
 		FUZZ_ASSERT(took > 0 || piece == 0, "session stalls on input");

@@ -50,6 +50,13 @@ struct maildrop_ops {
 	ssize_t		 (*msg_read)(void *md, char *out, size_t cap);
 
 	/*
+	 * A hint, may be NULL: the client will likely read idx next, and the
+	 * session is waiting for it.  Changes nothing that any other call
+	 * returns.
+	 */
+	void		 (*prefetch)(void *md, size_t idx);
+
+	/*
 	 * UPDATE: remove every idx whose del[idx] is non-zero, keeping every
 	 * other byte and any mail delivered since the open.  Returns an enum
 	 * md_status; on anything but MD_OK the maildrop is unchanged.

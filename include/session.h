@@ -139,4 +139,11 @@ int		 session_work(struct session *, struct buf *out);
  */
 unsigned	 session_delay(struct session *);
 
+/*
+ * The caller is about to wait for input, with nothing buffered and all
+ * output written: after a RETR, the session hints the next message to the
+ * maildrop (its prefetch), once.
+ */
+void		 session_idle(struct session *);
+
 #endif

@@ -41,6 +41,8 @@ struct fake_md {
 	unsigned char	*del;		/* copy of update()'s del[] */
 	int		 closes;
 	long		 max_read_cap;	/* largest cap msg_read was given */
+	int		 prefetches;
+	size_t		 last_prefetch;
 
 	/* streaming state */
 	char		*cur;		/* byte-stuffed copy being sent */
@@ -191,14 +193,29 @@ fake_update(void *p, const unsigned char *del)
 }
 
 static void
+fake_prefetch(void *p, size_t idx)
+{
+	struct fake_md	*md = p;
+
+	md->prefetches++;
+	md->last_prefetch = idx;
+}
+
+static void
 fake_close(void *p)
 {
 	((struct fake_md *)p)->closes++;
 }
 
 static FAKE_UNUSED const struct maildrop_ops fake_ops = {
-	fake_count, fake_size, fake_uid, fake_msg_open, fake_msg_read,
-	fake_update, fake_close
+	.count = fake_count,
+	.size = fake_size,
+	.uid = fake_uid,
+	.msg_open = fake_msg_open,
+	.msg_read = fake_msg_read,
+	.prefetch = fake_prefetch,
+	.update = fake_update,
+	.close = fake_close,
 };
 
 static FAKE_UNUSED void

@@ -1078,6 +1078,60 @@ t_update_changed(void **state)
 	free(got.p);
 }
 
+/*
+ * The prefetch hint reads ahead but serves nothing from it: a body changed
+ * in place after the hint (same length, the mtime put back, so that no
+ * check can see it) is sent as it is now.  A hint while a message is being
+ * streamed leaves that stream whole.
+ */
+static void
+t_prefetch(void **state)
+{
+	static const char	 before[] = M1 M2 M3, after[] = M1
+	    FROM2 "\nSubject: 2\n\nTWO\n>From x\n\n" M3;
+	const char		*path;
+	struct mbox		*m;
+	struct bytes		 got, part;
+	struct stat		 st;
+	struct timespec		 times[2];
+	char			 out[8];
+	ssize_t			 n;
+
+	(void)state;
+	assert_int_equal(strlen(before), strlen(after));
+	path = mkfile(before, strlen(before));
+	assert_int_equal(stat(path, &st), 0);
+	m = open_ok(path, MBOX_MBOXO);
+	got = retr(m, 0, -1, 4096);
+	free(got.p);
+	mbox_ops.prefetch(m, 1);
+	write_file(path, after, strlen(after));
+	times[0] = st.st_atim;
+	times[1] = st.st_mtim;
+	assert_int_equal(utimensat(AT_FDCWD, path, times, 0), 0);
+	got = retr(m, 1, -1, 4096);
+	assert_string_equal(got.p, "Subject: 2\r\n\r\nTWO\r\n>From x\r\n");
+	free(got.p);
+
+	/* out of range, and in the middle of a stream: nothing happens */
+	mbox_ops.prefetch(m, 3);
+	got = retr(m, 0, -1, 4096);
+	memset(&part, 0, sizeof(part));
+	b_add(&part, "", 0);
+	assert_int_equal(mbox_ops.msg_open(m, 0, -1), MD_OK);
+	assert_int_equal(mbox_ops.msg_read(m, out, 4), 4);
+	b_add(&part, out, 4);
+	mbox_ops.prefetch(m, 2);
+	while ((n = mbox_ops.msg_read(m, out, sizeof(out))) > 0)
+		b_add(&part, out, (size_t)n);
+	assert_int_equal(n, 0);
+	assert_string_equal(part.p, got.p);
+	free(got.p);
+	free(part.p);
+	mbox_ops.close(m);
+	unlink(path);
+}
+
 static void
 t_update_nothing(void **state)
 {
@@ -1312,6 +1366,7 @@ main(void)
 		cmocka_unit_test(t_update_delete),
 		cmocka_unit_test(t_update_appended),
 		cmocka_unit_test(t_update_changed),
+		cmocka_unit_test(t_prefetch),
 		cmocka_unit_test(t_update_nothing),
 		cmocka_unit_test(t_msg_open_after_shrink),
 		cmocka_unit_test(t_session_lock),

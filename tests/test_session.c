@@ -115,8 +115,10 @@ talkn(struct t *t, const char *in, size_t len)
 			break;
 		if (t->want == SESSION_WRITE)
 			continue;
-		if (off == len)
+		if (off == len) {
+			session_idle(t->s);	/* as conn.c before it waits */
 			break;
+		}
 		n = session_feed(t->s, in + off, len - off);
 		assert_true(n > 0);
 		off += n;
@@ -869,6 +871,42 @@ test_top(void **state)
 	    "+OK pop3d signing off (0 messages deleted)\r\n");
 	assert_int_equal(t->md.updates, 1);
 	assert_memory_equal(t->md.del, "\0\0\0", 3);
+	t_free(t);
+}
+
+/*
+ * When the session waits after a RETR, it hints the next message that is
+ * not deleted, once; nothing else (TOP, a failed RETR, the last message)
+ * gives a hint.
+ */
+static void
+test_prefetch_hint(void **state)
+{
+	struct t	*t = t_new(SESSION_OUTBUF_SIZE, 0, 0);
+
+	(void)state;
+	login(t);
+	assert_int_equal(t->md.prefetches, 0);
+	talk(t, "RETR 1\r\n");
+	assert_int_equal(t->md.prefetches, 1);
+	assert_int_equal(t->md.last_prefetch, 1);
+	session_idle(t->s);
+	talk(t, "NOOP\r\nDELE 2\r\nTOP 1 0\r\n");
+	assert_int_equal(t->md.prefetches, 1);
+	/* pipelined: one hint, after the last command, past deleted 2 */
+	talk(t, "RETR 1\r\nSTAT\r\n");
+	assert_int_equal(t->md.prefetches, 2);
+	assert_int_equal(t->md.last_prefetch, 2);
+	talk(t, "RETR 3\r\n");
+	t->md.open_rc = MD_TEMP;
+	talk(t, "RETR 1\r\n");
+	assert_int_equal(t->md.prefetches, 2);
+	/* no hint once the session has left TRANSACTION */
+	t->md.open_rc = MD_OK;
+	talk(t, "RETR 1\r\nQUIT\r\n");
+	assert_int_equal(t->want, SESSION_END);
+	session_idle(t->s);
+	assert_int_equal(t->md.prefetches, 2);
 	t_free(t);
 }
 
@@ -1634,6 +1672,7 @@ main(void)
 		cmocka_unit_test(test_retr_stuffing),
 		cmocka_unit_test(test_top),
 		cmocka_unit_test(test_msg_open_errors),
+		cmocka_unit_test(test_prefetch_hint),
 		cmocka_unit_test(test_msg_read_error_ends),
 		cmocka_unit_test(test_dele_rset),
 		cmocka_unit_test(test_noop_and_extra_args),
