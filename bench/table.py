@@ -283,11 +283,33 @@ def goals(data, servers):
                                         "yes" if r[0] else "**no**"))
 
 
+def ceiling(data, servers):
+    """RETR against bench/wire.c, and each server's share of it."""
+    v = [r["retr_mb_per_s"] for r in data.get("ceiling", {}).values()
+         if "retr_mb_per_s" in r]
+    if not v:
+        return
+    top = statistics.median(v)
+    shares = []
+    for s in servers:
+        mine = [r["retr_mb_per_s"] for r in data[s].values()
+                if "retr_mb_per_s" in r]
+        if mine and top > 0:
+            shares.append("%s %.0f%%" % (s, 100 * statistics.median(mine) /
+                                         top))
+    print()
+    print("RETR ceiling (bench/wire.c: canned replies of the same size from "
+          "memory, no mailbox): median %s MB/s [%s..%s]%s" % (
+              fmt(top), fmt(min(v)), fmt(max(v)),
+              "; share of it: " + ", ".join(shares) if shares else ""))
+
+
 def main():
     data = load(sys.argv[1])
     floor = derive(data)
     servers = [s for s in ("pop3d", "dovecot", "popa3d") if s in data]
-    servers += sorted(s for s in data if s not in servers and s != "floor")
+    servers += sorted(s for s in data
+                      if s not in servers and s not in ("floor", "ceiling"))
     print("| metric | " + " | ".join(servers) + " |")
     print("|---" * (len(servers) + 1) + "|")
     for label, key, d in ROWS:
@@ -314,6 +336,7 @@ def main():
         print("| %s%s | " % (label, " (higher better)" if d > 0 else "") +
               " | ".join(cells[s] for s in servers) + " |")
     goals(data, servers)
+    ceiling(data, servers)
     if floor:
         print()
         print("Machine floor for the update (write the surviving half of the "
