@@ -186,6 +186,7 @@ struct session {
 	/* The multi-line reply in progress. */
 	enum ml				 ml;
 	size_t				 ml_next;	/* idx or line */
+	size_t				 ml_first;	/* bytes to send at once */
 	const char			*ml_lines[12];
 	size_t				 ml_nlines;
 	char				 expire[32];	/* CAPA lines built once */
@@ -682,7 +683,10 @@ ml_listing(struct session *s, struct buf *out)
 	return 0;
 }
 
-/* Stream a message into out.  Returns 1 when out is full, -1 on error. */
+/*
+ * Stream a message into out.  Returns 1 when out is full or holds the
+ * part to send at once (ml_first), -1 on error.
+ */
 static int
 ml_message(struct session *s, struct buf *out)
 {
@@ -690,6 +694,8 @@ ml_message(struct session *s, struct buf *out)
 	size_t	room;
 
 	while ((room = buf_room(out)) > 0) {
+		if (s->ml_first > 0 && room > s->ml_first)
+			room = s->ml_first;
 		n = s->ops->msg_read(s->md, out->data + out->len, room);
 		if (n < 0 || (size_t)n > room)
 			return -1;
@@ -698,6 +704,10 @@ ml_message(struct session *s, struct buf *out)
 			return 0;
 		}
 		out->len += (size_t)n;
+		if (s->ml_first > 0) {
+			s->ml_first = 0;
+			return 1;
+		}
 	}
 	return 1;
 }
@@ -1222,20 +1232,29 @@ cmd_uidl(struct session *s, int argc, char **argv)
 	return listing(s, argc, argv, ML_UIDL);
 }
 
-/* Start streaming idx; body_lines < 0 for RETR. */
+/*
+ * Start streaming idx; body_lines < 0 for RETR.  A RETR that needs more
+ * than one write sends its start at once (SESSION_FIRST_WRITE).
+ */
 static int
 start_message(struct session *s, size_t idx, long body_lines)
 {
-	int	st;
+	uint64_t	size;
+	int		st;
 
 	if ((st = s->ops->msg_open(s->md, idx, body_lines)) != MD_OK)
 		return md_event(st);
 	s->ml = ML_MSG;
-	if (body_lines < 0)
+	s->ml_first = 0;
+	if (body_lines < 0) {
+		size = s->ops->size(s->md, idx);
 		snprintf(s->text, sizeof(s->text), "%llu octets",
-		    (unsigned long long)s->ops->size(s->md, idx));
-	else
+		    (unsigned long long)size);
+		if (size > SESSION_OUTBUF_SIZE)
+			s->ml_first = SESSION_FIRST_WRITE;
+	} else {
 		snprintf(s->text, sizeof(s->text), "top of message follows");
+	}
 	return EV_MULTI;
 }
 

@@ -1370,6 +1370,55 @@ test_list_100000(void **state)
 }
 
 /*
+ * A RETR too big for one write sends the "+OK" line and the message's
+ * first SESSION_FIRST_WRITE octets at once, then full buffers; a RETR
+ * that fits, and TOP, go out whole.
+ */
+static void
+test_retr_first_write(void **state)
+{
+	struct t	*t = t_new(SESSION_OUTBUF_SIZE, 0, 0);
+	struct fake_msg	 m[2];
+	char		 hdr[64];
+	size_t		 big = 2 * SESSION_OUTBUF_SIZE / FAKE_GEN_LINE, n;
+
+	(void)state;
+	memset(m, 0, sizeof(m));
+	m[0].gen_lines = big;
+	m[1].gen_lines = SESSION_OUTBUF_SIZE / FAKE_GEN_LINE - 200;
+	strcpy(m[0].uid, "big");
+	strcpy(m[1].uid, "fits");
+	t->md.msgs = m;
+	t->md.n = 2;
+	talk(t, "USER alice\r\nPASS secret pass\r\n");
+
+	assert_int_equal(session_feed(t->s, "RETR 1\r\n", 8), 8);
+	assert_int_equal(session_work(t->s, &t->out), SESSION_WRITE);
+	n = (size_t)snprintf(hdr, sizeof(hdr), "+OK %zu octets\r\n",
+	    big * FAKE_GEN_LINE);
+	assert_int_equal(t->out.len, n + SESSION_FIRST_WRITE);
+	assert_memory_equal(t->out.data, hdr, n);
+	t->out.len = 0;
+	assert_int_equal(session_work(t->s, &t->out), SESSION_WRITE);
+	assert_int_equal(t->out.len, SESSION_OUTBUF_SIZE);
+	t->out.len = 0;
+	assert_int_equal(session_work(t->s, &t->out), SESSION_READ);
+	assert_memory_equal(t->out.data + t->out.len - 3, ".\r\n", 3);
+	t->out.len = 0;
+
+	assert_int_equal(session_feed(t->s, "RETR 2\r\n", 8), 8);
+	assert_int_equal(session_work(t->s, &t->out), SESSION_READ);
+	assert_memory_equal(t->out.data + t->out.len - 3, ".\r\n", 3);
+	t->out.len = 0;
+
+	assert_int_equal(session_feed(t->s, "TOP 1 9999\r\n", 12), 12);
+	assert_int_equal(session_work(t->s, &t->out), SESSION_WRITE);
+	assert_int_equal(t->out.len, SESSION_OUTBUF_SIZE);
+	t->out.len = 0;
+	t_free(t);
+}
+
+/*
  * Stream a generated message of lines through out of outcap octets and
  * check every byte, after undoing the byte-stuffing.
  */
@@ -1673,6 +1722,7 @@ main(void)
 		cmocka_unit_test(test_top),
 		cmocka_unit_test(test_msg_open_errors),
 		cmocka_unit_test(test_prefetch_hint),
+		cmocka_unit_test(test_retr_first_write),
 		cmocka_unit_test(test_msg_read_error_ends),
 		cmocka_unit_test(test_dele_rset),
 		cmocka_unit_test(test_noop_and_extra_args),
