@@ -230,6 +230,30 @@ class RewriteTest(Pop3dCase):
         self.assertIn(b"modified in place", srv.log().encode()
                       if isinstance(srv.log(), str) else srv.log())
 
+    def test_body_changed_after_read_ahead(self):
+        """After RETR 1 the session reads message 2 ahead.  A body changed
+        in place after that (same length, the mtime put back, so that no
+        check can see it) goes out as it is now, not as it was read."""
+        body = b"".join(b"line %05d " % i + b"x" * 60 + b"\n"
+                        for i in range(2000))	# over 64 KB: two writes
+        msgs = [message("one", "1\n"), message("two", body),
+                message("three", "3\n")]
+        srv = self.server(msgs)
+        st = os.stat(srv.mbox_path())
+        c = self.login_client(srv)
+        self.assertOK(c.cmd("RETR 1"))
+        c.multi()
+        # answered after the read-ahead, which comes before reading input
+        self.assertOK(c.cmd("NOOP"))
+        data = srv.read_mbox().replace(b"line 01000 ", b"LINE 01000 ")
+        with open(srv.mbox_path(), "r+b") as f:
+            f.write(data)
+        os.utime(srv.mbox_path(), ns=(st.st_atime_ns, st.st_mtime_ns))
+        self.assertOK(c.cmd("RETR 2"))
+        self.assertEqual(c.multi(), harness.pop_form(
+            msgs[1].replace(b"line 01000 ", b"LINE 01000 ")))
+        self.assertOK(c.cmd("QUIT"))
+
     def test_expunge_by_mail_reader(self):
         msgs = [message("one", "1\n"), message("two", "2\n"),
                 message("three", "3\n")]
