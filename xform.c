@@ -151,8 +151,9 @@ xf_byte(struct xform *x, char c)
  * with nothing held or owed and no TOP limit, copy each line through its
  * end (adding the CR) while the next line starts with an ordinary byte
  * and fits.  Anything else is left to xform_run's loop, bol set when i
- * is at a line start.  That loop costs a pass per line end, which here
- * made the transform a third of RETR's own CPU time.
+ * is at a line start.  That loop costs a pass per line end: with it the
+ * transform took a sixth of a RETR session's CPU time, and 1.4-1.8 times
+ * as long as with this one.
  */
 static void
 xf_lines(struct xform *x, const char *in, size_t inlen, size_t *ip,
