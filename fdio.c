@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "fdio.h"
+#include "spool.h"
 
 /* One step's result: 0 to go on with n more bytes done, -1 to fail. */
 static int
@@ -106,15 +107,13 @@ fsync_dir(const char *path)
 }
 
 int
-fd_replace(const char *path, const char *tmp, const void *buf, size_t len,
-    const char **what)
+fd_replace(const char *path, const void *buf, size_t len, const char **what)
 {
+	char	tmp[PATH_MAX];
 	int	fd, e;
 
-	(void)unlink(tmp);
-	*what = "create";
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0600)) == -1)
+	*what = "create a temporary file";
+	if ((fd = spool_tmpfile(path, tmp, sizeof(tmp))) == -1)
 		return -1;
 	*what = "write";
 	if (fd_write_all(fd, buf, len) == -1 || fsync(fd) == -1) {

@@ -31,6 +31,7 @@
 #include "maildrop.h"
 #include "md5.h"
 #include "params.h"
+#include "spool.h"
 
 /*
  * The file: a header (J_HDR bytes), the plan's runs (J_RUN bytes each,
@@ -59,6 +60,9 @@ enum {
 	S_PHASE = 4, S_SEQ = 8, S_P = 16, S_W = 24, S_F = 32, S_END = 40,
 	S_HASH = 48, S_SUM = 64
 };
+
+/* What a check of a journal read from disk says, besides 1, 0 and -1. */
+#define J_BAD		(-2)	/* not this mailbox's to finish: set aside */
 
 enum phase {
 	PH_MOVING = 1,		/* plan bytes [0, P) are durable in place */
@@ -90,6 +94,7 @@ struct jnl {
 	uint64_t	 mapoff;
 	uint64_t	 mapend;
 	int		 own_map;	/* map is ours to unmap */
+	const char	*bad;		/* why load_plan said J_BAD */
 };
 
 /* ------------------------------------------------------------------ */
@@ -594,7 +599,7 @@ tail_hash(struct jnl *j, uint64_t f, uint64_t n, unsigned char *out)
 static int
 install_side(const struct jnl *j)
 {
-	char		 name[PATH_MAX], tmp[PATH_MAX];
+	char		 name[PATH_MAX], real[PATH_MAX];
 	const char	*what;
 
 	if (j->pl.sidelen == 0)
@@ -603,14 +608,12 @@ install_side(const struct jnl *j)
 		log_warn("%s: UID file", j->path);
 		return -1;
 	}
-	if (lock_sibling(j->path, ".pop3d-uids", name, sizeof(name)) == -1 ||
-	    lock_sibling(j->path, ".pop3d-uids.tmp", tmp, sizeof(tmp)) ==
-	    -1) {
+	if (lock_sibling(j->path, ".pop3d-uids", name, sizeof(name)) == -1) {
 		log_warnx("%s: path too long for the UID file", j->path);
 		return -1;
 	}
-	if (fd_replace(name, tmp, j->pl.side, j->pl.sidelen, &what) == -1) {
-		log_warn("%s: %s", tmp, what);
+	if (fd_replace(name, j->pl.side, j->pl.sidelen, &what) == -1) {
+		log_warn("%s: %s", spool_name(name, real, sizeof(real)), what);
 		return -1;
 	}
 	return 0;
@@ -869,6 +872,31 @@ first_window(struct jnl *j)
 }
 
 /*
+ * A new journal, ours alone.  A file put there since the open (recovery
+ * moved any one found then) is set aside once if it is not ours; one of
+ * ours means another UPDATE of this mailbox, which the session lock
+ * rules out: fail.  Returns the descriptor, or -1 with errno set.
+ */
+static int
+jnl_open_new(const struct jnl *j)
+{
+	int	fd, flags = O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+
+	if ((fd = open(j->jpath, flags, 0600)) != -1 || errno != EEXIST)
+		return fd;
+	if ((fd = spool_open(j->jpath, O_RDONLY, SPOOL_OURS, NULL)) != -1) {
+		(void)close(fd);
+		errno = EEXIST;
+		return -1;
+	}
+	if (errno != EPERM || spool_set_aside(j->jpath) == -1) {
+		errno = EEXIST;
+		return -1;
+	}
+	return open(j->jpath, flags, 0600);
+}
+
+/*
  * Create the journal and make the plan durable, name included, before
  * the mailbox is touched.  Its whole size is claimed first so that a
  * full disk stops us here, not at a checkpoint.  0, or -1 (logged) with
@@ -883,8 +911,8 @@ jnl_create(struct jnl *j)
 
 	j->slot0 = roundup(J_HDR + J_RUN * (uint64_t)j->pl.nruns +
 	    j->pl.sidelen, J_ALIGN);
-	if (j_fault("journal create") == -1 || (j->jfd = open(j->jpath,
-	    O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) == -1) {
+	if (j_fault("journal create") == -1 || (j->jfd = jnl_open_new(j)) ==
+	    -1) {
 		log_warn("%s: cannot create the UPDATE journal", j->jpath);
 		return -1;
 	}
@@ -965,9 +993,9 @@ journal_update(int fd, const char *path, const struct jplan *plan,
 /*
  * Read and check the header: its version (1 or 2), checksum, and that
  * the plan it announces (nruns runs, then sidelen bytes of UID file) is
- * in the file.  1 when valid, 0 when not, -1 (logged) for a version this
- * pop3d does not know: the magic and the version share a sector, so no
- * torn write makes one, and a newer pop3d's journal may have been
+ * in the file.  1 when valid, 0 when not, J_BAD (logged) for a version
+ * this pop3d does not know: the magic and the version share a sector, so
+ * no torn write makes one, and a newer pop3d's journal may have been
  * half applied.
  */
 static int
@@ -981,9 +1009,9 @@ load_header(struct jnl *j, unsigned char *h, uint64_t jsize, uint64_t *n,
 	    memcmp(h, J_MAGIC, 8) != 0)
 		return 0;
 	if (h[H_VERSION] != J_VERSION && h[H_VERSION] != 1) {
-		log_warnx("%s: an UPDATE journal of version %u, which this "
-		    "pop3d does not know: left alone", j->jpath, h[H_VERSION]);
-		return -1;
+		j->bad = "an UPDATE journal of a version this pop3d does not "
+		    "know";
+		return J_BAD;
 	}
 	v1 = h[H_VERSION] == 1;
 	md5_digest(h, v1 ? H_SUM_V1 : H_SUM, sum);
@@ -1016,8 +1044,8 @@ take_runs(struct jnl *j, const unsigned char *p, uint64_t n)
 /*
  * Read and check the header and plan.  1 when valid, 0 when the plan's
  * or header's checksum fails (a journal whose creation was cut short:
- * the mailbox was never touched), -1 (logged) on a read error or a
- * well-formed journal that makes no sense.
+ * the mailbox was never touched), J_BAD for a well-formed journal that
+ * makes no sense or of an unknown version, -1 (logged) on a read error.
  */
 static int
 load_plan(struct jnl *j, uint64_t jsize)
@@ -1054,9 +1082,8 @@ load_plan(struct jnl *j, uint64_t jsize)
 	if (take_runs(j, p, n) == -1 || j->pl.tail > j->pl.cur ||
 	    j->pl.d0 >= j->pl.tail || j->cap > JOURNAL_WINDOW_MAX) {
 		free(p);
-		log_warnx("%s: an UPDATE journal that makes no sense: left "
-		    "alone", j->jpath);
-		return -1;
+		j->bad = "an UPDATE journal that makes no sense";
+		return J_BAD;
 	}
 	/* the UID file stays in p, after the runs */
 	j->pl.side = sidelen > 0 ? (char *)p + J_RUN * n : NULL;
@@ -1126,7 +1153,7 @@ load_slot(struct jnl *j)
  * copy at P = F - d0, which moves any mail appended since the crash
  * (past the old end) down to F and cuts.  Otherwise it happened, and
  * whatever lies past F is new mail.  Returns 1 to resume, 0 when done,
- * -1 (logged).
+ * J_BAD for a checkpoint that makes no sense, -1 (logged).
  */
 static int
 moved_resume(struct jnl *j, uint64_t eof)
@@ -1136,11 +1163,8 @@ moved_resume(struct jnl *j, uint64_t eof)
 	uint64_t	n;
 
 	if (end < j->pl.cur || f >= end ||
-	    f != j->pl.d0 + j->tfixed + (end - j->pl.tail)) {
-		log_warnx("%s: a checkpoint that makes no sense: left alone",
-		    j->jpath);
-		return -1;
-	}
+	    f != j->pl.d0 + j->tfixed + (end - j->pl.tail))
+		return J_BAD;
 	if (eof < end)
 		return 0;
 	n = end - f < JOURNAL_TAIL_HASH ? end - f : JOURNAL_TAIL_HASH;
@@ -1164,54 +1188,123 @@ moved_resume(struct jnl *j, uint64_t eof)
 	    1 : -1;
 }
 
+/*
+ * A journal that is not this mailbox's to finish: one pop3d did not make
+ * for this user, of a version it does not know, or one whose plan no
+ * longer fits the file (another program changed it since the crash).
+ * It is never obeyed, and never removed unseen: set aside for an
+ * administrator, with why, and the mailbox is served as it is now, so
+ * no login waits on a person.  Returns MD_OK.
+ */
+static int
+set_aside(const struct jnl *j, const char *why)
+{
+	char	real[PATH_MAX];
+
+	log_warnx("%s: %s: not applied; the mailbox is served as it is",
+	    spool_name(j->jpath, real, sizeof(real)), why);
+	(void)spool_set_aside(j->jpath);
+	return MD_OK;
+}
+
+/*
+ * Whether the plan fits the mailbox where no copy has written yet: every
+ * run that starts at or past plan byte P + w (the newest checkpoint and
+ * its window) still has its message's From_ line at its source, which
+ * the copy never overwrote.  A journal for other bytes, or a file
+ * rewritten since the crash, fails here before a byte is moved.
+ * Returns 1, 0, or -1 on a read error (logged).
+ */
+static int
+plan_fits(const struct jnl *j, uint64_t eof)
+{
+	uint64_t	from = j->ckp + j->ckw;
+	char		b[5];
+	size_t		i;
+
+	for (i = 0; i < j->pl.nruns; i++) {
+		if (j->pl.runs[i].pos < from)
+			continue;
+		if (j->pl.runs[i].src + sizeof(b) > eof)
+			return 0;
+		if (fd_pread_all(j->mfd, b, sizeof(b), j->pl.runs[i].src) ==
+		    -1) {
+			log_warn("%s: read", j->path);
+			return -1;
+		}
+		if (memcmp(b, "From ", sizeof(b)) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * A MOVED checkpoint found: done (the journal goes), or resumed.  An enum
+ * md_status.
+ */
+static int
+resume_moved(struct jnl *j, uint64_t eof, int *again)
+{
+	int	r;
+
+	*again = 0;
+	if ((r = moved_resume(j, eof)) == J_BAD)
+		return set_aside(j, "a MOVED checkpoint that does not fit the "
+		    "mailbox");
+	if (r == -1)
+		return MD_TEMP;
+	if (r == 1) {
+		*again = 1;
+		return MD_OK;
+	}
+	if (install_side(j) == -1)
+		return MD_TEMP;
+	if (j_unlink(j->jpath) == -1) {
+		log_warn("%s: unlink", j->jpath);
+		return MD_TEMP;
+	}
+	log_info("%s: an interrupted UPDATE had finished; removed its journal",
+	    j->path);
+	return MD_OK;
+}
+
 /* Redo from the newest checkpoint.  An enum md_status. */
 static int
 resume(struct jnl *j)
 {
 	struct stat	st;
 	uint64_t	eof;
-	int		ph, r;
+	char		why[128];
+	int		ph, r, again = 1;
 
 	if (fstat(j->mfd, &st) == -1) {
 		log_warn("%s: fstat", j->path);
 		return MD_TEMP;
 	}
 	if (st.st_dev != j->pl.dev || st.st_ino != j->pl.ino) {
-		log_warnx("%s: an UPDATE journal for another file (inode "
-		    "%llu): both left alone", j->jpath,
+		snprintf(why, sizeof(why), "made for another file (inode %llu)",
 		    (unsigned long long)j->pl.ino);
-		return MD_TEMP;
+		return set_aside(j, why);
 	}
 	eof = (uint64_t)st.st_size;
 	if ((ph = load_slot(j)) == -1)
 		return MD_TEMP;
-	if (ph == PH_MOVED) {
-		if ((r = moved_resume(j, eof)) == -1)
-			return MD_TEMP;
-		if (r == 0) {
-			if (install_side(j) == -1)
-				return MD_TEMP;
-			if (j_unlink(j->jpath) == -1) {
-				log_warn("%s: unlink", j->jpath);
-				return MD_TEMP;
-			}
-			log_info("%s: an interrupted UPDATE had finished; "
-			    "removed its journal", j->path);
-			return MD_OK;
-		}
-	} else if (eof < j->pl.cur) {
+	if (ph == PH_MOVED && ((r = resume_moved(j, eof, &again)) != MD_OK ||
+	    !again))
+		return r;
+	if (ph != PH_MOVED && eof < j->pl.cur) {
 		/* never cut before MOVED: someone else shrank the file */
-		log_warnx("%s: shorter (%llu bytes) than its UPDATE journal "
-		    "says (%llu): both left alone", j->path,
+		snprintf(why, sizeof(why), "the mailbox is shorter (%llu "
+		    "bytes) than its plan says (%llu)",
 		    (unsigned long long)eof, (unsigned long long)j->pl.cur);
-		return MD_TEMP;
+		return set_aside(j, why);
 	}
 	plan_total(j, eof);
-	if (j->ckp + j->ckw > j->total) {
-		log_warnx("%s: a checkpoint past the plan: left alone",
-		    j->jpath);
-		return MD_TEMP;
-	}
+	if (j->ckp + j->ckw > j->total)
+		return set_aside(j, "a checkpoint past the plan");
+	if (ph != PH_MOVED && (r = plan_fits(j, eof)) != 1)
+		return r == -1 ? MD_TEMP : set_aside(j, "its plan does not fit "
+		    "the messages in the mailbox now");
 	log_info("%s: finishing an UPDATE interrupted at %llu of %llu bytes "
 	    "(%llu bytes delivered since the crash kept)", j->path,
 	    (unsigned long long)j->ckp, (unsigned long long)j->total,
@@ -1223,6 +1316,27 @@ resume(struct jnl *j)
 	return r == 0 ? MD_OK : MD_TEMP;
 }
 
+/*
+ * The journal beside the mailbox, open, if it is one pop3d made for this
+ * user (spool.h); a foreign one is set aside and taken for none.
+ * Returns the descriptor, -1 with errno ENOENT for none, or -1 (logged).
+ */
+static int
+jnl_open(const struct jnl *j, struct stat *st)
+{
+	char	real[PATH_MAX];
+	int	fd;
+
+	if ((fd = spool_open(j->jpath, O_RDWR, SPOOL_OURS, st)) != -1)
+		return fd;
+	if (errno == EPERM) {
+		(void)spool_set_aside(j->jpath);
+		errno = ENOENT;
+	} else if (errno != ENOENT)
+		log_warn("%s: open", spool_name(j->jpath, real, sizeof(real)));
+	return -1;
+}
+
 int
 journal_recover(int fd, const char *path)
 {
@@ -1232,17 +1346,9 @@ journal_recover(int fd, const char *path)
 
 	if (jnl_init(&j, fd, path) == -1)
 		return MD_TEMP;
-	if ((j.jfd = open(j.jpath, O_RDWR | O_NOFOLLOW | O_CLOEXEC)) == -1) {
-		if (errno == ENOENT)
-			return MD_OK;
-		log_warn("%s: open", j.jpath);
-		return MD_TEMP;
-	}
+	if ((j.jfd = jnl_open(&j, &st)) == -1)
+		return errno == ENOENT ? MD_OK : MD_TEMP;
 	status = MD_TEMP;
-	if (fstat(j.jfd, &st) == -1) {
-		log_warn("%s: fstat", j.jpath);
-		goto out;
-	}
 	if ((r = load_plan(&j, (uint64_t)st.st_size)) == 0) {
 		/* the plan is durable before the mailbox is written */
 		log_info("%s: removing an UPDATE journal whose writing was cut "
@@ -1251,11 +1357,10 @@ journal_recover(int fd, const char *path)
 			log_warn("%s: unlink", j.jpath);
 		else
 			status = MD_OK;
-		goto out;
-	}
-	if (r == 1 && jnl_buffers(&j) == 0)
+	} else if (r == J_BAD)
+		status = set_aside(&j, j.bad);
+	else if (r == 1 && jnl_buffers(&j) == 0)
 		status = resume(&j);
- out:
 	jnl_free(&j);
 	return status;
 }

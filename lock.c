@@ -19,6 +19,7 @@
 #include "lock.h"
 #include "log.h"
 #include "params.h"
+#include "spool.h"
 
 /* Pause between lock attempts, in milliseconds. */
 #define LOCK_NAP_MS	100
@@ -120,23 +121,32 @@ dot_try(struct lockset *lk, const char *tmp)
 	return r;
 }
 
-/* Remove the dotlock if it is stale.  Returns 1 if it is gone now. */
+/*
+ * Remove the dotlock if it is stale: its time that far in the past, or
+ * as far in the future, which no lock just taken has (a file planted
+ * with a time years ahead would otherwise lock every MDA and session
+ * out for as long).  Returns 1 if it is gone now.
+ */
 static int
 dot_stale(struct lockset *lk)
 {
 	struct stat	st;
 	time_t		now = time(NULL);
+	char		real[PATH_MAX];
 
-	if (stat(lk->lockpath, &st) == -1)
+	if (lstat(lk->lockpath, &st) == -1)
 		return errno == ENOENT;
-	if (now - st.st_mtime <= DOTLOCK_STALE_AGE)
+	if (now - st.st_mtime <= DOTLOCK_STALE_AGE &&
+	    st.st_mtime - now <= DOTLOCK_STALE_AGE)
 		return 0;
+	spool_name(lk->lockpath, real, sizeof(real));
 	if (unlink(lk->lockpath) == -1 && errno != ENOENT) {
-		log_warn("%s: cannot remove a stale dotlock", lk->lockpath);
+		log_warn("%s: cannot remove a stale dotlock", real);
 		return 0;
 	}
-	log_warnx("%s: removed a stale dotlock (%lld seconds old)",
-	    lk->lockpath, (long long)(now - st.st_mtime));
+	log_warnx("%s: removed a stale dotlock (%lld seconds %s)", real,
+	    (long long)(now > st.st_mtime ? now - st.st_mtime :
+	    st.st_mtime - now), now > st.st_mtime ? "old" : "in the future");
 	return 1;
 }
 
@@ -289,37 +299,32 @@ flock_configured(const struct lockset *lk)
 }
 
 /*
- * Open (creating) the session lock file.  Returns the descriptor, or -1:
- * with errno EACCES when the file can't be made or is not ours (someone
- * else's file could be held forever to lock us out), so the caller falls
- * back to flock; any other errno is a real failure (logged).
+ * Open (creating) the session lock file.  Someone else's file there
+ * could be held for ever to lock us out: it is set aside and ours made.
+ * Returns the descriptor, or -1: with errno EACCES when the file can't
+ * be made or is still not ours, so the caller falls back to flock; any
+ * other errno is a real failure (logged).
  */
 static int
 sess_open(struct lockset *lk, char *name, size_t len)
 {
-	struct stat	st;
-	int		fd;
+	char	real[PATH_MAX];
+	int	fd;
 
 	if (lock_sibling(lk->path, ".pop3d-session", name, len) == -1) {
 		log_warnx("%s: path too long for a session lock", lk->path);
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	fd = open(name, O_RDWR | O_CREAT | O_NOFOLLOW | O_NOCTTY |
-	    O_CLOEXEC | O_NONBLOCK, 0600);
+	fd = spool_open(name, O_RDWR | O_CREAT, SPOOL_OURS, NULL);
+	if (fd == -1 && errno == EPERM && spool_set_aside(name) == 0)
+		fd = spool_open(name, O_RDWR | O_CREAT, SPOOL_OURS, NULL);
 	if (fd == -1) {
-		if (errno == EACCES || errno == EPERM || errno == EROFS ||
-		    errno == ELOOP)
+		if (errno == EACCES || errno == EPERM || errno == EROFS)
 			errno = EACCES;
 		else
-			log_warn("%s: open", name);
-		return -1;
-	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_uid != geteuid()) {
-		(void)close(fd);
-		errno = EACCES;
-		return -1;
+			log_warn("%s: open", spool_name(name, real,
+			    sizeof(real)));
 	}
 	return fd;
 }

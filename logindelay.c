@@ -16,6 +16,7 @@
 
 #include "log.h"
 #include "logindelay.h"
+#include "spool.h"
 
 int
 logindelay_path(const char *mailbox, char *out, size_t len)
@@ -31,16 +32,36 @@ logindelay_path(const char *mailbox, char *out, size_t len)
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
+/*
+ * The state file, open: a foreign one (spool.h: planted with a time in
+ * the future, or to be held for ever) is set aside once, so it neither
+ * keeps the user out nor is written through.  Returns the descriptor,
+ * or -1 (errno ENOENT: none, and create was not asked).
+ */
+static int
+stamp_open(const char *path, int create, struct stat *st)
+{
+	int	flags = create ? O_WRONLY | O_CREAT : O_RDONLY;
+	int	fd;
+
+	if ((fd = spool_open(path, flags, SPOOL_OURS, st)) == -1 &&
+	    errno == EPERM && spool_set_aside(path) == 0)
+		fd = spool_open(path, flags, SPOOL_OURS, st);
+	return fd;
+}
+
 int
 logindelay_ok(const char *mailbox, unsigned delay)
 {
 	char		path[4096];
 	struct stat	st;
 	time_t		now = time(NULL);
+	int		fd;
 
 	if (delay == 0 || logindelay_path(mailbox, path, sizeof(path)) == -1 ||
-	    stat(path, &st) == -1)
+	    (fd = stamp_open(path, 0, &st)) == -1)
 		return 1;
+	close(fd);
 	if (st.st_mtime > now)
 		return 1;
 	return now - st.st_mtime >= (time_t)delay;
@@ -49,17 +70,18 @@ logindelay_ok(const char *mailbox, unsigned delay)
 int
 logindelay_record(const char *mailbox)
 {
-	char	path[4096];
-	int	fd;
+	char		path[4096], real[4096];
+	struct stat	st;
+	int		fd;
 
 	if (logindelay_path(mailbox, path, sizeof(path)) == -1) {
 		log_warnx("%s: login time: path too long", mailbox);
 		return -1;
 	}
-	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
-	    O_NONBLOCK, 0600);
+	fd = stamp_open(path, 1, &st);
 	if (fd == -1 || futimens(fd, NULL) == -1) {
-		log_warn("%s: recording the login time", path);
+		log_warn("%s: recording the login time", spool_name(path, real,
+		    sizeof(real)));
 		if (fd != -1)
 			close(fd);
 		return -1;

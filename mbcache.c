@@ -26,6 +26,7 @@
 #include "mbox_int.h"
 #include "md5.h"
 #include "params.h"
+#include "spool.h"
 
 #define C_MAGIC		"POP3DIX1"
 #define C_HDR		128
@@ -89,13 +90,12 @@ mbcache_save(const struct mbox *m)
 {
 	unsigned char	h[C_HDR];
 	char		name[PATH_MAX], tmp[PATH_MAX];
-	int		fd;
+	int		fd, ok;
 
 	if (m->size < MBCACHE_MIN_BYTES || m->um.ngrp > 0 || m->um.nmem > 0 ||
 	    m->xuidl_seen || m->format == MBOX_MBOXCL2 || m->fd == -1)
 		return;
-	if (lock_sibling(m->path, ".pop3d-index", name, sizeof(name)) == -1 ||
-	    lock_sibling(m->path, ".pop3d-index.tmp", tmp, sizeof(tmp)) == -1)
+	if (lock_sibling(m->path, ".pop3d-index", name, sizeof(name)) == -1)
 		return;
 	memset(h, 0, sizeof(h));
 	memcpy(h, C_MAGIC, 8);
@@ -111,17 +111,14 @@ mbcache_save(const struct mbox *m)
 	if (tail_hash(m, m->size, h + C_TAIL) == -1)
 		return;
 	checksum(h, m->msgs, m->nmsgs, h + C_SUM);
-	(void)unlink(tmp);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0600)) == -1) {
-		log_debug("%s: no index cache: %s", tmp, strerror(errno));
+	if ((fd = spool_tmpfile(name, tmp, sizeof(tmp))) == -1) {
+		log_debug("%s: no index cache: %s", name, strerror(errno));
 		return;
 	}
-	if (fd_write_all(fd, h, sizeof(h)) == -1 ||
-	    fd_write_all(fd, m->msgs, m->nmsgs * sizeof(*m->msgs)) == -1 ||
-	    close(fd) == -1 || rename(tmp, name) == -1) {
+	ok = fd_write_all(fd, h, sizeof(h)) == 0 &&
+	    fd_write_all(fd, m->msgs, m->nmsgs * sizeof(*m->msgs)) == 0;
+	if (close(fd) == -1 || !ok || rename(tmp, name) == -1) {
 		log_debug("%s: no index cache: %s", tmp, strerror(errno));
-		(void)close(fd);
 		(void)unlink(tmp);
 	}
 }
@@ -189,19 +186,16 @@ entries_fit(struct mbox *m, const struct mbox_msg *e, size_t n,
 
 /* Read and check the cache of m's file; see mbcache_load.  1, 0 or -1. */
 static int
-load(struct mbox *m, int fd, uint64_t cur, const struct timespec *mt,
-    uint64_t *from)
+load(struct mbox *m, int fd, const struct stat *st, uint64_t cur,
+    const struct timespec *mt, uint64_t *from)
 {
 	unsigned char	 h[C_HDR], sum[MD5_LEN], tail[MD5_LEN];
-	struct stat	 st;
 	struct mbox_msg	*e;
 	size_t		 n;
 	int		 r;
 
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_uid != geteuid() || st.st_size < C_HDR ||
-	    fd_pread_all(fd, h, sizeof(h), 0) == -1 ||
-	    !header_fits(m, h, (uint64_t)st.st_size, cur, mt))
+	if (st->st_size < C_HDR || fd_pread_all(fd, h, sizeof(h), 0) == -1 ||
+	    !header_fits(m, h, (uint64_t)st->st_size, cur, mt))
 		return 0;
 	/*
 	 * The tail first: a cache left from before the file was rewritten
@@ -241,7 +235,7 @@ int
 mbcache_load(struct mbox *m, uint64_t *from)
 {
 	char		name[PATH_MAX];
-	struct stat	st;
+	struct stat	st, cst;
 	int		fd, r;
 
 	*from = 0;
@@ -250,10 +244,10 @@ mbcache_load(struct mbox *m, uint64_t *from)
 	    (uint64_t)st.st_size < MBCACHE_MIN_BYTES ||
 	    lock_sibling(m->path, ".pop3d-index", name, sizeof(name)) == -1)
 		return 0;
-	if ((fd = open(name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC |
-	    O_NONBLOCK)) == -1)
+	/* A foreign one is logged, and replaced by the next save. */
+	if ((fd = spool_open(name, O_RDONLY, SPOOL_OURS, &cst)) == -1)
 		return 0;
-	r = load(m, fd, (uint64_t)st.st_size, &st.st_mtim, from);
+	r = load(m, fd, &cst, (uint64_t)st.st_size, &st.st_mtim, from);
 	(void)close(fd);
 	if (r == 0)
 		log_debug("%s: index cache not usable: scanning", m->path);

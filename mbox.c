@@ -31,6 +31,7 @@
 #include "mbox_int.h"
 #include "md5.h"
 #include "params.h"
+#include "spool.h"
 #include "xform.h"
 
 /* Bytes of a line looked at to classify it: "Content-Length:" is 15. */
@@ -1986,27 +1987,26 @@ mbox_scan(struct mbox *m, uint64_t from)
 /* ------------------------------------------------------------------ */
 /* Open and close */
 
-/* Open the file; a missing one leaves fd -1.  Returns an enum md_status. */
+/*
+ * Open the file; a missing one leaves fd -1, and so does one that is not
+ * this user's (spool.h: another owner's file, one with other names):
+ * whoever could put it there must not be able to lock the user out, nor
+ * make pop3d serve or rewrite a file it should not.  Returns an enum
+ * md_status.
+ */
 static int
 mbox_openfile(struct mbox *m)
 {
 	struct stat	st;
 
-	m->fd = open(m->path, O_RDWR | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	m->fd = spool_open(m->path, O_RDWR, SPOOL_MAILBOX, &st);
 	if (m->fd == -1) {
-		if (errno == ENOENT)
+		if (errno == ENOENT || errno == EPERM)
 			return MD_OK;
+		if (errno == EINVAL)
+			return MD_PERM;
 		log_warn("%s: open", m->path);
-		return errno == EACCES || errno == EPERM || errno == ELOOP ||
-		    errno == EISDIR ? MD_PERM : MD_TEMP;
-	}
-	if (fstat(m->fd, &st) == -1) {
-		log_warn("%s: fstat", m->path);
-		return MD_TEMP;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		log_warnx("%s: not a regular file", m->path);
-		return MD_PERM;
+		return errno == EACCES ? MD_PERM : MD_TEMP;
 	}
 	m->dev = st.st_dev;
 	m->ino = st.st_ino;
@@ -2023,7 +2023,7 @@ mbox_same(struct mbox *m, uint64_t *cur)
 		return MD_TEMP;
 	}
 	*cur = (uint64_t)fst.st_size;
-	if (stat(m->path, &st) == -1 || st.st_dev != m->dev ||
+	if (lstat(m->path, &st) == -1 || st.st_dev != m->dev ||
 	    st.st_ino != m->ino) {
 		log_warnx("%s: replaced by another program during the session",
 		    m->path);

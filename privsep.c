@@ -51,6 +51,7 @@
 #include "log.h"
 #include "params.h"
 #include "privsep.h"
+#include "spool.h"
 #include "tls.h"
 #include "transport.h"
 
@@ -669,6 +670,8 @@ jail_mailbox(struct auth_user *who)
 	rc = chroot(dir) == -1 || chdir("/") == -1 ? -1 : 0;
 	if (rc == -1)
 		log_warn("chroot %s", dir);
+	else
+		spool_jailed(dir);
 	*slash = '/';
 	if (rc == -1)
 		return -1;

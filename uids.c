@@ -28,6 +28,7 @@
 #include "mbox_int.h"
 #include "md5.h"
 #include "params.h"
+#include "spool.h"
 
 #define UIDS_MAGIC	"pop3d-uids 1\n"
 #define LINE_CL		"content-length ignored"
@@ -457,33 +458,36 @@ slurp(int fd, size_t len)
 
 /*
  * Only our own file is trusted: in a shared spool another user could
- * plant one to take UIDs over.
+ * plant one to take UIDs over.  A foreign one is set aside, so that it
+ * is logged once and the next UPDATE can put ours in its place.
  */
 int
 uids_load(struct mbox *m)
 {
 	struct uidmap	*um = &m->um;
 	struct stat	 st;
-	char		 name[PATH_MAX], *text = NULL;
+	char		 name[PATH_MAX], real[PATH_MAX], *text = NULL;
 	int		 fd, ok = 0;
 
 	if (lock_sibling(m->path, ".pop3d-uids", name, sizeof(name)) == -1)
 		return 0;
-	if ((fd = open(name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC |
-	    O_NONBLOCK)) == -1) {
-		if (errno != ENOENT)
-			log_warn("%s: open (ignored)", name);
+	if ((fd = spool_open(name, O_RDONLY, SPOOL_OURS, &st)) == -1) {
+		if (errno == EPERM)
+			(void)spool_set_aside(name);
+		else if (errno != ENOENT)
+			log_warn("%s: open (ignored)", spool_name(name, real,
+			    sizeof(real)));
 		return 0;
 	}
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-	    st.st_uid == geteuid() && st.st_size <= UIDS_FILE_MAX &&
+	if (st.st_size <= UIDS_FILE_MAX &&
 	    (text = slurp(fd, (size_t)st.st_size)) != NULL)
 		ok = parse_file(um, text, (size_t)st.st_size) == 0;
 	(void)close(fd);
 	free(text);
 	if (!ok) {
 		log_warnx("%s: not a valid UID file, ignored: identical "
-		    "messages may change UIDs", name);
+		    "messages may change UIDs", spool_name(name, real,
+		    sizeof(real)));
 		uids_free(m);
 		memset(um, 0, sizeof(*um));
 	}

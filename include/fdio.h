@@ -19,12 +19,12 @@ int	fd_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
 
 /*
  * Replace the file path with len bytes at buf, durably and atomically:
- * write them to tmp (a name in the same directory, created afresh, mode
- * 0600), fsync it, rename it over path and fsync the directory.  Returns
- * 0, or -1 with errno set and tmp removed; *what names the step that
+ * write them to a new file of our own beside it (spool_tmpfile), fsync
+ * it, rename it over path and fsync the directory.  Returns 0, or -1
+ * with errno set and the new file removed; *what names the step that
  * failed, for the log.
  */
-int	fd_replace(const char *path, const char *tmp, const void *buf,
-	    size_t len, const char **what);
+int	fd_replace(const char *path, const void *buf, size_t len,
+	    const char **what);
 
 #endif

@@ -114,7 +114,8 @@
 
 /*
  * A dotlock older than this with no change to the mailbox is stale and is
- * broken (c-client uses 5 minutes; Dovecot 2).
+ * broken (c-client uses 5 minutes; Dovecot 2); so is one dated this far
+ * in the future, which no lock just taken is.
  */
 #define DOTLOCK_STALE_AGE	300
 

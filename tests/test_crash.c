@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1040,9 +1041,29 @@ as_v9(unsigned char *h)
 
 /*
  * A journal left by the pop3d before this one (version 1) is still
- * finished; one of a version this pop3d does not know is left alone,
- * with the mailbox, not taken for one whose writing was cut short.
+ * finished; one of a version this pop3d does not know is set aside,
+ * the mailbox served as it is, never taken for one whose writing was
+ * cut short.
  */
+/*
+ * The journal at jpath was set aside, not obeyed nor removed: it is
+ * gone from its name and its bytes wait under "jpath.foreign-...".
+ * Removes that copy.
+ */
+static void
+assert_set_aside(const char *jpath)
+{
+	char	pattern[PATH_MAX + 16];
+	glob_t	g;
+
+	assert_false(exists(jpath));
+	(void)snprintf(pattern, sizeof(pattern), "%s.foreign-*", jpath);
+	assert_int_equal(glob(pattern, 0, NULL, &g), 0);
+	assert_int_equal(g.gl_pathc, 1);
+	assert_int_equal(unlink(g.gl_pathv[0]), 0);
+	globfree(&g);
+}
+
 static void
 t_journal_versions(void **state)
 {
@@ -1062,11 +1083,10 @@ t_journal_versions(void **state)
 	half_done(path, 8);
 	mid = read_file(path, &mlen);
 	rewrite_header(jpath, as_v9);
-	assert_int_equal(open_status(path), MD_TEMP);
-	assert_true(exists(jpath));
+	assert_int_equal(open_status(path), MD_OK);
+	assert_set_aside(jpath);
 	got = read_file(path, &len);
 	assert_true(len == mlen && memcmp(got, mid, len) == 0);
-	assert_int_equal(unlink(jpath), 0);
 	free(got);
 	free(mid);
 	free(after);
@@ -1087,27 +1107,128 @@ t_journal_other_inode(void **state)
 	a = read_file(path, &alen);
 	write_file(copy, a, alen);
 	assert_int_equal(rename(copy, path), 0);
-	assert_int_equal(open_status(path), MD_TEMP);
-	assert_true(exists(jpath));
+	assert_int_equal(open_status(path), MD_OK);
+	assert_set_aside(jpath);
 	b = read_file(path, &blen);
 	assert_true(alen == blen && memcmp(a, b, alen) == 0);
 	free(a);
 	free(b);
-	assert_int_equal(unlink(jpath), 0);
 }
 
 static void
 t_journal_mailbox_shrunk(void **state)
 {
-	char	path[PATH_MAX], jpath[PATH_MAX];
+	char		path[PATH_MAX], jpath[PATH_MAX];
+	struct stat	st;
 
 	(void)state;
 	paths("shrunk", path, jpath);
 	half_done(path, 8);
 	assert_int_equal(truncate(path, 1000), 0);
-	assert_int_equal(open_status(path), MD_TEMP);
-	assert_true(exists(jpath));
-	assert_int_equal(unlink(jpath), 0);
+	assert_int_equal(open_status(path), MD_OK);
+	assert_set_aside(jpath);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 1000);
+}
+
+/* The ways a journal that pop3d did not make for this user may look. */
+enum planted {
+	PL_OWNER,	/* another user's file (needs root to make) */
+	PL_LINK,	/* a second name of a real journal */
+	PL_MODE,	/* writable by the group */
+	PL_SYMLINK,	/* a symbolic link to a real journal */
+	PL_FIFO,
+	PL_END
+};
+
+/* Turn the journal at jpath into kind k; other is a spare name. */
+static void
+plant(enum planted k, const char *jpath, const char *other)
+{
+	switch (k) {
+	case PL_OWNER:
+		assert_int_equal(chown(jpath, 4242, 4242), 0);
+		break;
+	case PL_LINK:
+		assert_int_equal(link(jpath, other), 0);
+		break;
+	case PL_MODE:
+		assert_int_equal(chmod(jpath, 0620), 0);
+		break;
+	case PL_SYMLINK:
+		assert_int_equal(rename(jpath, other), 0);
+		assert_int_equal(symlink(other, jpath), 0);
+		break;
+	case PL_FIFO:
+		assert_int_equal(unlink(jpath), 0);
+		assert_int_equal(mkfifo(jpath, 0600), 0);
+		break;
+	case PL_END:
+		break;
+	}
+}
+
+/*
+ * A journal that pop3d did not make for this user is never obeyed, even
+ * one that is a real journal under another name, and never holds the
+ * open up: it is set aside, and the mailbox is served as it is.
+ */
+static void
+t_journal_foreign(void **state)
+{
+	char		 path[PATH_MAX], jpath[PATH_MAX], other[PATH_MAX + 8];
+	char		*mid, *got;
+	size_t		 mlen, len;
+	enum planted	 k;
+
+	(void)state;
+	paths("foreign", path, jpath);
+	(void)snprintf(other, sizeof(other), "%s.real", jpath);
+	for (k = 0; k < PL_END; k++) {
+		if (k == PL_OWNER && geteuid() != 0)
+			continue;
+		half_done(path, 8);
+		mid = read_file(path, &mlen);
+		plant(k, jpath, other);
+		assert_int_equal(open_status(path), MD_OK);
+		assert_set_aside(jpath);
+		got = read_file(path, &len);
+		assert_true(len == mlen && memcmp(got, mid, len) == 0);
+		(void)unlink(other);
+		free(got);
+		free(mid);
+	}
+}
+
+/*
+ * Another program rewrote the mailbox after the crash (a mail reader
+ * marking messages): the plan's messages are no longer where it says,
+ * so it is not redone over the reader's bytes.
+ */
+static void
+t_journal_mailbox_rewritten(void **state)
+{
+	char	path[PATH_MAX], jpath[PATH_MAX], *mid, *got, *p;
+	size_t	mlen, len;
+	int	fd;
+
+	(void)state;
+	paths("rewritten", path, jpath);
+	half_done(path, 8);
+	mid = read_file(path, &mlen);
+	/* the second half's messages lose their From_ lines, same size */
+	for (p = mid + mlen / 2; (p = memmem(p, (size_t)(mid + mlen - p),
+	    "\nFrom ", 6)) != NULL; p++)
+		p[1] = 'X';
+	assert_true((fd = open(path, O_WRONLY)) != -1);
+	assert_int_equal(pwrite(fd, mid, mlen, 0), (ssize_t)mlen);
+	assert_int_equal(close(fd), 0);
+	assert_int_equal(open_status(path), MD_OK);
+	assert_set_aside(jpath);
+	got = read_file(path, &len);
+	assert_true(len == mlen && memcmp(got, mid, len) == 0);
+	free(got);
+	free(mid);
 }
 
 /*
@@ -1324,6 +1445,8 @@ main(void)
 		cmocka_unit_test(t_journal_versions),
 		cmocka_unit_test(t_journal_other_inode),
 		cmocka_unit_test(t_journal_mailbox_shrunk),
+		cmocka_unit_test(t_journal_foreign),
+		cmocka_unit_test(t_journal_mailbox_rewritten),
 		cmocka_unit_test(t_full_disk),
 		cmocka_unit_test(t_report),
 	};
