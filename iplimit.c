@@ -1,9 +1,10 @@
 /*
- * Sessions per client address: one slot per session process in an
- * anonymous shared mapping.  The listener claims a slot before fork and
- * frees it at reap; a session that learns its real client from a PROXY
- * header rewrites its own slot's key.  Readers may see a key half
- * written by a session at that moment: the count is then off by one for
+ * Sessions per client address (iplimit.h).  The listener keeps the pid of
+ * each slot in its own heap: it signals and releases only what it forked.
+ * The shared mapping holds, per slot, whether it is in use and the key of
+ * its client, which the listener writes at fork and a monitor may rewrite
+ * after a PROXY header; both are root.  Readers may see a key half
+ * written by a monitor at that moment: the count is then off by one for
  * an instant, which a limit can live with; no lock is worth it.
  */
 #include <sys/types.h>
@@ -14,34 +15,41 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "iplimit.h"
+#include "log.h"
 #include "params.h"
 
-/* pid 0: free; -1: claimed, fork not done yet. */
 struct slot {
-	pid_t		pid;
-	unsigned char	key[16];
+	unsigned char	used;
+	unsigned char	key[IPLIMIT_KEY_LEN];
+};
+
+/* What the root monitors share with the listener. */
+struct shared {
+	time_t		last_log;	/* CLOCK_MONOTONIC seconds */
+	long		quiet;		/* refusals not logged since */
+	struct slot	slot[];
 };
 
 struct iplimit {
+	struct shared	*sh;		/* NULL once detached */
 	size_t		 maplen;
 	unsigned	 nslots;
-	time_t		 last_log;	/* CLOCK_MONOTONIC seconds */
-	long		 quiet;		/* refusals not logged since */
-	struct slot	 slot[];
+	pid_t		*pid;		/* per slot: 0 free, -1 forking */
 };
 
 /* IPv6 cut to its /64: one site, where a host picks any address. */
 int
-iplimit_addr_key(const struct sockaddr *sa, unsigned char key[16])
+iplimit_addr_key(const struct sockaddr *sa, unsigned char key[IPLIMIT_KEY_LEN])
 {
 	const struct sockaddr_in	*sin = (const void *)sa;
 	const struct sockaddr_in6	*sin6 = (const void *)sa;
 
-	memset(key, 0, 16);
+	memset(key, 0, IPLIMIT_KEY_LEN);
 	if (sa->sa_family == AF_INET) {
 		key[10] = key[11] = 0xff;
 		memcpy(key + 12, &sin->sin_addr, 4);
@@ -60,33 +68,53 @@ struct iplimit *
 iplimit_new(unsigned slots)
 {
 	struct iplimit	*l;
-	size_t		 len;
+	void		*p;
 
-	len = sizeof(*l) + (size_t)slots * sizeof(struct slot);
-	l = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-	    -1, 0);
-	if (l == MAP_FAILED)
+	if ((l = calloc(1, sizeof(*l))) == NULL ||
+	    (l->pid = calloc(slots, sizeof(*l->pid))) == NULL) {
+		free(l);
 		return NULL;
-	l->maplen = len;
+	}
 	l->nslots = slots;
+	l->maplen = sizeof(*l->sh) + (size_t)slots * sizeof(struct slot);
+	p = mmap(NULL, l->maplen, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		free(l->pid);
+		free(l);
+		return NULL;
+	}
+	l->sh = p;
 	return l;
+}
+
+void
+iplimit_detach(struct iplimit *l)
+{
+	if (l == NULL || l->sh == NULL)
+		return;
+	(void)munmap(l->sh, l->maplen);
+	l->sh = NULL;
 }
 
 void
 iplimit_free(struct iplimit *l)
 {
-	if (l != NULL)
-		munmap(l, l->maplen);
+	if (l == NULL)
+		return;
+	iplimit_detach(l);
+	free(l->pid);
+	free(l);
 }
 
 static unsigned
-count_key(const struct iplimit *l, const unsigned char key[16])
+count_key(const struct iplimit *l, const unsigned char key[IPLIMIT_KEY_LEN])
 {
 	unsigned	i, n = 0;
 
-	for (i = 0; i < l->nslots; i++)
-		if (l->slot[i].pid != 0 &&
-		    memcmp(l->slot[i].key, key, 16) == 0)
+	for (i = 0; l->sh != NULL && i < l->nslots; i++)
+		if (l->sh->slot[i].used &&
+		    memcmp(l->sh->slot[i].key, key, IPLIMIT_KEY_LEN) == 0)
 			n++;
 	return n;
 }
@@ -94,7 +122,7 @@ count_key(const struct iplimit *l, const unsigned char key[16])
 unsigned
 iplimit_count(const struct iplimit *l, const struct sockaddr *sa)
 {
-	unsigned char	key[16];
+	unsigned char	key[IPLIMIT_KEY_LEN];
 
 	if (iplimit_addr_key(sa, key) == -1)
 		return 0;
@@ -104,13 +132,16 @@ iplimit_count(const struct iplimit *l, const struct sockaddr *sa)
 int
 iplimit_claim(struct iplimit *l, const struct sockaddr *sa)
 {
-	unsigned	i;
+	struct slot	*s;
+	unsigned	 i;
 
-	for (i = 0; i < l->nslots; i++)
-		if (l->slot[i].pid == 0) {
-			if (iplimit_addr_key(sa, l->slot[i].key) == -1)
-				memset(l->slot[i].key, 0xff, 16);
-			l->slot[i].pid = -1;
+	for (i = 0; l->sh != NULL && i < l->nslots; i++)
+		if (l->pid[i] == 0) {
+			s = &l->sh->slot[i];
+			if (iplimit_addr_key(sa, s->key) == -1)
+				memset(s->key, 0xff, IPLIMIT_KEY_LEN);
+			s->used = 1;
+			l->pid[i] = -1;
 			return (int)i;
 		}
 	return -1;
@@ -119,8 +150,11 @@ iplimit_claim(struct iplimit *l, const struct sockaddr *sa)
 void
 iplimit_set_pid(struct iplimit *l, int slot, pid_t pid)
 {
-	if (slot >= 0 && (unsigned)slot < l->nslots)
-		l->slot[slot].pid = pid;
+	if (slot < 0 || (unsigned)slot >= l->nslots)
+		return;
+	l->pid[slot] = pid;
+	if (pid == 0 && l->sh != NULL)
+		l->sh->slot[slot].used = 0;
 }
 
 void
@@ -129,21 +163,19 @@ iplimit_release(struct iplimit *l, pid_t pid)
 	unsigned	i;
 
 	for (i = 0; i < l->nslots; i++)
-		if (l->slot[i].pid == pid) {
-			l->slot[i].pid = 0;
+		if (l->pid[i] == pid) {
+			iplimit_set_pid(l, (int)i, 0);
 			return;
 		}
 }
 
 unsigned
-iplimit_rekey(struct iplimit *l, int slot, const struct sockaddr *sa)
+iplimit_rekey(struct iplimit *l, int slot,
+    const unsigned char key[IPLIMIT_KEY_LEN])
 {
-	unsigned char	key[16];
-
-	if (slot < 0 || (unsigned)slot >= l->nslots ||
-	    iplimit_addr_key(sa, key) == -1)
+	if (l->sh == NULL || slot < 0 || (unsigned)slot >= l->nslots)
 		return 1;
-	memcpy(l->slot[slot].key, key, 16);
+	memcpy(l->sh->slot[slot].key, key, IPLIMIT_KEY_LEN);
 	/* Written first, counted second: two racing sessions both see each other. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	return count_key(l, key);
@@ -155,22 +187,36 @@ iplimit_signal_all(const struct iplimit *l, int sig)
 	unsigned	i;
 
 	for (i = 0; i < l->nslots; i++)
-		if (l->slot[i].pid > 0)
-			kill(l->slot[i].pid, sig);
+		if (l->pid[i] > 0)
+			kill(l->pid[i], sig);
 }
 
-long
-iplimit_may_log(struct iplimit *l)
+/* Whether a refusal may be logged now: -1 no, else how many were not. */
+static long
+may_log(struct iplimit *l)
 {
 	struct timespec	now;
-	long		quiet;
 
+	if (l == NULL || l->sh == NULL)
+		return 0;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (l->last_log != 0 && now.tv_sec - l->last_log < IPLIMIT_LOG_INTERVAL) {
-		__atomic_add_fetch(&l->quiet, 1, __ATOMIC_RELAXED);
+	if (l->sh->last_log != 0 &&
+	    now.tv_sec - l->sh->last_log < IPLIMIT_LOG_INTERVAL) {
+		__atomic_add_fetch(&l->sh->quiet, 1, __ATOMIC_RELAXED);
 		return -1;
 	}
-	l->last_log = now.tv_sec;
-	quiet = __atomic_exchange_n(&l->quiet, 0, __ATOMIC_RELAXED);
-	return quiet;
+	l->sh->last_log = now.tv_sec;
+	return __atomic_exchange_n(&l->sh->quiet, 0, __ATOMIC_RELAXED);
+}
+
+void
+iplimit_log_refusal(struct iplimit *l, const char *why)
+{
+	long	quiet = may_log(l);
+
+	if (quiet == 0)
+		log_warnx("refused a connection: %s", why);
+	else if (quiet > 0)
+		log_warnx("refused a connection: %s (and %ld more not "
+		    "logged)", why, quiet);
 }

@@ -132,7 +132,8 @@ peer_name(const struct sockaddr_storage *ss, socklen_t sl, char *out,
 /*
  * Turn one connection away with a single [SYS/TEMP] line (RFC 3206): over
  * max_sessions, over max_sessions_per_ip, or out of processes.  The log
- * line is rate-limited so a flood can't fill the disk.
+ * line (none when why is NULL: the monitor logged it) is rate-limited so
+ * a flood can't fill the disk.
  */
 static void
 refuse(struct iplimit *lim, int fd, const char *why)
@@ -140,27 +141,23 @@ refuse(struct iplimit *lim, int fd, const char *why)
 	static const char	msg[] =
 	    "-ERR [SYS/TEMP] too many sessions, try again later\r\n";
 	ssize_t			n;
-	long			quiet;
 
 	n = write(fd, msg, sizeof(msg) - 1);
 	(void)n;
 	close(fd);
-	if (lim == NULL || (quiet = iplimit_may_log(lim)) == 0)
-		log_warnx("refused a connection: %s", why);
-	else if (quiet > 0)
-		log_warnx("refused a connection: %s (and %ld more not "
-		    "logged)", why, quiet);
+	if (why != NULL)
+		iplimit_log_refusal(lim, why);
 }
 
 /*
  * Behind a balancer: a connection from a proxy_trusted address must start
  * with a PROXY header naming the real client, which then replaces *ss for
- * logs and limits (the session re-counts its address: it was counted
- * under the balancer's).  Anyone else sending one is refused.  Returns 0,
- * or -1 when the connection must be closed (logged).
+ * logs and limits (the monitor re-counts the session under its address:
+ * it was counted under the balancer's).  Anyone else sending one is
+ * refused.  Returns 0, or -1 when the connection must be closed (logged).
  */
 static int
-real_client(const struct conf *c, struct iplimit *lim, int fd, int slot,
+real_client(const struct conf *c, const struct conn_link *link, int fd,
     struct sockaddr_storage *ss, socklen_t *sl)
 {
 	struct proxy_hdr	 h;
@@ -189,10 +186,9 @@ real_client(const struct conf *c, struct iplimit *lim, int fd, int slot,
 		return 0;
 	*ss = h.src;
 	*sl = h.srclen;
-	if (lim != NULL && c->max_sessions_per_ip > 0 &&
-	    iplimit_rekey(lim, slot, (struct sockaddr *)ss) >
-	    c->max_sessions_per_ip) {
-		refuse(lim, fd, "max_sessions_per_ip reached");
+	if (link->privsep && c->max_sessions_per_ip > 0 &&
+	    privsep_rekey(link->privsep_fd, (struct sockaddr *)ss) != 0) {
+		refuse(NULL, fd, NULL);
 		return -1;
 	}
 	return 0;
@@ -201,8 +197,7 @@ real_client(const struct conf *c, struct iplimit *lim, int fd, int slot,
 /* What the jailed pre-login process needs to find the real client. */
 struct prep {
 	const struct conf	*c;
-	struct iplimit		*lim;
-	int			 fd, slot;
+	int			 fd;
 	struct sockaddr_storage	*ss;
 	socklen_t		 sl;
 	char			*peer;		/* NI_MAXHOST + 16 bytes */
@@ -218,7 +213,7 @@ prepare(struct conn_link *link, void *arg)
 	struct prep	*p = arg;
 	int		 on = 1;
 
-	if (real_client(p->c, p->lim, p->fd, p->slot, p->ss, &p->sl) == -1)
+	if (real_client(p->c, link, p->fd, p->ss, &p->sl) == -1)
 		return -1;
 	/* Replies go out in large batches: don't let Nagle hold the tail back. */
 	setsockopt(p->fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
@@ -258,7 +253,9 @@ child_session(const struct daemon *d, int fd, int tls, int slot,
 	link.implicit_tls = tls;
 	link.tls = ts;
 	link.fail_penalty = penalty;
-	p = (struct prep){ c, d->lim, fd, slot, ss, sl, peer };
+	link.lim = d->lim;
+	link.lim_slot = slot;
+	p = (struct prep){ c, fd, ss, sl, peer };
 	rc = privsep_serve(c, fd, fd, &link, prepare, &p);
 	/* The listener learns this connection's failed logins from it. */
 	_exit(faildelay_exit_code(rc == 0, link.failures));
@@ -638,7 +635,7 @@ serve_inetd(const struct conf *c, struct tls_server *ts, int implicit_tls)
 	link.peer = peer;
 	link.implicit_tls = implicit_tls;
 	link.tls = ts;
-	p = (struct prep){ c, NULL, STDIN_FILENO, -1, &ss, sl, peer };
+	p = (struct prep){ c, STDIN_FILENO, &ss, sl, peer };
 	rc = privsep_serve(c, STDIN_FILENO, STDOUT_FILENO, &link, prepare,
 	    &p) == 0 ? 0 : 1;
 	/* Freed here, not left to exit: no session ends with a leak. */

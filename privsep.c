@@ -48,6 +48,7 @@
 #include "buf.h"
 #include "conn.h"
 #include "faildelay.h"
+#include "iplimit.h"
 #include "log.h"
 #include "params.h"
 #include "privsep.h"
@@ -132,7 +133,7 @@ privsep_encode(const struct privsep_msg *m, unsigned char *out)
 	return 0;
 }
 
-/* 32 lower-case hex digits, as session.c lets through. */
+/* 32 lower-case hex digits: an APOP digest, or an address key. */
 static int
 digest_ok(const char *d)
 {
@@ -159,6 +160,14 @@ msg_valid(const struct privsep_msg *m)
 		return m->result == 0 && m->secure <= 1 &&
 		    m->unread <= PRIVSEP_UNREAD_MAX && m->user[0] == '\0' &&
 		    m->secret[0] == '\0';
+	case PS_REKEY:
+	case PS_ADMIT:
+		return m->secure == 0 && m->unread == 0 &&
+		    m->user[0] == '\0' && m->text[0] == '\0' &&
+		    m->peer[0] == '\0' && m->how[0] == '\0' &&
+		    (m->type == PS_REKEY ? m->result == 0 &&
+		    digest_ok(m->secret) : m->result <= 1 &&
+		    m->secret[0] == '\0');
 	default:
 		return 0;
 	}
@@ -468,6 +477,28 @@ privsep_check(int fd, int type, const char *user, const char *secret,
 }
 
 int
+privsep_rekey(int fd, const struct sockaddr *sa)
+{
+	static const char	hex[] = "0123456789abcdef";
+	struct privsep_msg	m;
+	unsigned char		key[IPLIMIT_KEY_LEN];
+	size_t			i;
+
+	if (iplimit_addr_key(sa, key) == -1)
+		return 0;
+	memset(&m, 0, sizeof(m));
+	m.type = PS_REKEY;
+	for (i = 0; i < sizeof(key); i++) {
+		m.secret[2 * i] = hex[key[i] >> 4];
+		m.secret[2 * i + 1] = hex[key[i] & 15];
+	}
+	if (send_msg(fd, &m) == -1 || recv_msg(fd, &m) != 0 ||
+	    m.type != PS_ADMIT)
+		return -1;
+	return (int)m.result;
+}
+
+int
 privsep_handoff(int fd, int secure, const char *tlsinfo, const char *peer,
     const char *how, const char *a, size_t alen, const char *b, size_t blen)
 {
@@ -584,6 +615,7 @@ struct monitor {
 	pid_t			 child;		/* -1 once reaped */
 	int			 tries;
 	int			 verified;
+	int			 rekeyed;
 	struct auth_user	 who;		/* the verified login */
 	const char		*how;
 };
@@ -647,6 +679,50 @@ verify(struct monitor *mo, struct privsep_msg *m)
 	v.result = (uint32_t)rc;
 	snprintf(v.text, sizeof(v.text), "%s", why);
 	return send_msg(mo->ch, &v);
+}
+
+/* One hex digit's value, or -1. */
+static int
+unhex(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ?
+	    c - 'a' + 10 : -1;
+}
+
+/*
+ * Answer PS_REKEY: the pre-login process read a PROXY header, so this
+ * session now counts under the real client's address (the key, checked
+ * by privsep_decode as 32 hex digits: no client byte is parsed here).
+ * Only as the first message: before it, the connection had no say.
+ * Over max_sessions_per_ip, the refusal is logged here and the
+ * pre-login process turns the client away.  Returns 0, or -1 to end.
+ */
+static int
+rekey(struct monitor *mo, const struct privsep_msg *m)
+{
+	struct conn_link	*l = mo->link;
+	struct privsep_msg	 a;
+	unsigned char		 key[IPLIMIT_KEY_LEN];
+	size_t			 i;
+
+	if (mo->rekeyed || mo->tries > 0) {
+		log_warnx("pre-login process asked for a rekey out of turn: "
+		    "ending");
+		return -1;
+	}
+	mo->rekeyed = 1;
+	for (i = 0; i < sizeof(key); i++)
+		key[i] = (unsigned char)(unhex(m->secret[2 * i]) << 4 |
+		    unhex(m->secret[2 * i + 1]));
+	memset(&a, 0, sizeof(a));
+	a.type = PS_ADMIT;
+	if (l->lim != NULL && mo->c->max_sessions_per_ip > 0 &&
+	    iplimit_rekey(l->lim, l->lim_slot, key) >
+	    mo->c->max_sessions_per_ip) {
+		iplimit_log_refusal(l->lim, "max_sessions_per_ip reached");
+		a.result = 1;
+	}
+	return send_msg(mo->ch, &a);
 }
 
 /*
@@ -754,6 +830,9 @@ serve_user(struct monitor *mo, const struct privsep_msg *m)
 	else
 		transport_plain(&t, mo->fd_in, mo->fd_out);
 	t.secure = (int)m->secure;
+	/* The user's process must not be able to change what root counts. */
+	iplimit_detach(mo->link->lim);
+	mo->link->lim = NULL;
 	if (become(mo) == -1) {
 		(void)write_all(t.fd_out, fail, sizeof(fail) - 1);
 		rc = -1;
@@ -788,7 +867,13 @@ monitor(struct monitor *mo)
 		}
 		if (m.type == PS_HANDOFF)
 			return serve_user(mo, &m);
-		if (m.type == PS_VERDICT || verify(mo, &m) == -1) {
+		if (m.type == PS_REKEY)
+			r = rekey(mo, &m);
+		else if (m.type == PS_PASSWORD || m.type == PS_APOP)
+			r = verify(mo, &m);
+		else
+			r = -1;
+		if (r == -1) {
 			explicit_bzero(&m, sizeof(m));
 			return -1;
 		}
@@ -860,6 +945,8 @@ privsep_serve(const struct conf *c, int fd_in, int fd_out,
 	}
 	if (mo.child == 0) {
 		close(sp[0]);
+		iplimit_detach(link->lim);
+		link->lim = NULL;
 		link->privsep = 1;
 		link->privsep_fd = sp[1];
 		_exit(preauth(c, fd_in, fd_out, link, prepare, arg) == 0 ?

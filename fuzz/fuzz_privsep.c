@@ -34,7 +34,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    "a refused message left bytes behind");
 		return 0;
 	}
-	FUZZ_ASSERT(m.type >= PS_PASSWORD && m.type <= PS_HANDOFF,
+	FUZZ_ASSERT(m.type >= PS_PASSWORD && m.type <= PS_ADMIT,
 	    "accepted an unknown type");
 	FUZZ_ASSERT(ENDS(m.user) && ENDS(m.secret) && ENDS(m.text) &&
 	    ENDS(m.peer) && ENDS(m.how), "a string runs past its field");

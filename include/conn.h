@@ -11,6 +11,7 @@
 #include "transport.h"
 
 struct buf;
+struct iplimit;
 struct tls_server;
 
 /* What the process model knows about one connection. */
@@ -23,6 +24,14 @@ struct conn_link {
 	/* Set by privsep.c: logins go to the monitor on privsep_fd. */
 	int			 privsep;
 	int			 privsep_fd;
+
+	/*
+	 * The listener's session table and this session's slot in it, for
+	 * the monitor alone (a PROXY header's real client); NULL in the
+	 * pre-login and session processes, and without a listener.
+	 */
+	struct iplimit		*lim;
+	int			 lim_slot;
 	const char		*stamp;		/* APOP stamp; NULL: make one */
 
 	/*

@@ -1,14 +1,19 @@
 /*
- * Sessions per client address (max_sessions_per_ip): a table of the
- * listener's session processes and the address each serves, in memory
- * shared with them so a session behind a PROXY header can move itself to
- * the real client's address.
+ * Sessions per client address (max_sessions_per_ip): the listener's own
+ * list of its session processes, and a table of the address each serves,
+ * shared with their root monitors only, so that a monitor whose
+ * pre-login process read a PROXY header can move its session to the real
+ * client's address.  No process that reads client bytes or runs as a
+ * user keeps the table: they drop it (iplimit_detach) before.
  */
 #ifndef POP3D_IPLIMIT_H
 #define POP3D_IPLIMIT_H
 
 #include <sys/types.h>
 #include <sys/socket.h>
+
+/* The key of one client: see iplimit_addr_key. */
+#define IPLIMIT_KEY_LEN	16
 
 struct iplimit;
 
@@ -19,7 +24,7 @@ struct iplimit;
  * other families (unix sockets: no address).
  */
 int		 iplimit_addr_key(const struct sockaddr *sa,
-		    unsigned char key[16]);
+		    unsigned char key[IPLIMIT_KEY_LEN]);
 
 /*
  * Make a table for at most slots sessions, shared with the processes
@@ -27,8 +32,15 @@ int		 iplimit_addr_key(const struct sockaddr *sa,
  */
 struct iplimit	*iplimit_new(unsigned slots);
 
-/* Unmap the table (the listener, at exit).  NULL is allowed. */
+/* Free the table (the listener, at exit).  NULL is allowed. */
 void		 iplimit_free(struct iplimit *);
+
+/*
+ * In a forked process about to read client bytes or become a user: give
+ * the shared table up for good, so nothing it does later can change what
+ * the listener counts.  NULL is allowed.
+ */
+void		 iplimit_detach(struct iplimit *);
 
 /*
  * Sessions in the table from sa's address: IPv4 by address, IPv6 by /64,
@@ -42,29 +54,32 @@ unsigned	 iplimit_count(const struct iplimit *, const struct sockaddr *sa);
  */
 int		 iplimit_claim(struct iplimit *, const struct sockaddr *sa);
 
-/* The listener, after fork: slot belongs to pid (found again at reap). */
+/*
+ * The listener, after fork: slot belongs to pid (0: the fork failed,
+ * the slot is free again).  The pid goes in the listener's own list,
+ * never in shared memory.
+ */
 void		 iplimit_set_pid(struct iplimit *, int slot, pid_t pid);
 
 /* Free the slot of pid, once reaped.  Unknown pids are ignored. */
 void		 iplimit_release(struct iplimit *, pid_t pid);
 
 /*
- * In a session process: its client is really sa (from a PROXY header).
- * Returns how many sessions, this one included, now come from sa's
- * address.
+ * In a connection's monitor: its client is really the one of key (from a
+ * PROXY header).  Returns how many sessions, this one included, now come
+ * from that address.
  */
 unsigned	 iplimit_rekey(struct iplimit *, int slot,
-		    const struct sockaddr *sa);
+		    const unsigned char key[IPLIMIT_KEY_LEN]);
 
-/* Send sig to every session process in the table. */
+/* Send sig to every session process the listener forked and still has. */
 void		 iplimit_signal_all(const struct iplimit *, int sig);
 
 /*
- * Whether a "refused" log line may go out now: at most one per
- * IPLIMIT_LOG_INTERVAL seconds across the listener and its sessions.
- * Returns the number of refusals not logged before it (>= 0), or -1 when
- * this one must stay quiet.
+ * Log "refused a connection: why", at most once per IPLIMIT_LOG_INTERVAL
+ * seconds across the listener and the monitors, saying how many were
+ * left out since.  l may be NULL (inetd: every refusal is logged).
  */
-long		 iplimit_may_log(struct iplimit *);
+void		 iplimit_log_refusal(struct iplimit *l, const char *why);
 
 #endif

@@ -7,6 +7,8 @@
 #ifndef POP3D_PRIVSEP_H
 #define POP3D_PRIVSEP_H
 
+#include <sys/socket.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,8 +41,12 @@ enum privsep_type {
 	PS_PASSWORD = 1,	/* pre-login -> monitor: user, secret = password */
 	PS_APOP,		/* pre-login -> monitor: user, secret = digest */
 	PS_VERDICT,		/* monitor -> pre-login: result, text = reason */
-	PS_HANDOFF		/* pre-login -> monitor: secure, unread, text,
+	PS_HANDOFF,		/* pre-login -> monitor: secure, unread, text,
 				   peer (from a PROXY header, maybe), how */
+	PS_REKEY,		/* pre-login -> monitor, first and once: secret =
+				   the real client's address key (PROXY), hex */
+	PS_ADMIT		/* monitor -> pre-login: result 0 admitted, 1
+				   over max_sessions_per_ip */
 };
 
 struct privsep_msg {
@@ -96,6 +102,15 @@ int	privsep_check_setup(const struct conf *c);
 int	privsep_serve(const struct conf *c, int fd_in, int fd_out,
 	    struct conn_link *link, int (*prepare)(struct conn_link *, void *),
 	    void *arg);
+
+/*
+ * In the pre-login process, when a PROXY header named the real client
+ * (sa): ask the monitor on fd to count this session under its address.
+ * Returns 0 when admitted, 1 when that address has max_sessions_per_ip
+ * sessions already (the monitor logged it), -1 when the monitor can't be
+ * reached.
+ */
+int	privsep_rekey(int fd, const struct sockaddr *sa);
 
 /*
  * In the pre-login process: ask the monitor on fd to verify a password

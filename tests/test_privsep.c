@@ -197,6 +197,34 @@ test_decode_type_rules(void **state)
 	m.user[0] = '\0';
 	assert_int_equal(privsep_encode(&m, buf), 0);
 	assert_int_equal(privsep_decode(buf, &d), -1);
+
+	/* A rekey is an address key in hex and nothing else. */
+	memset(&m, 0, sizeof(m));
+	m.type = PS_REKEY;
+	strcpy(m.secret, digest);
+	assert_int_equal(privsep_encode(&m, buf), 0);
+	assert_int_equal(privsep_decode(buf, &d), 0);
+	strcpy(m.peer, "1.2.3.4:5");
+	assert_int_equal(privsep_encode(&m, buf), 0);
+	assert_int_equal(privsep_decode(buf, &d), -1);
+	m.peer[0] = '\0';
+	m.result = 1;
+	assert_int_equal(privsep_encode(&m, buf), 0);
+	assert_int_equal(privsep_decode(buf, &d), -1);
+	m.result = 0;
+	strcpy(m.secret, "192.0.2.1");
+	assert_int_equal(privsep_encode(&m, buf), 0);
+	assert_int_equal(privsep_decode(buf, &d), -1);
+
+	/* Its answer is yes or no. */
+	memset(&m, 0, sizeof(m));
+	m.type = PS_ADMIT;
+	m.result = 1;
+	assert_int_equal(privsep_encode(&m, buf), 0);
+	assert_int_equal(privsep_decode(buf, &d), 0);
+	m.result = 2;
+	assert_int_equal(privsep_encode(&m, buf), 0);
+	assert_int_equal(privsep_decode(buf, &d), -1);
 }
 
 int

@@ -237,6 +237,52 @@ class PrivsepTest(Pop3dCase):
         self.assertFalse(srv.lock_file_exists())
         self.assertOK(self.login_client(srv).cmd("STAT"))
 
+    def shared_maps(self, pid):
+        """(start, end) of pid's shared writable mappings."""
+        out = []
+        with open("/proc/%d/maps" % pid) as f:
+            for line in f:
+                fields = line.split()
+                if fields[1] == "rw-s":
+                    a, b = fields[0].split("-")
+                    out.append((int(a, 16), int(b, 16)))
+        return out
+
+    def fill_with(self, pid, value):
+        """Do what a process taken over could: write value (a pid) as
+        every 32-bit word of each shared table it maps."""
+        word = value.to_bytes(4, "little")
+        with open("/proc/%d/mem" % pid, "r+b", buffering=0) as mem:
+            for a, b in self.shared_maps(pid):
+                mem.seek(a)
+                mem.write(word * ((b - a) // 4))
+
+    def test_no_process_facing_the_client_can_steer_signals(self):
+        # The session table is the listener's: a pre-login process or a
+        # user's session that writes pids anywhere it can must not make
+        # root signal them at shutdown (here another user's process).
+        srv = self.srv_with({"shutdown_timeout": "1"})
+        bystander = subprocess.Popen(
+            ["sleep", "60"], preexec_fn=lambda: os.setuid(4321))
+        self.addCleanup(bystander.wait)
+        self.addCleanup(bystander.kill)
+        c = self.client(srv)
+        self.assertOK(c.line())
+        mon, pre = self.one_session(srv)
+        self.assertEqual(self.shared_maps(pre), [])
+        self.fill_with(pre, bystander.pid)
+        user = self.login_client(srv)
+        mons = [m for m in children(srv.proc.pid) if m != mon]
+        self.assertEqual(len(mons), 1)
+        self.assertEqual(self.shared_maps(mons[0]), [])
+        self.fill_with(mons[0], bystander.pid)
+        # the monitor (root) keeps the table; even garbage there is no pid
+        self.fill_with(mon, bystander.pid)
+        srv.proc.send_signal(signal.SIGTERM)
+        srv.proc.wait(10)
+        self.assertIsNone(bystander.poll())
+        self.assertIn("ending 2 sessions without update", srv.log())
+
     def test_monitor_refuses_garbage(self):
         # A pre-login process taken over can't talk its way in: the
         # monitor answers at most three checks, then ends the session.
