@@ -27,6 +27,7 @@ struct conf_parse {
 	unsigned long	 lineno;
 	int		 listen_seen;	/* first listen line drops the default */
 	int		 listen_tls_seen;	/* 2: "listen_tls none" */
+	int		 per_ip_seen;	/* max_sessions_per_ip was given */
 	char		*err;
 	size_t		 errlen;
 };
@@ -79,6 +80,7 @@ static int	conf_set_apop_file(struct conf_parse *, char *);
 static int	conf_set_pidfile(struct conf_parse *, char *);
 static int	conf_set_shutdown_timeout(struct conf_parse *, char *);
 static int	conf_set_max_sessions_per_ip(struct conf_parse *, char *);
+static int	conf_set_login_timeout(struct conf_parse *, char *);
 static int	conf_set_proxy_trusted(struct conf_parse *, char *);
 static int	conf_set_login_delay(struct conf_parse *, char *);
 static int	conf_set_auth_fail_delay_max(struct conf_parse *, char *);
@@ -112,6 +114,7 @@ static const struct conf_key conf_keys[] = {
 	{ "pidfile",		conf_set_pidfile,	0 },
 	{ "shutdown_timeout",	conf_set_shutdown_timeout, 0 },
 	{ "max_sessions_per_ip", conf_set_max_sessions_per_ip, 0 },
+	{ "login_timeout",	conf_set_login_timeout,	0 },
 	{ "proxy_trusted",	conf_set_proxy_trusted,	1 },
 	{ "login_delay",	conf_set_login_delay,	0 },
 	{ "auth_fail_delay_max", conf_set_auth_fail_delay_max, 0 },
@@ -152,6 +155,7 @@ conf_fill_defaults(struct conf *c)
 	c->plaintext_auth = PLAINTEXT_LOCAL;
 	c->shutdown_timeout = DEFAULT_SHUTDOWN_TIMEOUT;
 	c->max_sessions_per_ip = DEFAULT_MAX_SESSIONS_PER_IP;
+	c->login_timeout = DEFAULT_LOGIN_TIMEOUT;
 	c->auth_fail_delay_max = DEFAULT_AUTH_FAIL_DELAY_MAX;
 }
 
@@ -679,6 +683,10 @@ conf_finish(struct conf_parse *p)
 	if (c->auth == AUTHBE_CHECKPASSWORD && c->checkpassword[0] == '\0')
 		return conf_error(p, "auth checkpassword needs a checkpassword "
 		    "line naming the program");
+	/* Not given: at least four addresses to fill max_sessions. */
+	if (!p->per_ip_seen && c->max_sessions_per_ip > c->max_sessions / 4)
+		c->max_sessions_per_ip = c->max_sessions / 4 > 0 ?
+		    c->max_sessions / 4 : 1;
 	if (!p->listen_tls_seen && c->tls_cert[0] != '\0') {
 		snprintf(c->listen_tls[0].host, sizeof(c->listen_tls[0].host),
 		    "*");
@@ -713,7 +721,14 @@ conf_set_shutdown_timeout(struct conf_parse *p, char *val)
 static int
 conf_set_max_sessions_per_ip(struct conf_parse *p, char *val)
 {
+	p->per_ip_seen = 1;
 	return conf_number(p, val, 0, 100000, &p->c->max_sessions_per_ip);
+}
+
+static int
+conf_set_login_timeout(struct conf_parse *p, char *val)
+{
+	return conf_number(p, val, 1, 3600, &p->c->login_timeout);
 }
 
 /* One or more CIDR networks per line, blank-separated; repeatable. */

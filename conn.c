@@ -32,10 +32,20 @@
 enum conn_stop {
 	STOP_NONE,
 	STOP_TIMEOUT,
+	STOP_LOGIN_TIMEOUT,	/* no login within login_timeout */
 	STOP_EOF,
 	STOP_ERROR,
 	STOP_TLS,		/* handshake failed (tls.c logged why) */
 	STOP_HANDOFF		/* the login went to the user process */
+};
+
+/*
+ * How long the connection may wait for the client: idle_timeout at a
+ * time, and before a login no later than the login deadline.
+ */
+struct conn_clock {
+	unsigned	idle_s;
+	long long	deadline;	/* CLOCK_MONOTONIC ms; 0: none */
 };
 
 /* What the backend hooks reach. */
@@ -165,31 +175,86 @@ transport_plain(struct transport *t, int fd_in, int fd_out)
 	t->pending = plain_pending;
 }
 
+long long
+conn_now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Milliseconds to wait at most now, or -1 when the deadline has passed. */
+static int
+wait_ms(const struct conn_clock *ck)
+{
+	long long	left;
+
+	if (ck->deadline == 0)
+		return (int)ck->idle_s * 1000;
+	if ((left = ck->deadline - conn_now_ms()) <= 0)
+		return -1;
+	return left < (long long)ck->idle_s * 1000 ? (int)left :
+	    (int)ck->idle_s * 1000;
+}
+
+/*
+ * A wait timed out: the idle timeout, or the login deadline when that
+ * is what ran out.
+ */
+static enum conn_stop
+timed_out(const struct conn_clock *ck)
+{
+	return ck->deadline != 0 && conn_now_ms() >= ck->deadline ?
+	    STOP_LOGIN_TIMEOUT : STOP_TIMEOUT;
+}
+
 /* Wait until fd is ready for events.  Returns 1, 0 on timeout, -1 on error. */
 static int
-wait_fd(int fd, short events, unsigned timeout_s)
+wait_fd(int fd, short events, const struct conn_clock *ck)
 {
 	struct pollfd	pfd = { .fd = fd, .events = events };
-	int		r;
+	int		r, ms;
 
-	do
-		r = poll(&pfd, 1, (int)timeout_s * 1000);
-	while (r == -1 && errno == EINTR);
+	do {
+		if ((ms = wait_ms(ck)) == -1)
+			return 0;
+		r = poll(&pfd, 1, ms);
+	} while (r == -1 && errno == EINTR);
 	return r;
 }
 
-static void
-sleep_ms(unsigned ms)
+/*
+ * Only a socket tells that its client left: a pipe (pop3d -i run by a
+ * test or by hand) ends its input long before the session.
+ */
+static int
+is_socket(int fd)
 {
-	struct timespec	ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+	int		type;
+	socklen_t	len = sizeof(type);
 
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
+	return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0;
+}
+
+int
+conn_wait_until(int fd, long long until)
+{
+	struct pollfd	pfd = { .fd = fd, .events = POLLRDHUP };
+	long long	left;
+	int		watch = is_socket(fd);
+
+	while ((left = until - conn_now_ms()) > 0) {
+		if (poll(&pfd, watch ? 1 : 0, (int)left) > 0 &&
+		    (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0)
+			return -1;
+	}
+	return 0;
 }
 
 /* Write all of out.  Returns STOP_NONE or why the client can't be reached. */
 static enum conn_stop
-flush_out(struct transport *t, struct buf *out, unsigned timeout_s)
+flush_out(struct transport *t, struct buf *out, const struct conn_clock *ck)
 {
 	ssize_t	n;
 	size_t	off = 0;
@@ -205,8 +270,8 @@ flush_out(struct transport *t, struct buf *out, unsigned timeout_s)
 		if (n == 0 || (errno != EAGAIN && errno != EINTR))
 			return STOP_ERROR;
 		if (errno == EAGAIN &&
-		    (r = wait_fd(t->fd_out, POLLOUT, timeout_s)) <= 0)
-			return r == 0 ? STOP_TIMEOUT : STOP_ERROR;
+		    (r = wait_fd(t->fd_out, POLLOUT, ck)) <= 0)
+			return r == 0 ? timed_out(ck) : STOP_ERROR;
 	}
 	out->len = 0;
 	return STOP_NONE;
@@ -214,15 +279,15 @@ flush_out(struct transport *t, struct buf *out, unsigned timeout_s)
 
 /* Read what the client sent into in.  Returns STOP_NONE or why not. */
 static enum conn_stop
-fill_in(struct transport *t, struct buf *in, unsigned timeout_s)
+fill_in(struct transport *t, struct buf *in, const struct conn_clock *ck)
 {
 	ssize_t	n;
 	int	r;
 
 	for (;;) {
 		if (t->pending(t) == 0 &&
-		    (r = wait_fd(t->fd_in, POLLIN, timeout_s)) <= 0)
-			return r == 0 ? STOP_TIMEOUT : STOP_ERROR;
+		    (r = wait_fd(t->fd_in, POLLIN, ck)) <= 0)
+			return r == 0 ? timed_out(ck) : STOP_ERROR;
 		n = t->read(t, in->data, in->cap);
 		if (n == -1 && (errno == EINTR || errno == EAGAIN))
 			continue;
@@ -264,6 +329,9 @@ log_stop(enum conn_stop why, const char *peer)
 	case STOP_TIMEOUT:
 		log_info("%s: idle timeout, closing without update", peer);
 		break;
+	case STOP_LOGIN_TIMEOUT:
+		log_info("%s: no login within login_timeout, closing", peer);
+		break;
 	case STOP_EOF:
 		log_info("%s: client closed the connection", peer);
 		break;
@@ -278,16 +346,33 @@ log_stop(enum conn_stop why, const char *peer)
 }
 
 /*
+ * Seconds a TLS handshake may take: tls_handshake_timeout, and no more
+ * than what is left before the login deadline (at least one).
+ */
+static unsigned
+handshake_s(const struct conf *c, long long deadline)
+{
+	long long	left;
+
+	if (deadline == 0)
+		return c->tls_handshake_timeout;
+	left = (deadline - conn_now_ms() + 999) / 1000;
+	return left < 1 ? 1 : left < (long long)c->tls_handshake_timeout ?
+	    (unsigned)left : c->tls_handshake_timeout;
+}
+
+/*
  * STLS accepted and its "+OK" flushed: drop what the client sent after
  * it in plaintext (RFC 2595 section 4), then run the handshake.
  */
 static enum conn_stop
 start_tls(const struct conf *c, const struct conn_link *link,
-    struct session *s, struct transport *t, struct buf *in)
+    struct session *s, struct transport *t, struct buf *in,
+    const struct conn_clock *ck)
 {
 	in->len = 0;
-	if (tls_start(link->tls, t, c->tls_handshake_timeout, link->peer) ==
-	    -1)
+	if (tls_start(link->tls, t, handshake_s(c, ck->deadline),
+	    link->peer) == -1)
 		return STOP_TLS;
 	tls_forget_secrets(link->tls);
 	session_tls_started(s);
@@ -323,18 +408,27 @@ hand_off(const struct conn_link *link, struct session *s,
  */
 static enum conn_stop
 run(const struct conf *c, const struct conn_link *link, struct session *s,
-    struct transport *t, struct buf *in, struct buf *out)
+    struct transport *t, struct buf *in, struct buf *out,
+    const struct conn_clock *ck)
 {
 	enum conn_stop	stop;
 	size_t		off = 0, n;
 	unsigned	delay;
+	long long	t0;
 	int		want;
 
 	for (;;) {
+		/*
+		 * A failed login is answered delay ms after its line was
+		 * taken, however long its check took (the monitor's verdict
+		 * may already have waited it all), unless the client leaves.
+		 */
+		t0 = conn_now_ms();
 		want = session_work(s, out);
-		if ((delay = session_delay(s)) > 0)
-			sleep_ms(delay);
-		if ((stop = flush_out(t, out, c->idle_timeout)) != STOP_NONE)
+		if ((delay = session_delay(s)) > 0 &&
+		    conn_wait_until(t->fd_in, t0 + delay) == -1)
+			return STOP_EOF;
+		if ((stop = flush_out(t, out, ck)) != STOP_NONE)
 			return want == SESSION_END ? STOP_NONE : stop;
 		if (want == SESSION_END)
 			return STOP_NONE;
@@ -344,7 +438,8 @@ run(const struct conf *c, const struct conn_link *link, struct session *s,
 			return hand_off(link, s, t, in, off);
 		if (want == SESSION_STARTTLS) {
 			off = 0;
-			if ((stop = start_tls(c, link, s, t, in)) != STOP_NONE)
+			if ((stop = start_tls(c, link, s, t, in, ck)) !=
+			    STOP_NONE)
 				return stop;
 			continue;
 		}
@@ -352,7 +447,7 @@ run(const struct conf *c, const struct conn_link *link, struct session *s,
 			off = 0;
 			in->len = 0;
 			session_idle(s);
-			if ((stop = fill_in(t, in, c->idle_timeout)) != STOP_NONE)
+			if ((stop = fill_in(t, in, ck)) != STOP_NONE)
 				return stop;
 		}
 		n = session_feed(s, in->data + off, in->len - off);
@@ -371,7 +466,7 @@ run(const struct conf *c, const struct conn_link *link, struct session *s,
 static enum conn_stop
 serve(const struct conf *c, const struct conn_link *link,
     struct transport *t, struct buf *in, struct buf *out,
-    struct auth_user *who, const char *how)
+    struct auth_user *who, const char *how, const struct conn_clock *ck)
 {
 	struct conn_ctx		 cc = { .conf = c, .link = link, .t = t };
 	struct session_backend	 be = {
@@ -397,7 +492,7 @@ serve(const struct conf *c, const struct conn_link *link,
 		session_greeting(cc.s, out);
 	else
 		session_resume(cc.s, who, how, out);
-	stop = run(c, link, cc.s, t, in, out);
+	stop = run(c, link, cc.s, t, in, out, ck);
 	log_stop(stop, link->peer);
 	session_free(cc.s);
 	return stop;
@@ -407,25 +502,29 @@ int
 conn_serve(const struct conf *c, struct transport *t,
     const struct conn_link *link)
 {
-	struct buf	in, out;
-	enum conn_stop	stop = STOP_TLS;
+	struct conn_clock	ck = { c->idle_timeout, 0 };
+	struct buf		in, out;
+	enum conn_stop		stop = STOP_TLS;
 
+	/* Before a login (the pre-login process), within login_timeout. */
+	if (link->privsep)
+		ck.deadline = conn_now_ms() + (long long)c->login_timeout * 1000;
 	if (buf_init(&in, SESSION_INBUF_SIZE) == -1 ||
 	    buf_init(&out, SESSION_OUTBUF_SIZE) == -1) {
 		log_warn("%s: buffers", link->peer);
 		return -1;
 	}
-	if (!link->implicit_tls ||
-	    tls_start(link->tls, t, c->tls_handshake_timeout, link->peer) == 0) {
+	if (!link->implicit_tls || tls_start(link->tls, t,
+	    handshake_s(c, ck.deadline), link->peer) == 0) {
 		if (link->implicit_tls)
 			tls_forget_secrets(link->tls);
-		stop = serve(c, link, t, &in, &out, NULL, NULL);
+		stop = serve(c, link, t, &in, &out, NULL, NULL, &ck);
 	}
 	buf_free(&in);
 	buf_free(&out);
 	/* TLS after a handoff: this process relays for the user process. */
 	if (stop == STOP_HANDOFF && t->secure &&
-	    privsep_proxy(t, link->privsep_fd) == -1)
+	    privsep_proxy(t, link->privsep_fd, c->idle_timeout) == -1)
 		stop = STOP_ERROR;
 	if (t->shutdown != NULL)
 		t->shutdown(t);
@@ -437,14 +536,15 @@ conn_resume(const struct conf *c, struct transport *t,
     const struct conn_link *link, struct auth_user *who, const char *how,
     struct buf *in)
 {
-	struct buf	out;
-	enum conn_stop	stop;
+	struct conn_clock	ck = { c->idle_timeout, 0 };
+	struct buf		out;
+	enum conn_stop		stop;
 
 	if (buf_init(&out, SESSION_OUTBUF_SIZE) == -1) {
 		log_warn("%s: buffers", link->peer);
 		return -1;
 	}
-	stop = serve(c, link, t, in, &out, who, how);
+	stop = serve(c, link, t, in, &out, who, how, &ck);
 	buf_free(&out);
 	return stop == STOP_NONE ? 0 : -1;
 }

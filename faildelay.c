@@ -249,21 +249,19 @@ faildelay_reaped(struct faildelay *f, pid_t pid, int status, time_t now)
 }
 
 unsigned
-faildelay_extra_ms(unsigned penalty, unsigned failures, unsigned max_s)
+faildelay_wait_ms(unsigned penalty, unsigned earlier, unsigned max_s)
 {
 	unsigned long long	max = (unsigned long long)max_s * 1000;
 	unsigned long long	d = SESSION_AUTH_FAIL_DELAY_MS;
 	unsigned		doublings;
 
-	if (failures == 0 || max <= d)
+	if (penalty == 0 && earlier == 0)
 		return 0;
-	doublings = penalty + failures - 1;
+	doublings = penalty + earlier - 1;
 	/* Stops as soon as the cap is reached: no overflow, few rounds. */
 	while (doublings-- > 0 && d < max)
 		d *= 2;
-	if (d > max)
-		d = max;
-	return (unsigned)(d - SESSION_AUTH_FAIL_DELAY_MS);
+	return (unsigned)(d > max ? max : d);
 }
 
 int

@@ -548,9 +548,13 @@ proxy_up(struct transport *t, int fd, char *buf, size_t len)
 	return write_all(fd, buf, (size_t)n) == 0 ? 1 : -1;
 }
 
-/* Move what the user process wrote to the client.  Same returns. */
+/*
+ * Move what the user process wrote to the client, which must take some
+ * of it every wait_ms: one that stops reading is dropped, as the user
+ * process drops it on its side.  Same returns.
+ */
 static int
-proxy_down(struct transport *t, int fd, char *buf, size_t len)
+proxy_down(struct transport *t, int fd, char *buf, size_t len, int wait_ms)
 {
 	struct pollfd	pfd = { t->fd_out, POLLOUT, 0 };
 	ssize_t		n, w;
@@ -564,7 +568,11 @@ proxy_down(struct transport *t, int fd, char *buf, size_t len)
 	while (off < (size_t)n) {
 		w = t->write(t, buf + off, (size_t)n - off);
 		if (w == -1 && (errno == EAGAIN || errno == EINTR)) {
-			(void)poll(&pfd, 1, -1);
+			if (poll(&pfd, 1, wait_ms) == 0) {
+				log_info("TLS relay: the client took nothing "
+				    "for %d s, closing", wait_ms / 1000);
+				return -1;
+			}
 			continue;
 		}
 		if (w <= 0)
@@ -575,15 +583,17 @@ proxy_down(struct transport *t, int fd, char *buf, size_t len)
 }
 
 /*
- * No timeout here: the user process enforces idle_timeout and closes fd,
- * which ends this loop.
+ * Every wait is bounded by the idle timeout and a grace: the user
+ * process enforces idle_timeout itself and closes fd, which ends this
+ * loop; the bound only makes sure that a client which stops reading, or
+ * a user process that is gone, never keeps this process for good.
  */
 int
-privsep_proxy(struct transport *t, int fd)
+privsep_proxy(struct transport *t, int fd, unsigned idle_s)
 {
 	struct pollfd	pfd[2];
 	char		buf[SESSION_OUTBUF_SIZE];
-	int		r = 1;
+	int		r = 1, n, wait_ms = (int)(idle_s + RELAY_GRACE) * 1000;
 
 	trim_heap();
 	while (r == 1) {
@@ -592,15 +602,20 @@ privsep_proxy(struct transport *t, int fd)
 		pfd[1].fd = fd;
 		pfd[1].events = POLLIN;
 		pfd[0].revents = pfd[1].revents = 0;
-		if (t->pending(t) == 0 && poll(pfd, 2, -1) == -1) {
-			if (errno == EINTR)
+		if (t->pending(t) == 0 &&
+		    (n = poll(pfd, 2, wait_ms)) <= 0) {
+			if (n == -1 && errno == EINTR)
 				continue;
-			return -1;
+			if (n == 0)
+				log_info("TLS relay: nothing moved for %d s, "
+				    "closing", wait_ms / 1000);
+			r = -1;
+			break;
 		}
 		if (t->pending(t) > 0 || pfd[0].revents != 0)
 			r = proxy_up(t, fd, buf, sizeof(buf));
 		if (r == 1 && pfd[1].revents != 0)
-			r = proxy_down(t, fd, buf, sizeof(buf));
+			r = proxy_down(t, fd, buf, sizeof(buf), wait_ms);
 	}
 	explicit_bzero(buf, sizeof(buf));
 	return r == 0 ? 0 : -1;
@@ -621,30 +636,53 @@ struct monitor {
 };
 
 /*
- * Count a failed login and hold its verdict back as faildelay.c says.
- * The wait is here, on the root side, so a pre-login process can't skip
- * it (only the base, which it waits itself, in session.c); and the
- * connection keeps its process, and its place under
- * max_sessions_per_ip, while it lasts, even if the client has gone.
+ * Before a check: wait as faildelay.c says for the failures that came
+ * before it (in this connection, and remembered from the address).  The
+ * wait comes before the check, not after its failure, so that a guesser
+ * who hangs up as soon as a quick "+OK" fails to come learns nothing
+ * sooner: its next guess waits all the same.  The client leaving ends
+ * the connection at once (nothing was checked).  Returns 0, or -1 when
+ * it left.
  */
-static void
-hold_back(struct monitor *mo)
+static int
+wait_turn(struct monitor *mo)
 {
 	struct conn_link	*l = mo->link;
-	struct timespec		 ts;
 	unsigned		 ms;
 
-	ms = faildelay_extra_ms(l->fail_penalty, ++l->failures,
+	ms = faildelay_wait_ms(l->fail_penalty, l->failures,
 	    mo->c->auth_fail_delay_max);
 	if (ms == 0)
-		return;
-	log_info("%s: failed login %u here, %u remembered from the address: "
-	    "answer held back %u ms more", l->peer, l->failures,
+		return 0;
+	log_info("%s: %u failed logins here, %u remembered from the address: "
+	    "this one checked after %u ms", l->peer, l->failures,
 	    l->fail_penalty, ms);
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (long)(ms % 1000) * 1000000;
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
+	if (conn_wait_until(mo->fd_in, conn_now_ms() + ms) == -1) {
+		log_info("%s: client left while its login waited", l->peer);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * After a failed check that began at t0: count it and answer at t0 and
+ * the base delay, whatever the check cost (an unknown user, a cheap
+ * hash, an expensive one), so the time tells no user name apart.  The
+ * wait is here, on the root side, so a pre-login process can't skip
+ * it; the client leaving ends the connection at once.  Returns 0, or -1
+ * when it left.
+ */
+static int
+hold_back(struct monitor *mo, long long t0)
+{
+	mo->link->failures++;
+	if (conn_wait_until(mo->fd_in, t0 + SESSION_AUTH_FAIL_DELAY_MS) ==
+	    -1) {
+		log_info("%s: client left during the failed-login delay",
+		    mo->link->peer);
+		return -1;
+	}
+	return 0;
 }
 
 /* Answer one PS_PASSWORD or PS_APOP.  Returns 0, or -1 to end. */
@@ -653,12 +691,18 @@ verify(struct monitor *mo, struct privsep_msg *m)
 {
 	struct privsep_msg	 v;
 	const char		*why;
+	long long		 t0;
 	int			 rc;
 
 	if (mo->verified || ++mo->tries > SESSION_MAX_AUTH_FAILURES) {
 		log_warnx("pre-login process asked once too often: ending");
 		return -1;
 	}
+	if (wait_turn(mo) == -1) {
+		explicit_bzero(m->secret, sizeof(m->secret));
+		return -1;
+	}
+	t0 = conn_now_ms();
 	memset(&mo->who, 0, sizeof(mo->who));
 	if (m->type == PS_PASSWORD) {
 		rc = authbe_password(mo->c, m->user, m->secret,
@@ -672,8 +716,8 @@ verify(struct monitor *mo, struct privsep_msg *m)
 	}
 	explicit_bzero(m->secret, sizeof(m->secret));
 	mo->verified = rc == AUTH_OK;
-	if (rc == AUTH_FAIL)
-		hold_back(mo);
+	if (rc == AUTH_FAIL && hold_back(mo, t0) == -1)
+		return -1;
 	memset(&v, 0, sizeof(v));
 	v.type = PS_VERDICT;
 	v.result = (uint32_t)rc;
@@ -681,12 +725,12 @@ verify(struct monitor *mo, struct privsep_msg *m)
 	return send_msg(mo->ch, &v);
 }
 
-/* One hex digit's value, or -1. */
-static int
+/* One lower-case hex digit's value (privsep_decode let only those by). */
+static unsigned
 unhex(char c)
 {
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ?
-	    c - 'a' + 10 : -1;
+	return c >= '0' && c <= '9' ? (unsigned)(c - '0') :
+	    c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10) : 0;
 }
 
 /*
@@ -880,15 +924,20 @@ monitor(struct monitor *mo)
 	}
 }
 
-/* Reap the pre-login process, saying how it ended if that was abnormal. */
+/*
+ * Reap the pre-login process, saying how it ended if that was abnormal
+ * and not by the signal sent (0: none) to end it.
+ */
 static int
-reap_child(pid_t pid)
+reap_child(pid_t pid, int sent)
 {
 	int	st;
 
 	while (waitpid(pid, &st, 0) == -1)
 		if (errno != EINTR)
 			return -1;
+	if (WIFSIGNALED(st) && WTERMSIG(st) == sent)
+		return -1;
 	if (WIFSIGNALED(st)) {
 		log_warnx("pre-login process killed by signal %d",
 		    WTERMSIG(st));
@@ -932,7 +981,7 @@ privsep_serve(const struct conf *c, int fd_in, int fd_out,
 {
 	struct monitor	mo;
 	char		stamp[128];
-	int		sp[2], rc, crc = 0;
+	int		sp[2], rc, crc = 0, sent;
 
 	session_id();
 	conn_make_stamp(stamp, sizeof(stamp));
@@ -963,9 +1012,10 @@ privsep_serve(const struct conf *c, int fd_in, int fd_out,
 	rc = monitor(&mo);
 	close(sp[0]);
 	if (mo.child != -1) {
-		if (rc == -1 && !mo.verified)
-			kill(mo.child, SIGTERM);
-		crc = reap_child(mo.child);
+		sent = rc == -1 && !mo.verified ? SIGTERM : 0;
+		if (sent != 0)
+			kill(mo.child, sent);
+		crc = reap_child(mo.child, sent);
 	}
 	return rc == 0 && crc == 0 ? 0 : -1;
 }

@@ -95,6 +95,7 @@ enum ev {
 	EV_ERR_CHANGED,
 	EV_ERR_UPDCHANGED,
 	EV_ERR_TOOMANY,
+	EV_ERR_NOLOGIN,
 	EV_ERR_PLAINTEXT,
 	EV_ERR_TLSACTIVE,
 	EV_ERR_LOGINDELAY,
@@ -135,6 +136,7 @@ static const struct {
 	{ EV_ERR_UPDCHANGED,	0, "[SYS/TEMP] maildrop changed by another "
 				    "program, no message deleted" },
 	{ EV_ERR_TOOMANY,	0, "too many bad commands" },
+	{ EV_ERR_NOLOGIN,	0, "too many commands without a login" },
 	{ EV_ERR_PLAINTEXT,	0, "[AUTH] plaintext login refused on an "
 				    "unencrypted connection: use STLS or port "
 				    "995" },
@@ -154,6 +156,7 @@ struct session {
 	unsigned			 delay;
 	int				 bad;	/* bad commands so far */
 	int				 authfail;	/* failed logins so far */
+	int				 talk;	/* commands before login, no try */
 
 	/* The connection, from session_set_link and session_tls_started. */
 	int				 secure;	/* TLS active */
@@ -564,6 +567,27 @@ find_cmd(const struct cmd *table, const char *verb)
 	return table;
 }
 
+/*
+ * Before a login, a command that is not a try at one (and not QUIT)
+ * counts towards SESSION_MAX_PRELOGIN_COMMANDS: tries have their own
+ * limit, talk must not keep a connection for ever.  Returns 1 when this
+ * one is over the limit (the session ends), else 0.
+ */
+static int
+too_much_talk(struct session *s, const struct cmd *c, int has_args)
+{
+	if (s->state != ST_AUTHORIZATION || c->fn == cmd_pass ||
+	    c->fn == cmd_apop || (c->fn == cmd_auth && has_args) ||
+	    c->fn == cmd_quit_auth)
+		return 0;
+	if (++s->talk <= SESSION_MAX_PRELOGIN_COMMANDS)
+		return 0;
+	log_info("%s: %d commands without a login, closing", s->peer,
+	    s->talk);
+	s->end = 1;
+	return 1;
+}
+
 /* Run one command line (NUL-terminated, no CRLF) and reply to it. */
 static void
 dispatch(struct session *s, struct buf *out, char *line)
@@ -575,6 +599,10 @@ dispatch(struct session *s, struct buf *out, char *line)
 	if ((rest = strchr(line, ' ')) != NULL)
 		*rest++ = '\0';
 	c = find_cmd(tables[s->state], line);
+	if (too_much_talk(s, c, rest != NULL)) {
+		reply(s, out, EV_ERR_NOLOGIN);
+		return;
+	}
 	if (c->verb == NULL) {
 		/* The default row judges the whole line. */
 		if (rest != NULL)

@@ -88,6 +88,7 @@ struct conf {
 	char			pidfile[PATH_MAX];	/* "" for none */
 	unsigned		shutdown_timeout;	/* seconds, SIGTERM */
 	unsigned		max_sessions_per_ip;	/* 0: no limit */
+	unsigned		login_timeout;		/* seconds to a login */
 	struct proxy_net	proxy_trusted[CONF_PROXY_NETS_MAX];
 	int			nproxy_trusted;		/* 0: no PROXY */
 	unsigned		login_delay;		/* seconds, 0: none */

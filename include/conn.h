@@ -63,6 +63,16 @@ int	conn_resume(const struct conf *, struct transport *t,
 	    const struct conn_link *link, struct auth_user *who,
 	    const char *how, struct buf *in);
 
+/* Milliseconds on CLOCK_MONOTONIC. */
+long long	conn_now_ms(void);
+
+/*
+ * Wait until conn_now_ms() reaches until, unless the client on fd leaves
+ * first (the end of its input; watched only when fd is a socket: a pipe
+ * from a test ends its input early).  Returns 0, or -1 when it left.
+ */
+int	conn_wait_until(int fd, long long until);
+
 /* A fresh APOP greeting stamp, "<pid.random@host>" (RFC 1939 section 7). */
 void	conn_make_stamp(char *stamp, size_t len);
 

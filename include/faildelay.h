@@ -3,7 +3,7 @@
  * how many logins from each address (IPv6: each /64) failed lately, hands
  * the count to the connection's process at fork, and learns that
  * connection's failures from its exit status at reap.  The monitor turns
- * the counts into the delay before a failed login's answer.
+ * the counts into the wait before it checks the next login.
  */
 #ifndef POP3D_FAILDELAY_H
 #define POP3D_FAILDELAY_H
@@ -61,14 +61,14 @@ void		 faildelay_reaped(struct faildelay *, pid_t pid, int status,
 		    time_t now);
 
 /*
- * Milliseconds the monitor holds back the verdict of a connection's
- * failures-th failed login (1 for the first) from an address with
- * penalty remembered failures, on top of the SESSION_AUTH_FAIL_DELAY_MS
- * the pre-login session waits itself: together
- * SESSION_AUTH_FAIL_DELAY_MS * 2^(penalty + failures - 1), at most
- * max_s seconds.  Returns 0 when the base alone is due.
+ * Milliseconds the monitor waits before it checks a login, after earlier
+ * failed logins in the connection and penalty remembered from the
+ * address: none for the first try from a clean address, else
+ * SESSION_AUTH_FAIL_DELAY_MS * 2^(penalty + earlier - 1), at most max_s
+ * seconds.  (A failure is then answered SESSION_AUTH_FAIL_DELAY_MS
+ * after its check began.)
  */
-unsigned	 faildelay_extra_ms(unsigned penalty, unsigned failures,
+unsigned	 faildelay_wait_ms(unsigned penalty, unsigned earlier,
 		    unsigned max_s);
 
 /*

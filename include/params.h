@@ -47,9 +47,10 @@
 #define SESSION_MAX_AUTH_FAILURES	3
 
 /*
- * Delay before answering a failed login, in milliseconds (slows guessing):
- * the base, which the pre-login session applies itself; the monitor adds
- * the growth (faildelay.c).
+ * Delay before answering a failed login, in milliseconds (slows guessing),
+ * counted from the request: the base, which the monitor holds with the
+ * growth (faildelay.c) and the session applies to failures it decides
+ * itself (a malformed AUTH PLAIN).
  */
 #define SESSION_AUTH_FAIL_DELAY_MS	1000
 
@@ -220,11 +221,36 @@
 
 /*
  * Sessions from one client address (IPv6: one /64, what one site gets)
- * unless max_sessions_per_ip says otherwise: half of DEFAULT_MAX_SESSIONS,
- * so one address can't take every slot, while an office behind one NAT
- * address keeps room for dozens of clients polling at once.
+ * unless max_sessions_per_ip says otherwise: a tenth of
+ * DEFAULT_MAX_SESSIONS, and never more than a quarter of max_sessions,
+ * so that it takes at least four addresses to fill the table; a POP3
+ * session lasts seconds, so an office behind one NAT address still
+ * serves ten clients polling at the same instant.
  */
-#define DEFAULT_MAX_SESSIONS_PER_IP	50
+#define DEFAULT_MAX_SESSIONS_PER_IP	10
+
+/*
+ * Seconds from the connection to a login, TLS handshake included
+ * (login_timeout): a client that talks without logging in (CAPA every
+ * few seconds) would otherwise keep its slot for ever.  RFC 1939's
+ * ten minutes bound an idle logged-in session; a mail client logs in
+ * within a second or two, a person at telnet within a minute.
+ */
+#define DEFAULT_LOGIN_TIMEOUT		60
+
+/*
+ * Commands before a login that are not a try at it (CAPA, USER, STLS, a
+ * mistake...): a client needs five or six; past this many the
+ * connection is closed, so talk alone can't keep a slot.
+ */
+#define SESSION_MAX_PRELOGIN_COMMANDS	20
+
+/*
+ * Seconds the TLS relay waits past idle_timeout, in any one wait, before
+ * it gives up on its own: the user process's idle timeout, which closes
+ * the relay's other end, normally comes first and is what is logged.
+ */
+#define RELAY_GRACE			10
 
 /* At most one "refused" log line per this many seconds (a flood logs once). */
 #define IPLIMIT_LOG_INTERVAL	10

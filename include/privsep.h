@@ -134,8 +134,9 @@ int	privsep_handoff(int fd, int secure, const char *tlsinfo,
 /*
  * In the pre-login process of a TLS session after the handoff: relay
  * bytes between the client (through t) and the user process on fd until
- * either side closes.  Returns 0, or -1 on an error.
+ * either side closes, or nothing moves for idle_s seconds and a grace.
+ * Returns 0, or -1 on an error or that timeout.
  */
-int	privsep_proxy(struct transport *t, int fd);
+int	privsep_proxy(struct transport *t, int fd, unsigned idle_s);
 
 #endif

@@ -134,8 +134,9 @@ size_t		 session_feed(struct session *, const void *data, size_t len);
 int		 session_work(struct session *, struct buf *out);
 
 /*
- * Milliseconds the caller should wait before flushing out: set after a
- * failed login to slow down guessing, then cleared.
+ * Milliseconds the caller should let pass, counted from when it handed
+ * the session the line, before flushing out: set after a failed login
+ * to slow down guessing, then cleared.
  */
 unsigned	 session_delay(struct session *);
 

@@ -499,7 +499,7 @@ test_example_file(void **state)
 	 * default) and listen_tls (its default follows tls_cert),
 	 * proxy_trusted (none).
 	 */
-	assert_int_equal(keys, 23);
+	assert_int_equal(keys, 24);
 	if (load(text, &c) == -1)
 		fail_msg("%s", err);
 	conf_defaults(&d);
@@ -542,6 +542,19 @@ test_ops_keys(void **state)
 	load_fails("auth_fail_delay_max 0\n", 1, NULL);
 	load_fails("auth_fail_delay_max 301\n", 1, NULL);
 	load_fails("max_sessions_per_ip 1x\n", 1, NULL);
+	load_fails("login_timeout 0\n", 1, NULL);
+	load_fails("login_timeout 3601\n", 1, NULL);
+	/* Unset, the per-address limit leaves room for four addresses... */
+	assert_int_equal(c.login_timeout, DEFAULT_LOGIN_TIMEOUT);
+	assert_int_equal(load("max_sessions 20\n", &c), 0);
+	assert_int_equal(c.max_sessions_per_ip, 5);
+	assert_int_equal(load("max_sessions 2\n", &c), 0);
+	assert_int_equal(c.max_sessions_per_ip, 1);
+	/* ...set, it is the admin's, whatever max_sessions is. */
+	assert_int_equal(load("max_sessions 20\nmax_sessions_per_ip 20\n"
+	    "login_timeout 5\n", &c), 0);
+	assert_int_equal(c.max_sessions_per_ip, 20);
+	assert_int_equal(c.login_timeout, 5);
 	load_fails("proxy_trusted 10.0.0.1/8\n", 1, "10.0.0.1/8");
 	load_fails("proxy_trusted 10.0.0.0/8 haproxy.local\n", 1,
 	    "haproxy.local");

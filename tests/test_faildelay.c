@@ -44,44 +44,36 @@ record(struct faildelay *f, const char *text, unsigned n, time_t now)
 	faildelay_record(f, addr(text, &ss), n, now);
 }
 
-/* The whole delay, base included: what a client waits for. */
-static unsigned
-total(unsigned pen, unsigned failures, unsigned max_s)
-{
-	return BASE + faildelay_extra_ms(pen, failures, max_s);
-}
-
 static void
 test_growth(void **state)
 {
 	(void)state;
-	/* A first failure from a clean address: the base alone. */
-	assert_int_equal(faildelay_extra_ms(0, 1, 30), 0);
-	/* Doubling per failure in the connection... */
-	assert_int_equal(total(0, 2, 30), 2 * BASE);
-	assert_int_equal(total(0, 3, 30), 4 * BASE);
+	/* A first try from a clean address waits for nothing. */
+	assert_int_equal(faildelay_wait_ms(0, 0, 30), 0);
+	/* Doubling per earlier failure in the connection... */
+	assert_int_equal(faildelay_wait_ms(0, 1, 30), BASE);
+	assert_int_equal(faildelay_wait_ms(0, 2, 30), 2 * BASE);
 	/* ...and per failure remembered from the address. */
-	assert_int_equal(total(1, 1, 30), 2 * BASE);
-	assert_int_equal(total(3, 1, 30), 8 * BASE);
-	assert_int_equal(total(2, 2, 30), 8 * BASE);
-	/* No failure counted yet: nothing to add. */
-	assert_int_equal(faildelay_extra_ms(5, 0, 30), 0);
+	assert_int_equal(faildelay_wait_ms(1, 0, 30), BASE);
+	assert_int_equal(faildelay_wait_ms(3, 0, 30), 4 * BASE);
+	assert_int_equal(faildelay_wait_ms(2, 2, 30), 8 * BASE);
 }
 
 static void
 test_cap(void **state)
 {
 	(void)state;
-	assert_int_equal(total(4, 1, 30), 16 * BASE);
-	assert_int_equal(total(5, 1, 30), 30 * 1000);
-	assert_int_equal(total(FAILDELAY_COUNT_MAX, 3, 30), 30 * 1000);
+	assert_int_equal(faildelay_wait_ms(5, 0, 30), 16 * BASE);
+	assert_int_equal(faildelay_wait_ms(6, 0, 30), 30 * 1000);
+	assert_int_equal(faildelay_wait_ms(FAILDELAY_COUNT_MAX, 2, 30),
+	    30 * 1000);
 	/* Huge exponents neither overflow nor loop for long. */
-	assert_int_equal(total(4000000000U, 3, 300), 300 * 1000);
-	/* A cap equal to the base turns the growth off. */
-	assert_int_equal(faildelay_extra_ms(FAILDELAY_COUNT_MAX, 3,
-	    BASE / 1000), 0);
-	assert_int_equal(total(1, 1, 3), 2 * BASE);
-	assert_int_equal(total(2, 1, 3), 3 * 1000);
+	assert_int_equal(faildelay_wait_ms(4000000000U, 3, 300), 300 * 1000);
+	/* A cap of one second keeps every wait at most that. */
+	assert_int_equal(faildelay_wait_ms(FAILDELAY_COUNT_MAX, 2,
+	    BASE / 1000), BASE);
+	assert_int_equal(faildelay_wait_ms(2, 0, 3), 2 * BASE);
+	assert_int_equal(faildelay_wait_ms(3, 0, 3), 3 * 1000);
 }
 
 static void

@@ -1291,6 +1291,39 @@ test_bad_command_limit(void **state)
 	t_free(t);
 }
 
+/*
+ * Talk without a login ends the connection: CAPA, USER, STLS and the
+ * like count; tries at a login (PASS, AUTH with a mechanism) and QUIT
+ * don't, they have limits of their own.
+ */
+static void
+test_prelogin_talk_limit(void **state)
+{
+	struct t	*t = t_new(SESSION_OUTBUF_SIZE, 0, 0);
+	int		 i;
+
+	(void)state;
+	for (i = 0; i < SESSION_MAX_PRELOGIN_COMMANDS - 1; i++) {
+		talk(t, i % 2 == 0 ? "CAPA\r\n" : "USER alice\r\n");
+		assert_int_equal(t->want, SESSION_READ);
+	}
+	/* a failed try is no talk */
+	assert_string_equal(talk(t, "PASS wrong\r\n"),
+	    "-ERR [AUTH] invalid user name or password\r\n");
+	assert_true(talk(t, "AUTH\r\n")[0] == '+');
+	assert_string_equal(talk(t, "CAPA\r\nQUIT\r\n"),
+	    "-ERR too many commands without a login\r\n");
+	assert_int_equal(t->want, SESSION_END);
+	t_free(t);
+
+	/* After a login there is no such limit. */
+	t = t_new(SESSION_OUTBUF_SIZE, 0, 0);
+	login(t);
+	for (i = 0; i < 2 * SESSION_MAX_PRELOGIN_COMMANDS; i++)
+		assert_true(talk(t, "NOOP\r\n")[0] == '+');
+	t_free(t);
+}
+
 static void
 test_feed_full_buffer(void **state)
 {
@@ -1740,6 +1773,7 @@ main(void)
 		cmocka_unit_test(test_line_limits),
 		cmocka_unit_test(test_long_line_across_feeds),
 		cmocka_unit_test(test_bad_command_limit),
+		cmocka_unit_test(test_prelogin_talk_limit),
 		cmocka_unit_test(test_feed_full_buffer),
 		cmocka_unit_test(test_list_100000),
 		cmocka_unit_test(test_stream_small_out),

@@ -160,6 +160,50 @@ class AuthTest(Pop3dCase):
             message("c", "for carol\n")))))
 
 
+def crypt_hash(password, salt):
+    """password hashed by libcrypt with salt (its scheme and cost), or
+    None where Python has no crypt module."""
+    try:
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            import crypt
+    except ImportError:
+        return None
+    return crypt.crypt(password, salt)
+
+
+class TimingTest(Pop3dCase):
+    """A failed login takes as long whatever the user: unknown, or known
+    with a cheap hash or a slow one (a SHA-512 of 400,000 rounds, about
+    a fifth of a second here), since every failure is answered a fixed
+    delay after its check began, not after the check.  Each user's
+    second try is timed: all of them wait the same one second (the
+    auth_fail_delay_max) for the failure before."""
+
+    def test_user_names_can_not_be_told_apart_by_time(self):
+        users = {
+            "sha512": make_hash("pw"),
+            "slow": crypt_hash("pw", "$6$rounds=400000$pop3dtst$"),
+            "yescrypt": crypt_hash("pw", "$y$j9T$pop3dtestsaltsalt$"),
+        }
+        if None in users.values():
+            self.skipTest("no crypt module in this Python")
+        srv = self.server([], conf={"auth_fail_delay_max": 1})
+        srv.write_passwd(["%s:%s" % u for u in users.items()])
+        times = {}
+        for user in ("nosuchuser",) + tuple(users):
+            c = self.client(srv)
+            c.greeting = c.line()
+            for _ in range(2):
+                t0 = time.monotonic()
+                self.assertOK(c.cmd("USER " + user))
+                self.assertTrue(c.cmd("PASS wrong").startswith(b"-ERR"))
+                times[user] = time.monotonic() - t0
+        ratio = max(times.values()) / min(times.values())
+        self.assertLess(ratio, 1.1, times)
+
+
 class ApopTest(Pop3dCase):
     """apop yes: the greeting carries a stamp; APOP users use only APOP."""
 

@@ -12,7 +12,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import (Pop3dCase, Client, message, pop_form,  # noqa: E402
-                     stuff, build_mbox, IS_ROOT, RUN_AS)
+                     stuff, build_mbox, IS_ROOT, RUN_AS, wait_for)
 
 OKLINE = rb"\+OK[^\r\n]*\r\n"
 
@@ -249,6 +249,9 @@ class StandaloneTest(Pop3dCase):
         for _ in range(20):
             s = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
             s.close()
+        # Their processes count under max_sessions_per_ip until reaped.
+        self.assertTrue(wait_for(
+            lambda: harness.session_pids(srv.proc.pid) == []))
         p = self.poplib(srv)
         self.assertEqual(p.stat()[0], 1)
         self.assertIsNone(srv.proc.poll())

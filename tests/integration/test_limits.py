@@ -82,6 +82,112 @@ class PerAddressTest(Pop3dCase):
         self.assertLessEqual(n, 3, "30 refusals, at most a few lines")
 
 
+class SlotHoldingTest(Pop3dCase):
+    """Clients that never log in can't keep others out."""
+
+    def test_default_per_address_limit_leaves_room(self):
+        # Unset, max_sessions_per_ip is a quarter of max_sessions at most:
+        # two addresses can't take all four sessions.
+        srv = self.server([], conf={"max_sessions": 4})
+        held = []
+        for src in ("127.0.0.2", "127.0.0.3"):
+            for _ in range(3):
+                c = Client(srv.port, source=src)
+                self.addCleanup(c.close)
+                held.append(c.line())
+        self.assertEqual([l.startswith(b"+OK") for l in held],
+                         [True, False, False] * 2)
+        third = Client(srv.port, source="127.0.0.4")
+        self.addCleanup(third.close)
+        self.assertOK(third.line())
+
+    def test_talking_without_a_login_ends(self):
+        # CAPA every half second, within every idle timeout: closed at
+        # login_timeout all the same, and the slot is free again.
+        srv = self.server([], conf={"login_timeout": 2,
+                                    "max_sessions_per_ip": 1})
+        c = self.client(srv)
+        self.assertOK(c.line())
+        t0 = time.monotonic()
+        with self.assertRaises((EOFError, ConnectionResetError)):
+            for _ in range(40):
+                self.assertOK(c.cmd("CAPA"))
+                c.multi()
+                time.sleep(0.5)
+        self.assertLess(time.monotonic() - t0, 10)
+        self.assertTrue(wait_for(lambda: "no login within login_timeout"
+                                 in srv.log()))
+        self.assertTrue(wait_for(lambda: self._greets(srv)))
+
+    def test_talk_alone_is_limited(self):
+        srv = self.server([])
+        c = self.client(srv)
+        self.assertOK(c.line())
+        for _ in range(20):
+            self.assertOK(c.cmd("USER alice"))
+        self.assertEqual(c.cmd("USER alice"),
+                         b"-ERR too many commands without a login\r\n")
+        self.assertEqual(c.read_until_eof(), b"")
+
+    def test_login_after_talk_has_the_idle_timeout(self):
+        # The deadline is for logging in: a logged-in session outlives it.
+        srv = self.server([message("a", "x\n")],
+                          conf={"login_timeout": 1})
+        c = self.client(srv)
+        self.assertOK(c.login("alice", "secret"))
+        time.sleep(1.5)
+        self.assertTrue(c.cmd("STAT").startswith(b"+OK 1 "))
+        self.assertOK(c.cmd("QUIT"))
+
+    def _greets(self, srv):
+        c = srv.client()
+        try:
+            return c.line().startswith(b"+OK")
+        except (EOFError, OSError):
+            return False
+        finally:
+            c.close()
+
+
+class FailedLoginDelayTest(Pop3dCase):
+
+    def test_client_gone_ends_the_wait(self):
+        # Three failures in one connection make the address's next login
+        # wait 4 s before it is checked; a client that leaves then does
+        # not keep its processes (and its slot) for those 4 s.
+        srv = self.server([], conf={"auth_fail_delay_max": 30})
+        c = self.client(srv)
+        self.assertOK(c.line())
+        c.send(b"USER alice\r\nPASS a\r\nUSER alice\r\nPASS b\r\n"
+               b"USER alice\r\nPASS c\r\n")
+        c.read_until_eof(15)
+        self.assertTrue(wait_for(lambda: session_pids(srv.proc.pid) == []))
+        c = self.client(srv)
+        self.assertOK(c.line())
+        c.send(b"USER alice\r\nPASS d\r\n")
+        time.sleep(0.5)
+        c.close()
+        t0 = time.monotonic()
+        self.assertTrue(wait_for(lambda: session_pids(srv.proc.pid) == [],
+                                 limit=12))
+        self.assertLess(time.monotonic() - t0, 2.5)
+        self.assertIn("client left while its login waited", srv.log())
+        self.assertIn("3 remembered from the address", srv.log())
+
+    def test_client_gone_after_a_failed_check(self):
+        # Its failure counted, the connection ends at once, not after the
+        # second its answer would have waited.
+        srv = self.server([])
+        c = self.client(srv)
+        self.assertOK(c.line())
+        c.send(b"USER alice\r\nPASS a\r\n")
+        time.sleep(0.3)
+        c.close()
+        self.assertTrue(wait_for(lambda: "client left during the "
+                                 "failed-login delay" in srv.log()))
+        self.assertTrue(wait_for(lambda: session_pids(srv.proc.pid) == []))
+
+
 class FloodTest(Pop3dCase):
 
     N = 500
@@ -243,7 +349,8 @@ class LoginDelayTest(Pop3dCase):
 
 class FailDelayTest(Pop3dCase):
     """Failed logins are remembered per address across connections by the
-    standalone daemon: the next failure from there is answered later."""
+    standalone daemon: the next login from there waits before its check,
+    and its failure is answered a second after the check began."""
 
     def wrong_pass(self, c):
         """Seconds from a wrong PASS to its -ERR [AUTH]."""
@@ -268,23 +375,24 @@ class FailDelayTest(Pop3dCase):
         c = self.client(srv)
         self.assertOK(c.line())
         second = self.wrong_pass(c)
-        # Base 1 s, doubled once for the failure remembered.
+        # A second's wait for the failure remembered, then the base 1 s.
         self.assertGreaterEqual(second, 2.0)
         self.assertGreater(second, first)
-        self.assertIn("failed login 1 here, 1 remembered from the address",
-                      srv.log())
-        # The right password still works, in the same connection.
+        self.assertIn("0 failed logins here, 1 remembered from the "
+                      "address: this one checked after 1000 ms", srv.log())
+        # The right password still works, in the same connection (after
+        # a wait for the two failures before it).
         self.assertOK(c.cmd("USER alice"))
         self.assertOK(c.cmd("PASS secret"))
         self.assertTrue(c.cmd("STAT").startswith(b"+OK 1 "))
-        # Another address starts clean: no extra delay is logged for it.
+        # Another address starts clean: no wait is logged for it.
         other = Client(srv.port, source="127.0.0.2")
         self.addCleanup(other.close)
         self.assertOK(other.line())
         self.wrong_pass(other)
-        held = [l for l in srv.log().splitlines() if "held back" in l]
-        self.assertEqual(len(held), 1, held)
-        self.assertIn("127.0.0.1:", held[0])
+        held = [l for l in srv.log().splitlines() if "checked after" in l]
+        self.assertEqual(len(held), 2, held)
+        self.assertTrue(all("127.0.0.1:" in l for l in held), held)
 
 
 if __name__ == "__main__":

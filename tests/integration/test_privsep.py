@@ -424,6 +424,31 @@ class TlsAfterLoginTest(CertMixin, Pop3dCase):
         self.session(*self.stls())
 
 
+class RelayTimeoutTest(CertMixin, Pop3dCase):
+    """A TLS client that asks for a big message and never reads it: the
+    user's process ends at idle_timeout, and the relay, which can't hand
+    the client anything either, soon after; neither stays for good."""
+
+    def test_client_that_stops_reading(self):
+        line = b"z" * 78 + b"\n"
+        huge = message("huge", line * (20 * 1024 * 1024 // len(line)))
+        conf = {"idle_timeout": 2, "expire": "never"}
+        conf.update(tls_conf(self.cert, self.key))
+        srv = self.server([huge], conf=conf, tls=True)
+        ctx = ssl.create_default_context(cafile=self.cert)
+        s = ctx.wrap_socket(socket.create_connection(
+            ("127.0.0.1", srv.tls_port), timeout=10),
+            server_hostname="localhost")
+        self.addCleanup(s.close)
+        s.sendall(b"USER alice\r\nPASS secret\r\nRETR 1\r\n")
+        self.assertTrue(wait_for(lambda: "login alice" in srv.log()))
+        self.assertTrue(wait_for(lambda: children(srv.proc.pid) == [],
+                                 limit=30))
+        log = srv.log()
+        self.assertIn("idle timeout", log)
+        self.assertIn("TLS relay: the client took nothing for 12 s", log)
+
+
 def pam_built():
     try:
         with open(harness.pop3d_path(), "rb") as f:
