@@ -489,17 +489,8 @@ class StlsTest(TlsCase):
         self.wait_log(srv, "TLS handshake failed")
 
 
-class SecretsTest(TlsCase):
-    """No process serving a logged-in user holds the private key."""
-
-    def private_patterns(self, key):
-        out = subprocess.run(["openssl", "ec", "-in", key, "-text",
-                              "-noout"], capture_output=True, check=True,
-                             timeout=PROC_TIMEOUT).stdout.decode()
-        hexes = re.search(r"priv:\n((?:\s+[0-9a-f:]+\n)+)", out).group(1)
-        d = bytes.fromhex(re.sub(r"[\s:]", "", hexes))[-32:]
-        # mbedTLS keeps the scalar as little-endian limbs.
-        return [d, d[::-1]]
+class MemoryScan:
+    """Searches the memory of a process (root reads /proc/PID/mem)."""
 
     # Memory is read a MiB at a time, at most SCAN_LIMIT bytes a process.
     CHUNK = 1 << 20
@@ -561,6 +552,25 @@ class SecretsTest(TlsCase):
                 self.assertLess(total, self.SCAN_LIMIT,
                                 "%x-%x too much memory to search" % (lo, hi))
         return False
+
+
+def ec_secrets(key):
+    """The private scalar of an EC key file, as the file has it and as
+    mbedTLS keeps it."""
+    out = subprocess.run(["openssl", "ec", "-in", key, "-text", "-noout"],
+                         capture_output=True, check=True,
+                         timeout=PROC_TIMEOUT).stdout.decode()
+    hexes = re.search(r"priv:\n((?:\s+[0-9a-f:]+\n)+)", out).group(1)
+    d = bytes.fromhex(re.sub(r"[\s:]", "", hexes))[-32:]
+    # mbedTLS keeps the scalar as little-endian limbs.
+    return [d, d[::-1]]
+
+
+class SecretsTest(MemoryScan, TlsCase):
+    """No process serving a logged-in user holds the private key."""
+
+    def private_patterns(self, key):
+        return ec_secrets(key)
 
     def test_scanner_finds_planted_bytes(self):
         """The search finds bytes known to be in a process's heap, and
