@@ -30,8 +30,10 @@
  * signature of the digest, with a key of the listener's, parsed from
  * its DER), tls_ticket_seal and tls_ticket_open (AES-256-GCM over them;
  * open reads the 8-byte time inside, which only a seal wrote).  The
- * monitor gives up the private keys after the signature, the ticket keys
- * after the seal, and all of them at the handoff (tls_forget_*).
+ * monitor unmaps the keys it never uses at the fork (tls_monitor_keys),
+ * gives up the private keys after the signature, the ticket keys after
+ * the seal, and all of them at the handoff and when the pre-login
+ * process ends (tls_forget_*).
  *
  * Not started as root, the same processes run as that user, unjailed.
  */
