@@ -236,7 +236,8 @@ M3_LIB		 = $(M3_ROOT)/usr/lib/$(shell $(CC) -print-multiarch)
 M3_STAMP	 = $(M3_DIR)/root/usr/include/mbedtls/build_info.h
 M3_LDLIBS	 = -L$(M3_LIB) -Wl,-rpath,$(M3_LIB) $(LDLIBS)
 M3_CORE		 = $(CORE:%=$(M3_DIR)/%)
-M3_TESTS	 = $(M3_DIR)/tests/test_tls $(M3_DIR)/tests/test_session
+M3_TESTS	 = $(M3_DIR)/tests/test_tls $(M3_DIR)/tests/test_session \
+		   $(M3_DIR)/tests/test_privsep
 
 $(M3_STAMP):
 	@sh tools/mbedtls3.sh fetch $(M3_DIR)

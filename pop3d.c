@@ -446,6 +446,41 @@ shed_startup_memory(void)
 }
 
 /*
+ * Which private keys the jailed pre-login process, which parses every
+ * client byte, never holds (the monitor signs with them), and which it
+ * must hold for its handshakes: one line a key, logged when the keys are
+ * loaded, printed by pop3d -t (out).  Key i is tls_key, then each
+ * tls_sni line's.  The ticket keys are always the monitor's.
+ */
+static void
+report_keys(const struct conf *c, const struct tls_server *ts, FILE *out)
+{
+	const char	*why, *path;
+	char		 kind[64];
+	int		 i, sep;
+
+	for (i = 0; (sep = tls_key_separated(ts, i, kind, sizeof(kind),
+	    &why)) != -1; i++) {
+		path = i == 0 ? c->tls_key : c->sni[i - 1].key;
+		if (sep && out != NULL)
+			fprintf(out, "TLS key %s (%s): separated: the "
+			    "monitor signs for the pre-login process\n", path,
+			    kind);
+		else if (out != NULL)
+			fprintf(out, "TLS key %s (%s): not separated: the "
+			    "pre-login process holds it for its handshake "
+			    "(%s)\n", path, kind, why);
+		else if (sep)
+			log_info("TLS key %s (%s): separated: the monitor "
+			    "signs for the pre-login process", path, kind);
+		else
+			log_info("TLS key %s (%s): not separated: the "
+			    "pre-login process holds it for its handshake "
+			    "(%s)", path, kind, why);
+	}
+}
+
+/*
  * SIGHUP: read the configuration, certificates and keys again for new
  * connections; open sessions keep what they started with.  Anything
  * wrong in the new set (syntax, a key that won't load) keeps the old one
@@ -486,6 +521,7 @@ reload_config(struct daemon *d)
 	d->ts = ts;
 	log_info("SIGHUP: configuration reloaded from %s%s", d->path,
 	    ts != NULL ? ", TLS certificates reloaded" : "");
+	report_keys(n, ts, NULL);
 }
 
 /*
@@ -589,6 +625,7 @@ serve_forever(struct daemon *d)
 	log_info("pop3d %s ready, %d listening sockets%s, %s", POP3D_VERSION,
 	    d->l.n, d->l.systemd ? " from systemd" : "",
 	    tls_status(d->c, d->ts));
+	report_keys(d->c, d->ts, NULL);
 	while (!got_term) {
 		r = ppoll(d->l.pfd, (nfds_t)d->l.n, NULL, &waitmask);
 		if (r == -1 && errno != EINTR)
@@ -731,6 +768,7 @@ check_config(const struct conf *c)
 
 	if (load_tls(c, &ts) == -1 || privsep_check_setup(c) == -1)
 		return 1;
+	report_keys(c, ts, stdout);
 	tls_server_free(ts);
 	if (c->idle_timeout < DEFAULT_IDLE_TIMEOUT)
 		fprintf(stderr, "%s: warning: idle_timeout %u is below the "

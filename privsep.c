@@ -5,6 +5,8 @@
  *                              TLS handshake, greeting, the protocol engine
  *   monitor  <-- PS_PASSWORD / PS_APOP (fixed size) --  pre-login
  *   monitor  --> PS_VERDICT -->  pre-login
+ *   monitor  <-- PS_SIGN / PS_SEAL / PS_OPEN + their bytes --  pre-login
+ *   monitor  --> PS_SIGNED / PS_TICKET + their bytes -->  pre-login
  *   monitor  <-- PS_HANDOFF + pipelined input --  pre-login
  *   monitor becomes the mailbox owner and serves the session; the
  *   pre-login process exits (plain) or relays TLS to it (socketpair).
@@ -19,6 +21,19 @@
  * chroot), chroot into the mailbox's directory, switch to the owner,
  * refusing uid 0.  Secrets are wiped as soon as they
  * are checked.  No client byte is parsed here: only the fixed message.
+ *
+ * The pre-login process's TLS handshake, also as root: keyop() reads the
+ * bytes that follow a key operation, as many as privsep_decode allowed
+ * for its type, and keyop_allowed() counts them (PRIVSEP_SIGNS_MAX,
+ * _SEALS_MAX, _OPENS_MAX a connection, none after a login).  tls.c
+ * does the crypto without parsing those bytes: tls_sign (a PKCS#1 v1.5
+ * signature of the digest, with a key of the listener's, parsed from
+ * its DER), tls_ticket_seal and tls_ticket_open (AES-256-GCM over them;
+ * open reads the 8-byte time inside, which only a seal wrote).  The
+ * monitor unmaps the keys it never uses at the fork (tls_monitor_keys),
+ * gives up the private keys after the signature, the ticket keys after
+ * the seal, and all of them at the handoff and when the pre-login
+ * process ends (tls_forget_*).
  *
  * Not started as root, the same processes run as that user, unjailed.
  */
@@ -133,6 +148,37 @@ privsep_encode(const struct privsep_msg *m, unsigned char *out)
 	return 0;
 }
 
+/*
+ * A key operation: no strings; the bytes that follow, a digest of
+ * exactly its size, session state, a ticket, a signature, bounded; an
+ * answer that refuses carries none.  Returns 1 or 0.
+ */
+static int
+keyop_valid(const struct privsep_msg *m)
+{
+	if (m->user[0] != '\0' || m->secret[0] != '\0' || m->text[0] != '\0' ||
+	    m->peer[0] != '\0' || m->how[0] != '\0')
+		return 0;
+	switch (m->type) {
+	case PS_SIGN:
+		return m->secure <= CONF_SNI_MAX && m->unread != 0 &&
+		    m->unread == tls_md_size(m->result);
+	case PS_SEAL:
+	case PS_OPEN:
+		return m->result == 0 && m->secure == 0 && m->unread != 0 &&
+		    m->unread <= (m->type == PS_SEAL ? TLS_SESSION_MAX :
+		    TLS_TICKET_MAX);
+	case PS_SIGNED:
+	case PS_TICKET:
+		return m->secure == 0 && m->result <= 1 &&
+		    (m->result == 0) == (m->unread != 0) &&
+		    m->unread <= (m->type == PS_SIGNED ? TLS_SIG_MAX :
+		    TLS_TICKET_MAX);
+	default:
+		return 0;
+	}
+}
+
 /* 32 lower-case hex digits: an APOP digest, or an address key. */
 static int
 digest_ok(const char *d)
@@ -169,7 +215,7 @@ msg_valid(const struct privsep_msg *m)
 		    digest_ok(m->secret) : m->result <= 1 &&
 		    m->secret[0] == '\0');
 	default:
-		return 0;
+		return keyop_valid(m);
 	}
 }
 
@@ -633,6 +679,8 @@ struct monitor {
 	int			 rekeyed;
 	struct auth_user	 who;		/* the verified login */
 	const char		*how;
+	unsigned		 signs, seals, opens;	/* key operations */
+	time_t			 born;	/* of the session a ticket opened */
 };
 
 /*
@@ -749,7 +797,8 @@ rekey(struct monitor *mo, const struct privsep_msg *m)
 	unsigned char		 key[IPLIMIT_KEY_LEN];
 	size_t			 i;
 
-	if (mo->rekeyed || mo->tries > 0) {
+	if (mo->rekeyed || mo->tries > 0 ||
+	    mo->signs + mo->seals + mo->opens > 0) {
 		log_warnx("pre-login process asked for a rekey out of turn: "
 		    "ending");
 		return -1;
@@ -858,6 +907,8 @@ serve_user(struct monitor *mo, const struct privsep_msg *m)
 		return -1;
 	}
 	in.len = m->unread;
+	/* A user's process holds no TLS key. */
+	tls_forget_secrets(mo->link->tls);
 	if (!m->secure && waitpid(mo->child, NULL, 0) == mo->child)
 		mo->child = -1;
 	/* The pre-login process may have learnt it from a PROXY header. */
@@ -893,6 +944,173 @@ serve_user(struct monitor *mo, const struct privsep_msg *m)
 	return rc;
 }
 
+/*
+ * Key operations: the pre-login process's handshake asks for what the
+ * keys it does not hold would do.  One request and its bytes, one
+ * answer and its bytes.
+ */
+
+/* Is one more operation of this type within what a handshake needs? */
+static int
+keyop_allowed(struct monitor *mo, uint32_t type)
+{
+	if (mo->link->tls == NULL || mo->verified)
+		return 0;
+	switch (type) {
+	case PS_SIGN:
+		return mo->signs++ < PRIVSEP_SIGNS_MAX;
+	case PS_SEAL:
+		return mo->seals++ < PRIVSEP_SEALS_MAX;
+	default:
+		return mo->opens++ < PRIVSEP_OPENS_MAX;
+	}
+}
+
+/*
+ * Root's side of PS_SIGN, PS_SEAL, PS_OPEN: read their bytes, let tls.c
+ * sign, seal or open them, answer, and give up what is used up (a
+ * handshake signs once and seals last).  One operation more than a
+ * handshake needs ends the connection: no honest pre-login process
+ * asks for it.  Returns 0, or -1 to end.
+ */
+static int
+keyop(struct monitor *mo, const struct privsep_msg *m)
+{
+	struct tls_server	*s = mo->link->tls;
+	struct privsep_msg	 a;
+	unsigned char		 in[TLS_TICKET_MAX], out[TLS_TICKET_MAX];
+	size_t			 n = 0;
+	int			 rc;
+
+	if (!keyop_allowed(mo, m->type)) {
+		log_warnx("pre-login process asked for more key operations "
+		    "than a handshake needs: ending");
+		return -1;
+	}
+	if (read_all(mo->ch, in, m->unread) == -1)
+		return -1;
+	if (m->type == PS_SIGN) {
+		rc = tls_sign(s, m->secure, m->result, in, m->unread, out,
+		    TLS_SIG_MAX, &n);
+		tls_forget_keys(s);
+	} else if (m->type == PS_SEAL) {
+		rc = tls_ticket_seal(s, &mo->born, in, m->unread, out,
+		    sizeof(out), &n);
+		tls_forget_tickets(s);
+	} else
+		rc = tls_ticket_open(s, &mo->born, in, m->unread, out,
+		    sizeof(out), &n);
+	memset(&a, 0, sizeof(a));
+	a.type = m->type == PS_SIGN ? PS_SIGNED : PS_TICKET;
+	a.result = rc == 0 ? 0 : 1;
+	a.unread = rc == 0 ? (uint32_t)n : 0;
+	rc = send_msg(mo->ch, &a) == -1 ||
+	    write_all(mo->ch, out, a.unread) == -1 ? -1 : 0;
+	explicit_bzero(in, sizeof(in));
+	explicit_bzero(out, sizeof(out));
+	return rc;
+}
+
+static int
+is_keyop(uint32_t type)
+{
+	return type == PS_SIGN || type == PS_SEAL || type == PS_OPEN;
+}
+
+/*
+ * The pre-login side: ask on fd and wait for the answer.  The monitor's
+ * bounds are kept here too, so that an honest process never meets them
+ * (a third ticket in a TLS 1.3 ClientHello is refused here, and the
+ * handshake goes on without it).
+ */
+static struct keyclient {
+	int		fd;
+	unsigned	signs, seals, opens;
+} keyclient = { -1, 0, 0, 0 };
+
+static int
+keyop_ask(const struct keyclient *kc, const struct privsep_msg *req,
+    const unsigned char *in, uint32_t answer, unsigned char *out,
+    size_t cap, size_t *olen)
+{
+	struct privsep_msg	m;
+	int			fd = kc->fd;
+
+	*olen = 0;
+	if (send_msg(fd, req) == -1 || write_all(fd, in, req->unread) == -1 ||
+	    recv_msg(fd, &m) != 0 || m.type != answer || m.unread > cap ||
+	    read_all(fd, out, m.unread) == -1) {
+		log_warnx("the monitor did not answer a key operation");
+		return -1;
+	}
+	*olen = m.unread;
+	return m.result == 0 ? 0 : -1;
+}
+
+static int
+ask_sign(void *ctx, unsigned cert, unsigned md, const unsigned char *hash,
+    size_t hlen, unsigned char *sig, size_t cap, size_t *siglen)
+{
+	struct keyclient	*kc = ctx;
+	struct privsep_msg	 m;
+
+	if (kc->signs++ >= PRIVSEP_SIGNS_MAX)
+		return -1;
+	memset(&m, 0, sizeof(m));
+	m.type = PS_SIGN;
+	m.result = md;
+	m.secure = cert;
+	m.unread = (uint32_t)hlen;
+	return keyop_ask(kc, &m, hash, PS_SIGNED, sig, cap, siglen);
+}
+
+static int
+ask_seal(void *ctx, const unsigned char *state, size_t len,
+    unsigned char *ticket, size_t cap, size_t *tlen)
+{
+	struct keyclient	*kc = ctx;
+	struct privsep_msg	 m;
+
+	if (kc->seals++ >= PRIVSEP_SEALS_MAX)
+		return -1;
+	memset(&m, 0, sizeof(m));
+	m.type = PS_SEAL;
+	m.unread = (uint32_t)len;
+	return keyop_ask(kc, &m, state, PS_TICKET, ticket, cap, tlen);
+}
+
+static int
+ask_open(void *ctx, const unsigned char *ticket, size_t len,
+    unsigned char *state, size_t cap, size_t *slen)
+{
+	struct keyclient	*kc = ctx;
+	struct privsep_msg	 m;
+
+	/* What the decoder would refuse is no ticket of ours anyway. */
+	if (len == 0 || len > TLS_TICKET_MAX ||
+	    kc->opens++ >= PRIVSEP_OPENS_MAX)
+		return -1;
+	memset(&m, 0, sizeof(m));
+	m.type = PS_OPEN;
+	m.unread = (uint32_t)len;
+	return keyop_ask(kc, &m, ticket, PS_TICKET, state, cap, slen);
+}
+
+static const struct tls_keyops	ask_monitor = {
+	&keyclient, ask_sign, ask_seal, ask_open
+};
+
+/*
+ * In the new pre-login process, before it is jailed: the keys the
+ * monitor keeps go at once, and their operations go to it on fd.
+ */
+static void
+keys_to_monitor(struct tls_server *s, int fd)
+{
+	keyclient.fd = fd;
+	tls_prelogin_keys(s, &ask_monitor);
+}
+
 /* Serve the pre-login process until it ends or hands the session over. */
 static int
 monitor(struct monitor *mo)
@@ -911,7 +1129,9 @@ monitor(struct monitor *mo)
 		}
 		if (m.type == PS_HANDOFF)
 			return serve_user(mo, &m);
-		if (m.type == PS_REKEY)
+		if (is_keyop(m.type))
+			r = keyop(mo, &m);
+		else if (m.type == PS_REKEY)
 			r = rekey(mo, &m);
 		else if (m.type == PS_PASSWORD || m.type == PS_APOP)
 			r = verify(mo, &m);
@@ -998,18 +1218,20 @@ privsep_serve(const struct conf *c, int fd_in, int fd_out,
 		link->lim = NULL;
 		link->privsep = 1;
 		link->privsep_fd = sp[1];
+		keys_to_monitor(link->tls, sp[1]);
 		_exit(preauth(c, fd_in, fd_out, link, prepare, arg) == 0 ?
 		    0 : 1);
 	}
 	close(sp[1]);
-	/* Only the pre-login process runs TLS handshakes. */
-	tls_forget_secrets(link->tls);
+	/* Only the pre-login process uses the keys it keeps. */
+	tls_monitor_keys(link->tls);
 	mo.c = c;
 	mo.link = link;
 	mo.fd_in = fd_in;
 	mo.fd_out = fd_out;
 	mo.ch = sp[0];
 	rc = monitor(&mo);
+	tls_forget_secrets(link->tls);
 	close(sp[0]);
 	if (mo.child != -1) {
 		sent = rc == -1 && !mo.verified ? SIGTERM : 0;

@@ -11,13 +11,21 @@
  * list; resumption always with ECDHE); on 2.28, TLS 1.2 only.
  *
  * Secrets and processes: the listener reads the keys (while it still has
- * the rights to) and keeps them, as DER, with the seeds of the ticket
- * keys, in mappings of their own ("secret mappings" below), never on
- * the heap.  A session process parses them into its own memory for its
- * handshake, reseeding the DRBG it inherited by fork before its first
- * random byte; once the handshake is over, or before a plaintext login,
- * it wipes what it parsed and unmaps the listener's copies
- * (tls_forget_secrets).
+ * the rights to) and keeps them, as DER, with the ticket keys, in
+ * mappings of their own ("secret mappings" below), never on the heap.
+ * A connection's processes split them right after their fork: the
+ * pre-login process, which parses every client byte, unmaps the ticket
+ * keys and every RSA key it can leave to the monitor
+ * (tls_key_separated), and asks the monitor (struct tls_keyops, carried
+ * by privsep.c) for the one signature and the tickets its handshake
+ * needs; the monitor unmaps the keys the pre-login process keeps.  Those
+ * (ECDSA keys: mbedTLS 2.28 can't sign with one elsewhere) the pre-login
+ * process parses into its own memory for its handshake; once the
+ * handshake is over, or before a plaintext login, it wipes what it
+ * parsed and unmaps the listener's copies (tls_forget_secrets).  A
+ * process with no monitor (the unit tests, the fuzz targets) keeps and
+ * uses them all itself.  Every process reseeds the DRBG it inherited by
+ * fork before its first random byte.
  */
 #include <sys/mman.h>
 #include <sys/random.h>
@@ -39,12 +47,13 @@
 #include <mbedtls/version.h>
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/error.h>
+#include <mbedtls/gcm.h>
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/platform_util.h>
+#include <mbedtls/rsa.h>
 #include <mbedtls/ssl.h>
 #include <mbedtls/ssl_ciphersuites.h>
-#include <mbedtls/ssl_ticket.h>
 #include <mbedtls/x509_crt.h>
 #if MBEDTLS_VERSION_NUMBER >= 0x03000000 && defined(MBEDTLS_PSA_CRYPTO_C)
 #include <psa/crypto.h>
@@ -77,14 +86,22 @@
 #define KEY_FILE_MAX	(64 * 1024)
 
 /*
- * The bytes each ticket context is made from: mbedTLS draws a 4-byte
- * name and a 32-byte key for each of the context's two keys; the rest
- * is room to spare.
+ * A ticket key: a 4-byte name, which a ticket starts with so the key
+ * that sealed it is found, and 32 bytes of AES-256-GCM key.  A ticket
+ * (TLS_TICKET_OVERHEAD) is the name, a nonce, then sealed: the time
+ * of the session's full handshake (8 bytes) and the session state;
+ * then the tag.  The name and nonce are the additional data.
  */
-#define TICKET_SEED	128
+#define TICKET_NAME	4
+#define TICKET_NONCE	12
+#define TICKET_TIME	8
+#define TICKET_TAG	16
+#define TICKET_SEED	(TICKET_NAME + 32)
+#define TICKET_HEAD	(TICKET_NAME + TICKET_NONCE)
 
-/* Longest session ticket parsed (mbedTLS writes a few hundred bytes). */
-#define TICKET_MAX	2048
+#if TLS_TICKET_OVERHEAD != TICKET_HEAD + TICKET_TIME + TICKET_TAG
+#error "TLS_TICKET_OVERHEAD (params.h) does not match the ticket's layout"
+#endif
 
 /* Suite ids kept: the default list, or at most this many named ones. */
 #define SUITES_MAX	64
@@ -98,6 +115,11 @@ struct tls_cert {
 	unsigned char		*der;	/* the private key: a secret mapping */
 	size_t			derlen;
 	char			name[256];	/* SNI name, "" for the default */
+	unsigned		index;		/* in certs[] */
+	int			separate;	/* the monitor signs with it */
+	const char		*why;		/* why not, for the log */
+	char			kind[32];	/* "RSA 2048 bits", for the log */
+	size_t			sigbytes;	/* its RSA signatures' length */
 };
 
 struct tls_server {
@@ -109,23 +131,60 @@ struct tls_server {
 
 	/*
 	 * Ticket keys: seeds[k] (a secret mapping, TICKET_SEED bytes each)
-	 * makes tk[k] in a session; tk[cur] writes, both parse; born[k]
-	 * says when seeds[k] was drawn, 0 never.
+	 * is key k; seeds[cur] seals, both open; born[k] says when seeds[k]
+	 * was drawn, 0 never.
 	 */
 	unsigned char			*seeds;
-	mbedtls_ssl_ticket_context	tk[2];
-	int				tk_ok[2];
 	time_t				born[2];
 	int				cur;
-	const unsigned char		*replay;	/* see ticket_random */
-	size_t				replay_left;
 
 	pid_t				seeded;	/* where the DRBG was seeded */
 	int				unsealed;	/* keys parsed here */
 };
 
-/* The server whose secrets this process gave up (tls_forget_secrets). */
-static const struct tls_server	*dropped;
+/*
+ * What this process gave up of server s: the keys of the certificates
+ * whose bits are set in keys, the ticket keys (seeds), everything (all,
+ * tls_forget_secrets); and, in a pre-login process, where it asks for
+ * what it gave up (ops).  Kept here and not in s, whose pages the
+ * process shares with the listener: writing there would copy them.
+ */
+static struct {
+	const struct tls_server	*s;
+	unsigned		 keys;
+	int			 seeds;
+	int			 all;
+	const struct tls_keyops	*ops;
+} gone;
+
+/*
+ * When a ticket opened by a process without a monitor had its full
+ * handshake (tls_ticket_seal's born): one connection's, reset by
+ * tls_start.
+ */
+static time_t	local_born;
+
+/* Does this process hold certificate i's private key (its DER)? */
+static int
+key_held(const struct tls_server *s, int i)
+{
+	return s->certs[i].der != NULL && !(gone.s == s &&
+	    (gone.all || (gone.keys & (1u << i)) != 0));
+}
+
+/* Does this process hold the ticket keys? */
+static int
+seeds_held(const struct tls_server *s)
+{
+	return s->seeds != NULL && !(gone.s == s && (gone.all || gone.seeds));
+}
+
+/* The monitor's key operations in a pre-login process, else NULL. */
+static const struct tls_keyops *
+monitor_ops(const struct tls_server *s)
+{
+	return gone.s == s ? gone.ops : NULL;
+}
 
 struct tls_conn {
 	mbedtls_ssl_context	ssl;
@@ -257,16 +316,19 @@ read_secret(const char *path, size_t *len)
 	return buf;
 }
 
-/* Parse a key (PEM or DER) into key.  Returns 0 or an mbedTLS error. */
+/*
+ * Parse a key (PEM or DER) into key; mbedTLS 3 draws from f_rng (an EC
+ * key's public point).  Returns 0 or an mbedTLS error.
+ */
 static int
-parse_key(struct tls_server *s, mbedtls_pk_context *key,
-    const unsigned char *buf, size_t len)
+parse_key(mbedtls_pk_context *key, const unsigned char *buf, size_t len,
+    int (*f_rng)(void *, unsigned char *, size_t), void *p_rng)
 {
 #if MBEDTLS_VERSION_NUMBER >= 0x03000000
-	return mbedtls_pk_parse_key(key, buf, len, NULL, 0,
-	    mbedtls_ctr_drbg_random, &s->drbg);
+	return mbedtls_pk_parse_key(key, buf, len, NULL, 0, f_rng, p_rng);
 #else
-	(void)s;
+	(void)f_rng;
+	(void)p_rng;
 	return mbedtls_pk_parse_key(key, buf, len, NULL, 0);
 #endif
 }
@@ -284,7 +346,7 @@ load_key(struct tls_server *s, mbedtls_pk_context *key, const char *path,
 		seterr(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	r = parse_key(s, key, buf, len);
+	r = parse_key(key, buf, len, mbedtls_ctr_drbg_random, &s->drbg);
 	secret_unmap(buf, len, KEY_FILE_MAX + 1);
 	if (r != 0) {
 		seterr(err, errlen, "%s: %s", path, why(r, w, sizeof(w)));
@@ -331,7 +393,7 @@ load_cert(struct tls_server *s, const char *name, const char *cert,
 	mbedtls_x509_crt_init(&tc->crt);
 	mbedtls_pk_init(&tc->key);
 	snprintf(tc->name, sizeof(tc->name), "%s", name);
-	s->ncerts++;
+	tc->index = (unsigned)s->ncerts++;
 	if ((r = mbedtls_x509_crt_parse_file(&tc->crt, cert)) != 0) {
 		seterr(err, errlen, "%s: %s", cert, r > 0 ?
 		    "some certificates could not be parsed" :
@@ -520,89 +582,172 @@ set_versions(struct tls_server *s)
 }
 
 /*
- * Session tickets (RFC 5077).  Two mbedTLS ticket contexts: the newer
- * one writes, both parse, and the listener replaces the older one's seed
- * every TLS_TICKET_ROTATE seconds.  Rotating in the listener (not inside
- * each ticket context, as mbedTLS would) keeps every session process on
- * the same keys, so a ticket issued by one session resumes in the next.
- * The listener keeps seeds only; a session makes the contexts from them
- * (ticket_make), so the keys are never on the listener's heap.
+ * Session tickets (RFC 5077, and TLS 1.3's), in a format of pop3d's own
+ * rather than mbedTLS's ticket contexts: the pre-login process that
+ * runs the handshake holds no ticket key, so it serializes the session
+ * (the public mbedtls_ssl_session_save and _load) and has the monitor
+ * seal and open the bytes, which the monitor never parses.  Two keys:
+ * the newer seals, both open, and the listener replaces the older one
+ * every TLS_TICKET_ROTATE seconds, before a fork, so every connection
+ * has the same keys and a ticket from one resumes in the next.
  */
 
+static void
+put64(unsigned char *p, uint64_t v)
+{
+	int	i;
+
+	for (i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (unsigned char)v;
+}
+
+static uint64_t
+get64(const unsigned char *p)
+{
+	uint64_t	v = 0;
+	int		i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/*
+ * AES-256-GCM with key over the n bytes at in, into out: a ticket's
+ * head (key name and nonce) is the additional data, its nonce the IV.
+ * Encrypting writes the tag, decrypting checks it.  Returns 0 or -1.
+ */
+static int
+ticket_gcm(const unsigned char *key, int encrypt, const unsigned char *head,
+    const unsigned char *in, size_t n, unsigned char *out,
+    unsigned char *tag)
+{
+	mbedtls_gcm_context	gcm;
+	int			r;
+
+	mbedtls_gcm_init(&gcm);
+	r = mbedtls_gcm_setkey(&gcm, MBEDTLS_CIPHER_ID_AES, key, 256);
+	if (r == 0 && encrypt)
+		r = mbedtls_gcm_crypt_and_tag(&gcm, MBEDTLS_GCM_ENCRYPT, n,
+		    head + TICKET_NAME, TICKET_NONCE, head, TICKET_HEAD, in,
+		    out, TICKET_TAG, tag);
+	else if (r == 0)
+		r = mbedtls_gcm_auth_decrypt(&gcm, n, head + TICKET_NAME,
+		    TICKET_NONCE, head, TICKET_HEAD, tag, TICKET_TAG, in, out);
+	mbedtls_gcm_free(&gcm);
+	return r == 0 ? 0 : -1;
+}
+
+int
+tls_ticket_seal(const struct tls_server *s, const time_t *born,
+    const unsigned char *state, size_t len, unsigned char *ticket,
+    size_t cap, size_t *tlen)
+{
+	const unsigned char	*key;
+	unsigned char		 plain[TICKET_TIME + TLS_SESSION_MAX];
+	int			 r = -1;
+
+	*tlen = 0;
+	if (s == NULL || !seeds_held(s) || s->born[s->cur] == 0 || len == 0 ||
+	    len > TLS_SESSION_MAX || cap < len + TLS_TICKET_OVERHEAD)
+		return -1;
+	key = s->seeds + (size_t)s->cur * TICKET_SEED;
+	put64(plain, (uint64_t)(*born != 0 ? *born : time(NULL)));
+	memcpy(plain + TICKET_TIME, state, len);
+	memcpy(ticket, key, TICKET_NAME);
+	/* Random nonces: a key seals at most some million tickets a day. */
+	if (getrandom(ticket + TICKET_NAME, TICKET_NONCE, 0) == TICKET_NONCE)
+		r = ticket_gcm(key + TICKET_NAME, 1, ticket, plain,
+		    TICKET_TIME + len, ticket + TICKET_HEAD,
+		    ticket + TICKET_HEAD + TICKET_TIME + len);
+	mbedtls_platform_zeroize(plain, sizeof(plain));
+	if (r == 0)
+		*tlen = len + TLS_TICKET_OVERHEAD;
+	return r;
+}
+
+int
+tls_ticket_open(const struct tls_server *s, time_t *born,
+    const unsigned char *ticket, size_t len, unsigned char *state,
+    size_t cap, size_t *slen)
+{
+	const unsigned char	*key;
+	unsigned char		 plain[TICKET_TIME + TLS_SESSION_MAX];
+	unsigned char		 tag[TICKET_TAG];
+	size_t			 n;
+	time_t			 t = 0, now = time(NULL);
+	int			 i, k, r = -1;
+
+	*slen = 0;
+	if (s == NULL || !seeds_held(s) || len <= TLS_TICKET_OVERHEAD ||
+	    len > TLS_TICKET_MAX || len - TLS_TICKET_OVERHEAD > cap)
+		return -1;
+	n = len - TICKET_HEAD - TICKET_TAG;
+	memcpy(tag, ticket + TICKET_HEAD + n, TICKET_TAG);
+	for (i = 0; i < 2 && r != 0; i++) {
+		k = i == 0 ? s->cur : 1 - s->cur;
+		key = s->seeds + (size_t)k * TICKET_SEED;
+		if (s->born[k] != 0 && memcmp(ticket, key, TICKET_NAME) == 0)
+			r = ticket_gcm(key + TICKET_NAME, 0, ticket,
+			    ticket + TICKET_HEAD, n, plain, tag);
+	}
+	if (r == 0) {
+		t = (time_t)get64(plain);
+		if (t > now || now - t > TLS_TICKET_LIFETIME)
+			r = -1;
+	}
+	if (r == 0) {
+		*born = t;
+		*slen = n - TICKET_TIME;
+		memcpy(state, plain + TICKET_TIME, *slen);
+	}
+	mbedtls_platform_zeroize(plain, sizeof(plain));
+	return r;
+}
+
+/* Seal or open through the monitor in a pre-login process, else here. */
 static int
 ticket_write(void *p, const mbedtls_ssl_session *session,
     unsigned char *start, const unsigned char *end, size_t *tlen,
     uint32_t *lifetime)
 {
 	struct tls_server	*s = p;
+	const struct tls_keyops	*ops = monitor_ops(s);
+	unsigned char		 state[TLS_SESSION_MAX];
+	size_t			 n, cap = (size_t)(end - start);
+	int			 r;
 
-	if (!s->tk_ok[s->cur])
-		return MBEDTLS_ERR_SSL_INTERNAL_ERROR;
-	return mbedtls_ssl_ticket_write(&s->tk[s->cur], session, start, end,
-	    tlen, lifetime);
+	*tlen = 0;
+	*lifetime = TLS_TICKET_LIFETIME;
+	if ((r = mbedtls_ssl_session_save(session, state, sizeof(state),
+	    &n)) != 0)
+		return r;
+	r = ops != NULL ? ops->seal(ops->ctx, state, n, start, cap, tlen) :
+	    tls_ticket_seal(s, &local_born, state, n, start, cap, tlen);
+	mbedtls_platform_zeroize(state, sizeof(state));
+	return r == 0 ? 0 : MBEDTLS_ERR_SSL_INTERNAL_ERROR;
 }
 
-/* The parse decrypts in place: each key gets a fresh copy. */
 static int
 ticket_parse(void *p, mbedtls_ssl_session *session, unsigned char *buf,
     size_t len)
 {
 	struct tls_server	*s = p;
-	unsigned char		 copy[TICKET_MAX];
-	int			 i, k, r = MBEDTLS_ERR_SSL_INVALID_MAC;
+	const struct tls_keyops	*ops = monitor_ops(s);
+	unsigned char		 state[TLS_SESSION_MAX];
+	size_t			 n;
+	int			 r;
 
-	if (len > sizeof(copy))
-		return MBEDTLS_ERR_SSL_INVALID_MAC;
-	for (i = 0; i < 2; i++) {
-		k = i == 0 ? s->cur : 1 - s->cur;
-		if (!s->tk_ok[k])
-			continue;
-		memcpy(copy, buf, len);
-		if ((r = mbedtls_ssl_ticket_parse(&s->tk[k], session, copy,
-		    len)) == 0)
-			break;
-	}
-	mbedtls_platform_zeroize(copy, sizeof(copy));
-	return r;
-}
-
-/*
- * The ticket contexts' random source: while ticket_make runs, the bytes
- * of the seed it set (every session draws the same keys from the same
- * seed); otherwise the DRBG (the IV of each ticket).  Running out of
- * seed is an error, never a repeat.
- */
-static int
-ticket_random(void *p, unsigned char *out, size_t len)
-{
-	struct tls_server	*s = p;
-
-	if (s->replay == NULL)
-		return mbedtls_ctr_drbg_random(&s->drbg, out, len);
-	if (len > s->replay_left)
-		return MBEDTLS_ERR_CTR_DRBG_REQUEST_TOO_BIG;
-	memcpy(out, s->replay, len);
-	s->replay += len;
-	s->replay_left -= len;
-	return 0;
-}
-
-/* In a session: ticket context k from seeds[k].  Returns 0 or an error. */
-static int
-ticket_make(struct tls_server *s, int k)
-{
-	int	r;
-
-	mbedtls_ssl_ticket_init(&s->tk[k]);
-	s->replay = s->seeds + (size_t)k * TICKET_SEED;
-	s->replay_left = TICKET_SEED;
-	r = mbedtls_ssl_ticket_setup(&s->tk[k], ticket_random, s,
-	    MBEDTLS_CIPHER_AES_256_GCM, 2 * TLS_TICKET_ROTATE);
-	s->replay = NULL;
-	s->replay_left = 0;
-	if (r != 0)
-		mbedtls_ssl_ticket_free(&s->tk[k]);
-	s->tk_ok[k] = r == 0;
+	r = ops != NULL ? ops->open(ops->ctx, buf, len, state, sizeof(state),
+	    &n) : tls_ticket_open(s, &local_born, buf, len, state,
+	    sizeof(state), &n);
+	/* Unknown, forged, expired: all the same to the client, a full
+	   handshake. */
+	if (r == 0)
+		r = mbedtls_ssl_session_load(session, state, n);
+	else
+		r = MBEDTLS_ERR_SSL_INVALID_MAC;
+	mbedtls_platform_zeroize(state, sizeof(state));
 	return r;
 }
 
@@ -746,8 +891,68 @@ setup_config(struct tls_server *s, char *err, size_t errlen)
 	   stolen ticket key must not open recorded sessions. */
 	mbedtls_ssl_conf_tls13_key_exchange_modes(sc,
 	    MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_EPHEMERAL_ALL);
+#if defined(MBEDTLS_SSL_SESSION_TICKETS) && defined(MBEDTLS_SSL_SRV_C)
+	/* mbedTLS's default, pinned: the monitor seals one ticket
+	   (PRIVSEP_SEALS_MAX). */
+	mbedtls_ssl_conf_new_session_tickets(sc, PRIVSEP_SEALS_MAX);
+#endif
 #endif
 	return 0;
+}
+
+/*
+ * Why certificate tc's key can't be left to the monitor, or NULL when it
+ * can: an RSA key whose only use is TLS 1.2's signature, which mbedTLS
+ * asks an RSA-alt key for (the monitor makes it).  rsa_kx: a suite with
+ * RSA key exchange is allowed, tls13: TLS 1.3 is.
+ */
+static const char *
+why_kept(const struct tls_cert *tc, int rsa_kx, int tls13)
+{
+#if defined(MBEDTLS_PK_RSA_ALT_SUPPORT)
+	if (mbedtls_pk_get_type(&tc->crt.pk) != MBEDTLS_PK_RSA)
+		return "mbedTLS signs with an ECDSA key only in the process "
+		    "that runs the handshake; an RSA key would be kept out";
+	if (rsa_kx)
+		return "tls_ciphers has suites with RSA key exchange, which "
+		    "decrypt with the key there";
+	if (tls13)
+		return "TLS 1.3 signs with RSA-PSS, which mbedTLS makes only "
+		    "there; a tls_ciphers without TLS 1.3 suites keeps it out";
+	if (tc->sigbytes == 0 || tc->sigbytes > TLS_SIG_MAX)
+		return "an RSA key this long is not sent to the monitor";
+	return NULL;
+#else
+	(void)tc;
+	(void)rsa_kx;
+	(void)tls13;
+	return "this mbedTLS is built without RSA-alt keys "
+	    "(MBEDTLS_PK_RSA_ALT_SUPPORT)";
+#endif
+}
+
+/* Which keys the monitor keeps, once the suites are known. */
+static void
+decide_separation(struct tls_server *s)
+{
+	struct tls_cert	*tc;
+	const char	*name;
+	int		 i, rsa_kx = 0, tls13 = 0;
+
+	for (i = 0; s->suites[i] != 0; i++) {
+		name = mbedtls_ssl_get_ciphersuite_name(s->suites[i]);
+		rsa_kx |= strncmp(name, "TLS-RSA-", 8) == 0;
+		tls13 |= strncmp(name, "TLS1-3-", 7) == 0;
+	}
+	for (i = 0; i < s->ncerts; i++) {
+		tc = &s->certs[i];
+		tc->sigbytes = mbedtls_pk_get_len(&tc->crt.pk);
+		snprintf(tc->kind, sizeof(tc->kind), "%s %zu bits",
+		    mbedtls_pk_get_name(&tc->crt.pk),
+		    mbedtls_pk_get_bitlen(&tc->crt.pk));
+		tc->why = why_kept(tc, rsa_kx, tls13);
+		tc->separate = tc->why == NULL;
+	}
 }
 
 struct tls_server *
@@ -785,6 +990,7 @@ tls_server_new(const struct conf *c, char *err, size_t errlen)
 	if (set_suites(s, c->tls_ciphers, err, errlen) == -1 ||
 	    setup_config(s, err, errlen) == -1)
 		goto fail;
+	decide_separation(s);
 	return s;
 fail:
 	tls_server_free(s);
@@ -799,11 +1005,6 @@ drop_parsed(struct tls_server *s)
 
 	for (i = 0; i < s->ncerts; i++)
 		mbedtls_pk_free(&s->certs[i].key);
-	for (i = 0; i < 2; i++)
-		if (s->tk_ok[i]) {
-			mbedtls_ssl_ticket_free(&s->tk[i]);
-			s->tk_ok[i] = 0;
-		}
 }
 
 void
@@ -815,15 +1016,15 @@ tls_server_free(struct tls_server *s)
 		return;
 	drop_parsed(s);
 	for (i = 0; i < s->ncerts; i++) {
-		if (s != dropped)
+		if (key_held(s, i))
 			secret_unmap(s->certs[i].der, s->certs[i].derlen,
 			    s->certs[i].derlen);
 		mbedtls_x509_crt_free(&s->certs[i].crt);
 	}
-	if (s != dropped)
+	if (seeds_held(s))
 		secret_unmap(s->seeds, 2 * TICKET_SEED, 2 * TICKET_SEED);
-	if (s == dropped)
-		dropped = NULL;
+	if (gone.s == s)
+		memset(&gone, 0, sizeof(gone));
 	mbedtls_ssl_config_free(&s->conf);
 	mbedtls_ctr_drbg_free(&s->drbg);
 	mbedtls_platform_zeroize(s, sizeof(*s));
@@ -844,24 +1045,278 @@ tls_server_reload(struct tls_server **s, const struct conf *c, char *err,
 }
 
 /*
+ * Giving up.  Unmapping writes nothing: the process's pages of s stay
+ * the listener's (the bits of `gone' say what went).
+ */
+
+/* Record what goes from this process's copy of s, starting afresh. */
+static void
+gone_from(const struct tls_server *s)
+{
+	if (gone.s != s) {
+		memset(&gone, 0, sizeof(gone));
+		gone.s = s;
+	}
+}
+
+static void
+drop_key(const struct tls_server *s, int i)
+{
+	if (key_held(s, i))
+		(void)munmap(s->certs[i].der, s->certs[i].derlen);
+	gone_from(s);
+	gone.keys |= 1u << i;
+}
+
+static void
+drop_seeds(const struct tls_server *s)
+{
+	if (seeds_held(s))
+		(void)munmap(s->seeds, 2 * TICKET_SEED);
+	gone_from(s);
+	gone.seeds = 1;
+}
+
+/*
  * A process that never ran a handshake parsed nothing and writes
  * nothing here: the unmapping costs it no page.
  */
 void
 tls_forget_secrets(struct tls_server *s)
 {
-	int	i;
-
-	if (s == NULL || s == dropped)
+	if (s == NULL || (gone.s == s && gone.all))
 		return;
 	if (s->unsealed)
 		drop_parsed(s);
+	tls_forget_keys(s);
+	tls_forget_tickets(s);
+	gone.all = 1;
+}
+
+void
+tls_forget_keys(struct tls_server *s)
+{
+	int	i;
+
+	if (s == NULL)
+		return;
 	for (i = 0; i < s->ncerts; i++)
-		if (s->certs[i].der != NULL)
-			(void)munmap(s->certs[i].der, s->certs[i].derlen);
-	if (s->seeds != NULL)
-		(void)munmap(s->seeds, 2 * TICKET_SEED);
-	dropped = s;
+		drop_key(s, i);
+}
+
+void
+tls_forget_tickets(struct tls_server *s)
+{
+	if (s != NULL)
+		drop_seeds(s);
+}
+
+void
+tls_prelogin_keys(struct tls_server *s, const struct tls_keyops *ops)
+{
+	int	i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < s->ncerts; i++)
+		if (s->certs[i].separate)
+			drop_key(s, i);
+	drop_seeds(s);
+	gone.ops = ops;
+}
+
+void
+tls_monitor_keys(struct tls_server *s)
+{
+	int	i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < s->ncerts; i++)
+		if (!s->certs[i].separate)
+			drop_key(s, i);
+}
+
+int
+tls_key_separated(const struct tls_server *s, int i, char *kind,
+    size_t len, const char **why)
+{
+	const struct tls_cert	*tc;
+
+	if (s == NULL || i < 0 || i >= s->ncerts)
+		return -1;
+	/* Made at load: the listener's loop runs no mbedTLS code
+	   (pop3d.c drops its pages). */
+	tc = &s->certs[i];
+	snprintf(kind, len, "%s", tc->kind);
+	*why = tc->separate ? "" : tc->why;
+	return tc->separate;
+}
+
+/*
+ * Signatures by the monitor.  In a pre-login process, an RSA key the
+ * monitor keeps is an RSA-alt key whose signing asks the monitor: the
+ * digest and which digest it is go there, a signature comes back.
+ * Decryption (RSA key exchange) is never asked for: such a key stays in
+ * the pre-login process (why_kept).
+ */
+
+static const struct {
+	unsigned		md;
+	mbedtls_md_type_t	type;
+	size_t			size;
+} digests[] = {
+	{ TLS_MD_SHA224, MBEDTLS_MD_SHA224, 28 },
+	{ TLS_MD_SHA256, MBEDTLS_MD_SHA256, 32 },
+	{ TLS_MD_SHA384, MBEDTLS_MD_SHA384, 48 },
+	{ TLS_MD_SHA512, MBEDTLS_MD_SHA512, 64 }
+};
+
+size_t
+tls_md_size(unsigned md)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(digests) / sizeof(digests[0]); i++)
+		if (digests[i].md == md)
+			return digests[i].size;
+	return 0;
+}
+
+/* Our number for an mbedTLS digest, 0 for one a signature can't use. */
+static unsigned
+md_number(mbedtls_md_type_t type)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(digests) / sizeof(digests[0]); i++)
+		if (digests[i].type == type)
+			return digests[i].md;
+	return 0;
+}
+
+static mbedtls_md_type_t
+md_type(unsigned md)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(digests) / sizeof(digests[0]); i++)
+		if (digests[i].md == md)
+			return digests[i].type;
+	return MBEDTLS_MD_NONE;
+}
+
+int
+tls_sign(struct tls_server *s, unsigned cert, unsigned md,
+    const unsigned char *hash, size_t hlen, unsigned char *sig, size_t cap,
+    size_t *siglen)
+{
+	mbedtls_pk_context	 key;
+	struct tls_cert		*tc;
+	int			 r;
+
+	*siglen = 0;
+	if (s == NULL || cert >= (unsigned)s->ncerts || hlen == 0 ||
+	    hlen != tls_md_size(md))
+		return -1;
+	tc = &s->certs[cert];
+	if (!tc->separate || !key_held(s, (int)cert) || cap < tc->sigbytes)
+		return -1;
+	mbedtls_pk_init(&key);
+	/* The system's generator for the blinding: the DRBG in s is the
+	   listener's, shared by every process forked from it. */
+	r = parse_key(&key, tc->der, tc->derlen, sys_entropy, NULL);
+	if (r == 0 && mbedtls_pk_get_type(&key) != MBEDTLS_PK_RSA)
+		r = -1;
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+	if (r == 0)
+		r = mbedtls_pk_sign(&key, md_type(md), hash, hlen, sig, cap,
+		    siglen, sys_entropy, NULL);
+#else
+	if (r == 0)
+		r = mbedtls_pk_sign(&key, md_type(md), hash, hlen, sig, siglen,
+		    sys_entropy, NULL);
+#endif
+	mbedtls_pk_free(&key);
+	return r == 0 && *siglen == tc->sigbytes ? 0 : -1;
+}
+
+#if defined(MBEDTLS_PK_RSA_ALT_SUPPORT)
+static size_t
+alt_len(void *p)
+{
+	const struct tls_cert	*tc = p;
+
+	return tc->sigbytes;
+}
+
+/* mbedTLS 2.28 passes the mode (always private) as well. */
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+static int
+alt_decrypt(void *p, size_t *olen, const unsigned char *in,
+    unsigned char *out, size_t max)
+{
+#else
+static int
+alt_decrypt(void *p, int mode, size_t *olen, const unsigned char *in,
+    unsigned char *out, size_t max)
+{
+	(void)mode;
+#endif
+	(void)p;
+	(void)olen;
+	(void)in;
+	(void)out;
+	(void)max;
+	return MBEDTLS_ERR_PK_FEATURE_UNAVAILABLE;
+}
+
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+static int
+alt_sign(void *p, int (*f_rng)(void *, unsigned char *, size_t),
+    void *p_rng, mbedtls_md_type_t type, unsigned int hlen,
+    const unsigned char *hash, unsigned char *sig)
+{
+#else
+static int
+alt_sign(void *p, int (*f_rng)(void *, unsigned char *, size_t),
+    void *p_rng, int mode, mbedtls_md_type_t type, unsigned int hlen,
+    const unsigned char *hash, unsigned char *sig)
+{
+	(void)mode;
+#endif
+	const struct tls_cert	*tc = p;
+	const struct tls_keyops	*ops = gone.ops;
+	unsigned		 md = md_number(type);
+	size_t			 n = 0;
+
+	(void)f_rng;
+	(void)p_rng;
+	/* The caller's buffer holds the key's length (rsa_alt_sign_wrap). */
+	if (ops == NULL || md == 0 || hlen != tls_md_size(md) ||
+	    ops->sign(ops->ctx, tc->index, md, hash, hlen, sig, tc->sigbytes,
+	    &n) == -1 || n != tc->sigbytes)
+		return MBEDTLS_ERR_RSA_PRIVATE_FAILED;
+	return 0;
+}
+#endif
+
+/*
+ * In a pre-login process, for a key it gave the monitor: an RSA-alt key
+ * that asks the monitor to sign.  Returns 0 or an mbedTLS error.
+ */
+static int
+stand_in(const struct tls_server *s, struct tls_cert *tc)
+{
+#if defined(MBEDTLS_PK_RSA_ALT_SUPPORT)
+	if (tc->separate && monitor_ops(s) != NULL)
+		return mbedtls_pk_setup_rsa_alt(&tc->key, tc, alt_decrypt,
+		    alt_sign, alt_len);
+#else
+	(void)s;
+	(void)tc;
+#endif
+	return MBEDTLS_ERR_PK_BAD_INPUT_DATA;
 }
 
 /*
@@ -903,10 +1358,10 @@ reseed(struct tls_server *s)
 }
 
 /*
- * Before this process's handshake: reseed, parse the keys from their
- * DER, make the ticket contexts from their seeds, all into this
- * process's own memory (tls_forget_secrets wipes it).  Returns 0, or -1
- * (logged).
+ * Before this process's handshake: reseed, parse the keys it holds from
+ * their DER into its own memory (tls_forget_secrets wipes them), and put
+ * a stand-in asking the monitor in the place of each other one.
+ * Returns 0, or -1 (logged).
  */
 static int
 unseal(struct tls_server *s, const char *peer)
@@ -914,7 +1369,7 @@ unseal(struct tls_server *s, const char *peer)
 	char	w[200];
 	int	i, r = 0;
 
-	if (s == dropped) {
+	if (gone.s == s && gone.all) {
 		log_warnx("%s: TLS after the keys were given up", peer);
 		return -1;
 	}
@@ -924,11 +1379,10 @@ unseal(struct tls_server *s, const char *peer)
 		return 0;
 	s->unsealed = 1;
 	for (i = 0; i < s->ncerts && r == 0; i++)
-		r = parse_key(s, &s->certs[i].key, s->certs[i].der,
-		    s->certs[i].derlen);
-	for (i = 0; i < 2 && r == 0; i++)
-		if (s->born[i] != 0)
-			r = ticket_make(s, i);
+		r = key_held(s, i) ? parse_key(&s->certs[i].key,
+		    s->certs[i].der, s->certs[i].derlen,
+		    mbedtls_ctr_drbg_random, &s->drbg) :
+		    stand_in(s, &s->certs[i]);
 	if (r != 0) {
 		log_warnx("%s: TLS keys: %s", peer, why(r, w, sizeof(w)));
 		return -1;
@@ -1146,6 +1600,7 @@ tls_start(struct tls_server *s, struct transport *t, unsigned timeout_s,
 
 	if (unseal(s, peer) == -1)
 		return -1;
+	local_born = 0;
 	if ((tc = calloc(1, sizeof(*tc))) == NULL) {
 		log_warn("%s: TLS", peer);
 		return -1;

@@ -46,7 +46,7 @@ make_cert(mbedtls_ctr_drbg_context *drbg, const char *name,
 	snprintf(base, sizeof(base), "%s.key", name);
 	if (fuzz_tmpfile(base, "", 0, key) == -1)
 		return -1;
-	return tls_test_cert(drbg, subject, cert, key);
+	return tls_test_cert(drbg, subject, cert, key, 0);
 }
 
 /* The daemon's TLS server: a default certificate and two tls_sni ones. */

@@ -152,6 +152,34 @@
  * in which a stolen key decrypts old sessions short.
  */
 #define TLS_TICKET_ROTATE	(12 * 3600)
+#define TLS_TICKET_LIFETIME	(2 * TLS_TICKET_ROTATE)
+
+/*
+ * Tickets are pop3d's own (tls.c): a 4-byte key name, a 12-byte GCM
+ * nonce, the sealed issue time (8 bytes) and session state, a 16-byte
+ * tag.  The state is mbedtls_ssl_session_save's: about 120 bytes for a
+ * TLS 1.2 session, a few hundred at most for TLS 1.3 (a host name); a
+ * longer one gets no ticket.
+ */
+#define TLS_SESSION_MAX		1024
+#define TLS_TICKET_OVERHEAD	(4 + 12 + 8 + 16)
+#define TLS_TICKET_MAX		(TLS_SESSION_MAX + TLS_TICKET_OVERHEAD)
+
+/* Longest signature: RSA-8192, mbedTLS's largest (MBEDTLS_MPI_MAX_SIZE). */
+#define TLS_SIG_MAX		1024
+
+/*
+ * What a connection's monitor does with the keys for its pre-login
+ * process, at most: one handshake per connection (renegotiation is off,
+ * STLS comes once) makes one signature (TLS 1.2's ServerKeyExchange),
+ * seals one ticket (the one NewSessionTicket) and opens the one the
+ * client offers, twice for a TLS 1.3 client that sends it again after a
+ * HelloRetryRequest.  Each open is a ticket decrypted for whoever holds
+ * the jail: the bound is what keeps that oracle small.
+ */
+#define PRIVSEP_SIGNS_MAX	1
+#define PRIVSEP_SEALS_MAX	1
+#define PRIVSEP_OPENS_MAX	2
 
 /* Seconds spent at most sending close_notify to a client that stalls. */
 #define TLS_CLOSE_TIMEOUT	2

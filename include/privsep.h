@@ -37,12 +37,25 @@
  */
 #define PRIVSEP_UNREAD_MAX	(2 * SESSION_INBUF_SIZE)
 
+/*
+ * The key operations (PS_SIGN to PS_TICKET) carry no string: their bytes
+ * follow the message, unread of them, a length the decoder bounds by
+ * type (a digest's exact size, TLS_SESSION_MAX, TLS_TICKET_MAX,
+ * TLS_SIG_MAX).  Answers say 0 done, 1 refused (and carry nothing).
+ */
 enum privsep_type {
 	PS_PASSWORD = 1,	/* pre-login -> monitor: user, secret = password */
 	PS_APOP,		/* pre-login -> monitor: user, secret = digest */
 	PS_VERDICT,		/* monitor -> pre-login: result, text = reason */
 	PS_HANDOFF,		/* pre-login -> monitor: secure, unread, text,
 				   peer (from a PROXY header, maybe), how */
+	PS_SIGN,		/* pre-login -> monitor: result = enum tls_md,
+				   secure = certificate, the digest */
+	PS_SIGNED,		/* monitor -> pre-login: result, the signature */
+	PS_SEAL,		/* pre-login -> monitor: session state */
+	PS_OPEN,		/* pre-login -> monitor: a ticket */
+	PS_TICKET,		/* monitor -> pre-login: result, the ticket
+				   (for PS_SEAL) or the state (PS_OPEN) */
 	PS_REKEY,		/* pre-login -> monitor, first and once: secret =
 				   the real client's address key (PROXY), hex */
 	PS_ADMIT		/* monitor -> pre-login: result 0 admitted, 1
@@ -53,7 +66,8 @@ struct privsep_msg {
 	uint32_t	type;		/* enum privsep_type */
 	uint32_t	result;		/* PS_VERDICT: enum auth_result */
 	uint32_t	secure;		/* PS_HANDOFF: TLS is active */
-	uint32_t	unread;		/* PS_HANDOFF: input bytes that follow */
+	uint32_t	unread;		/* PS_HANDOFF: input bytes that follow;
+					   key operations: their bytes */
 	char		user[AUTH_NAME_MAX + 1];
 	char		secret[AUTH_PASS_MAX + 1];
 	char		text[PRIVSEP_TEXT_MAX];

@@ -1,12 +1,15 @@
 /*
- * Unit tests of tls.c's session tickets, with real handshakes between the
- * server (tls_start in a forked child, as in a session process) and an
- * mbedTLS client: a ticket resumes across one key rotation
- * (tls_server_tick) and not across two, and the newer key writes.  The
- * rotation interval is twelve hours, so time(3) is wrapped at link time
- * (-Wl,--wrap=time, Makefile): the daemon has no knob for it.  With
- * mbedTLS 3.x (make check-mbedtls3) the tickets are tested in TLS 1.2
- * and in TLS 1.3, whose tickets come after the handshake.
+ * Unit tests of tls.c's session tickets and keys, with real handshakes
+ * between the server and an mbedTLS client.  The server is a connection
+ * as the daemon serves it (privsep_serve in a forked child: the monitor,
+ * which seals and opens the tickets and signs with an RSA key, and the
+ * pre-login process, which runs the handshake), or tls_start alone in a
+ * child, a process without a monitor.  A ticket resumes across one key
+ * rotation (tls_server_tick) and not across two, and the newer key
+ * writes.  The rotation interval is twelve hours, so time(3) is wrapped
+ * at link time (-Wl,--wrap=time, Makefile): the daemon has no knob for
+ * it.  With mbedTLS 3.x (make check-mbedtls3) the tickets are tested in
+ * TLS 1.2 and in TLS 1.3, whose tickets come after the handshake.
  *
  * Also pinned down: the mbedTLS limit that keeps the TLS relay of a
  * logged-in session (DESIGN.md, privilege separation).
@@ -38,7 +41,9 @@
 #include <mbedtls/x509_crt.h>
 
 #include "conf.h"
+#include "conn.h"
 #include "params.h"
+#include "privsep.h"
 #include "tls.h"
 #include "transport.h"
 #include "tls_testutil.h"
@@ -69,17 +74,24 @@ struct fixture {
 	mbedtls_ctr_drbg_context	 drbg;
 	mbedtls_x509_crt		 ca;	/* the server's certificate */
 	enum client_versions		 versions;
+	int				 in_process;	/* no monitor */
 	struct conf			 conf;
 	struct tls_server		*srv;
 };
 
-static int
-setup(void **state)
-{
-	struct fixture	*fx = calloc(1, sizeof(*fx));
-	char		 err[256] = "";
+/*
+ * An RSA certificate takes a second or more to make: one for the whole
+ * run, in rsa_dir (group_setup), copied into each test's directory.
+ */
+static char	rsa_dir[64];
 
-	assert_non_null(fx);
+/* A server with a fresh P-256 certificate, or a copy of the RSA one. */
+static void
+setup_server(struct fixture *fx, int rsa, const char *ciphers)
+{
+	char	 err[256] = "", cmd[256];
+
+	memset(fx, 0, sizeof(*fx));
 	snprintf(fx->dir, sizeof(fx->dir), "/tmp/pop3d-test-tls-XXXXXX");
 	assert_non_null(mkdtemp(fx->dir));
 	snprintf(fx->cert, sizeof(fx->cert), "%s/cert.pem", fx->dir);
@@ -88,18 +100,60 @@ setup(void **state)
 	mbedtls_ctr_drbg_init(&fx->drbg);
 	assert_int_equal(mbedtls_ctr_drbg_seed(&fx->drbg, mbedtls_entropy_func,
 	    &fx->entropy, NULL, 0), 0);
-	assert_int_equal(tls_test_cert(&fx->drbg, "CN=localhost", fx->cert,
-	    fx->key), 0);
+	if (rsa) {
+		snprintf(cmd, sizeof(cmd), "cp %s/cert.pem %s/key.pem %s/",
+		    rsa_dir, rsa_dir, fx->dir);
+		assert_int_equal(system(cmd), 0);
+	} else
+		assert_int_equal(tls_test_cert(&fx->drbg, "CN=localhost",
+		    fx->cert, fx->key, 0), 0);
 	mbedtls_x509_crt_init(&fx->ca);
 	assert_int_equal(mbedtls_x509_crt_parse_file(&fx->ca, fx->cert), 0);
 	conf_defaults(&fx->conf);
 	snprintf(fx->conf.tls_cert, sizeof(fx->conf.tls_cert), "%s", fx->cert);
 	snprintf(fx->conf.tls_key, sizeof(fx->conf.tls_key), "%s", fx->key);
+	if (ciphers != NULL)
+		snprintf(fx->conf.tls_ciphers, sizeof(fx->conf.tls_ciphers),
+		    "%s", ciphers);
 	fx->srv = tls_server_new(&fx->conf, err, sizeof(err));
 	if (fx->srv == NULL)
 		fail_msg("tls_server_new: %s", err);
 	/* A session child that writes to a closed client must not die. */
 	signal(SIGPIPE, SIG_IGN);
+}
+
+static int
+setup(void **state)
+{
+	struct fixture	*fx = malloc(sizeof(*fx));
+
+	assert_non_null(fx);
+	setup_server(fx, 0, NULL);
+	*state = fx;
+	return 0;
+}
+
+/* RSA with TLS 1.2 suites only: the key the monitor signs with. */
+static int
+setup_rsa(void **state)
+{
+	struct fixture	*fx = malloc(sizeof(*fx));
+
+	assert_non_null(fx);
+	setup_server(fx, 1, "TLS-ECDHE-RSA-WITH-AES-256-GCM-SHA384");
+	fx->versions = UP_TO_TLS12;
+	*state = fx;
+	return 0;
+}
+
+/* RSA with the default suites: TLS 1.3 on mbedTLS 3. */
+static int
+setup_rsa_default(void **state)
+{
+	struct fixture	*fx = malloc(sizeof(*fx));
+
+	assert_non_null(fx);
+	setup_server(fx, 1, NULL);
 	*state = fx;
 	return 0;
 }
@@ -120,11 +174,51 @@ teardown(void **state)
 	return 0;
 }
 
-/* The server side of one connection, in a child like a session process. */
+static int
+group_setup(void **state)
+{
+	mbedtls_entropy_context		entropy;
+	mbedtls_ctr_drbg_context	drbg;
+	char				cert[96], key[96];
+	int				rc;
+
+	(void)state;
+	snprintf(rsa_dir, sizeof(rsa_dir), "/tmp/pop3d-test-rsa-XXXXXX");
+	if (mkdtemp(rsa_dir) == NULL)
+		return -1;
+	snprintf(cert, sizeof(cert), "%s/cert.pem", rsa_dir);
+	snprintf(key, sizeof(key), "%s/key.pem", rsa_dir);
+	mbedtls_entropy_init(&entropy);
+	mbedtls_ctr_drbg_init(&drbg);
+	rc = mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &entropy,
+	    NULL, 0) == 0 && tls_test_cert(&drbg, "CN=localhost", cert, key,
+	    2048) == 0 ? 0 : -1;
+	mbedtls_ctr_drbg_free(&drbg);
+	mbedtls_entropy_free(&entropy);
+	return rc;
+}
+
+static int
+group_teardown(void **state)
+{
+	char	cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", rsa_dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/*
+ * The server side of one connection, in a child: a connection as the
+ * daemon serves it, whose pre-login process answers the client's QUIT,
+ * or (in_process) tls_start alone, holding the connection until the
+ * client is done with it.
+ */
 static pid_t
-serve_one(struct tls_server *srv, int fd)
+serve_one(struct fixture *fx, int fd)
 {
 	struct transport	t;
+	struct conn_link	link;
 	struct pollfd		pfd = { .fd = fd, .events = POLLIN };
 	char			c;
 	int			n;
@@ -133,8 +227,17 @@ serve_one(struct tls_server *srv, int fd)
 	assert_int_not_equal(pid, -1);
 	if (pid != 0)
 		return pid;
+	if (!fx->in_process) {
+		memset(&link, 0, sizeof(link));
+		link.peer = "test";
+		link.loopback = 1;
+		link.implicit_tls = 1;
+		link.tls = fx->srv;
+		_exit(privsep_serve(&fx->conf, fd, fd, &link, NULL, NULL) ==
+		    0 ? 0 : 1);
+	}
 	transport_plain(&t, fd, fd);
-	if (tls_start(srv, &t, 5, "test") == -1)
+	if (tls_start(fx->srv, &t, 5, "test") == -1)
 		_exit(1);
 	/* Hold the connection until the client is done with it. */
 	for (n = 0; n < 100; n++) {
@@ -199,7 +302,7 @@ client_open(struct fixture *fx, struct client *cl,
 	/* A server that never answers fails the test, not hangs it. */
 	assert_int_equal(setsockopt(sp[0], SOL_SOCKET, SO_RCVTIMEO, &tv,
 	    sizeof(tv)), 0);
-	cl->server = serve_one(fx->srv, sp[1]);
+	cl->server = serve_one(fx, sp[1]);
 	close(sp[1]);
 	cl->certs = 0;
 	mbedtls_net_init(&cl->net);
@@ -257,11 +360,27 @@ client_ticket(struct client *cl)
 #endif
 }
 
+/*
+ * QUIT, then read what the server sends until it closes: a server that
+ * writes its greeting to a client already gone would fail.
+ */
 static void
 client_close(struct client *cl)
 {
-	int	st;
+	static const unsigned char	quit[] = "QUIT\r\n";
+	unsigned char			buf[256];
+	int				i, r, st;
 
+	assert_int_equal(mbedtls_ssl_write(&cl->ssl, quit, sizeof(quit) - 1),
+	    sizeof(quit) - 1);
+	for (i = 0; i < 50; i++)
+		if ((r = mbedtls_ssl_read(&cl->ssl, buf, sizeof(buf))) <= 0 &&
+		    r != MBEDTLS_ERR_SSL_WANT_READ
+#if defined(MBEDTLS_SSL_PROTO_TLS1_3)
+		    && r != MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET
+#endif
+		    )
+			break;
 	mbedtls_net_free(&cl->net);
 	assert_int_equal(waitpid(cl->server, &st, 0), cl->server);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
@@ -365,6 +484,80 @@ test_ticket_rotation_newest(void **state)
 	ticket_rotation(fx);
 }
 
+/* A process without a monitor seals and opens its tickets itself. */
+static void
+test_ticket_rotation_in_process(void **state)
+{
+	struct fixture	*fx = *state;
+
+	fx->in_process = 1;
+	fx->versions = ANY_VERSION;
+	ticket_rotation(fx);
+}
+
+/*
+ * The pre-login process never holds an ECDSA key's stand-in: mbedTLS
+ * can't ask anyone else for an ECDSA signature.
+ */
+static void
+test_ecdsa_key_not_separated(void **state)
+{
+	struct fixture	*fx = *state;
+	const char	*why;
+	char		 kind[64];
+
+	assert_int_equal(tls_key_separated(fx->srv, 0, kind, sizeof(kind),
+	    &why), 0);
+	assert_string_equal(kind, "EC 256 bits");
+	assert_non_null(strstr(why, "ECDSA"));
+	assert_int_equal(tls_key_separated(fx->srv, 1, kind, sizeof(kind),
+	    &why), -1);
+}
+
+/*
+ * An RSA key with TLS 1.2 suites is the monitor's: every full handshake
+ * gets its signature from there (an RSA-alt key in the pre-login
+ * process), and tickets resume and rotate as with any key.
+ */
+static void
+test_rsa_key_signed_by_monitor(void **state)
+{
+	struct fixture	*fx = *state;
+	const char	*why;
+	char		 kind[64];
+
+	assert_int_equal(tls_key_separated(fx->srv, 0, kind, sizeof(kind),
+	    &why), 1);
+	assert_string_equal(kind, "RSA 2048 bits");
+	ticket_rotation(fx);
+}
+
+/*
+ * Where TLS 1.3 is allowed (mbedTLS 3), its RSA-PSS signature needs the
+ * key in the handshake's process: it stays there, and works.
+ */
+static void
+test_rsa_key_with_tls13_stays(void **state)
+{
+#if defined(MBEDTLS_SSL_PROTO_TLS1_3)
+	struct fixture		*fx = *state;
+	mbedtls_ssl_session	 s1;
+	const char		*why;
+	char			 kind[64];
+
+	assert_int_equal(tls_key_separated(fx->srv, 0, kind, sizeof(kind),
+	    &why), 0);
+	assert_non_null(strstr(why, "TLS 1.3"));
+	fx->versions = ANY_VERSION;
+	assert_false(connect_with(fx, NULL, &s1));
+	assert_true(connect_with(fx, &s1, NULL));
+	mbedtls_ssl_session_free(&s1);
+#else
+	(void)state;
+	skip();
+#endif
+}
+
 /*
  * mbedTLS (2.28 and 3.6) serializes only DTLS 1.2 connections: with a TLS
  * stream it refuses, so a logged-in TLS session can't be moved into the user's
@@ -400,8 +593,17 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_ticket_rotation_newest,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
+		    test_ticket_rotation_in_process, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ecdsa_key_not_separated,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_rsa_key_signed_by_monitor, setup_rsa, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_rsa_key_with_tls13_stays, setup_rsa_default,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
 		    test_context_save_refuses_tls_streams, setup, teardown),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -1,7 +1,7 @@
 /*
  * A certificate for tests and fuzz targets that run a TLS server: a fresh
- * P-256 key and a self-signed certificate for it, written as PEM files.
- * No cmocka here, so fuzz targets can use it too.
+ * P-256 (or RSA) key and a self-signed certificate for it, written as PEM
+ * files.  No cmocka here, so fuzz targets can use it too.
  */
 #ifndef POP3D_TLS_TESTUTIL_H
 #define POP3D_TLS_TESTUTIL_H
@@ -11,6 +11,7 @@
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/ecp.h>
 #include <mbedtls/pk.h>
+#include <mbedtls/rsa.h>
 #include <mbedtls/version.h>
 #include <mbedtls/x509_crt.h>
 
@@ -26,14 +27,31 @@ tls_test_write(const char *path, const unsigned char *pem)
 	return fclose(f) == 0 && ok ? 0 : -1;
 }
 
+/* A fresh key: RSA of rsa_bits, or P-256 when rsa_bits is 0.  0 or -1. */
+static int
+tls_test_key(mbedtls_pk_context *key, mbedtls_ctr_drbg_context *drbg,
+    unsigned rsa_bits)
+{
+	if (rsa_bits > 0)
+		return mbedtls_pk_setup(key,
+		    mbedtls_pk_info_from_type(MBEDTLS_PK_RSA)) != 0 ||
+		    mbedtls_rsa_gen_key(mbedtls_pk_rsa(*key),
+		    mbedtls_ctr_drbg_random, drbg, rsa_bits, 65537) != 0 ?
+		    -1 : 0;
+	return mbedtls_pk_setup(key,
+	    mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)) != 0 ||
+	    mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(*key),
+	    mbedtls_ctr_drbg_random, drbg) != 0 ? -1 : 0;
+}
+
 /*
- * The key to keypath and a certificate for subject ("CN=localhost") to
- * certpath, drawing from drbg.  Returns 0, or -1 (nothing to tell why:
- * the caller's test fails).
+ * The key (RSA of rsa_bits, or P-256 when 0) to keypath and a certificate
+ * for subject ("CN=localhost") to certpath, drawing from drbg.  Returns
+ * 0, or -1 (nothing to tell why: the caller's test fails).
  */
 static int
 tls_test_cert(mbedtls_ctr_drbg_context *drbg, const char *subject,
-    const char *certpath, const char *keypath)
+    const char *certpath, const char *keypath, unsigned rsa_bits)
 {
 	mbedtls_pk_context	key;
 	mbedtls_x509write_cert	crt;
@@ -50,10 +68,7 @@ tls_test_cert(mbedtls_ctr_drbg_context *drbg, const char *subject,
 #if MBEDTLS_VERSION_NUMBER < 0x03040000
 	mbedtls_mpi_init(&serial);
 #endif
-	if (mbedtls_pk_setup(&key,
-	    mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)) != 0 ||
-	    mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(key),
-	    mbedtls_ctr_drbg_random, drbg) != 0 ||
+	if (tls_test_key(&key, drbg, rsa_bits) != 0 ||
 	    mbedtls_pk_write_key_pem(&key, pem, sizeof(pem)) != 0 ||
 	    tls_test_write(keypath, pem) == -1)
 		goto out;

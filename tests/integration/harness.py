@@ -187,15 +187,17 @@ def _listening_ports():
 
 
 def make_cert(dirpath, name="server", cn="localhost",
-               sans=("DNS:localhost", "IP:127.0.0.1")):
-    """A self-signed P-256 certificate and its key, made by openssl in
-    dirpath as NAME.crt and NAME.key.  Returns (cert_path, key_path)."""
+               sans=("DNS:localhost", "IP:127.0.0.1"), rsa=False):
+    """A self-signed P-256 (rsa: RSA-2048) certificate and its key, made
+    by openssl in dirpath as NAME.crt and NAME.key.  Returns (cert_path,
+    key_path)."""
     cert = os.path.join(dirpath, name + ".crt")
     key = os.path.join(dirpath, name + ".key")
+    kind = ["rsa:2048"] if rsa else ["ec", "-pkeyopt",
+                                     "ec_paramgen_curve:P-256"]
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec",
-         "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
-         "-subj", "/CN=" + cn, "-addext",
+        ["openssl", "req", "-x509", "-newkey"] + kind +
+        ["-nodes", "-days", "2", "-subj", "/CN=" + cn, "-addext",
          "subjectAltName=" + ",".join(sans),
          "-keyout", key, "-out", cert],
         capture_output=True, timeout=PROC_TIMEOUT, check=True)
@@ -736,12 +738,14 @@ def maildir_messages(path):
 
 class CertMixin:
     """A self-signed certificate for "localhost", made once per class:
-    cls.cert, cls.key."""
+    cls.cert, cls.key; P-256, or RSA-2048 in a class that sets RSA."""
+
+    RSA = False
 
     @classmethod
     def setUpClass(cls):
         cls.certdir = tempfile.mkdtemp(prefix="pop3d-certs-")
-        cls.cert, cls.key = make_cert(cls.certdir)
+        cls.cert, cls.key = make_cert(cls.certdir, rsa=cls.RSA)
 
     @classmethod
     def tearDownClass(cls):

@@ -21,8 +21,8 @@ import warnings
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Pop3dCase, pop_form, default_messages,  # noqa: E402
                      make_cert, tls_conf, chown_tree, session_pids, stuff,
-                     pop3d_path, pop3d_tls13, IO_TIMEOUT, PROC_TIMEOUT,
-                     TLS_NEWEST)
+                     pop3d_path, pop3d_tls13, wait_for, IO_TIMEOUT,
+                     IS_ROOT, PROC_TIMEOUT, TLS_NEWEST)
 
 # Built on mbedTLS 3 pop3d speaks TLS 1.3 too (make check-mbedtls3).
 NEEDS_TLS13 = unittest.skipUnless(pop3d_tls13(),
@@ -489,17 +489,8 @@ class StlsTest(TlsCase):
         self.wait_log(srv, "TLS handshake failed")
 
 
-class SecretsTest(TlsCase):
-    """No process serving a logged-in user holds the private key."""
-
-    def private_patterns(self, key):
-        out = subprocess.run(["openssl", "ec", "-in", key, "-text",
-                              "-noout"], capture_output=True, check=True,
-                             timeout=PROC_TIMEOUT).stdout.decode()
-        hexes = re.search(r"priv:\n((?:\s+[0-9a-f:]+\n)+)", out).group(1)
-        d = bytes.fromhex(re.sub(r"[\s:]", "", hexes))[-32:]
-        # mbedTLS keeps the scalar as little-endian limbs.
-        return [d, d[::-1]]
+class MemoryScan:
+    """Searches the memory of a process (root reads /proc/PID/mem)."""
 
     # Memory is read a MiB at a time, at most SCAN_LIMIT bytes a process.
     CHUNK = 1 << 20
@@ -562,6 +553,65 @@ class SecretsTest(TlsCase):
                                 "%x-%x too much memory to search" % (lo, hi))
         return False
 
+
+def ec_secrets(key):
+    """The private scalar of an EC key file, as the file has it and as
+    mbedTLS keeps it."""
+    out = subprocess.run(["openssl", "ec", "-in", key, "-text", "-noout"],
+                         capture_output=True, check=True,
+                         timeout=PROC_TIMEOUT).stdout.decode()
+    hexes = re.search(r"priv:\n((?:\s+[0-9a-f:]+\n)+)", out).group(1)
+    d = bytes.fromhex(re.sub(r"[\s:]", "", hexes))[-32:]
+    # mbedTLS keeps the scalar as little-endian limbs.
+    return [d, d[::-1]]
+
+
+def rsa_secrets(key):
+    """32 bytes from inside each secret number of an RSA key file (the
+    primes, the private exponent), big-endian as its DER has them and
+    little-endian as mbedTLS's limbs keep them."""
+    out = subprocess.run(["openssl", "rsa", "-in", key, "-text", "-noout"],
+                         capture_output=True, check=True,
+                         timeout=PROC_TIMEOUT).stdout.decode()
+    pats = []
+    for name in ("privateExponent", "prime1", "prime2"):
+        hexes = re.search(name + r":\n((?:\s+[0-9a-f:]+\n)+)", out).group(1)
+        v = bytes.fromhex(re.sub(r"[\s:]", "", hexes)).lstrip(b"\0")
+        pats += [v[8:40], v[::-1][8:40]]
+    return pats
+
+
+def secret_pages(pid):
+    """The pages of pid's small anonymous mappings that are kept out of
+    core dumps (VmFlags "dd"): tls.c's secret mappings, which hold the
+    keys as DER and the ticket keys' seeds, each in pages of its own
+    (the kernel may join neighbours into one mapping).  A sanitizer's
+    shadow is marked so too, in mappings far bigger."""
+    found, cur = [], None
+    with open("/proc/%d/smaps" % pid) as smaps:
+        for line in smaps:
+            f = line.split()
+            if re.match(r"^[0-9a-f]+-[0-9a-f]+$", f[0]):
+                lo, hi = (int(x, 16) for x in f[0].split("-"))
+                ok = len(f) == 5 and hi - lo <= (64 << 10) and "r" in f[1]
+                cur = (lo, hi) if ok else None
+            elif f[0] == "VmFlags:" and cur is not None and "dd" in f[1:]:
+                found.append(cur)
+    pages = []
+    with open("/proc/%d/mem" % pid, "rb", 0) as mem:
+        for lo, hi in found:
+            mem.seek(lo)
+            data = mem.read(hi - lo)
+            pages += [data[i:i + 4096] for i in range(0, len(data), 4096)]
+    return pages
+
+
+class SecretsTest(MemoryScan, TlsCase):
+    """No process serving a logged-in user holds the private key."""
+
+    def private_patterns(self, key):
+        return ec_secrets(key)
+
     def test_scanner_finds_planted_bytes(self):
         """The search finds bytes known to be in a process's heap, and
         bytes across the boundary of two reads."""
@@ -615,11 +665,252 @@ class SecretsTest(TlsCase):
         self.check(srv, lambda srv: self.login_client(srv))
 
 
+# TLS 1.2 suites for an RSA key: mbedTLS 3 signs TLS 1.3 with RSA-PSS,
+# which only a key in the handshake's own process can make.
+RSA_TLS12 = ("TLS-ECDHE-RSA-WITH-AES-256-GCM-SHA384 "
+             "TLS-ECDHE-RSA-WITH-AES-128-GCM-SHA256")
+
+
+@unittest.skipUnless(IS_ROOT, "privilege separation needs root: run the "
+                     "tests as root (CI does)")
+class KeySeparationTest(MemoryScan, TlsCase):
+    """The jailed pre-login process parses every client byte, so it holds
+    no ticket key, and with an RSA certificate no private key: the root
+    monitor signs for it (once) and seals and opens its tickets.  An
+    ECDSA key mbedTLS can only use in the handshake's own process: the
+    start-up line says so."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.rsa_cert, cls.rsa_key = make_cert(cls.certdir, "rsa", rsa=True)
+
+    def rsa_server(self, **conf):
+        if pop3d_tls13():
+            conf.setdefault("tls_ciphers", RSA_TLS12)
+        srv = self.tls_server(default_messages(), start=False, **conf)
+        shutil.copy(self.rsa_cert, srv.cert)
+        shutil.copy(self.rsa_key, srv.key)
+        return srv.start()
+
+    def processes(self, srv):
+        """(monitor, pre-login process) of the one connection."""
+        mon = wait_for(lambda: session_pids(srv.proc.pid))
+        self.assertEqual(len(mon), 1, mon)
+        pre = wait_for(lambda: session_pids(mon[0]))
+        self.assertEqual(len(pre), 1, pre)
+        return mon[0], pre[0]
+
+    def ticket_seeds(self, srv, key_pats):
+        """Pieces of the ticket keys' seeds: the listener's secret mapping
+        that does not hold the private key."""
+        pages = [p for p in secret_pages(srv.proc.pid)
+                 if not any(k in p for k in key_pats)]
+        self.assertEqual(len(pages), 1)
+        self.assertNotEqual(pages[0][:32], bytes(32))
+        return [pages[0][0:32], pages[0][4:36]]
+
+    def secrets(self, srv, key_pats):
+        pats = key_pats + self.ticket_seeds(srv, key_pats)
+        # The listener keeps both: proves the search finds them.
+        self.assertTrue(self.holds(srv.proc.pid, key_pats))
+        self.assertTrue(self.holds(srv.proc.pid, pats[-2:]))
+        return pats[:-2], pats[-2:]
+
+    def login(self, f, write):
+        write(b"USER alice\r\nPASS secret\r\nSTAT\r\n")
+        self.assertOK(f.readline())
+        self.assertOK(f.readline())
+        self.assertTrue(f.readline().startswith(
+            b"+OK %d " % len(default_messages())))
+        write(b"QUIT\r\n")
+        self.assertOK(f.readline())
+
+    def test_rsa_key_and_ticket_keys_not_in_prelogin_before_stls(self):
+        srv = self.rsa_server()
+        key, seeds = self.secrets(srv, rsa_secrets(srv.key))
+        self.assertRegex(srv.log(), re.escape("TLS key " + srv.key) +
+                         r" \(RSA[^)]*\): separated")
+        c = self.client(srv)
+        self.assertOK(c.line())
+        mon, pre = self.processes(srv)
+        self.assertFalse(self.holds(pre, key))
+        self.assertFalse(self.holds(pre, seeds))
+        # The monitor keeps them for the handshake STLS may start.
+        self.assertTrue(self.holds(mon, key))
+        self.assertTrue(self.holds(mon, seeds))
+        # And gives them up with the login.
+        self.assertOK(c.cmd("USER alice"))
+        self.assertOK(c.cmd("PASS secret"))
+        self.assertTrue(c.cmd("STAT").startswith(
+            b"+OK %d " % len(default_messages())))
+        self.assertFalse(self.holds(mon, key + seeds))
+
+    def after_handshake(self, srv, connect):
+        """connect() makes a TLS connection and reads a line through it;
+        then neither process holds a key: the monitor has made its one
+        signature and sealed the one ticket.  The session still logs in."""
+        key, seeds = self.secrets(srv, rsa_secrets(srv.key))
+        s, f = connect()
+        mon, pre = self.processes(srv)
+        self.assertFalse(self.holds(pre, key + seeds))
+        self.assertFalse(self.holds(mon, key + seeds))
+        self.login(f, s.sendall)
+        return s
+
+    def test_rsa_implicit_tls_keys_gone_after_handshake(self):
+        srv = self.rsa_server()
+
+        def implicit():
+            s = self.tls_sock(srv, ctx=self.ctx(self.rsa_cert))
+            f = s.makefile("rb")
+            self.assertOK(f.readline())
+            return s, f
+        self.after_handshake(srv, implicit)
+        self.assertIn("TLS-ECDHE-RSA-WITH-", srv.log())
+
+    def test_rsa_stls_keys_gone_after_handshake(self):
+        srv = self.rsa_server()
+
+        def stls():
+            raw = socket.create_connection(("127.0.0.1", srv.port),
+                                           timeout=IO_TIMEOUT)
+            self.addCleanup(raw.close)
+            raw.sendall(b"STLS\r\n")
+            got = b""
+            while got.count(b"\r\n") < 2:
+                got += raw.recv(1)
+            self.assertTrue(got.endswith(b"+OK begin TLS negotiation\r\n"))
+            s = self.ctx(self.rsa_cert).wrap_socket(
+                raw, server_hostname="localhost")
+            self.addCleanup(s.close)
+            s.sendall(b"NOOP\r\n")
+            f = s.makefile("rb")
+            self.assertERR(f.readline())	# not before a login
+            return s, f
+        self.after_handshake(srv, stls)
+
+    def test_rsa_key_not_in_prelogin_mid_handshake(self):
+        """While a handshake waits for the client's second flight, the
+        server has signed (ServerKeyExchange): the pre-login process never
+        held the key for that."""
+        srv = self.rsa_server()
+        key, seeds = self.secrets(srv, rsa_secrets(srv.key))
+        raw = socket.create_connection(("127.0.0.1", srv.tls_port),
+                                       timeout=IO_TIMEOUT)
+        self.addCleanup(raw.close)
+        inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        tls = self.ctx(self.rsa_cert).wrap_bio(inc, out,
+                                               server_hostname="localhost")
+        with self.assertRaises(ssl.SSLWantReadError):
+            tls.do_handshake()
+        raw.sendall(out.read())
+        # The server's flight up to ServerHelloDone, which ends it.
+        got = b""
+        while not got.endswith(bytes.fromhex("0e000000")):
+            data = raw.recv(65536)
+            self.assertNotEqual(data, b"")
+            got += data
+        mon, pre = self.processes(srv)
+        self.assertFalse(self.holds(pre, key + seeds))
+        self.assertFalse(self.holds(mon, key))
+
+    def test_rsa_ticket_resumes(self):
+        srv = self.rsa_server()
+        ctx = self.ctx(self.rsa_cert)
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        s1 = self.tls_sock(srv, ctx=ctx)
+        self.assertOK(s1.recv(100))
+        sess = s1.session
+        self.assertTrue(sess.has_ticket)
+        s1.close()
+        s2 = self.tls_sock(srv, session=sess, ctx=ctx)
+        f = s2.makefile("rb")
+        self.assertOK(f.readline())
+        self.assertTrue(s2.session_reused)
+        self.login(f, s2.sendall)
+
+    def test_rsa_sni_certificate_signed_by_monitor(self):
+        """The monitor signs with the key of the certificate SNI chose
+        (a tls_sni RSA one, beside an ECDSA default)."""
+        kw = {"tls_ciphers": "TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256 " +
+              RSA_TLS12} if pop3d_tls13() else {}
+        srv = self.tls_server(default_messages(), start=False, **kw)
+        o_crt, o_key = make_cert(srv.dir, "o", cn="other.test",
+                                 sans=("DNS:other.test",), rsa=True)
+        srv.extra["tls_sni"] = "other.test %s %s" % (o_crt, o_key)
+        chown_tree(srv.dir)
+        srv.start()
+        self.assertRegex(srv.log(), re.escape("TLS key " + o_key) +
+                         r" \(RSA[^)]*\): separated")
+        s = self.tls_sock(srv, "other.test", cafile=o_crt)
+        self.assertEqual(s.getpeercert(True), der(o_crt))
+        f = s.makefile("rb")
+        self.assertOK(f.readline())
+        self.login(f, s.sendall)
+        self.wait_log(srv, "TLS-ECDHE-RSA-WITH-AES-")
+        self.wait_log(srv, "(SNI other.test: certificate of tls_sni "
+                      "other.test)")
+
+    def test_ecdsa_key_not_separated_and_said_so(self):
+        srv = self.tls_server(default_messages())
+        key, seeds = self.secrets(srv, ec_secrets(srv.key))
+        self.assertRegex(srv.log(), re.escape("TLS key " + srv.key) +
+                         r" \(EC[^)]*\): not separated")
+        c = self.client(srv)
+        self.assertOK(c.line())
+        mon, pre = self.processes(srv)
+        # What the line says: the pre-login process has the key for the
+        # handshake STLS may start; the ticket keys it never has.
+        self.assertTrue(self.holds(pre, key))
+        self.assertFalse(self.holds(pre, seeds))
+        self.assertFalse(self.holds(mon, key))
+        s = self.tls_sock(srv)
+        f = s.makefile("rb")
+        self.assertOK(f.readline())
+        self.login(f, s.sendall)
+
+    @NEEDS_TLS13
+    def test_rsa_with_tls13_not_separated_but_works(self):
+        """On mbedTLS 3, TLS 1.3 with an RSA key needs RSA-PSS from the
+        handshake's process: with TLS 1.3 suites allowed (the default)
+        the key stays there, as the start-up line says, and resumes."""
+        srv = self.rsa_server(tls_ciphers="default")
+        self.assertRegex(srv.log(), re.escape("TLS key " + srv.key) +
+                         r" \(RSA[^)]*\): not separated")
+        ctx = self.ctx(self.rsa_cert)
+        s1 = self.tls_sock(srv, ctx=ctx)
+        self.assertEqual(s1.version(), "TLSv1.3")
+        self.assertOK(s1.recv(100))
+        sess = s1.session
+        s1.close()
+        s2 = self.tls_sock(srv, session=sess, ctx=ctx)
+        self.assertOK(s2.recv(100))
+        self.assertTrue(s2.session_reused)
+
+
 class ConfigTest(TlsCase):
 
     def run_t(self, srv):
         srv.write_conf(srv.port or 1, None)
         return srv.run(["-t", "-f", srv.conf_path])
+
+    def test_t_says_which_keys_are_separated(self):
+        srv = self.tls_server(start=False)
+        rsa_cert, rsa_key = make_cert(srv.dir, "rsa", cn="other.test",
+                                      sans=("DNS:other.test",), rsa=True)
+        chown_tree(srv.dir)
+        srv.extra["tls_sni"] = "other.test %s %s" % (rsa_cert, rsa_key)
+        if pop3d_tls13():
+            srv.extra["tls_ciphers"] = "TLS-ECDHE-ECDSA-WITH-AES-128-" \
+                "GCM-SHA256 TLS-ECDHE-RSA-WITH-AES-128-GCM-SHA256"
+        r = self.run_t(srv)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = r.stdout.decode()
+        self.assertIn("TLS key %s (EC 256 bits): not separated: " %
+                      srv.key, out)
+        self.assertIn("TLS key %s (RSA 2048 bits): separated: " % rsa_key,
+                      out)
 
     def test_bad_tls_files_are_reported(self):
         srv = self.tls_server(start=False)

@@ -11,7 +11,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (ClientTlsCase, pop_form, default_messages,  # noqa: E402
-                     curl, stuff, lf, PROC_TIMEOUT)
+                     curl, stuff, lf, pop3d_tls13, PROC_TIMEOUT)
 
 
 class ClientCase(ClientTlsCase):
@@ -96,6 +96,34 @@ class OpensslTest(ClientCase):
             ["-starttls", "pop3", "-connect",
              "127.0.0.1:%d" % self.srv.port]))
         self.assertTlsLogged()
+
+
+def assert_rsa_key_separated(case):
+    """The start-up line for an RSA key: the monitor signs, except on
+    mbedTLS 3 with TLS 1.3 allowed (RSA-PSS)."""
+    want = "): not separated" if pop3d_tls13() else "): separated"
+    case.assertIn("TLS key %s (RSA 2048 bits%s" % (case.srv.extra["tls_key"],
+                                                   want), case.srv.log())
+
+
+@unittest.skipUnless(shutil.which("curl"), "curl not installed")
+class RsaCurlTlsTest(CurlTlsTest):
+    """curl with an RSA certificate, whose key the monitor keeps."""
+
+    RSA = True
+
+    def test_key_separated(self):
+        assert_rsa_key_separated(self)
+
+
+class RsaOpensslTest(OpensslTest):
+    """openssl s_client with an RSA certificate, whose key the monitor
+    keeps."""
+
+    RSA = True
+
+    def test_key_separated(self):
+        assert_rsa_key_separated(self)
 
 
 @unittest.skipUnless(shutil.which("mpop"), "mpop not installed")
