@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "lock.h"
@@ -155,8 +156,9 @@ uids_assign(struct mbox *m, const unsigned char fp[16], uint32_t k,
 
 /*
  * RFC 1939 section 7's characters and length.  A value shaped like our
- * own hash UIDs (24 lowercase hex digits) is refused, so a header that a
- * sender wrote can never copy the UID of another message.
+ * own hash UIDs (24 hex digits, in either case: some clients compare
+ * UIDs without it) is refused, so a header that a sender wrote can never
+ * copy the UID of another message.
  */
 static int
 xuidl_valid(const char *v, size_t len)
@@ -168,7 +170,7 @@ xuidl_valid(const char *v, size_t len)
 	for (i = 0; i < len; i++) {
 		if (v[i] < 0x21 || v[i] > 0x7e)
 			return 0;
-		if (strchr(hexd, v[i]) != NULL)
+		if (strchr("0123456789abcdefABCDEF", v[i]) != NULL)
 			hex++;
 	}
 	return !(len == 2 * MBOX_UID_BYTES && hex == len);
@@ -211,7 +213,7 @@ cmp_xu_value(const void *a, const void *b)
 	const struct uid_xuidl	*x = a, *y = b;
 	int			 c;
 
-	c = strcmp(sort_pool + x->off, sort_pool + y->off);
+	c = strcasecmp(sort_pool + x->off, sort_pool + y->off);
 	return c != 0 ? c : x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
@@ -243,7 +245,8 @@ sort(void *base, size_t n, size_t size, int (*cmp)(const void *,
 /*
  * A value that two messages carry serves neither: which one would keep
  * it depends on the order of delivery, and the one that did not would
- * take it over once the other is deleted.
+ * take it over once the other is deleted.  Values that differ only in
+ * case are the same value to a client that ignores case.
  */
 static void
 xuidl_dedup(struct uidmap *um)
@@ -253,8 +256,8 @@ xuidl_dedup(struct uidmap *um)
 	sort_pool = um->pool;
 	sort(um->xu, um->nxu, sizeof(*um->xu), cmp_xu_value);
 	for (i = 0; i < um->nxu; i = j) {
-		for (j = i + 1; j < um->nxu && strcmp(um->pool + um->xu[i].off,
-		    um->pool + um->xu[j].off) == 0; j++)
+		for (j = i + 1; j < um->nxu && strcasecmp(um->pool +
+		    um->xu[i].off, um->pool + um->xu[j].off) == 0; j++)
 			;
 		if (j == i + 1)
 			um->xu[n++] = um->xu[i];

@@ -885,10 +885,11 @@ t_xuidl(void **state)
 	(void)state;
 	u = uids(mkfile(XU("4a7b1c2d3e") XU(" <spaced>  ") MSG_B
 	    XU("dup1") XU("dup1") XU("a b c") XU("0123456789abcdef01234567")
-	    XU("0123456789ABCDEF01234567")), MBOX_MBOXO, &n);
+	    XU("0123456789ABCDEF01234567") XU("Dup2") XU("dUP2")),
+	    MBOX_MBOXO, &n);
 	h = uids(mkfile(MSG_A XU("other") MSG_B XU("x1") XU("x2") XU("x3")
-	    XU("x4") XU("x5")), MBOX_MBOXO, &n);
-	assert_int_equal(n, 8);
+	    XU("x4") XU("x5") XU("x6") XU("x7")), MBOX_MBOXO, &n);
+	assert_int_equal(n, 10);
 	assert_string_equal(u, "4a7b1c2d3e");
 	assert_string_equal(u + UIDLEN, "<spaced>");
 	/* no X-UIDL: the hash, the same as in another mailbox */
@@ -900,8 +901,12 @@ t_xuidl(void **state)
 	assert_string_not_equal(u + 3 * UIDLEN, "dup1");
 	assert_int_equal(strlen(u + 5 * UIDLEN), 24);
 	assert_string_not_equal(u + 6 * UIDLEN, "0123456789abcdef01234567");
-	/* upper case is not our shape */
-	assert_string_equal(u + 7 * UIDLEN, "0123456789ABCDEF01234567");
+	/* our shape in upper case, a copy in another case: not taken */
+	assert_string_not_equal(u + 7 * UIDLEN, "0123456789ABCDEF01234567");
+	assert_int_equal(strlen(u + 7 * UIDLEN), 24);
+	assert_string_not_equal(u + 8 * UIDLEN, "Dup2");
+	assert_string_not_equal(u + 9 * UIDLEN, "dUP2");
+	assert_int_equal(strlen(u + 9 * UIDLEN), 24);
 	free(u);
 	free(h);
 	/* 70 characters pass, 71 do not */
