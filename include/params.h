@@ -5,6 +5,15 @@
 #ifndef POP3D_PARAMS_H
 #define POP3D_PARAMS_H
 
+#include <sys/types.h>
+
+/*
+ * Mailboxes and their offsets are 64-bit on every system: on i386 and
+ * armhf that takes _FILE_OFFSET_BITS=64 (the Makefile sets it), or a
+ * mailbox of 2 GiB fails to open and offsets past it are cut.
+ */
+_Static_assert(sizeof(off_t) == 8, "build with -D_FILE_OFFSET_BITS=64");
+
 #define POP3D_VERSION		"0.1.0"
 #define POP3D_IMPLEMENTATION	"pop3d-" POP3D_VERSION
 

@@ -6,6 +6,7 @@
 #                            runtimes (make fuzz, check-fuzz, check-asan)
 #   sh tools/deps.sh lint    build packages plus cppcheck and clang-tidy
 #                            (make lint)
+#   sh tools/deps.sh 32      build packages plus gcc-multilib (make check-32)
 # As root it installs what is missing with apt-get; otherwise it prints the
 # command to run and fails.
 set -eu
@@ -16,13 +17,15 @@ test_pkgs="libcmocka-dev python3 curl procps mpop fetchmail ca-certificates
     valgrind"
 fuzz_pkgs="clang libclang-rt-dev"
 lint_pkgs="cppcheck clang-tidy"
+m32_pkgs="gcc-multilib"
 
 case "${1:-test}" in
 build) want=$build_pkgs ;;
 test) want="$build_pkgs $test_pkgs" ;;
 fuzz) want="$build_pkgs $test_pkgs $fuzz_pkgs" ;;
 lint) want="$build_pkgs $lint_pkgs" ;;
-*) echo "usage: sh tools/deps.sh build|test|fuzz|lint" >&2; exit 2 ;;
+32) want="$build_pkgs $m32_pkgs" ;;
+*) echo "usage: sh tools/deps.sh build|test|fuzz|lint|32" >&2; exit 2 ;;
 esac
 
 missing=
