@@ -175,6 +175,34 @@ take_fd(struct listeners *l, int fd, int tls)
 	return 0;
 }
 
+/*
+ * Close from fd on: close_range where the kernel has it (5.9), else one
+ * by one up to the descriptor limit.
+ */
+static void
+close_from(int fd)
+{
+	long	max, i;
+
+	if (close_range((unsigned)fd, ~0U, 0) == 0)
+		return;
+	if ((max = sysconf(_SC_OPEN_MAX)) <= 0 || max > 65536)
+		max = 65536;
+	for (i = fd; i < max; i++)
+		(void)close((int)i);
+}
+
+void
+listen_close_inherited(void)
+{
+	long	n = env_number("LISTEN_FDS");
+
+	if (env_number("LISTEN_PID") != (long)getpid() || n <= 0 ||
+	    n > MAX_LISTENERS)
+		n = 0;
+	close_from(SD_LISTEN_FDS_START + (int)n);
+}
+
 int
 listen_systemd(struct listeners *l)
 {

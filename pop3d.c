@@ -238,8 +238,11 @@ child_session(const struct daemon *d, int fd, int tls, int slot,
 	char			peer[NI_MAXHOST + 16];
 	int			i, rc;
 
+	/* Nothing of the listener's but the syslog socket goes on. */
 	for (i = 0; i < l->n; i++)
 		close(l->pfd[i].fd);
+	if (d->pidfd != -1)
+		close(d->pidfd);
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
@@ -814,6 +817,7 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc || (implicit_tls && !inetd))
 		usage();
+	listen_close_inherited();
 	if ((c = conf_new(path, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "%s\n", err);
 		return 1;

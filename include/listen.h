@@ -34,6 +34,14 @@ int	listen_open(const struct conf *c, struct listeners *l);
  */
 int	listen_systemd(struct listeners *l);
 
+/*
+ * At start, before anything is opened: close every descriptor inherited
+ * from whatever started pop3d but the standard three and the sockets
+ * systemd passes (LISTEN_FDS, when LISTEN_PID is ours), so that none of
+ * them reaches a session or the jail.
+ */
+void	listen_close_inherited(void);
+
 /* Close every listening socket in l. */
 void	listen_close(struct listeners *l);
 

@@ -418,9 +418,10 @@ class Pop3d:
 
     # -- processes
 
-    def start(self, attempts=3):
+    def start(self, attempts=3, pass_fds=()):
         """Start the daemon on fresh loopback ports; retry if a port was
-        taken meanwhile.  Returns self."""
+        taken meanwhile.  pass_fds: descriptors it inherits, as from a
+        careless parent.  Returns self."""
         last = ""
         for _ in range(attempts):
             self.port = free_port()
@@ -432,7 +433,8 @@ class Pop3d:
             self.proc = subprocess.Popen(
                 [pop3d_path(), "-d", "-f", self.conf_path],
                 stdin=subprocess.DEVNULL, stdout=self._log,
-                stderr=self._log, start_new_session=True)
+                stderr=self._log, start_new_session=True,
+                pass_fds=pass_fds)
             want = {self.port} | ({self.port6} if self.ipv6 else set()) | \
                 ({self.tls_port} if self.tls else set())
             if self._wait_listening(want):

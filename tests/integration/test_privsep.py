@@ -283,6 +283,38 @@ class PrivsepTest(Pop3dCase):
         self.assertIsNone(bystander.poll())
         self.assertIn("ending 2 sessions without update", srv.log())
 
+    def fds(self, pid):
+        """{fd: what it is} of pid, from /proc."""
+        d = "/proc/%d/fd" % pid
+        return {int(n): os.readlink(os.path.join(d, n))
+                for n in os.listdir(d)}
+
+    def test_jail_holds_only_its_descriptors(self):
+        # Nothing the listener holds (the pidfile, open for writing as
+        # root) and nothing a careless parent left open reaches the
+        # processes of a connection.
+        pidfile = os.path.join(self.jail + ".pid")
+        self.addCleanup(lambda: os.path.exists(pidfile) and
+                        os.unlink(pidfile))
+        leak_path = tempfile.mktemp(prefix="pop3d-leak-")
+        leak = open(leak_path, "w")
+        self.addCleanup(os.unlink, leak_path)
+        self.addCleanup(leak.close)
+        srv = self.server([message("a", "x\n")], start=False,
+                          conf={"chroot": self.jail, "pidfile": pidfile})
+        srv.start(pass_fds=(leak.fileno(),))
+        self.assertNotIn(leak_path, self.fds(srv.proc.pid).values())
+        self.assertIn(pidfile, self.fds(srv.proc.pid).values())
+        c = self.client(srv)
+        self.assertOK(c.line())
+        mon, pre = self.one_session(srv)
+        for pid in (mon, pre):
+            kinds = sorted("socket" if t.startswith("socket:") else t
+                           for n, t in self.fds(pid).items() if n > 2)
+            # the client and the channel between the two, nothing else
+            self.assertEqual(kinds, ["socket", "socket"], self.fds(pid))
+        self.assertEqual(self.fds(pre)[0], "/dev/null")
+
     def test_monitor_refuses_garbage(self):
         # A pre-login process taken over can't talk its way in: the
         # monitor answers at most three checks, then ends the session.
