@@ -1,12 +1,13 @@
 /*
  * Helpers the mbox unit tests share: a growing byte string for building
- * mailboxes, and a scratch directory made before and emptied after each
+ * mailboxes, writing a file, and a scratch directory made before and emptied after each
  * test group (dot files included: locks, UID and index files live there).
  */
 #ifndef POP3D_MBOX_TESTUTIL_H
 #define POP3D_MBOX_TESTUTIL_H
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,18 @@ static inline void
 b_str(struct bytes *b, const char *s)
 {
 	b_add(b, s, strlen(s));
+}
+
+/* Write len bytes at p to path, replacing it (mode 0600). */
+static inline void
+write_file(const char *path, const void *p, size_t len)
+{
+	int	fd;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, p, len), (ssize_t)len);
+	assert_int_equal(close(fd), 0);
 }
 
 /* Make /tmp/NAME.XXXXXX into tmpdir.  Returns 0 or -1. */

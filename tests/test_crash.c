@@ -1050,6 +1050,26 @@ as_v9(unsigned char *h)
  * gone from its name and its bytes wait under "jpath.foreign-...".
  * Removes that copy.
  */
+static void	assert_set_aside(const char *jpath);
+
+/*
+ * The next open of path goes on without its journal, which it sets
+ * aside, and leaves the mailbox as it is: len bytes at was.
+ */
+static void
+assert_served_as_is(const char *path, const char *jpath, const char *was,
+    size_t len)
+{
+	char	*got;
+	size_t	 glen;
+
+	assert_int_equal(open_status(path), MD_OK);
+	assert_set_aside(jpath);
+	got = read_file(path, &glen);
+	assert_true(glen == len && memcmp(got, was, len) == 0);
+	free(got);
+}
+
 static void
 assert_set_aside(const char *jpath)
 {
@@ -1083,11 +1103,7 @@ t_journal_versions(void **state)
 	half_done(path, 8);
 	mid = read_file(path, &mlen);
 	rewrite_header(jpath, as_v9);
-	assert_int_equal(open_status(path), MD_OK);
-	assert_set_aside(jpath);
-	got = read_file(path, &len);
-	assert_true(len == mlen && memcmp(got, mid, len) == 0);
-	free(got);
+	assert_served_as_is(path, jpath, mid, mlen);
 	free(mid);
 	free(after);
 }
@@ -1095,8 +1111,8 @@ t_journal_versions(void **state)
 static void
 t_journal_other_inode(void **state)
 {
-	char	path[PATH_MAX], jpath[PATH_MAX], copy[PATH_MAX + 8], *a, *b;
-	size_t	alen, blen;
+	char	path[PATH_MAX], jpath[PATH_MAX], copy[PATH_MAX + 8], *a;
+	size_t	alen;
 
 	(void)state;
 	paths("inode", path, jpath);
@@ -1107,12 +1123,8 @@ t_journal_other_inode(void **state)
 	a = read_file(path, &alen);
 	write_file(copy, a, alen);
 	assert_int_equal(rename(copy, path), 0);
-	assert_int_equal(open_status(path), MD_OK);
-	assert_set_aside(jpath);
-	b = read_file(path, &blen);
-	assert_true(alen == blen && memcmp(a, b, alen) == 0);
+	assert_served_as_is(path, jpath, a, alen);
 	free(a);
-	free(b);
 }
 
 static void
@@ -1177,8 +1189,8 @@ static void
 t_journal_foreign(void **state)
 {
 	char		 path[PATH_MAX], jpath[PATH_MAX], other[PATH_MAX + 8];
-	char		*mid, *got;
-	size_t		 mlen, len;
+	char		*mid;
+	size_t		 mlen;
 	enum planted	 k;
 
 	(void)state;
@@ -1190,12 +1202,8 @@ t_journal_foreign(void **state)
 		half_done(path, 8);
 		mid = read_file(path, &mlen);
 		plant(k, jpath, other);
-		assert_int_equal(open_status(path), MD_OK);
-		assert_set_aside(jpath);
-		got = read_file(path, &len);
-		assert_true(len == mlen && memcmp(got, mid, len) == 0);
+		assert_served_as_is(path, jpath, mid, mlen);
 		(void)unlink(other);
-		free(got);
 		free(mid);
 	}
 }
@@ -1208,8 +1216,8 @@ t_journal_foreign(void **state)
 static void
 t_journal_mailbox_rewritten(void **state)
 {
-	char	path[PATH_MAX], jpath[PATH_MAX], *mid, *got, *p;
-	size_t	mlen, len;
+	char	path[PATH_MAX], jpath[PATH_MAX], *mid, *p;
+	size_t	mlen;
 	int	fd;
 
 	(void)state;
@@ -1223,11 +1231,7 @@ t_journal_mailbox_rewritten(void **state)
 	assert_true((fd = open(path, O_WRONLY)) != -1);
 	assert_int_equal(pwrite(fd, mid, mlen, 0), (ssize_t)mlen);
 	assert_int_equal(close(fd), 0);
-	assert_int_equal(open_status(path), MD_OK);
-	assert_set_aside(jpath);
-	got = read_file(path, &len);
-	assert_true(len == mlen && memcmp(got, mid, len) == 0);
-	free(got);
+	assert_served_as_is(path, jpath, mid, mlen);
 	free(mid);
 }
 

@@ -60,17 +60,6 @@ newpath(void)
 	return path;
 }
 
-static void
-write_file(const char *path, const void *p, size_t len)
-{
-	int	fd;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, p, len), (ssize_t)len);
-	assert_int_equal(close(fd), 0);
-}
-
 static struct bytes
 read_file(const char *path)
 {

@@ -54,17 +54,6 @@ static const char *const planted_name[] = {
 static int	is_root;
 
 static void
-write_file(const char *path, const void *p, size_t len)
-{
-	int	fd;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, p, len), (ssize_t)len);
-	assert_int_equal(close(fd), 0);
-}
-
-static void
 in_tmp(char *out, size_t len, const char *name)
 {
 	snprintf(out, len, "%s/%s", tmpdir, name);

@@ -30,6 +30,17 @@ def zombies(pid):
     return out
 
 
+def greets(srv):
+    """Whether a new connection to srv is greeted (not refused)."""
+    c = srv.client()
+    try:
+        return c.line().startswith(b"+OK")
+    except (EOFError, OSError):
+        return False
+    finally:
+        c.close()
+
+
 def first_line(sock):
     buf = b""
     while b"\r\n" not in buf:
@@ -57,17 +68,8 @@ class PerAddressTest(Pop3dCase):
         self.addCleanup(other.close)
         self.assertOK(other.line())
         held[0].close()
-        self.assertTrue(wait_for(lambda: self._greets(srv)))
+        self.assertTrue(wait_for(lambda: greets(srv)))
         self.assertIn("max_sessions_per_ip reached", srv.log())
-
-    def _greets(self, srv):
-        c = srv.client()
-        try:
-            return c.line().startswith(b"+OK")
-        except (EOFError, OSError):
-            return False
-        finally:
-            c.close()
 
     def test_refusals_are_logged_rate_limited(self):
         srv = self.server([], conf={"max_sessions_per_ip": 1})
@@ -117,7 +119,7 @@ class SlotHoldingTest(Pop3dCase):
         self.assertLess(time.monotonic() - t0, 10)
         self.assertTrue(wait_for(lambda: "no login within login_timeout"
                                  in srv.log()))
-        self.assertTrue(wait_for(lambda: self._greets(srv)))
+        self.assertTrue(wait_for(lambda: greets(srv)))
 
     def test_talk_alone_is_limited(self):
         srv = self.server([])
@@ -138,15 +140,6 @@ class SlotHoldingTest(Pop3dCase):
         time.sleep(1.5)
         self.assertTrue(c.cmd("STAT").startswith(b"+OK 1 "))
         self.assertOK(c.cmd("QUIT"))
-
-    def _greets(self, srv):
-        c = srv.client()
-        try:
-            return c.line().startswith(b"+OK")
-        except (EOFError, OSError):
-            return False
-        finally:
-            c.close()
 
 
 class FailedLoginDelayTest(Pop3dCase):
