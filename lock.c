@@ -6,12 +6,15 @@
  */
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 
 #include <errno.h>
+#include <linux/magic.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -96,6 +99,7 @@ dot_try(struct lockset *lk, const char *tmp)
 {
 	struct stat	st;
 	char		pid[32];
+	ssize_t		n;
 	int		fd, len, r;
 
 	(void)unlink(tmp);
@@ -105,7 +109,17 @@ dot_try(struct lockset *lk, const char *tmp)
 		return -1;
 	}
 	len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-	r = write(fd, pid, (size_t)len) == len ? 0 : -1;
+	if ((n = write(fd, pid, (size_t)len)) == len)
+		r = 0;
+	else if (n >= 0 || errno == ENOSPC || errno == EDQUOT)
+		/*
+		 * No room for the pid (a full disk, a user over quota, who
+		 * must still get in to delete mail): an empty lock is a lock
+		 * all the same, only judged by its age alone.
+		 */
+		r = ftruncate(fd, 0);
+	else
+		r = -1;
 	if (close(fd) == -1 || r == -1) {
 		log_warn("%s: write", tmp);
 		(void)unlink(tmp);
@@ -116,37 +130,84 @@ dot_try(struct lockset *lk, const char *tmp)
 		(void)unlink(tmp);
 		return -1;
 	}
-	r = stat(tmp, &st) == 0 && st.st_nlink == 2;
+	r = lstat(tmp, &st) == 0 && st.st_nlink == 2;
 	(void)unlink(tmp);
 	return r;
 }
 
 /*
- * Remove the dotlock if it is stale: its time that far in the past, or
- * as far in the future, which no lock just taken has (a file planted
- * with a time years ahead would otherwise lock every MDA and session
- * out for as long).  Returns 1 if it is gone now.
+ * Whether the process a dotlock names is gone: its first line is a pid
+ * (pop3d, liblockfile's dotlockfile and mutt_dotlock write one) of no
+ * process on this machine.  On NFS the pid may be another host's, and a
+ * lock without one can't tell: both count as alive, left to their age.
+ * The file must still be the one of st.  Returns the pid, or 0.
+ */
+static long
+dot_owner_gone(const char *path, const struct stat *st)
+{
+	struct statfs	sfs;
+	struct stat	fst;
+	char		buf[32], *end;
+	ssize_t		n;
+	long		pid = 0;
+	int		fd;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) == -1)
+		return 0;
+	if (fstat(fd, &fst) == 0 && fst.st_dev == st->st_dev &&
+	    fst.st_ino == st->st_ino && fstatfs(fd, &sfs) == 0 &&
+	    sfs.f_type != NFS_SUPER_MAGIC &&
+	    (n = read(fd, buf, sizeof(buf) - 1)) > 0) {
+		buf[n] = '\0';
+		pid = strtol(buf, &end, 10);
+		if (end == buf || (*end != '\n' && *end != '\0') || pid <= 1 ||
+		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			pid = 0;
+	}
+	(void)close(fd);
+	return pid;
+}
+
+/*
+ * Remove the dotlock if it is stale: its process is gone (a session or
+ * an MDA killed while it held the lock), or its time is
+ * DOTLOCK_STALE_AGE in the past, or as far in the future, which no lock
+ * just taken has (a file planted with a time years ahead would otherwise
+ * lock every MDA and session out for as long).  Returns 1 if it is gone
+ * now.
  */
 static int
 dot_stale(struct lockset *lk)
 {
-	struct stat	st;
+	struct stat	st, again;
 	time_t		now = time(NULL);
-	char		real[PATH_MAX];
+	char		real[PATH_MAX], why[64];
+	long		pid;
 
 	if (lstat(lk->lockpath, &st) == -1)
 		return errno == ENOENT;
-	if (now - st.st_mtime <= DOTLOCK_STALE_AGE &&
-	    st.st_mtime - now <= DOTLOCK_STALE_AGE)
+	if ((pid = dot_owner_gone(lk->lockpath, &st)) != 0)
+		snprintf(why, sizeof(why), "its process %ld is gone", pid);
+	else if (now - st.st_mtime > DOTLOCK_STALE_AGE)
+		snprintf(why, sizeof(why), "%lld seconds old",
+		    (long long)(now - st.st_mtime));
+	else if (st.st_mtime - now > DOTLOCK_STALE_AGE)
+		snprintf(why, sizeof(why), "%lld seconds in the future",
+		    (long long)(st.st_mtime - now));
+	else
+		return 0;
+	/* Not one taken again meanwhile (the race dotlocking leaves open). */
+	if (lstat(lk->lockpath, &again) == -1)
+		return errno == ENOENT;
+	if (again.st_ino != st.st_ino || again.st_dev != st.st_dev)
 		return 0;
 	spool_name(lk->lockpath, real, sizeof(real));
 	if (unlink(lk->lockpath) == -1 && errno != ENOENT) {
 		log_warn("%s: cannot remove a stale dotlock", real);
 		return 0;
 	}
-	log_warnx("%s: removed a stale dotlock (%lld seconds %s)", real,
-	    (long long)(now > st.st_mtime ? now - st.st_mtime :
-	    st.st_mtime - now), now > st.st_mtime ? "old" : "in the future");
+	log_warnx("%s: removed a stale dotlock (%s)", real, why);
 	return 1;
 }
 

@@ -1236,6 +1236,40 @@ t_dotlock(void **state)
 	assert_int_equal(access(lock, F_OK), -1);
 }
 
+/*
+ * A dotlock whose process is gone (a session or an MDA killed holding
+ * it) is broken at once, not after DOTLOCK_STALE_AGE; one whose process
+ * lives is waited for.
+ */
+static void
+t_dotlock_dead_owner(void **state)
+{
+	const char	*path = mkfile(M1, strlen(M1));
+	char		 lock[PATH_MAX], pid[32];
+	struct conf	 c;
+	pid_t		 dead;
+	int		 st;
+
+	(void)state;
+	snprintf(lock, sizeof(lock), "%s.lock", path);
+	test_conf(&c, MBOX_MBOXO);
+	if ((dead = fork()) == 0)
+		_exit(0);
+	assert_int_equal(waitpid(dead, &st, 0), dead);
+	snprintf(pid, sizeof(pid), "%ld\n", (long)dead);
+	write_file(lock, pid, strlen(pid));
+	c.lock_timeout = 30;
+	assert_int_equal(open_status(path, &c), MD_OK);
+	assert_int_equal(access(lock, F_OK), -1);
+	/* alive: a lock like any other */
+	snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	write_file(lock, pid, strlen(pid));
+	c.lock_timeout = 1;
+	assert_int_equal(open_status(path, &c), MD_TEMP);
+	assert_int_equal(access(lock, F_OK), 0);
+	assert_int_equal(unlink(lock), 0);
+}
+
 static void
 t_fcntl_held(void **state)
 {
@@ -1361,6 +1395,7 @@ main(void)
 		cmocka_unit_test(t_session_lock),
 		cmocka_unit_test(t_no_lock_left),
 		cmocka_unit_test(t_dotlock),
+		cmocka_unit_test(t_dotlock_dead_owner),
 		cmocka_unit_test(t_fcntl_held),
 		cmocka_unit_test(t_dotlock_dir_not_writable),
 	};
