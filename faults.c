@@ -335,6 +335,26 @@ fault_env(const char *name)
 	return v != NULL ? atol(v) : 0;
 }
 
+/*
+ * POP3D_FAULT_APPEND: what an MDA that takes none of pop3d's locks does
+ * at this instant: append POP3D_FAULT_APPEND_DATA to the mailbox
+ * POP3D_FAULT_APPEND_PATH names.
+ */
+static void
+fault_append(void)
+{
+	const char	*path = getenv("POP3D_FAULT_APPEND_PATH");
+	const char	*data = getenv("POP3D_FAULT_APPEND_DATA");
+	int		 fd;
+
+	if (path == NULL || data == NULL ||
+	    (fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)) == -1)
+		pw_die("POP3D_FAULT_APPEND");
+	if (write(fd, data, strlen(data)) != (ssize_t)strlen(data))
+		pw_die(path);
+	(void)close(fd);
+}
+
 /* The crash: what a power cut could undo goes to the log first. */
 void
 fault_crash(void)
@@ -364,6 +384,8 @@ fault_point(const char *what)
 		errno = ENOSPC;
 		return -1;
 	}
+	if (n == fault_env("POP3D_FAULT_APPEND"))
+		fault_append();
 	return 0;
 }
 

@@ -211,11 +211,23 @@ j_sync(int fd, int full, const char *what)
 	return r;
 }
 
+/*
+ * Cut the mailbox at size, unless it has grown past end, the end the
+ * plan knows: mail appended by a program that takes none of our locks
+ * (an MDA using flock alone, or none) would be cut off.  The check comes
+ * last, right before the cut, which leaves only the instant between the
+ * two to such a program.  0 when cut, 1 when it grew (nothing done), -1
+ * with errno set.
+ */
 static int
-j_truncate(int fd, uint64_t size)
+j_cut(int fd, uint64_t size, uint64_t end)
 {
-	if (j_fault("mailbox ftruncate") == -1)
+	struct stat	st;
+
+	if (j_fault("mailbox ftruncate") == -1 || fstat(fd, &st) == -1)
 		return -1;
+	if ((uint64_t)st.st_size > end)
+		return 1;
 	POWER_TRUNCATE(fd, size);
 	return ftruncate(fd, (off_t)size);
 }
@@ -627,7 +639,11 @@ install_side(const struct jnl *j)
  * from; the cut must be durable before the journal goes.  The directory
  * is not fsync'ed after the unlink: a journal that comes back after a
  * power loss says MOVED over a file that is already cut, which recovery
- * sees (size, tail hash) and just removes again.
+ * sees (size, tail hash) and just removes again.  Mail appended meanwhile
+ * without our locks (j_cut) is part of the plan's tail: a MOVING
+ * checkpoint at the plan's end, as recovery writes for mail that came
+ * after a MOVED one, and the copy goes on.  Returns 0, 1 when it must go
+ * on, -1 (logged).
  */
 static int
 finish(struct jnl *j)
@@ -637,6 +653,7 @@ finish(struct jnl *j)
 	uint64_t	end = j->pl.tail + (j->total - j->tfixed);
 	uint64_t	n = end - f < JOURNAL_TAIL_HASH ? end - f :
 			    JOURNAL_TAIL_HASH;
+	int		r;
 
 	if (j->dirty && j_sync(j->mfd, 0, "mailbox fdatasync") == -1) {
 		log_warn("%s: fdatasync during UPDATE", j->path);
@@ -646,9 +663,15 @@ finish(struct jnl *j)
 	if (tail_hash(j, f, n, hash) == -1 ||
 	    checkpoint(j, PH_MOVED, j->total, 0, f, end, hash) == -1)
 		return -1;
-	if (j_truncate(j->mfd, f) == -1) {
+	if ((r = j_cut(j->mfd, f, end)) == -1) {
 		log_warn("%s: ftruncate during UPDATE", j->path);
 		return -1;
+	}
+	if (r == 1) {
+		log_info("%s: mail appended during the UPDATE without its "
+		    "locks: moved down too", j->path);
+		return checkpoint(j, PH_MOVING, j->total, 0, 0, 0, NULL) == 0 ?
+		    1 : -1;
 	}
 	if (j_sync(j->mfd, 1, "mailbox fsync") == -1) {
 		log_warn("%s: fsync during UPDATE", j->path);
@@ -701,12 +724,12 @@ unmap_sources(struct jnl *j)
 }
 
 /*
- * From the newest checkpoint to the end: first its window, then copies,
- * each up to the limit the checkpoint allows and followed by the next
- * checkpoint.  A fresh UPDATE starts at P = 0 with no window.
+ * From the newest checkpoint to the plan's end: first its window, then
+ * copies, each up to the limit the checkpoint allows and followed by the
+ * next checkpoint.  A fresh UPDATE starts at P = 0 with no window.
  */
 static int
-run_copy(struct jnl *j)
+copy_all(struct jnl *j)
 {
 	uint64_t	q = j->ckp, lim;
 
@@ -719,7 +742,7 @@ run_copy(struct jnl *j)
 			return -1;
 		q = lim;
 		if (q == j->total)
-			break;
+			return 0;
 		if (advance(j, q) == -1)
 			return -1;
 		if (j->ckw > 0 &&
@@ -727,7 +750,32 @@ run_copy(struct jnl *j)
 			return -1;
 		q += j->ckw;
 	}
-	return finish(j);
+}
+
+/* The plan's tail reaches the file's end now.  0, or -1 (logged). */
+static int
+plan_to_eof(struct jnl *j)
+{
+	struct stat	st;
+
+	if (fstat(j->mfd, &st) == -1) {
+		log_warn("%s: fstat during UPDATE", j->path);
+		return -1;
+	}
+	plan_total(j, (uint64_t)st.st_size);
+	return 0;
+}
+
+/* The copy, then the cut; again for mail that came meanwhile. */
+static int
+run_copy(struct jnl *j)
+{
+	int	r;
+
+	while ((r = copy_all(j)) == 0 && (r = finish(j)) == 1)
+		if (plan_to_eof(j) == -1)
+			return -1;
+	return r;
 }
 
 /*
@@ -951,7 +999,7 @@ journal_update(int fd, const char *path, const struct jplan *plan,
     uint64_t *size)
 {
 	struct jnl	j;
-	int		st = MD_TEMP;
+	int		st = MD_TEMP, r;
 
 	if (jnl_init(&j, fd, path) == -1)
 		return MD_TEMP;
@@ -959,14 +1007,21 @@ journal_update(int fd, const char *path, const struct jplan *plan,
 	plan_index(&j);
 	plan_total(&j, plan->cur);
 	if (j.total == 0 && plan->sidelen == 0) {
-		/* only a cut: one step, before or after, needs no journal */
-		if (j_truncate(fd, plan->d0) == -1 ||
-		    j_sync(fd, 1, "mailbox fsync") == -1) {
-			log_warn("%s: truncate during UPDATE", path);
-			return MD_TEMP;
+		/*
+		 * Only a cut: one step, before or after, needs no journal;
+		 * unless mail came since the plan, which then moves down.
+		 */
+		if ((r = j_cut(fd, plan->d0, plan->cur)) == 0) {
+			if (j_sync(fd, 1, "mailbox fsync") == -1)
+				r = -1;
+			*size = plan->d0;
 		}
-		*size = plan->d0;
-		return MD_OK;
+		if (r == -1)
+			log_warn("%s: truncate during UPDATE", path);
+		if (r != 1)
+			return r == 0 ? MD_OK : MD_TEMP;
+		if (plan_to_eof(&j) == -1)
+			return MD_TEMP;
 	}
 	j.cap = j.total < JOURNAL_WINDOW_MAX ? j.total : JOURNAL_WINDOW_MAX;
 	if (jnl_buffers(&j) == -1)

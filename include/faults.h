@@ -13,7 +13,9 @@
 /*
  * The write boundary called what is reached.  Following
  * POP3D_FAULT_AT=N (exit 99 there), POP3D_FAULT_EIO=N or
- * POP3D_FAULT_ENOSPC=N (fail there), counting boundaries from 1 in this
+ * POP3D_FAULT_ENOSPC=N (fail there), or POP3D_FAULT_APPEND=N (append
+ * POP3D_FAULT_APPEND_DATA to POP3D_FAULT_APPEND_PATH there, as an MDA
+ * that takes no lock would), counting boundaries from 1 in this
  * process.  Returns 0 to go on, -1 with errno set to fail the operation,
  * or 1 when POP3D_FAULT_TORN is also set and the caller is to write only
  * part of its bytes and then crash (FAULT_CRASH), a torn write.

@@ -960,6 +960,55 @@ fail_loop(const char *var)
 	free(after);
 }
 
+/*
+ * An MDA that takes none of our locks (flock alone, or none) appends a
+ * message at each write boundary of an UPDATE in turn: the UPDATE ends
+ * with the mailbox after it and that message at the end, every time, in
+ * the plain copy and in the cut-only plan.
+ */
+static void
+append_loop(enum pattern pat)
+{
+	char	 path[PATH_MAX], jpath[PATH_MAX], *after, *plain, *got;
+	size_t	 alen, plen, len;
+	long	 n;
+
+	paths("unlocked", path, jpath);
+	after = expect_after(&small, pat, during_mail, &alen);
+	plain = expect_after(&small, pat, "", &plen);
+	(void)setenv("POP3D_FAULT_APPEND_PATH", path, 1);
+	(void)setenv("POP3D_FAULT_APPEND_DATA", during_mail, 1);
+	for (n = 1;; n++) {
+		write_file(path, small.p, small.len);
+		assert_int_equal(child_update(path, &small, pat, 0,
+		    "POP3D_FAULT_APPEND", n, 0), MD_OK);
+		assert_false(exists(jpath));
+		got = read_file(path, &len);
+		if (len == plen && memcmp(got, plain, len) == 0) {
+			free(got);
+			break;	/* past the last boundary: no append */
+		}
+		if (len != alen || memcmp(got, after, len) != 0)
+			fail_msg("append at write boundary %ld lost or "
+			    "damaged mail", n);
+		free(got);
+	}
+	(void)unsetenv("POP3D_FAULT_APPEND_PATH");
+	(void)unsetenv("POP3D_FAULT_APPEND_DATA");
+	printf("  unlocked appends: %ld write boundaries\n", n - 1);
+	assert_true(n > 2);
+	free(after);
+	free(plain);
+}
+
+static void
+t_append_unlocked(void **state)
+{
+	(void)state;
+	append_loop(PAT_ALT);
+	append_loop(PAT_LAST);
+}
+
 static void
 t_eio(void **state)
 {
@@ -1443,6 +1492,7 @@ main(void)
 		cmocka_unit_test(t_crash_patterns),
 		cmocka_unit_test(t_crash_torn),
 		cmocka_unit_test(t_crash_twins),
+		cmocka_unit_test(t_append_unlocked),
 		cmocka_unit_test(t_eio),
 		cmocka_unit_test(t_enospc),
 		cmocka_unit_test(t_journal_garbage),
