@@ -728,25 +728,6 @@ fp_free(struct scan *s)
 		free(s->job[i].in);
 }
 
-static uint32_t
-fp_check(const unsigned char fp[MD5_LEN])
-{
-	return (uint32_t)fp[0] | (uint32_t)fp[1] << 8 |
-	    (uint32_t)fp[2] << 16 | (uint32_t)fp[3] << 24;
-}
-
-/*
- * The fp_check of message idx as scanned: its UID is its fingerprint's
- * first bytes unless it is one of identical twins.
- */
-static uint32_t
-msg_check(const struct mbox *m, size_t idx)
-{
-	const unsigned char	*fp = uids_fp_of(m, idx);
-
-	return fp_check(fp != NULL ? fp : m->msgs[idx].uid);
-}
-
 /*
  * c-client and Dovecot keep their folder state in a first message that
  * no POP client should see; it stays in the file, outside the index,
@@ -2207,10 +2188,14 @@ mbox_uid(void *md, size_t idx)
 	return m->uidbuf;
 }
 
-/* msg_probe's reading, into s, made by the caller. */
+/*
+ * msg_probe's reading, into s, made by the caller: through map when it
+ * holds the whole message (UPDATE's mapping: no read, no copy), else
+ * pread into the read buffer.
+ */
 static int
 probe_scan(struct mbox *m, struct scan *s, size_t idx,
-    unsigned char fp[MD5_LEN], int *folderlike)
+    unsigned char fp[MD5_LEN], int *folderlike, const struct mbox_map *map)
 {
 	const struct mbox_msg	*e = &m->msgs[idx];
 	uint64_t		 pos = msg_start(e);
@@ -2219,7 +2204,13 @@ probe_scan(struct mbox *m, struct scan *s, size_t idx,
 	size_t			 want;
 
 	s->off = pos;
-	if (mbox_getbuf(m) == -1)
+	if (map != NULL && map->p != NULL && pos >= map->off &&
+	    end <= map->end) {
+		if (scan_chunk(s, map->p + (pos - map->off), end - pos) !=
+		    MD_OK)
+			return 0;
+		pos = end;
+	} else if (mbox_getbuf(m) == -1)
 		return -1;
 	while (pos < end && s->body == UINT64_MAX) {
 		want = end - pos < MBOX_READ_CHUNK ? (size_t)(end - pos) :
@@ -2255,7 +2246,7 @@ probe_scan(struct mbox *m, struct scan *s, size_t idx,
  */
 static int
 msg_probe(struct mbox *m, size_t idx, unsigned char fp[MD5_LEN],
-    int *folderlike)
+    int *folderlike, const struct mbox_map *map)
 {
 	struct scan	s;
 	int		r;
@@ -2263,24 +2254,27 @@ msg_probe(struct mbox *m, size_t idx, unsigned char fp[MD5_LEN],
 	scan_init(&s, m, 0);
 	s.body = UINT64_MAX;
 	s.verify = 1;
-	r = probe_scan(m, &s, idx, fp, folderlike);
+	r = probe_scan(m, &s, idx, fp, folderlike, map);
 	fp_free(&s);
 	return r;
 }
 
 /*
- * Whether message idx's header and length still give its fingerprint.
- * 1, 0, or -1 on a read error (logged).
+ * Whether message idx's header and length still give its fingerprint:
+ * the bytes of it its UID is made of (a twin's, its group's).  1, 0, or
+ * -1 on a read error (logged).
  */
 static int
-msg_refinger(struct mbox *m, size_t idx)
+msg_refinger(struct mbox *m, size_t idx, const struct mbox_map *map)
 {
-	unsigned char	fp[MD5_LEN];
-	int		folderlike, r;
+	unsigned char		 fp[MD5_LEN];
+	const unsigned char	*was = uids_fp_of(m, idx);
+	int			 folderlike, r;
 
-	if ((r = msg_probe(m, idx, fp, &folderlike)) != 1)
+	if ((r = msg_probe(m, idx, fp, &folderlike, map)) != 1)
 		return r;
-	return fp_check(fp) == msg_check(m, idx);
+	return memcmp(fp, was != NULL ? was : m->msgs[idx].uid,
+	    MBOX_UID_BYTES) == 0;
 }
 
 /*
@@ -2293,7 +2287,7 @@ shown_as_first(struct mbox *m, size_t idx, struct mbox_state *st)
 	int	folderlike, r;
 
 	st->nshown = 0;
-	if ((r = msg_probe(m, idx, st->shown[0], &folderlike)) == -1)
+	if ((r = msg_probe(m, idx, st->shown[0], &folderlike, NULL)) == -1)
 		return -1;
 	if (r == 1 && folderlike)
 		st->nshown = 1;
@@ -2321,21 +2315,14 @@ mbox_state_after(struct mbox *m, const unsigned char *del,
 	return MD_OK;
 }
 
-/*
- * Checks that cost a few small reads: the file (mbox_same), the From_
- * lines around the message, and its header's fingerprint.  A change of
- * the same length inside a body, or in the header fields that mail
- * readers rewrite, passes: DESIGN.md says why that is enough.
- */
 int
-mbox_msg_check(struct mbox *m, size_t idx)
+mbox_msg_unchanged(struct mbox *m, size_t idx, uint64_t cur,
+    const struct mbox_map *map)
 {
 	const char	*what;
-	uint64_t	 cur, next;
-	int		 st, r;
+	uint64_t	 next;
+	int		 r;
 
-	if ((st = mbox_same(m, &cur)) != MD_OK)
-		return st;
 	next = idx + 1 < m->nmsgs ? msg_start(&m->msgs[idx + 1]) : m->size;
 	what = "no From_ line where it starts";
 	if ((r = mbox_from_at(m, msg_start(&m->msgs[idx]))) == 1 &&
@@ -2346,16 +2333,30 @@ mbox_msg_check(struct mbox *m, size_t idx)
 	}
 	if (r == 1) {
 		what = "its header or length changed";
-		r = msg_refinger(m, idx);
+		r = msg_refinger(m, idx, map);
 	}
-	if (r == -1)
-		return MD_TEMP;
-	if (r == 0) {
+	if (r == 0)
 		log_warnx("%s: message %zu was rewritten by another program "
 		    "during the session (%s)", m->path, idx + 1, what);
-		return MD_CHANGED;
-	}
-	return MD_OK;
+	return r;
+}
+
+/*
+ * Checks that cost a few small reads: the file (mbox_same), the From_
+ * lines around the message, and its header's fingerprint.  A change of
+ * the same length inside a body, or in the header fields that mail
+ * readers rewrite, passes: DESIGN.md says why that is enough.
+ */
+int
+mbox_msg_check(struct mbox *m, size_t idx)
+{
+	uint64_t	cur;
+	int		st, r;
+
+	if ((st = mbox_same(m, &cur)) != MD_OK)
+		return st;
+	r = mbox_msg_unchanged(m, idx, cur, NULL);
+	return r == 1 ? MD_OK : r == 0 ? MD_CHANGED : MD_TEMP;
 }
 
 /*

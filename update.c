@@ -66,13 +66,37 @@ unmap_plan(struct jplan *pl)
 }
 
 /*
- * Check, under the delivery locks, that the file is the one scanned:
- * every message from first on still starts where it did, and whatever
- * was added since starts a message.  An enum md_status; *cur is the size.
- * pl may come back with a mapping of the file (unmap_plan).
+ * Every message to be removed is the one the client saw: where it starts
+ * and ends, and what its fingerprint is made of, read again through the
+ * mapping.  Boundaries alone are not enough: another program that
+ * expunged a message in place and appended one of the same length moves
+ * every later message onto the old offsets of the one before.  1, 0
+ * (logged), or -1.
  */
 static int
-update_verify(struct mbox *m, size_t first, uint64_t *cur, struct jplan *pl)
+deleted_unchanged(struct mbox *m, const unsigned char *del, size_t first,
+    uint64_t cur, const struct jplan *pl)
+{
+	struct mbox_map	map = { pl->map, pl->mapoff, pl->mapend };
+	size_t		i;
+	int		r;
+
+	for (i = first; i < m->nmsgs; i++)
+		if (del[i] && (r = mbox_msg_unchanged(m, i, cur, &map)) != 1)
+			return r;
+	return 1;
+}
+
+/*
+ * Check, under the delivery locks, that the file is the one scanned:
+ * every message from first on still starts where it did, whatever was
+ * added since starts a message, and each one to delete is the one the
+ * client saw.  An enum md_status; *cur is the size.  pl may come back
+ * with a mapping of the file (unmap_plan).
+ */
+static int
+update_verify(struct mbox *m, const unsigned char *del, size_t first,
+    uint64_t *cur, struct jplan *pl)
 {
 	size_t	i;
 	int	st, r;
@@ -88,6 +112,8 @@ update_verify(struct mbox *m, size_t first, uint64_t *cur, struct jplan *pl)
 	i = m->nmsgs;
 	if (*cur > m->size && (r = mbox_from_at(m, m->size)) != 1)
 		goto bad;
+	if ((r = deleted_unchanged(m, del, first, *cur, pl)) != 1)
+		return r == 0 ? MD_CHANGED : MD_TEMP;
 	return MD_OK;
  bad:
 	if (r == -1)
@@ -191,7 +217,7 @@ mbox_update(void *md, const unsigned char *del)
 	memset(&pl, 0, sizeof(pl));
 	/* first finish a journal left since the open, if any */
 	if ((st = journal_recover(m->fd, m->path)) == MD_OK &&
-	    (st = update_verify(m, first, &cur, &pl)) == MD_OK) {
+	    (st = update_verify(m, del, first, &cur, &pl)) == MD_OK) {
 		/* done or half done, the index no longer describes the file */
 		st = update_compact(m, del, first, cur, &pl);
 		m->stale = 1;

@@ -214,12 +214,27 @@ int	mbox_from_at(struct mbox *m, uint64_t off);
 /* The maildrop_ops update of an mbox (update.c).  An enum md_status. */
 int	mbox_update(void *md, const unsigned char *del);
 
+/* The file mapped: bytes [off, end) at p (p NULL: not mapped). */
+struct mbox_map {
+	const char	*p;
+	uint64_t	 off;
+	uint64_t	 end;
+};
+
 /*
- * Whether message idx is still the one scanned: its From_ line, the
- * From_ line (or end) after it, and the fingerprint of its header and
- * body length, reread.  Cheap: one read of the header.  Returns MD_OK,
- * MD_CHANGED (logged) or MD_TEMP.  update.c may call it for the deleted
- * messages to be sure it removes what the client saw.
+ * Whether message idx, of a file now cur bytes long, is still the one
+ * the index describes: a From_ line where it starts and where it ends,
+ * and its header and length giving its fingerprint again (the bytes its
+ * UID is made of).  Reads through map when that holds the message.  A
+ * change is logged.  Returns 1, 0, or -1 on a read error (logged).
+ */
+int	mbox_msg_unchanged(struct mbox *m, size_t idx, uint64_t cur,
+	    const struct mbox_map *map);
+
+/*
+ * Whether message idx is still the one scanned, before a RETR or TOP:
+ * the file (mbox_same), then mbox_msg_unchanged.  Cheap: one read of
+ * the header.  Returns MD_OK, MD_CHANGED (logged) or MD_TEMP.
  */
 int	mbox_msg_check(struct mbox *m, size_t idx);
 

@@ -1024,6 +1024,45 @@ t_update_appended(void **state)
 	free(got.p);
 }
 
+/* Fixed-format alerts: every one exactly as long as the others. */
+#define ALERT(n) "From monitor@example.org Mon Jan  1 00:00:0" #n " 2024\n" \
+	"Subject: alert " #n "\n\ndisk " #n " is full\n\n"
+
+/*
+ * Another program expunges the first message in place (mutt's sync:
+ * rewrite from the first change, truncate) and mail of the same length
+ * arrives: every later message now sits where the one before it was,
+ * From_ lines and all.  UPDATE must not take the offsets' word for it:
+ * the client's DELE 2 (or RETR 1-3 with expire 0) would remove messages
+ * it never saw.  Nothing is removed.
+ */
+static void
+t_update_shifted(void **state)
+{
+	static const unsigned char	 dele2[] = { 0, 1, 0 };
+	static const unsigned char	 all[] = { 1, 1, 1 };
+	static const char		 after[] = ALERT(2) ALERT(3) ALERT(4)
+					    ALERT(5);
+	const unsigned char		*del[] = { dele2, all };
+	const char			*path;
+	struct mbox			*m;
+	struct bytes			 got;
+	size_t				 i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		path = mkfile(ALERT(1) ALERT(2) ALERT(3),
+		    strlen(ALERT(1) ALERT(2) ALERT(3)));
+		m = open_ok(path, MBOX_MBOXO);
+		write_file(path, after, strlen(after));
+		assert_int_equal(mbox_ops.update(m, del[i]), MD_CHANGED);
+		mbox_ops.close(m);
+		got = read_file(path);
+		assert_string_equal(got.p, after);
+		free(got.p);
+	}
+}
+
 static void
 t_update_changed(void **state)
 {
@@ -1389,6 +1428,7 @@ main(void)
 		cmocka_unit_test(t_update_delete),
 		cmocka_unit_test(t_update_appended),
 		cmocka_unit_test(t_update_changed),
+		cmocka_unit_test(t_update_shifted),
 		cmocka_unit_test(t_prefetch),
 		cmocka_unit_test(t_update_nothing),
 		cmocka_unit_test(t_msg_open_after_shrink),
