@@ -121,6 +121,7 @@ clean:
 	rm -f pop3d *.o $(UNIT_TESTS) $(CRASH_TESTS)
 	rm -rf $(FAULT_DIR)
 	rm -rf tests/__pycache__ tests/integration/__pycache__
+	rm -rf tests/integration/.dovecot
 
 .PHONY: all test demo bench install clean check-deps
 

@@ -12,9 +12,12 @@
 set -eu
 
 build_pkgs="gcc make libc6-dev libcrypt-dev libmbedtls-dev openssl libpam0g-dev"
+# libunwind8 and liblzma5: the libraries of Dovecot's pop3 and doveconf,
+# which tests/integration/dovecot_ref.py unpacks from their packages (apt
+# and dpkg fetch and unpack them) without installing Dovecot.
 test_pkgs="libcmocka-dev python3 curl procps mpop fetchmail ca-certificates
     openbsd-inetd haproxy systemd procmail liblockfile-bin getmail6 mandoc
-    valgrind"
+    valgrind apt dpkg libunwind8 liblzma5"
 fuzz_pkgs="clang libclang-rt-dev"
 lint_pkgs="cppcheck clang-tidy"
 m32_pkgs="gcc-multilib"
