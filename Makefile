@@ -43,7 +43,7 @@ TESTLIBS = -lcmocka
 # Every module but the one holding main(), shared by the daemon and the tests.
 CORE	 = session.o mbox.o uids.o update.o journal.o lock.o xform.o conf.o \
 	   auth.o log.o buf.o base64.o md5.o conn.o tls.o proxy.o iplimit.o listen.o \
-	   logindelay.o mbcache.o fdio.o faildelay.o faults.o spool.o \
+	   logindelay.o mbcache.o fdio.o faildelay.o faults.o spool.o fromline.o \
 	   privsep.o authbe.o
 OBJS	 = pop3d.o $(CORE)
 
@@ -53,7 +53,8 @@ CRASH_TESTS	 = tests/test_crash
 UNIT_TESTS = tests/test_session tests/test_mbox tests/test_conf \
 	     tests/test_auth tests/test_base64 tests/test_mboxfeat tests/test_proxy \
 	     tests/test_privsep tests/test_iplimit tests/test_scan \
-	     tests/test_faildelay tests/test_tls tests/test_md5 tests/test_spool
+	     tests/test_faildelay tests/test_tls tests/test_md5 tests/test_spool \
+	     tests/test_fromline
 
 all: pop3d
 

@@ -28,7 +28,7 @@
 #include "params.h"
 #include "spool.h"
 
-#define C_MAGIC		"POP3DIX1"
+#define C_MAGIC		"POP3DIX2"
 #define C_HDR		128
 
 /* Header fields: offsets (host byte order: the file is a local cache). */

@@ -23,6 +23,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "fromline.h"
 #include "journal.h"
 #include "lock.h"
 #include "log.h"
@@ -121,6 +122,19 @@ enum capture {
 #define FP_INPUT_MAX	(16 * 1024)
 
 /*
+ * What the fingerprint takes of a body: its first and its last FP_SAMPLE
+ * bytes (the whole of a short one), lines ending LF, the blank lines
+ * that end it left out.  Enough that two messages that agree there, in
+ * the hashed header fields too, are the same message for a client
+ * (DESIGN.md, "UIDs"); the cost is two small reads of bytes the scan has
+ * just mapped.  Raw bytes read for a sample (a CRLF end makes two of
+ * one), and from a body's end to find where its text ends.
+ */
+#define FP_SAMPLE	512
+#define FP_SAMPLE_RAW	(2 * FP_SAMPLE)
+#define FP_TAIL_RAW	(4 * FP_SAMPLE)
+
+/*
  * One message's fingerprint input, and what its index entry waits for
  * until that is hashed: the entry and any X-UIDL value.  streaming: in
  * is a staging buffer for md5, which has had the earlier bytes.
@@ -129,6 +143,7 @@ struct fp_job {
 	unsigned char	*in;
 	size_t		 len;
 	size_t		 cap;
+	uint64_t	 hashed;	/* header bytes taken, streamed or not */
 	int		 streaming;
 	struct md5	 md5;
 	struct mbox_msg	 e;
@@ -155,7 +170,7 @@ struct scan {
 
 	int			 bol;		/* the next byte starts a line */
 	int			 deciding;	/* head[] is being filled */
-	char			 head[SCAN_HEAD];
+	char			 head[FROM_LINE_MAX];
 	size_t			 headlen;
 	uint64_t		 line_off;
 	enum line_kind		 kind;
@@ -207,6 +222,11 @@ struct scan {
 	int			 after_cl;
 
 	int			 verify;	/* mbox_msg_check: stop at body */
+
+	/* The file mapped, for the body samples: [mapoff, mapend) at map. */
+	const char		*map;
+	uint64_t		 mapoff;
+	uint64_t		 mapend;
 
 	/*
 	 * What the scan decided that the mbox keeps: a copy of cl_ignore
@@ -268,20 +288,20 @@ struct scan_part {
 };
 
 /*
- * The header fields the scan treats specially.  Local mail readers add
- * or rewrite the volatile ones, which therefore must not change a
- * message's UID: Status:, X-Status:, X-Keywords:, X-UID:, X-IMAP:,
- * X-IMAPbase:, Content-Length:, Lines: and X-UIDL:.  X-UIDL: and
- * Content-Length: are also read; X-IMAP: and Subject: name the folder
+ * The header fields the scan looks at.  A message's fingerprint covers
+ * only fields that delivery writes and mail readers never change (the
+ * hashed ones, DESIGN.md "UIDs"), so that a reader adding its own (Status:,
+ * X-Mozilla-Status:, X-Evolution:, X-UID:...) keeps the UID.  X-UIDL:
+ * and Content-Length: are read; X-IMAP: and Subject: name the folder
  * data message.
  */
 enum field {
-	FLD_OTHER,
-	FLD_VOLATILE,
-	FLD_XUIDL,		/* volatile too */
-	FLD_CLEN,		/* volatile too */
-	FLD_XIMAP,		/* volatile too */
-	FLD_SUBJECT
+	FLD_OTHER,		/* neither hashed nor read */
+	FLD_HASHED,
+	FLD_XUIDL,
+	FLD_CLEN,
+	FLD_XIMAP,
+	FLD_SUBJECT		/* hashed too */
 };
 
 struct field_name {
@@ -294,22 +314,32 @@ struct field_name {
  * one memchr and, at most, a comparison or three (the profile of a big
  * open showed the old list walk of strncasecmps at an eighth of it).
  */
-static const struct field_name fields6[] = {
-	{ "X-UID:", FLD_VOLATILE }, { "Lines:", FLD_VOLATILE }, { NULL, 0 }
+static const struct field_name fields3[] = {
+	{ "To:", FLD_HASHED }, { "Cc:", FLD_HASHED }, { NULL, 0 }
+};
+static const struct field_name fields5[] = {
+	{ "Date:", FLD_HASHED }, { "From:", FLD_HASHED }, { NULL, 0 }
 };
 static const struct field_name fields7[] = {
-	{ "Status:", FLD_VOLATILE }, { "X-IMAP:", FLD_XIMAP },
-	{ "X-UIDL:", FLD_XUIDL }, { NULL, 0 }
+	{ "X-IMAP:", FLD_XIMAP }, { "X-UIDL:", FLD_XUIDL }, { NULL, 0 }
 };
 static const struct field_name fields8[] = {
 	{ "Subject:", FLD_SUBJECT }, { NULL, 0 }
 };
 static const struct field_name fields9[] = {
-	{ "X-Status:", FLD_VOLATILE }, { NULL, 0 }
+	{ "Received:", FLD_HASHED }, { NULL, 0 }
 };
 static const struct field_name fields11[] = {
-	{ "X-Keywords:", FLD_VOLATILE }, { "X-IMAPbase:", FLD_VOLATILE },
-	{ NULL, 0 }
+	{ "Message-ID:", FLD_HASHED }, { NULL, 0 }
+};
+static const struct field_name fields12[] = {
+	{ "Return-Path:", FLD_HASHED }, { NULL, 0 }
+};
+static const struct field_name fields13[] = {
+	{ "Delivered-To:", FLD_HASHED }, { NULL, 0 }
+};
+static const struct field_name fields14[] = {
+	{ "X-Original-To:", FLD_HASHED }, { NULL, 0 }
 };
 static const struct field_name fields15[] = {
 	{ "Content-Length:", FLD_CLEN }, { NULL, 0 }
@@ -325,8 +355,11 @@ field_kind(const char *h, size_t len)
 	if ((colon = memchr(h, ':', len)) == NULL)
 		return FLD_OTHER;
 	switch (colon + 1 - h) {
-	case 6:
-		f = fields6;
+	case 3:
+		f = fields3;
+		break;
+	case 5:
+		f = fields5;
 		break;
 	case 7:
 		f = fields7;
@@ -339,6 +372,15 @@ field_kind(const char *h, size_t len)
 		break;
 	case 11:
 		f = fields11;
+		break;
+	case 12:
+		f = fields12;
+		break;
+	case 13:
+		f = fields13;
+		break;
+	case 14:
+		f = fields14;
 		break;
 	case 15:
 		f = fields15;
@@ -373,6 +415,7 @@ fp_in(struct scan *s, const void *p, size_t len)
 	unsigned char	*n;
 	size_t		 cap;
 
+	j->hashed += len;
 	if (len > j->cap - j->len) {
 		cap = j->cap < 1024 ? 1024 : j->cap;
 		while (cap < j->len + len && cap < FP_INPUT_MAX)
@@ -686,16 +729,142 @@ size_end(struct scan *s)
 	s->slow = s->midline = s->lastcr = 0;
 }
 
-/* The fingerprint's input ends with the body's length. */
-static void
+/*
+ * n bytes of the file from off, for a body sample: through the scan's
+ * mapping or the reread's buffer when they hold them, else read into buf
+ * (n at most its size).  Returns them, or NULL on a read error (logged).
+ */
+static const char *
+file_bytes(const struct scan *s, uint64_t off, size_t n, char *buf)
+{
+	ssize_t	r;
+	size_t	got = 0;
+
+	if (s->map != NULL && off >= s->mapoff && off + n <= s->mapend)
+		return s->map + (off - s->mapoff);
+	/* a reread before RETR holds a message of up to 128 KB whole */
+	if (s->verify && s->m->probe_len > 0 && off >= s->m->probe_off &&
+	    off + n <= s->m->probe_off + s->m->probe_len)
+		return s->m->buf + (off - s->m->probe_off);
+	while (got < n) {
+		r = pread(s->m->fd, buf + got, n - got, (off_t)(off + got));
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (s->part == NULL)
+				log_warn("%s: read", s->m->path);
+			return NULL;
+		}
+		got += (size_t)r;
+	}
+	return buf;
+}
+
+/*
+ * The end of a body's text: end, less the blank lines that end it (a
+ * reader may keep one separator or two), looked for in the FP_TAIL_RAW
+ * bytes before end.  Returns it, or UINT64_MAX on a read error.
+ */
+static uint64_t
+text_end(const struct scan *s, uint64_t body, uint64_t end)
+{
+	char		 buf[FP_TAIL_RAW];
+	const char	*p;
+	uint64_t	 from = end - body > FP_TAIL_RAW ? end - FP_TAIL_RAW : body;
+	size_t		 e = (size_t)(end - from);
+
+	if (e == 0)
+		return end;
+	if ((p = file_bytes(s, from, e, buf)) == NULL)
+		return UINT64_MAX;
+	/* a line "\n" or "\r\n" right before e, starting a line */
+	while (e > 0 && p[e - 1] == '\n') {
+		if (e >= 2 && p[e - 2] == '\n')
+			e--;
+		else if (e >= 3 && p[e - 2] == '\r' && p[e - 3] == '\n')
+			e -= 2;
+		else if ((e == 1 || (e == 2 && p[0] == '\r')) && from == body)
+			e = 0;
+		else
+			break;
+	}
+	return from + e;
+}
+
+/*
+ * p[0..n) as the fingerprint sees it, into out: a CR right before an LF
+ * dropped, so that a message's lines may end either way.  next is the
+ * byte after p, or -1.  Returns the bytes written (at most n).
+ */
+static size_t
+lf_only(const char *p, size_t n, int next, char *out)
+{
+	size_t	i, k = 0;
+
+	for (i = 0; i < n; i++)
+		if (p[i] != '\r' || (i + 1 < n ? p[i + 1] != '\n' :
+		    next != '\n'))
+			out[k++] = p[i];
+	return k;
+}
+
+/*
+ * The body samples the fingerprint takes: the first and the last
+ * FP_SAMPLE bytes of [body, text) after lf_only (all of it, twice, when
+ * shorter), into head and tail (FP_SAMPLE each).  Returns 0 with the
+ * lengths set, or -1 on a read error.
+ */
+static int
+body_samples(const struct scan *s, uint64_t body, uint64_t text,
+    char *head, size_t *hlen, char *tail, size_t *tlen)
+{
+	char		 buf[FP_SAMPLE_RAW + 1], out[FP_SAMPLE_RAW];
+	const char	*p;
+	size_t		 n, k;
+
+	n = text - body > FP_SAMPLE_RAW ? FP_SAMPLE_RAW : (size_t)(text - body);
+	/* one byte more, when there is one: is a last CR a CRLF's? */
+	if ((p = file_bytes(s, body, n + (body + n < text), buf)) == NULL)
+		return -1;
+	k = lf_only(p, n, body + n < text ? (unsigned char)p[n] : -1, out);
+	*hlen = k < FP_SAMPLE ? k : FP_SAMPLE;
+	memcpy(head, out, *hlen);
+	if ((p = file_bytes(s, text - n, n, buf)) == NULL)
+		return -1;
+	k = lf_only(p, n, -1, out);
+	*tlen = k < FP_SAMPLE ? k : FP_SAMPLE;
+	memcpy(tail, out + k - *tlen, *tlen);
+	return 0;
+}
+
+/*
+ * The fingerprint's input ends with what it sees of the body (body
+ * samples), then the lengths of the three parts, so that no two inputs
+ * run together.  Returns 0, or -1 on a read error (logged).
+ */
+static int
 fp_end(struct scan *s, uint64_t end)
 {
-	unsigned char	le[8];
+	unsigned char	le[24];
+	char		head[FP_SAMPLE], tail[FP_SAMPLE];
+	size_t		hlen = 0, tlen = 0;
+	uint64_t	hashed, text;
 
 	hash_flush(s);
-	put_le64(le, s->body != UINT64_MAX && end > s->body ?
-	    end - s->body : 0);
+	hashed = s->job[s->npend].hashed;
+	if (s->body != UINT64_MAX && end > s->body) {
+		if ((text = text_end(s, s->body, end)) == UINT64_MAX ||
+		    (text > s->body && body_samples(s, s->body, text, head,
+		    &hlen, tail, &tlen) == -1))
+			return -1;
+	}
+	fp_in(s, head, hlen);
+	fp_in(s, tail, tlen);
+	put_le64(le, hashed);
+	put_le64(le + 8, hlen);
+	put_le64(le + 16, tlen);
 	fp_in(s, le, sizeof(le));
+	return 0;
 }
 
 /* The fingerprint of job j alone; j is empty again. */
@@ -708,15 +877,18 @@ fp_digest(struct fp_job *j, unsigned char fp[MD5_LEN])
 	} else
 		md5_digest(j->in, j->len, fp);
 	j->len = 0;
+	j->hashed = 0;
 	j->streaming = 0;
 }
 
-/* The fingerprint of the message being scanned, now. */
-static void
+/* The fingerprint of the message being scanned, now.  0 or -1. */
+static int
 scan_fp(struct scan *s, uint64_t end, unsigned char fp[MD5_LEN])
 {
-	fp_end(s, end);
+	if (fp_end(s, end) == -1)
+		return -1;
 	fp_digest(&s->job[s->npend], fp);
+	return 0;
 }
 
 static void
@@ -875,7 +1047,8 @@ scan_finish(struct scan *s, uint64_t end)
 	if (s->content == UINT64_MAX)
 		s->content = end;
 	size_end(s);
-	fp_end(s, end);
+	if (fp_end(s, end) == -1)
+		return -1;
 	if (s->start == 0) {
 		fp_digest(j, fp);
 		if (scan_is_folder_data(s, fp)) {
@@ -911,17 +1084,18 @@ scan_begin(struct scan *s)
 	s->start = s->line_off;
 	s->content = s->body = UINT64_MAX;
 	s->in_hdr = 1;
-	s->skip = 0;
+	s->skip = 1;		/* a continuation line first: no field's */
 	s->pend_len = 0;
 	s->size = 0;
 	s->slow = s->midline = s->lastcr = 0;
 	s->hcr = 0;
 	s->hn = 0;
 	s->job[s->npend].len = 0;
+	s->job[s->npend].hashed = 0;
 	s->job[s->npend].streaming = 0;
 	xform_init(&s->xf, s->m->format, 0, -1);
 	s->kind = LINE_FROM;
-	s->hashing = 1;
+	s->hashing = 0;
 	s->capkind = CAP_NONE;
 	s->folder_subj = s->ximap = 0;
 	s->xuidl_len = 0;
@@ -952,14 +1126,15 @@ scan_unhold(struct scan *s)
 static void
 log_corrupt(const struct scan *s, const char *h, size_t len)
 {
-	char	show[SCAN_HEAD + 1];
+	char	show[SCAN_HEAD * 4 + 1];
 	size_t	i;
 
-	for (i = 0; i < len && h[i] != '\n' && h[i] != '\r'; i++)
+	for (i = 0; i < len && i < sizeof(show) - 1 && h[i] != '\n' &&
+	    h[i] != '\r'; i++)
 		show[i] = h[i] >= 0x20 && h[i] < 0x7f ? h[i] : '?';
 	show[i] = '\0';
 	log_warnx("%s: not an mbox file: it starts with \"%s\", not with "
-	    "a \"From \" line", s->m->path, show);
+	    "a From_ line (\"From \", a sender, a date)", s->m->path, show);
 }
 
 /* Which header lines are looked at whole (see scan_captured). */
@@ -983,8 +1158,42 @@ field_capture(struct scan *s, enum field f)
 }
 
 /*
+ * Whether the whole line h (len bytes, its LF included) starts a message:
+ * a From_ line as RFC 4155 and the readers sharing the file take it,
+ * whatever the line before it (a message whose last line lacks its
+ * blank line, followed by a delivery), and not a line of text that
+ * happens to start with "From ".
+ */
+static int
+is_from_line(const char *h, size_t len)
+{
+	return len >= 5 && memcmp(h, from_, 5) == 0 &&
+	    from_line_valid(h, h[len - 1] == '\n' ? len - 1 : len);
+}
+
+/* An empty line, LF or CRLF (a lone CR at the end of the file is not). */
+static int
+is_blank(const char *h, size_t len)
+{
+	return (len == 1 && h[0] == '\n') ||
+	    (len == 2 && h[0] == '\r' && h[1] == '\n');
+}
+
+/*
+ * How much of a line scan_decide needs: SCAN_HEAD bytes, or the whole
+ * line when it may be a From_ line.
+ */
+static size_t
+head_need(const char *h, size_t len)
+{
+	return len >= 5 && memcmp(h, from_, 5) == 0 ? FROM_LINE_MAX :
+	    SCAN_HEAD;
+}
+
+/*
  * Classify the line starting at line_off from its first len bytes (all of
- * it when complete).  Returns an enum md_status.
+ * it when complete; a From_ line is only taken whole).  Returns an enum
+ * md_status.
  */
 static int
 scan_decide(struct scan *s, const char *h, size_t len, int complete)
@@ -993,15 +1202,13 @@ scan_decide(struct scan *s, const char *h, size_t len, int complete)
 
 	s->capkind = CAP_NONE;
 	s->caplen = 0;
-	if (!s->inmsg && s->after_cl && complete &&
-	    (len == 1 || (len == 2 && h[0] == '\r'))) {
+	if (!s->inmsg && s->after_cl && complete && is_blank(h, len)) {
 		s->after_cl = 0;
 		s->kind = LINE_SEP;
 		s->hashing = 0;
 		return MD_OK;
 	}
-	if ((!s->inmsg || s->prev_blank) && len >= 5 &&
-	    memcmp(h, from_, 5) == 0) {
+	if (complete && is_from_line(h, len)) {
 		if (scan_close(s) == -1)
 			return MD_TEMP;
 		scan_begin(s);
@@ -1013,7 +1220,7 @@ scan_decide(struct scan *s, const char *h, size_t len, int complete)
 		return MD_PERM;
 	}
 	scan_unhold(s);
-	if (complete && (len == 1 || (len == 2 && h[0] == '\r'))) {
+	if (complete && is_blank(h, len)) {
 		s->kind = LINE_BLANK;
 		s->pend_off = s->line_off;
 		s->pend_len = len;
@@ -1028,7 +1235,7 @@ scan_decide(struct scan *s, const char *h, size_t len, int complete)
 	s->slow = h[0] == '>' && s->m->format == MBOX_MBOXRD;
 	if (s->in_hdr && h[0] != ' ' && h[0] != '\t') {
 		f = field_kind(h, len);
-		s->skip = f != FLD_OTHER && f != FLD_SUBJECT;
+		s->skip = f != FLD_HASHED && f != FLD_SUBJECT;
 		s->capkind = field_capture(s, f);
 	}
 	s->hashing = s->in_hdr && !s->skip;
@@ -1154,9 +1361,10 @@ scan_eol(struct scan *s)
 static int
 cl_boundary(const struct scan *s, uint64_t end)
 {
-	char	b[8];
-	ssize_t	n;
-	size_t	k;
+	char		 b[3 + FROM_LINE_MAX];
+	const char	*nl;
+	ssize_t		 n;
+	size_t		 k;
 
 	do
 		n = pread(s->m->fd, b, sizeof(b), (off_t)(end - 1));
@@ -1173,8 +1381,11 @@ cl_boundary(const struct scan *s, uint64_t end)
 		k = 2;
 	else if (n > 2 && b[1] == '\r' && b[2] == '\n')
 		k = 3;
-	return (size_t)n == k || ((size_t)n >= k + 5 &&
-	    memcmp(b + k, from_, 5) == 0);
+	if ((size_t)n == k)
+		return 1;
+	nl = memchr(b + k, '\n', (size_t)n - k);
+	return is_from_line(b + k, nl != NULL ? (size_t)(nl + 1 - (b + k)) :
+	    (size_t)n - k);
 }
 
 /* A Content-Length body was skipped: the message ends here. */
@@ -1227,9 +1438,9 @@ cl_start(struct scan *s)
 }
 
 /*
- * A line whose first SCAN_HEAD bytes straddle two reads: gather them in
- * head[], then classify the line and feed them.  Returns an enum
- * md_status.
+ * A line whose first SCAN_HEAD bytes (a From_ line: all of it) straddle
+ * two reads: gather them in head[], then classify the line and feed
+ * them.  Returns an enum md_status.
  */
 static int
 scan_head(struct scan *s, const char **p, const char *end)
@@ -1238,7 +1449,7 @@ scan_head(struct scan *s, const char **p, const char *end)
 	size_t		 take;
 	int		 st;
 
-	take = SCAN_HEAD - s->headlen;
+	take = head_need(s->head, s->headlen) - s->headlen;
 	if ((size_t)(end - *p) < take)
 		take = (size_t)(end - *p);
 	if ((nl = memchr(*p, '\n', take)) != NULL)
@@ -1247,7 +1458,8 @@ scan_head(struct scan *s, const char **p, const char *end)
 	s->headlen += take;
 	*p += take;
 	s->off += take;
-	if (nl == NULL && s->headlen < SCAN_HEAD)
+	/* "From " in the first bytes: the rest of the line is needed too */
+	if (nl == NULL && s->headlen < head_need(s->head, s->headlen))
 		return MD_OK;
 	s->deciding = 0;
 	if ((st = scan_decide(s, s->head, s->headlen, nl != NULL)) != MD_OK)
@@ -1289,10 +1501,11 @@ scan_step(struct scan *s, const char **p, const char *end, int *st)
 
 /*
  * The common case of a body, without the state machine: whole lines
- * that are not blank (no From_ can follow), and for mboxrd don't start
- * with '>', only add to the size, as size_piece would count them.  Called
- * at the start of a body line after a line that was not blank; stops
- * before the first line that needs more.  Returns whether it took any.
+ * that are not blank, don't start with "From " (it may be a From_ line)
+ * and for mboxrd don't start with '>', only add to the size, as
+ * size_piece would count them.  Called at the start of a body line after
+ * a line that was not blank (no blank line is held back); stops before
+ * the first line that needs more.  Returns whether it took any.
  */
 static int
 scan_body(struct scan *s, const char **pp, const char *end)
@@ -1305,7 +1518,8 @@ scan_body(struct scan *s, const char **pp, const char *end)
 	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
 		len = (size_t)(nl + 1 - p);
 		if (len == 1 || (len == 2 && p[0] == '\r') ||
-		    (rd && p[0] == '>'))
+		    (rd && p[0] == '>') || (p[0] == 'F' && len >= 5 &&
+		    memcmp(p, from_, 5) == 0))
 			break;
 		size += len + (p[len - 2] != '\r');
 		p += len;
@@ -1322,9 +1536,9 @@ scan_body(struct scan *s, const char **pp, const char *end)
 
 /*
  * The common header line, without the state machine either: complete,
- * ended by a bare LF, not blank, (mboxrd) not starting with '>', and a
- * field hashed whole (not volatile, not one the scan reads) or the
- * continuation of the field before.  Hashed and counted as scan_decide,
+ * ended by a bare LF, not blank, (mboxrd) not starting with '>', not
+ * "From ", and a field the scan does not read (hashed whole, or not at
+ * all) or the continuation of the field before.  Hashed and counted as scan_decide,
  * scan_piece and scan_eol would; a profile of a big open had those at
  * about 250 instructions a header line, as much as all body lines took.
  * Called at the start of a header line; stops before the first line that
@@ -1336,18 +1550,20 @@ scan_header(struct scan *s, const char **pp, const char *end)
 	const char	*p = *pp, *nl;
 	size_t		 len;
 	uint64_t	 size = s->size;
+	enum field	 f;
 	int		 skip = s->skip;
 	int		 rd = s->m->format == MBOX_MBOXRD;
 
 	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
 		len = (size_t)(nl + 1 - p);
-		if (len < 2 || p[len - 2] == '\r' || (rd && p[0] == '>'))
+		if (len < 2 || p[len - 2] == '\r' || (rd && p[0] == '>') ||
+		    (p[0] == 'F' && len >= 5 && memcmp(p, from_, 5) == 0))
 			break;
 		if (p[0] != ' ' && p[0] != '\t') {
-			if (field_kind(p, len < SCAN_HEAD ? len : SCAN_HEAD) !=
-			    FLD_OTHER)
+			f = field_kind(p, len < SCAN_HEAD ? len : SCAN_HEAD);
+			if (f != FLD_OTHER && f != FLD_HASHED)
 				break;
-			skip = 0;
+			skip = f == FLD_OTHER;
 		}
 		if (!skip)
 			hash_add(s, p, len);
@@ -1370,15 +1586,15 @@ scan_header(struct scan *s, const char **pp, const char *end)
 
 /*
  * Scan one read's worth of the file, a line (or the part of it in this
- * read) at a time.  A line is classified from its first SCAN_HEAD bytes,
- * looked at in place unless the read ends before them.  Returns an enum
- * md_status.
+ * read) at a time.  A line is classified from its first SCAN_HEAD bytes
+ * (all of a line starting "From "), looked at in place unless the read
+ * ends before them.  Returns an enum md_status.
  */
 static int
 scan_chunk(struct scan *s, const char *p, size_t n)
 {
 	const char	*end = p + n, *nl;
-	size_t		 len;
+	size_t		 len, need;
 	int		 st;
 
 	while (p < end) {
@@ -1410,13 +1626,14 @@ scan_chunk(struct scan *s, const char *p, size_t n)
 		if (s->bol) {
 			s->bol = 0;
 			s->line_off = s->off;
-			if (nl == NULL && len < SCAN_HEAD) {
+			need = head_need(p, len);
+			if (nl == NULL && len < need) {
 				s->deciding = 1;
 				s->headlen = 0;
 				continue;
 			}
-			st = scan_decide(s, p, len < SCAN_HEAD ? len :
-			    SCAN_HEAD, nl != NULL && len <= SCAN_HEAD);
+			st = scan_decide(s, p, len < need ? len : need,
+			    nl != NULL && len <= need);
 			if (st != MD_OK)
 				return st;
 		}
@@ -1431,15 +1648,18 @@ scan_chunk(struct scan *s, const char *p, size_t n)
 	return MD_OK;
 }
 
-/* A line cut short by the end of what is read.  An enum md_status. */
+/*
+ * A line cut short by the end of what is read: at the end of the file
+ * it is whole (a last line without its LF).  An enum md_status.
+ */
 static int
-scan_cut(struct scan *s)
+scan_cut(struct scan *s, int at_eof)
 {
 	int	st;
 
 	if (s->deciding) {
 		s->deciding = 0;
-		if ((st = scan_decide(s, s->head, s->headlen, 0)) != MD_OK)
+		if ((st = scan_decide(s, s->head, s->headlen, at_eof)) != MD_OK)
 			return st;
 		scan_piece(s, s->head, s->headlen, 0);
 		hash_flush(s);
@@ -1453,7 +1673,7 @@ scan_eof(struct scan *s)
 {
 	int	st;
 
-	if ((st = scan_cut(s)) != MD_OK)
+	if ((st = scan_cut(s, 1)) != MD_OK)
 		return st;
 	if (s->cl_check && (st = cl_start(s)) != MD_OK)
 		return st;
@@ -1507,21 +1727,23 @@ part_at(const struct scan_part *t, uint64_t off)
 }
 
 /*
- * The first offset from t->from on where a From_ line follows a blank
- * line (LF or CRLF) that starts a line: where the scan would begin a
- * message if it reads the lines before as lines.  0 when there is none.
- * t->from is at least 3 bytes into the scanned part.
+ * The first offset from t->from on where a line is a From_ line: where
+ * the scan begins a message whatever came before, provided it reads the
+ * lines before as lines.  0 when there is none.  t->from is at least 3
+ * bytes into the scanned part.
  */
 static uint64_t
 split_find(const struct scan_part *t)
 {
 	const char	*p = part_at(t, t->from - 1), *end = part_at(t, t->end);
-	const char	*q;
+	const char	*q, *nl;
 
 	for (; (q = memmem(p, (size_t)(end - p), "\nFrom ", 6)) != NULL;
-	    p = q + 1)
-		if (q[-1] == '\n' || (q[-1] == '\r' && q[-2] == '\n'))
+	    p = q + 1) {
+		nl = memchr(q + 1, '\n', (size_t)(end - q - 1));
+		if (nl != NULL && is_from_line(q + 1, (size_t)(nl + 1 - q - 1)))
 			return t->mapoff + (uint64_t)(q + 1 - t->map);
+	}
 	return 0;
 }
 
@@ -1636,6 +1858,9 @@ split_start(struct scan *s, const char *map, uint64_t mapoff, uint64_t end)
 	t->st = MD_TEMP;
 	scan_init(&t->s, s->m, from);
 	t->s.part = t;
+	t->s.map = map;
+	t->s.mapoff = mapoff;
+	t->s.mapend = end;
 	t->s.fsize = s->fsize;
 	t->s.cl_ignore = s->cl_ignore;
 	atomic_init(&t->cancel, 0);
@@ -1734,10 +1959,10 @@ split_stitch(struct scan *s, struct scan_part *t)
  * look: learn where it starts (found long ago, normally; if not, that
  * thread has had no CPU and is given up) and scan on to there.  There,
  * the two scans are one only if ours begins a message at that very
- * line, as the second's did: the line is a From_ line, and ours is not
- * in a Content-Length body (scan_step took those bytes) and is between
- * messages or after a blank line; every other state a message's scan
- * has is reset by scan_begin.  The second thread stops after its step,
+ * line, as the second's did: the line is a From_ line, which begins a
+ * message whatever came before it, unless ours is in a Content-Length
+ * body (scan_step took those bytes, so ours is past the line); every
+ * other state a message's scan has is reset by scan_begin.  The second thread stops after its step,
  * and its work so far is taken over if its scan met no error (which
  * this one will then meet itself, and report).  With mbox_split_wait
  * (tests) the main thread waits for it instead, to the end.  Returns 1
@@ -1759,7 +1984,7 @@ split_meet(struct scan *s, struct scan_part *t)
 		if (s->off < s->split)
 			return 0;
 	}
-	if (s->off == s->split && (!s->inmsg || s->prev_blank)) {
+	if (s->off == s->split) {
 		if (!mbox_split_wait)
 			atomic_store(&t->cancel, 1);
 		split_join(t);
@@ -1786,6 +2011,9 @@ scan_halves(struct scan *s, const char *map, uint64_t mapoff, uint64_t end)
 	struct scan_part	*t = split_start(s, map, mapoff, end);
 	int			 st, r, done = 0;
 
+	s->map = map;
+	s->mapoff = mapoff;
+	s->mapend = end;
 	while ((st = scan_chunk(s, map + (s->off - mapoff),
 	    (size_t)(end - s->off))) == MD_SPLIT) {
 		if ((r = split_meet(s, t)) == -1) {
@@ -1801,6 +2029,7 @@ scan_halves(struct scan *s, const char *map, uint64_t mapoff, uint64_t end)
 			mbox_split_undone++;
 		split_free(t);
 	}
+	s->map = NULL;		/* about to be unmapped */
 	return st;
 }
 
@@ -2204,9 +2433,13 @@ probe_scan(struct mbox *m, struct scan *s, size_t idx,
 	size_t			 want;
 
 	s->off = pos;
-	if (map != NULL && map->p != NULL && pos >= map->off &&
-	    end <= map->end) {
-		if (scan_chunk(s, map->p + (pos - map->off), end - pos) !=
+	if (map != NULL && map->p != NULL) {
+		s->map = map->p;
+		s->mapoff = map->off;
+		s->mapend = map->end;
+	}
+	if (s->map != NULL && pos >= s->mapoff && end <= s->mapend) {
+		if (scan_chunk(s, s->map + (pos - s->mapoff), end - pos) !=
 		    MD_OK)
 			return 0;
 		pos = end;
@@ -2230,11 +2463,12 @@ probe_scan(struct mbox *m, struct scan *s, size_t idx,
 		if (scan_chunk(s, m->buf, (size_t)n) != MD_OK)
 			return 0;
 	}
-	if (s->body == UINT64_MAX && scan_cut(s) != MD_OK)
+	if (s->body == UINT64_MAX && scan_cut(s, end == m->size) != MD_OK)
 		return 0;
 	if (!s->inmsg)
 		return 0;
-	scan_fp(s, end, fp);
+	if (scan_fp(s, end, fp) == -1)
+		return -1;
 	*folderlike = s->folder_subj && s->ximap;
 	return 1;
 }

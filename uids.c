@@ -31,7 +31,7 @@
 #include "params.h"
 #include "spool.h"
 
-#define UIDS_MAGIC	"pop3d-uids 1\n"
+#define UIDS_MAGIC	"pop3d-uids 2\n"
 #define LINE_CL		"content-length ignored"
 #define LINE_SHOWN	"shown "
 #define NO_GROUP	UINT32_MAX

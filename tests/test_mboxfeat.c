@@ -572,8 +572,13 @@ t_folder_data_promoted(void **state)
 /* ------------------------------------------------------------------ */
 /* mboxcl2 */
 
-#define CL_BODY	"first\n\nFrom the body, unquoted\n.dot\n"
-#define CL_MSG	FROM1 "\nSubject: cl\nContent-Length: 36\n\n" CL_BODY "\n"
+#define CL_FROM	"From body@example.org Mon Jan  1 00:00:09 2024"
+#define FA	"From a@x.org Mon Jan  1 00:00:00 2024"
+#define FB	"From b@x.org Mon Jan  1 00:00:00 2024"
+#define FC	"From c@x.org Mon Jan  1 00:00:00 2024"
+#define FD	"From d@x.org Mon Jan  1 00:00:00 2024"
+#define CL_BODY	"first\n\n" CL_FROM "\n.dot\n"
+#define CL_MSG	FROM1 "\nSubject: cl\nContent-Length: 59\n\n" CL_BODY "\n"
 
 static void
 t_mboxcl2(void **state)
@@ -582,15 +587,15 @@ t_mboxcl2(void **state)
 	const char	*path;
 
 	(void)state;
-	assert_int_equal(strlen(CL_BODY), 36);
+	assert_int_equal(strlen(CL_BODY), 59);
 	path = mkfile(CL_MSG MSG_B CL_MSG);
 	m = open_fmt(path, MBOX_MBOXCL2);
 	assert_int_equal(mbox_ops.count(m), 3);
-	assert_string_equal(retr(m, 0), "Subject: cl\r\nContent-Length: 36\r\n"
-	    "\r\nfirst\r\n\r\nFrom the body, unquoted\r\n..dot\r\n");
+	assert_string_equal(retr(m, 0), "Subject: cl\r\nContent-Length: 59\r\n"
+	    "\r\nfirst\r\n\r\n" CL_FROM "\r\n..dot\r\n");
 	assert_int_equal(mbox_ops.size(m, 0), strlen("Subject: cl\r\n"
-	    "Content-Length: 36\r\n\r\nfirst\r\n\r\nFrom the body, "
-	    "unquoted\r\n.dot\r\n"));
+	    "Content-Length: 59\r\n\r\nfirst\r\n\r\n" CL_FROM "\r\n"
+	    ".dot\r\n"));
 	assert_string_equal(retr(m, 1), "Subject: b\r\n\r\nhello b\r\n");
 	(void)retr(m, 2);
 	mbox_ops.close(m);
@@ -599,11 +604,12 @@ t_mboxcl2(void **state)
 	assert_int_equal(mbox_ops.count(m), 5);
 	mbox_ops.close(m);
 	/* the last message, no separator after it */
-	path = mkfile(MSG_B FROM1 "\nContent-Length: 10\n\nx\n\nFrom y\n");
+	path = mkfile(MSG_B FROM1 "\nContent-Length: 50\n\nx\n\n" CL_FROM
+	    "\n");
 	m = open_fmt(path, MBOX_MBOXCL2);
 	assert_int_equal(mbox_ops.count(m), 2);
-	assert_string_equal(retr(m, 1), "Content-Length: 10\r\n\r\nx\r\n\r\n"
-	    "From y\r\n");
+	assert_string_equal(retr(m, 1), "Content-Length: 50\r\n\r\nx\r\n\r\n"
+	    CL_FROM "\r\n");
 	mbox_ops.close(m);
 	m = open_fmt(path, MBOX_MBOXO);
 	assert_int_equal(mbox_ops.count(m), 3);
@@ -614,10 +620,10 @@ static void
 t_mboxcl2_fallback(void **state)
 {
 	static const char	*bad[] = {
-	    "Content-Length: 35\n",		/* not at a boundary */
+	    "Content-Length: 58\n",		/* not at a boundary */
 	    "Content-Length: 9999\n",		/* past the end */
-	    "Content-Length: x38\n",		/* not a number */
-	    "Content-Length: 36\nContent-Length: 36\n",	/* twice */
+	    "Content-Length: x61\n",		/* not a number */
+	    "Content-Length: 59\nContent-Length: 59\n",	/* twice */
 	    "Content-Length: 99999999999999999999999\n",
 	    "",					/* missing */
 	};
@@ -660,9 +666,9 @@ t_mboxcl2_wrong_sticks(void **state)
 	size_t				 n;
 
 	(void)state;
-	/* a's length covers "From b\n": wrong, but right once b is gone */
-	path = mkfile(CL_MSG "From a\nContent-Length: 7\n\nFrom b\nX\n\n"
-	    "From c\n\nFrom d\n\n");
+	/* a's length covers b's From_ line: wrong, but right once b is gone */
+	path = mkfile(CL_MSG FA "\nContent-Length: 38\n\n" FB "\nX\n\n"
+	    FC "\n\n" FD "\n\n");
 	sibling(path, ".pop3d-uids", side);
 	/* the right one is split by its body's From_ line too */
 	u0 = uids(path, MBOX_MBOXCL2, &n);
@@ -677,7 +683,7 @@ t_mboxcl2_wrong_sticks(void **state)
 	assert_memory_equal(u1, u0, 3 * UIDLEN);
 	assert_memory_equal(u1 + 3 * UIDLEN, u0 + 4 * UIDLEN, 2 * UIDLEN);
 	m = open_fmt(path, MBOX_MBOXCL2);
-	assert_string_equal(retr(m, 2), "Content-Length: 7\r\n");
+	assert_string_equal(retr(m, 2), "Content-Length: 38\r\n");
 	mbox_ops.close(m);
 	free(u0);
 	free(u1);
@@ -784,7 +790,7 @@ fp_of_a(char *hex)
 	update_ok(path, del);
 	sibling(path, ".pop3d-uids", side);
 	t = read_all(side);
-	assert_int_equal(strncmp(t, "pop3d-uids 1\n", 13), 0);
+	assert_int_equal(strncmp(t, "pop3d-uids 2\n", 13), 0);
 	memcpy(hex, t + 13, 32);
 	hex[32] = '\0';
 	/* hw 2, the second copy (ordinal 1) left */
@@ -816,15 +822,16 @@ t_uid_file_hostile(void **state)
 {
 	static const char	*bad[] = {
 	    "",
-	    "pop3d-uids 1\nzz",
-	    "pop3d-uids 1\n@ 3 1 5\n",		/* ordinal >= hw */
-	    "pop3d-uids 1\n@ 3 2 1\n",		/* not increasing */
-	    "pop3d-uids 1\n@ 99999999999 1\n",
-	    "pop3d-uids 1\n@ 3 1 2\n@ 3 1 2\n",	/* twice */
-	    "pop3d-uids 2\n@ 3 1 2\n",
-	    "pop3d-uids 1\n@ 3 1 2",			/* no newline */
-	    "pop3d-uids 1\n@ 3 1 2 \n",
-	    "pop3d-uids 1\n@ 3 -1 2\n",
+	    "pop3d-uids 2\nzz",
+	    "pop3d-uids 2\n@ 3 1 5\n",		/* ordinal >= hw */
+	    "pop3d-uids 2\n@ 3 2 1\n",		/* not increasing */
+	    "pop3d-uids 2\n@ 99999999999 1\n",
+	    "pop3d-uids 2\n@ 3 1 2\n@ 3 1 2\n",	/* twice */
+	    "pop3d-uids 3\n@ 3 1 2\n",		/* a later version */
+	    "pop3d-uids 1\n@ 3 1 2\n",		/* the old fingerprints' */
+	    "pop3d-uids 2\n@ 3 1 2",			/* no newline */
+	    "pop3d-uids 2\n@ 3 1 2 \n",
+	    "pop3d-uids 2\n@ 3 -1 2\n",
 	};
 	const char	*path = mkfile(MSG_A MSG_A MSG_B);
 	char		 side[PATH_MAX], fp[33], text[512], *u0, *u;
@@ -835,7 +842,7 @@ t_uid_file_hostile(void **state)
 	sibling(path, ".pop3d-uids", side);
 	u0 = uids(path, MBOX_MBOXO, &n);
 	/* a valid file is obeyed: the first copy has ordinal 1 now */
-	subst(text, sizeof(text), "pop3d-uids 1\n@ 3 1 2\n", fp);
+	subst(text, sizeof(text), "pop3d-uids 2\n@ 3 1 2\n", fp);
 	write_file(side, text, strlen(text));
 	u = uids(path, MBOX_MBOXO, &n);
 	assert_string_equal(u, u0 + UIDLEN);
@@ -859,6 +866,109 @@ t_uid_file_hostile(void **state)
 		free(u);
 	}
 	free(u0);
+}
+
+/*
+ * Three messages as an MTA delivers them, and what a mail reader sharing
+ * the file may do to them; READER_HDR(n) is message n's header block.
+ */
+#define DELIVERED(n, extra, from) \
+	from "\n" \
+	"Return-Path: <sender@example.org>\n" \
+	"Received: from mx.example.org by mail.example.net; " \
+	"Mon, 1 Jan 2024 00:00:0" #n " +0000\n" \
+	"Date: Mon, 1 Jan 2024 00:00:0" #n " +0000\n" \
+	"From: Sender <sender@example.org>\n" \
+	"To: user@example.net\n" \
+	"Subject: message " #n "\n" \
+	"Message-ID: <" #n "@example.org>\n" \
+	extra \
+	"\n" \
+	"Body of message " #n ",\nsecond line.\n"
+#define FROM_N(n)	"From sender@example.org Mon Jan  1 00:00:0" #n " 2024"
+
+/*
+ * UIDs must survive what local mail readers do to a shared mailbox, or
+ * every leave-on-server client downloads everything again: headers of
+ * their own (Thunderbird's X-Mozilla-*, Evolution's X-Evolution, mutt's
+ * and c-client's Status, Dovecot's X-UID and X-Keywords), their own From_
+ * lines (Thunderbird writes "From - date"), one blank line between
+ * messages instead of two, and the whole file turned to CRLF.
+ */
+static void
+t_uid_reader_changes(void **state)
+{
+	static const char	base[] = DELIVERED(1, "", FROM_N(1)) "\n"
+	    DELIVERED(2, "", FROM_N(2)) "\n" DELIVERED(3, "", FROM_N(3))
+	    "\n";
+	static const char	*changed[] = {
+	    DELIVERED(1, "X-Mozilla-Status: 0001\nX-Mozilla-Status2: "
+	    "00000000\nX-Mozilla-Keys:                          \n",
+	    FROM_N(1)) "\n" DELIVERED(2, "X-Mozilla-Status: 0005\n"
+	    "X-Mozilla-Status2: 00000000\n", FROM_N(2)) "\n"
+	    DELIVERED(3, "", FROM_N(3)) "\n",
+	    DELIVERED(1, "X-Evolution: 00000001-0010\n", FROM_N(1)) "\n"
+	    DELIVERED(2, "X-Evolution: 00000002-0000\n", FROM_N(2)) "\n"
+	    DELIVERED(3, "X-Evolution: 00000003-0010\n", FROM_N(3)) "\n",
+	    DELIVERED(1, "Status: RO\nX-Status: A\n", FROM_N(1)) "\n"
+	    DELIVERED(2, "Status: O\n", FROM_N(2)) "\n"
+	    DELIVERED(3, "X-UID: 5\nX-Keywords: $Label1\n", FROM_N(3)) "\n",
+	    DELIVERED(1, "", "From - Mon Jan  1 00:05:00 2024") "\n"
+	    DELIVERED(2, "", "From - Mon Jan  1 00:05:00 2024") "\n"
+	    DELIVERED(3, "", "From - Mon Jan  1 00:05:00 2024") "\n",
+	    DELIVERED(1, "", FROM_N(1)) "\n\n" DELIVERED(2, "", FROM_N(2))
+	    "\n\n" DELIVERED(3, "", FROM_N(3)) "\n\n",
+	};
+	char		*u0, *u, *crlf;
+	const char	*p;
+	size_t		 i, n, k;
+
+	(void)state;
+	u0 = uids(mkfile(base), MBOX_MBOXO, &n);
+	assert_int_equal(n, 3);
+	for (i = 0; i < sizeof(changed) / sizeof(changed[0]); i++) {
+		u = uids(mkfile(changed[i]), MBOX_MBOXO, &n);
+		assert_int_equal(n, 3);
+		if (memcmp(u, u0, 3 * UIDLEN) != 0)
+			fail_msg("change %zu moved a UID", i);
+		free(u);
+	}
+	assert_non_null(crlf = malloc(2 * sizeof(base)));
+	for (p = base, k = 0; *p != '\0'; p++) {
+		if (*p == '\n')
+			crlf[k++] = '\r';
+		crlf[k++] = *p;
+	}
+	crlf[k] = '\0';
+	u = uids(mkfile(crlf), MBOX_MBOXO, &n);
+	assert_memory_equal(u, u0, 3 * UIDLEN);
+	free(u);
+	free(crlf);
+	free(u0);
+}
+
+/*
+ * Two different messages that share their From_ line and header fields
+ * (no Message-ID, no Received: a local script's alerts) and the length
+ * of their bodies.  A client fetched the first; a reader expunged it and
+ * the second arrived: had it the first one's UID, the client would never
+ * fetch it.  Their bodies tell them apart.
+ */
+static void
+t_uid_alike_messages(void **state)
+{
+#define ALERT(n)	FROM1 "\nSubject: disk alert\nDate: Mon, 1 Jan 2024 " \
+	"00:00:00 +0000\n\ndisk " #n " is full\n\n"
+	char	*u1, *u2;
+	size_t	 n;
+
+	(void)state;
+	u1 = uids(mkfile(ALERT(1)), MBOX_MBOXO, &n);
+	u2 = uids(mkfile(ALERT(2)), MBOX_MBOXO, &n);
+	assert_string_not_equal(u1, u2);
+	free(u1);
+	free(u2);
+#undef ALERT
 }
 
 #define XU(v)	FROM1 "\nSubject: x\nX-UIDL: " v "\n\nbody\n\n"
@@ -942,6 +1052,8 @@ main(void)
 		cmocka_unit_test(t_uid_twins),
 		cmocka_unit_test(t_uid_file_hostile),
 		cmocka_unit_test(t_xuidl),
+		cmocka_unit_test(t_uid_reader_changes),
+		cmocka_unit_test(t_uid_alike_messages),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

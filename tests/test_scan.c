@@ -26,6 +26,7 @@
 
 #include "mbox_testutil.h"
 #include "conf.h"
+#include "fromline.h"
 #include "maildrop.h"
 #include "mbox.h"
 #include "mbox_int.h"
@@ -70,48 +71,91 @@ xform_count(const char *p, size_t len, enum mbox_format f)
 	return n + xform_end(&x, NULL, 0);
 }
 
-static const char *const volatile_names[] = {
-	"Status:", "X-Status:", "X-Keywords:", "X-UID:", "X-IMAP:",
-	"X-IMAPbase:", "Content-Length:", "Lines:", "X-UIDL:"
+/* The header fields a fingerprint covers (DESIGN.md, "UIDs"). */
+static const char *const hashed_names[] = {
+	"To", "Cc", "Date", "From", "Subject", "Received", "Message-ID",
+	"Return-Path", "Delivered-To", "X-Original-To"
 };
 
 static int
-is_volatile(const char *h, size_t len)
+is_hashed(const char *h, size_t len)
 {
-	size_t	i, n;
+	const char	*colon = memchr(h, ':', len);
+	size_t		 i, n;
 
-	for (i = 0; i < sizeof(volatile_names) / sizeof(volatile_names[0]);
-	    i++) {
-		n = strlen(volatile_names[i]);
-		if (len >= n && strncasecmp(h, volatile_names[i], n) == 0)
+	if (colon == NULL)
+		return 0;
+	n = (size_t)(colon - h);
+	for (i = 0; i < sizeof(hashed_names) / sizeof(hashed_names[0]); i++)
+		if (strlen(hashed_names[i]) == n &&
+		    strncasecmp(h, hashed_names[i], n) == 0)
 			return 1;
-	}
 	return 0;
 }
 
+/* p[0..n) with every CR right before an LF dropped, into out. */
+static size_t
+lf_only(const char *p, size_t n, char *out)
+{
+	size_t	i, k = 0;
+
+	for (i = 0; i < n; i++)
+		if (p[i] != '\r' || i + 1 == n || p[i + 1] != '\n')
+			out[k++] = p[i];
+	return k;
+}
+
 /*
- * The fingerprint the obvious way: the From_ line, then each header
- * line of the content (up to its first blank line) unless it belongs to
- * a volatile field, with its LF or CRLF hashed as one LF (a last line
- * without LF: its bytes, a final CR dropped), then the body's length,
+ * The end of the body's text: the blank lines that end it left out, as
+ * far back as the scan looks (its last 2048 bytes).
+ */
+static size_t
+ref_text_end(const char *p, size_t body, size_t e)
+{
+	size_t	from = e - body > 2048 ? e - 2048 : body;
+
+	while (e > from && p[e - 1] == '\n') {
+		if (e - from >= 2 && p[e - 2] == '\n')
+			e--;
+		else if (e - from >= 3 && p[e - 2] == '\r' && p[e - 3] == '\n')
+			e -= 2;
+		else if (from == body && (e - from == 1 ||
+		    (e - from == 2 && p[from] == '\r')))
+			e = from;
+		else
+			break;
+	}
+	return e;
+}
+
+static void
+put_le64(unsigned char *le, uint64_t v)
+{
+	int	k;
+
+	for (k = 0; k < 8; k++)
+		le[k] = (unsigned char)(v >> (8 * k));
+}
+
+/*
+ * The fingerprint the obvious way: each header line of the content (up
+ * to its first blank line) of a hashed field, with its LF or CRLF hashed
+ * as one LF (a last line without LF: its bytes, a final CR dropped);
+ * then the body's text (its ending blank lines left out) with CRLF as
+ * LF: its first and its last 512 bytes; then the three lengths,
  * little-endian.
  */
 static void
-ref_fp(const char *from, size_t fromlen, const char *p, size_t len,
-    unsigned char fp[MD5_LEN])
+ref_fp(const char *p, size_t len, unsigned char fp[MD5_LEN])
 {
 	struct md5	 c;
 	const char	*nl;
-	size_t		 i = 0, l, body = len;
-	int		 skip = 0, k;
-	unsigned char	 le[8];
-	uint64_t	 blen;
+	size_t		 i = 0, l, body = len, text, n, h = 0, hl, tl;
+	int		 skip = 1;
+	unsigned char	 le[24];
+	char		*norm;
 
 	md5_init(&c);
-	l = fromlen > 0 && from[fromlen - 1] == '\n' ? fromlen - 1 : fromlen;
-	md5_update(&c, from, l > 0 && from[l - 1] == '\r' ? l - 1 : l);
-	if (l < fromlen)
-		md5_update(&c, "\n", 1);
 	while (i < len) {
 		nl = memchr(p + i, '\n', len - i);
 		l = nl != NULL ? (size_t)(nl - (p + i)) : len - i;
@@ -120,18 +164,30 @@ ref_fp(const char *from, size_t fromlen, const char *p, size_t len,
 			break;
 		}
 		if (p[i] != ' ' && p[i] != '\t')
-			skip = is_volatile(p + i, l);
+			skip = !is_hashed(p + i, l);
 		if (!skip) {
-			md5_update(&c, p + i, l > 0 && p[i + l - 1] == '\r' ?
-			    l - 1 : l);
-			if (nl != NULL)
+			n = l > 0 && p[i + l - 1] == '\r' ? l - 1 : l;
+			md5_update(&c, p + i, n);
+			h += n;
+			if (nl != NULL) {
 				md5_update(&c, "\n", 1);
+				h++;
+			}
 		}
 		i += l + (nl != NULL);
 	}
-	blen = body < len ? len - body : 0;
-	for (k = 0; k < 8; k++)
-		le[k] = (unsigned char)(blen >> (8 * k));
+	text = body < len ? ref_text_end(p, body, len) : body;
+	norm = malloc(text - body + 1);
+	assert_non_null(norm);
+	n = lf_only(p + body, text - body, norm);
+	hl = n < 512 ? n : 512;
+	tl = n < 512 ? n : 512;
+	md5_update(&c, norm, hl);
+	md5_update(&c, norm + n - tl, tl);
+	free(norm);
+	put_le64(le, h);
+	put_le64(le + 8, hl);
+	put_le64(le + 16, tl);
 	md5_update(&c, le, sizeof(le));
 	md5_final(&c, fp);
 }
@@ -230,14 +286,17 @@ snap_equal(const struct snap *a, const struct snap *b)
 	}
 }
 
-/* Whether the second thread can start at off: a From_ line after a blank. */
+/* Whether the second thread can start at off: a From_ line. */
 static int
 split_candidate(const struct bytes *b, size_t off)
 {
-	return off >= 3 && off + 5 <= b->len &&
-	    memcmp(b->p + off, "From ", 5) == 0 && b->p[off - 1] == '\n' &&
-	    (b->p[off - 2] == '\n' ||
-	    (b->p[off - 2] == '\r' && b->p[off - 3] == '\n'));
+	const char	*nl;
+
+	if (off < 3 || off + 5 > b->len || b->p[off - 1] != '\n')
+		return 0;
+	nl = memchr(b->p + off, '\n', b->len - off);
+	return from_line_valid(b->p + off, nl != NULL ?
+	    (size_t)(nl - (b->p + off)) : b->len - off);
 }
 
 /* Scans of path (b's bytes) that split it. */
@@ -245,7 +304,7 @@ static unsigned long	split_done, split_undone;
 
 /*
  * Scan the file at path, holding b, with two threads, the second
- * starting at every place it can (every From_ line after a blank line,
+ * starting at every place it can (every From_ line,
  * whatever the first thread makes of it), and looking for one from
  * three other offsets (1, 98 and 195: inside messages): each scan must
  * find what one thread finds.  The main thread waits for the second
@@ -349,9 +408,7 @@ check(const struct bytes *b, enum mbox_format f)
 			assert_true(off + len <= b->len);
 			assert_int_equal(sizes[i],
 			    xform_count(b->p + off, (size_t)len, f));
-			ref_fp(b->p + msg_start(&m->msgs[i]),
-			    (size_t)(off - msg_start(&m->msgs[i])),
-			    b->p + off, (size_t)len, fp);
+			ref_fp(b->p + off, (size_t)len, fp);
 			if ((gfp = uids_fp_of(m, i)) != NULL) {
 				/* a twin: its group holds the fingerprint */
 				hex(fp, MD5_LEN, want);
@@ -380,27 +437,30 @@ struct fixture {
 	size_t		 nmsgs;
 };
 
+#define FA	"From a@example.org Mon Jan  6 10:00:00 2025"
+#define FB	"From b@example.org Mon Jan  6 10:00:01 2025"
+
 static const struct fixture fixtures[] = {
-	{ "From a\nSubject: x\n\nbody\n", 1 },
-	{ "From a\nSubject: x\n\nbody", 1 },		/* no last LF */
-	{ "From a\nSubject: x\n\nbody\r", 1 },		/* a lone CR last */
-	{ "From a\r\nSubject: x\r\n\r\nbody\r\n\r\nFrom b\r\nA: b\r\n\r\n"
+	{ FA "\nSubject: x\n\nbody\n", 1 },
+	{ FA "\nSubject: x\n\nbody", 1 },		/* no last LF */
+	{ FA "\nSubject: x\n\nbody\r", 1 },		/* a lone CR last */
+	{ FA "\r\nSubject: x\r\n\r\nbody\r\n\r\n" FB "\r\nA: b\r\n\r\n"
 	    "two\r\n", 2 },
-	{ "From a\nStatus: RO\nstatus: x\nX-UID: 4\nLines: 2\n"
+	{ FA "\nStatus: RO\nstatus: x\nX-UID: 4\nLines: 2\n"
 	    "X-Keywords: a\n\tmore\nX-Status: F\nX-IMAPbase: 1 2\n"
 	    "Content-Length: 5\nSubject: s\nX-IMAPx: 1\nLinesx: 2\n\n"
 	    "hello\n", 1 },
-	{ "From a\nA: 1\n\n>From quoted\n>>From twice\n>Fro\n>\n"
-	    ">>>>>>>>>>>>>>>>>>>>>>From deep\n.dot\n..dd\n\nFrom b\n\n", 2 },
-	{ "From a\nA: 1\n\nlast >>From", 1 },
-	{ "From a\nA: 1\n\n>>>>>>>>>>>>>>>>>>>>>>>Fro", 1 },
-	{ "From a\nno blank line\nFrom not a new one\n", 1 },
-	{ "From a\n\n\n\n\nFrom b\n", 2 },
-	{ "From a\n", 1 },
-	{ "From a", 1 },
-	{ "From a\nA: b\r", 1 },
-	{ "From a\nA: b\r\r\nB: c\rd\n\nx\r\r\n", 1 },
-	{ "From a\n \tcontinued first\nX-UIDL\n: not a field\n\nb\n", 1 },
+	{ FA "\nA: 1\n\n>From quoted\n>>From twice\n>Fro\n>\n"
+	    ">>>>>>>>>>>>>>>>>>>>>>From deep\n.dot\n..dd\n\n" FB "\n\n", 2 },
+	{ FA "\nA: 1\n\nlast >>From", 1 },
+	{ FA "\nA: 1\n\n>>>>>>>>>>>>>>>>>>>>>>>Fro", 1 },
+	{ FA "\nno blank line\nFrom not a new one\n", 1 },
+	{ FA "\n\n\n\n\n" FB "\n", 2 },
+	{ FA "\n", 1 },
+	{ FA, 1 },
+	{ FA "\nA: b\r", 1 },
+	{ FA "\nA: b\r\r\nB: c\rd\n\nx\r\r\n", 1 },
+	{ FA "\n \tcontinued first\nX-UIDL\n: not a field\n\nb\n", 1 },
 };
 
 static void
@@ -436,7 +496,8 @@ static const char *const hlines[] = {
 static const char *const blines[] = {
 	"", "From x", ">From x", ">>From y", ">>>From z", ">Fro", ">", ">>",
 	".", "..", ".From", "text of a line", "From", " From x", ">From",
-	"tail\r", "\r", "mid\rcr",
+	"tail\r", "\r", "mid\rcr", "From y@example.org Tue Jan  7 10:00:00 2025",
+	">From y@example.org Tue Jan  7 10:00:00 2025",
 };
 
 /* A random line end: LF mostly, sometimes CRLF. */
@@ -580,7 +641,7 @@ t_twins(void **state)
 	(void)state;
 	memset(&b, 0, sizeof(b));
 	for (i = 0; i < 5; i++)
-		b_str(&b, "From a\nSubject: same\n\nsame body\n\n");
+		b_str(&b, FA "\nSubject: same\n\nsame body\n\n");
 	twins = 0;
 	assert_int_equal(check(&b, MBOX_MBOXO), 5);
 	assert_int_equal(twins, 5);
@@ -590,10 +651,9 @@ t_twins(void **state)
 /*
  * UIDs already given out must never change, whatever the scan or MD5 code
  * becomes: these are literal values, computed once by hand (Python's
- * hashlib over the scheme in DESIGN.md, "UIDs") and equal to what
- * pop3d served before the scan was optimised.  ref_fp can't catch a
- * wrong MD5, as it uses the same one.  Volatile and folded volatile
- * lines, a header block over one MD5 block, CRLF lines, a twin (ordinal
+ * hashlib over the scheme in DESIGN.md, "UIDs").  ref_fp can't catch a
+ * wrong MD5, as it uses the same one.  Fields not hashed and folded
+ * ones, a header block over one MD5 block, CRLF lines, a twin (ordinal
  * 1) and a last message without a body or a last LF.
  */
 #define PIN_MSG1 \
@@ -627,8 +687,8 @@ t_uid_pinned(void **state)
 	    "From carol@example.org Wed Jan  3 00:00:00 2024\n"
 	    "Subject: no body";
 	static const char *const want[] = {
-		"a48ab224eddbb2732964f4aa", "715b89703ed7592905747691",
-		"5d965510ce870b5e41054c46", "8b138a6a9d941f70e04ea2f5"
+		"af04b5f393f654adb31bcdf3", "6f4e16e65648c6587350a4b7",
+		"a43fa78293bed544fbef1cd4", "27d9e676984d9f91b937b0f0"
 	};
 	struct bytes	 b;
 	struct conf	 c;
@@ -917,9 +977,9 @@ cl_message(struct bytes *b, int id, int lie, const char *eol_)
 	char	body[512], line[160];
 	size_t	len;
 
-	snprintf(body, sizeof(body), "line one%s%sFrom inside %d%s%s"
-	    "From again%sbody end%s", eol_, eol_, id, eol_, eol_, eol_,
-	    eol_);
+	snprintf(body, sizeof(body), "line one%s%sFrom in%d@x Mon Jan  6 "
+	    "10:00:00 2025%s%sFrom again@x Mon Jan  6 10:00:00 2025%sbody "
+	    "end%s", eol_, eol_, id, eol_, eol_, eol_, eol_);
 	len = strlen(body);
 	snprintf(line, sizeof(line), "From s@x Mon Jan  6 10:00:00 2025%s"
 	    "Message-ID: <%d@cl>%sContent-Length: %zu%s%s", eol_, id, eol_,
@@ -963,7 +1023,7 @@ t_split_clen(void **state)
 }
 
 /*
- * One message of 2 MB (no From_ line after a blank line to start at);
+ * One message of 2 MB (no From_ line to start at);
  * then with a small message before it (in mboxrd, with its >From lines)
  * or after it.
  */
@@ -978,15 +1038,15 @@ t_split_shapes(void **state)
 	for (k = 0; k < 3; k++) {
 		memset(&b, 0, sizeof(b));
 		if (k == 1)
-			b_str(&b, "From first\n\nsmall\n\n");
-		b_str(&b, "From big\nSubject: big\n\n");
+			b_str(&b, FA "\n\nsmall\n\n");
+		b_str(&b, FB "\nSubject: big\n\n");
 		for (i = 0; i < 40000; i++)
-			b_str(&b, i % 100 == 0 ? ">From quoted, no blank line "
-			    "before\nFrom not after a blank either\n" :
+			b_str(&b, i % 100 == 0 ? ">" FA ", quoted\n"
+			    "From here on, no From_ line either\n" :
 			    "a line of the one big message, 60 bytes long, "
 			    "or so....\n");
 		if (k == 2)
-			b_str(&b, "\nFrom last\n\nsmall\n");
+			b_str(&b, "\n" FA "\n\nsmall\n");
 		split_done = split_undone = 0;
 		path = mkfile(&b);
 		split_check(&b, path, k == 1 ? MBOX_MBOXRD : MBOX_MBOXO);
