@@ -42,7 +42,7 @@ TESTLIBS = -lcmocka
 CORE	 = session.o mbox.o uids.o update.o journal.o lock.o xform.o conf.o \
 	   auth.o log.o buf.o base64.o md5.o conn.o tls.o proxy.o iplimit.o listen.o \
 	   logindelay.o mbcache.o fdio.o faildelay.o faults.o \
-	   privsep.o authbe.o
+	   privsep.o authbe.o sandbox.o
 OBJS	 = pop3d.o $(CORE)
 
 # Defined before the rules that name them: make expands prerequisites as
@@ -51,7 +51,8 @@ CRASH_TESTS	 = tests/test_crash
 UNIT_TESTS = tests/test_session tests/test_mbox tests/test_conf \
 	     tests/test_auth tests/test_base64 tests/test_mboxfeat tests/test_proxy \
 	     tests/test_privsep tests/test_iplimit tests/test_scan \
-	     tests/test_faildelay tests/test_tls tests/test_md5
+	     tests/test_faildelay tests/test_tls tests/test_md5 \
+	     tests/test_sandbox
 
 all: pop3d
 
@@ -59,7 +60,7 @@ all: pop3d
 # login, never per message or per byte of mail (the same goal).  tls.o
 # too: per record it only hands buffers to mbedTLS, which does the work.
 COLD	 = conf.o privsep.o pop3d.o authbe.o auth.o listen.o proxy.o \
-	   lock.o log.o faildelay.o iplimit.o logindelay.o tls.o
+	   lock.o log.o faildelay.o iplimit.o logindelay.o tls.o sandbox.o
 $(COLD): CFLAGS += -Os
 
 pop3d: $(OBJS)

@@ -1,0 +1,400 @@
+/*
+ * The syscall filter of the pre-login process: a seccomp-bpf program,
+ * built here from a table, that lets through the calls that reading a
+ * client, TLS, the protocol engine before login and the TLS relay make,
+ * and kills the process on any other.
+ *
+ * Allowed, and what for:
+ *   read, write, recvfrom, sendto without an address, poll, close, fcntl
+ *     F_GETFL/F_SETFL: I/O on the descriptors the process holds already
+ *     (the client, the monitor's socketpair, the log socket).  No call
+ *     that makes a descriptor is allowed (open, socket, accept, dup,
+ *     pipe, recvmsg), so it never gets another.
+ *   brk, mmap and mprotect without PROT_EXEC, munmap, mremap, madvise
+ *     with advice that only gives memory back: malloc, malloc_trim.
+ *   clock_gettime, gettimeofday, time, nanosleep, clock_nanosleep:
+ *     deadlines, the failed-login delay, the log's time stamps (the vDSO
+ *     answers most of these without a call, but not always).
+ *   getrandom: the DRBG's reseed before a handshake.
+ *   getpid, gettid, exit, exit_group, rt_sigreturn, rt_sigprocmask,
+ *     restart_syscall; tgkill aimed at this process only, so abort(3)
+ *     (a failed heap check) still ends it with SIGABRT.
+ * Anything else, open, socket, connect, execve, clone, kill, ptrace and
+ * prctl among them, kills the process (SECCOMP_RET_KILL_PROCESS; before
+ * Linux 4.14 the thread, which in this single-threaded process is the
+ * same): its monitor sees the SIGSYS and logs it (privsep.c).
+ *
+ * The table names calls by their __NR_ names, each under #ifdef, so one
+ * table serves the architectures below; any other builds without a
+ * filter and refuses to start with sandbox yes.
+ */
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#ifdef __i386__
+#include <linux/net.h>
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "sandbox.h"
+
+/*
+ * The architecture whose calls the filter expects: a call made through
+ * another calling convention (a 32-bit int 0x80 from a 64-bit process)
+ * has other numbers and is killed whatever its number.
+ */
+#if defined(__x86_64__) && !defined(__ILP32__)
+#define SB_ARCH		AUDIT_ARCH_X86_64
+/* x32 calls share the arch value; they carry this bit in the number. */
+#define SB_X32_BIT	0x40000000U
+#elif defined(__i386__)
+#define SB_ARCH		AUDIT_ARCH_I386
+#elif defined(__aarch64__) && defined(__AARCH64EL__)
+#define SB_ARCH		AUDIT_ARCH_AARCH64
+#elif defined(__arm__) && defined(__ARM_EABI__) && defined(__ARMEL__)
+#define SB_ARCH		AUDIT_ARCH_ARM
+#endif
+
+/* The 32-bit halves of a 64-bit argument in struct seccomp_data. */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define ARG_LO(a)	(offsetof(struct seccomp_data, args[a]))
+#define ARG_HI(a)	(offsetof(struct seccomp_data, args[a]) + 4)
+#else
+#define ARG_LO(a)	(offsetof(struct seccomp_data, args[a]) + 4)
+#define ARG_HI(a)	(offsetof(struct seccomp_data, args[a]))
+#endif
+
+/* What a rule checks besides the call's number. */
+enum sb_check {
+	SB_ANY,		/* nothing: any arguments */
+	SB_ONE_OF,	/* argument arg is one of v[0 .. n-1] */
+	SB_BITS,	/* argument arg sets no bit outside v[0] */
+	SB_SELF		/* argument arg is this process's pid */
+};
+
+struct sb_rule {
+	long		nr;
+	unsigned char	check;		/* enum sb_check */
+	unsigned char	arg;
+	unsigned char	n;
+	uint32_t	v[4];
+};
+
+#define ANY(nr)			{ (nr), SB_ANY, 0, 0, { 0 } }
+#define ONE_OF(nr, a, n, ...)	{ (nr), SB_ONE_OF, (a), (n), { __VA_ARGS__ } }
+#define BITS(nr, a, mask)	{ (nr), SB_BITS, (a), 1, { (mask) } }
+#define SELF(nr, a)		{ (nr), SB_SELF, (a), 1, { 0 } }
+
+#ifdef SB_ARCH
+/* Memory may be readable and writable, never executable. */
+#define SB_PROT		(PROT_READ | PROT_WRITE)
+
+static const struct sb_rule sb_rules[] = {
+	/* The descriptors it holds, most frequent first. */
+	ANY(__NR_read),
+	ANY(__NR_write),
+#ifdef __NR_poll
+	ANY(__NR_poll),
+#endif
+#ifdef __NR_ppoll
+	ANY(__NR_ppoll),
+#endif
+#ifdef __NR_ppoll_time64
+	ANY(__NR_ppoll_time64),
+#endif
+#ifdef __NR_sendto
+	/* Without an address: it could reach an abstract-namespace socket. */
+	ONE_OF(__NR_sendto, 4, 1, 0),
+#endif
+#ifdef __NR_recvfrom
+	ANY(__NR_recvfrom),
+#endif
+#ifdef __NR_socketcall
+	/* Where send and recv go through socketcall, only those. */
+	ONE_OF(__NR_socketcall, 0, 4, SYS_SEND, SYS_RECV, SYS_SENDTO,
+	    SYS_RECVFROM),
+#endif
+	ANY(__NR_close),
+	/* Non-blocking I/O for TLS. */
+	ONE_OF(__NR_fcntl, 1, 2, F_GETFL, F_SETFL),
+#ifdef __NR_fcntl64
+	ONE_OF(__NR_fcntl64, 1, 2, F_GETFL, F_SETFL),
+#endif
+
+	/* Memory. */
+	ANY(__NR_brk),
+#ifdef __NR_mmap
+	BITS(__NR_mmap, 2, SB_PROT),
+#endif
+#ifdef __NR_mmap2
+	BITS(__NR_mmap2, 2, SB_PROT),
+#endif
+	BITS(__NR_mprotect, 2, SB_PROT),
+	ANY(__NR_munmap),
+	ANY(__NR_mremap),
+	ONE_OF(__NR_madvise, 2, 3, MADV_DONTNEED, MADV_FREE, MADV_DONTDUMP),
+
+	/* Time. */
+#ifdef __NR_clock_gettime
+	ANY(__NR_clock_gettime),
+#endif
+#ifdef __NR_clock_gettime64
+	ANY(__NR_clock_gettime64),
+#endif
+#ifdef __NR_gettimeofday
+	ANY(__NR_gettimeofday),
+#endif
+#ifdef __NR_time
+	ANY(__NR_time),
+#endif
+#ifdef __NR_nanosleep
+	ANY(__NR_nanosleep),
+#endif
+#ifdef __NR_clock_nanosleep
+	ANY(__NR_clock_nanosleep),
+#endif
+#ifdef __NR_clock_nanosleep_time64
+	ANY(__NR_clock_nanosleep_time64),
+#endif
+	ANY(__NR_getrandom),
+
+	/* The process itself. */
+	ANY(__NR_getpid),
+	ANY(__NR_gettid),
+	ANY(__NR_exit_group),
+	ANY(__NR_exit),
+	ANY(__NR_rt_sigreturn),
+#ifdef __NR_sigreturn
+	ANY(__NR_sigreturn),
+#endif
+	ANY(__NR_rt_sigprocmask),
+	ANY(__NR_restart_syscall),
+	SELF(__NR_tgkill, 0),
+};
+
+#define SB_NRULES	(sizeof(sb_rules) / sizeof(sb_rules[0]))
+
+/*
+ * Instructions a program may take: the architecture check (5), the
+ * longest block per rule (6 plus 4 tests), the final kill.
+ */
+#define SB_INSNS	(5 + SB_NRULES * 10 + 1)
+
+/* A program being written; n may pass cap, which build() then refuses. */
+struct sb_prog {
+	struct sock_filter	*ins;
+	size_t			 n, cap;
+};
+
+static uint32_t	sb_kill;
+static int	sb_kill_known;
+
+static void
+put(struct sb_prog *p, uint16_t code, uint32_t k, uint8_t jt, uint8_t jf)
+{
+	if (p->n < p->cap) {
+		p->ins[p->n].code = code;
+		p->ins[p->n].jt = jt;
+		p->ins[p->n].jf = jf;
+		p->ins[p->n].k = k;
+	}
+	p->n++;
+}
+
+/*
+ * One rule's block.  The accumulator holds the call's number on the
+ * way in, and every path into the block ends in it with a return, so
+ * the next block finds the number still there.  With an argument check:
+ *   number? no: past the block
+ *   high word 0? no: kill       (every value checked is 32-bit)
+ *   low word: tests jumping to allow, else kill
+ */
+static void
+put_rule(struct sb_prog *p, const struct sb_rule *r, uint32_t self,
+    uint32_t kill)
+{
+	uint8_t	tests, i;
+
+	if (r->check == SB_ANY) {
+		put(p, BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)r->nr, 0, 1);
+		put(p, BPF_RET | BPF_K, SECCOMP_RET_ALLOW, 0, 0);
+		return;
+	}
+	tests = r->check == SB_BITS ? 2 : r->check == SB_SELF ? 1 : r->n;
+	put(p, BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)r->nr, 0, 5 + tests);
+	put(p, BPF_LD | BPF_W | BPF_ABS, ARG_HI(r->arg), 0, 0);
+	put(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1 + tests);
+	put(p, BPF_LD | BPF_W | BPF_ABS, ARG_LO(r->arg), 0, 0);
+	if (r->check == SB_BITS) {
+		put(p, BPF_ALU | BPF_AND | BPF_K, ~r->v[0], 0, 0);
+		put(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0);
+	} else
+		for (i = 0; i < tests; i++)
+			put(p, BPF_JMP | BPF_JEQ | BPF_K,
+			    r->check == SB_SELF ? self : r->v[i], tests - i, 0);
+	put(p, BPF_RET | BPF_K, kill, 0, 0);
+	put(p, BPF_RET | BPF_K, SECCOMP_RET_ALLOW, 0, 0);
+}
+
+/*
+ * Write the program into ins (cap instructions) for the process self.
+ * Returns its length, or 0 when it does not fit.
+ */
+static size_t
+build(struct sock_filter *ins, size_t cap, uint32_t self, uint32_t kill)
+{
+	struct sb_prog	p = { ins, 0, cap };
+	size_t		i;
+
+	put(&p, BPF_LD | BPF_W | BPF_ABS,
+	    offsetof(struct seccomp_data, arch), 0, 0);
+	put(&p, BPF_JMP | BPF_JEQ | BPF_K, SB_ARCH, 1, 0);
+	put(&p, BPF_RET | BPF_K, kill, 0, 0);
+	put(&p, BPF_LD | BPF_W | BPF_ABS,
+	    offsetof(struct seccomp_data, nr), 0, 0);
+#ifdef SB_X32_BIT
+	put(&p, BPF_JMP | BPF_JGE | BPF_K, SB_X32_BIT, 0, 1);
+	put(&p, BPF_RET | BPF_K, kill, 0, 0);
+#endif
+	for (i = 0; i < SB_NRULES; i++)
+		put_rule(&p, &sb_rules[i], self, kill);
+	put(&p, BPF_RET | BPF_K, kill, 0, 0);
+	return p.n <= cap ? p.n : 0;
+}
+
+/*
+ * The strongest kill the kernel has: the whole process (Linux 4.14 and
+ * later), else the calling thread.  Asked once; a fork inherits it.
+ */
+static uint32_t
+kill_action(void)
+{
+	if (sb_kill_known)
+		return sb_kill;
+	sb_kill = SECCOMP_RET_KILL_THREAD;
+#if defined(SECCOMP_RET_KILL_PROCESS) && defined(__NR_seccomp)
+	{
+		uint32_t	a = SECCOMP_RET_KILL_PROCESS;
+
+		if (syscall(__NR_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &a) ==
+		    0)
+			sb_kill = a;
+	}
+#endif
+	sb_kill_known = 1;
+	return sb_kill;
+}
+
+/* Install the filter in this process.  Returns 0, or -1 with errno set. */
+static int
+install(void)
+{
+	struct sock_filter	ins[SB_INSNS];
+	struct sock_fprog	prog;
+	size_t			n;
+
+	if ((n = build(ins, SB_INSNS, (uint32_t)getpid(), kill_action())) ==
+	    0) {
+		errno = E2BIG;
+		return -1;
+	}
+	prog.len = (unsigned short)n;
+	prog.filter = ins;
+	/* Without it an unprivileged process may not install a filter. */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == -1)
+		return -1;
+	return 0;
+}
+
+/* Wait for the check's child.  Returns 0 if SIGSYS ended it, else -1. */
+static int
+probe_result(pid_t pid)
+{
+	int	st;
+
+	while (waitpid(pid, &st, 0) == -1)
+		if (errno != EINTR) {
+			log_warn("syscall filter check: waitpid");
+			return -1;
+		}
+	if (WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS)
+		return 0;
+	if (WIFEXITED(st) && WEXITSTATUS(st) != 0)
+		log_warnx("syscall filter: the kernel refused it (%s): "
+		    "refusing to start; `sandbox no' runs without it",
+		    strerror(WEXITSTATUS(st)));
+	else
+		log_warnx("syscall filter: a forbidden call was not stopped: "
+		    "refusing to start; `sandbox no' runs without it");
+	return -1;
+}
+
+int
+sandbox_check(void)
+{
+	pid_t	pid;
+
+	if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) == -1 && errno == EINVAL) {
+		log_warnx("syscall filter: this kernel has no seccomp: "
+		    "refusing to start; `sandbox no' runs without it");
+		return -1;
+	}
+	if ((pid = fork()) == -1) {
+		log_warn("syscall filter check: fork");
+		return -1;
+	}
+	if (pid == 0) {
+		if (install() == -1)
+			_exit(errno > 0 && errno < 256 ? errno : EINVAL);
+		/* Not on the list: the filter must end the process here. */
+		(void)getppid();
+		_exit(0);
+	}
+	return probe_result(pid);
+}
+
+int
+sandbox_enter(void)
+{
+	if (install() == -1) {
+		log_warn("syscall filter not installed, closing the connection "
+		    "(`sandbox no' runs without it)");
+		return -1;
+	}
+	return 0;
+}
+
+#else	/* no SB_ARCH */
+
+int
+sandbox_check(void)
+{
+	log_warnx("syscall filter: pop3d has none for this architecture: "
+	    "refusing to start; `sandbox no' runs without it");
+	return -1;
+}
+
+int
+sandbox_enter(void)
+{
+	log_warnx("syscall filter: none for this architecture, closing the "
+	    "connection");
+	return -1;
+}
+
+#endif
