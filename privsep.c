@@ -51,6 +51,7 @@
 #include "log.h"
 #include "params.h"
 #include "privsep.h"
+#include "sandbox.h"
 #include "tls.h"
 #include "transport.h"
 
@@ -801,6 +802,11 @@ reap_child(pid_t pid)
 	while (waitpid(pid, &st, 0) == -1)
 		if (errno != EINTR)
 			return -1;
+	if (WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS) {
+		log_warnx("pre-login process killed by the syscall filter "
+		    "(SIGSYS): see the kernel's audit log for the call");
+		return -1;
+	}
 	if (WIFSIGNALED(st)) {
 		log_warnx("pre-login process killed by signal %d",
 		    WTERMSIG(st));
@@ -822,14 +828,17 @@ session_id(void)
 	log_session(id);
 }
 
-/* The pre-login process: jail, then the protocol engine. */
+/*
+ * The pre-login process: jail, the syscall filter before any client
+ * byte is read, then the protocol engine.
+ */
 static int
 preauth(const struct conf *c, int fd_in, int fd_out, struct conn_link *link,
     int (*prepare)(struct conn_link *, void *), void *arg)
 {
 	struct transport	t;
 
-	if (jail(c) == -1)
+	if (jail(c) == -1 || (c->sandbox && sandbox_enter() == -1))
 		return -1;
 	if (prepare != NULL && prepare(link, arg) == -1)
 		return -1;
