@@ -18,12 +18,14 @@ delays, the relay, timeouts) stay within the filter.
 """
 
 import os
+import re
 import shutil
 import signal
 import socket
 import ssl
 import subprocess
 import tempfile
+import time
 import unittest
 
 import harness
@@ -51,6 +53,11 @@ def status(pid, field):
             if line.startswith(field + ":"):
                 return line.split()[1]
     return None
+
+
+def read_text(path):
+    with open(path) as f:
+        return f.read()
 
 
 def children(pid):
@@ -266,6 +273,114 @@ class KernelWithoutSeccompTest(SandboxCase):
                       "connection (`sandbox no' runs without it): Invalid "
                       "argument", srv.log())
         self.assertIsNone(srv.proc.poll())
+
+
+# Run by sh in a mount namespace of its own ($1 the test's directory, then
+# the command): a /dev holding only null and a log socket of the test's,
+# so a daemon that detaches logs to syslog there and nowhere else.
+SYSLOG_NS = r"""
+set -eu
+t=$1
+shift
+mount --make-rprivate /
+mkdir "$t/hostdev"
+mount --bind /dev "$t/hostdev"
+mount -t tmpfs -o mode=755 tmpfs /dev
+touch /dev/null
+mount --bind "$t/hostdev/null" /dev/null
+ln -s "$t/log" /dev/log
+exec "$@"
+"""
+
+# A line as syslog(3) would send it: "<PRI>Mmm dd hh:mm:ss pop3d[pid]: ".
+SYSLOG_HEAD = r"^<2\d>[A-Z][a-z]{2} [ 123]\d \d\d:\d\d:\d\d pop3d\[\d+\]: "
+
+
+@unittest.skipUnless(IS_ROOT and shutil.which("unshare"),
+                     "needs root and unshare(1) for a /dev of its own")
+class SyslogTest(SandboxCase):
+    """log.c speaks syslog itself (glibc's syslog(3) would make socket()
+    and open() calls the filter kills): the detached daemon's processes,
+    the jailed one included, log to /dev/log, and after the syslog daemon
+    restarts (a new socket at /dev/log) the listener reconnects and each
+    new connection starts with a connection of its own."""
+
+    def setUp(self):
+        super().setUp()
+        self.socks = []
+
+    def listen_log(self, path):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        s.bind(path)
+        os.chmod(path, 0o666)
+        s.settimeout(0.1)
+        self.addCleanup(s.close)
+        self.socks.append(s)
+        return s
+
+    def lines(self, s, pattern, limit=5.0):
+        """Read datagrams from s until one matches; return the text."""
+        got = []
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            try:
+                got.append(s.recv(4096).decode("utf-8", "replace"))
+            except socket.timeout:
+                continue
+            if re.search(SYSLOG_HEAD + pattern, got[-1]):
+                return got
+        self.fail("no %r in %r" % (pattern, got))
+
+    def start_detached(self):
+        srv = self.server([message("a", "x\n")], start=False, conf={
+            "chroot": self.jail, "expire": "never"})
+        srv.extra["pidfile"] = pidfile = os.path.join(srv.dir, "pop3d.pid")
+        port = harness.free_port()
+        srv.write_conf(port)
+        log = self.listen_log(os.path.join(srv.dir, "log"))
+        r = subprocess.run(["unshare", "--mount", "sh", "-c", SYSLOG_NS,
+                            "sh", srv.dir, harness.pop3d_path(), "-f",
+                            srv.conf_path], capture_output=True,
+                           timeout=PROC_TIMEOUT)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        pid = int(wait_for(lambda: read_text(pidfile).strip()))
+        self.addCleanup(self.stop_detached, pid)
+        self.lines(log, r"pop3d \S+ ready")
+        return srv, port, log, pid
+
+    @staticmethod
+    def stop_detached(pid):
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(pid, sig)
+            except ProcessLookupError:
+                return
+            wait_for(lambda: not os.path.exists("/proc/%d" % pid))
+
+    def failed_login(self, port):
+        c = harness.Client(port)
+        self.addCleanup(c.close)
+        self.assertOK(c.line())
+        self.assertOK(c.cmd("USER alice"))
+        self.assertERR(c.cmd("PASS wrong"))
+        self.assertOK(c.cmd("QUIT"))
+
+    def test_jail_logs_and_syslog_restart(self):
+        srv, port, log, pid = self.start_detached()
+        failed = r"\[[0-9a-f]{8}\] login alice from 127\.0\.0\.1:\d+ " \
+            r"\(USER\): failed, wrong password$"
+        self.failed_login(port)
+        self.lines(log, failed)
+        # The syslog daemon restarts: its old socket goes, a new one
+        # takes the path.
+        log.close()
+        os.unlink(os.path.join(srv.dir, "log"))
+        log = self.listen_log(os.path.join(srv.dir, "log"))
+        self.failed_login(port)
+        got = self.lines(log, failed)
+        os.kill(pid, signal.SIGHUP)
+        got += self.lines(log, r"SIGHUP: configuration reloaded")
+        self.assertFalse([l for l in got if SIGSYS_LINE in l], got)
 
 
 if __name__ == "__main__":
