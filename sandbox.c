@@ -5,7 +5,8 @@
  * and kills the process on any other.
  *
  * Allowed, and what for:
- *   read, write, recvfrom, sendto without an address, poll, close, fcntl
+ *   read, write, recvfrom, sendto without an address (send and recv, or
+ *     socketcall's, where 32-bit glibc uses those), poll, close, fcntl
  *     F_GETFL/F_SETFL: I/O on the descriptors the process holds already
  *     (the client, the monitor's socketpair, the log socket).  No call
  *     that makes a descriptor is allowed (open, socket, accept, dup,
@@ -137,8 +138,15 @@ static const struct sb_rule sb_rules[] = {
 #ifdef __NR_recvfrom
 	ANY(__NR_recvfrom),
 #endif
-#ifdef __NR_socketcall
-	/* Where send and recv go through socketcall, only those. */
+#ifdef __NR_send
+	/* armhf's glibc sends and receives through these. */
+	ANY(__NR_send),
+#endif
+#ifdef __NR_recv
+	ANY(__NR_recv),
+#endif
+#if defined(__i386__) && defined(__NR_socketcall)
+	/* i386's glibc sends and receives through socketcall: only those. */
 	ONE_OF(__NR_socketcall, 0, 4, SYS_SEND, SYS_RECV, SYS_SENDTO,
 	    SYS_RECVFROM),
 #endif
