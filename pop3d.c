@@ -293,6 +293,10 @@ reap(struct daemon *d)
 	int	st;
 
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		if (WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS)
+			log_warnx("session process %ld killed by the syscall "
+			    "filter (SIGSYS): see the kernel's audit log for "
+			    "the call", (long)pid);
 		faildelay_reaped(d->fails, pid, st, now_s());
 		iplimit_release(d->lim, pid);
 		if (d->nchild > 0)

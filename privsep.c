@@ -752,7 +752,8 @@ serve_user(struct monitor *mo, const struct privsep_msg *m)
 	else
 		transport_plain(&t, mo->fd_in, mo->fd_out);
 	t.secure = (int)m->secure;
-	if (become(mo) == -1) {
+	if (become(mo) == -1 ||
+	    (mo->c->sandbox && sandbox_enter_session() == -1)) {
 		(void)write_all(t.fd_out, fail, sizeof(fail) - 1);
 		rc = -1;
 	} else {

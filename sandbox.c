@@ -1,8 +1,8 @@
 /*
- * The syscall filter of the pre-login process: a seccomp-bpf program,
- * built here from a table, that lets through the calls that reading a
- * client, TLS, the protocol engine before login and the TLS relay make,
- * and kills the process on any other.
+ * The syscall filters: seccomp-bpf programs, built here from tables, that
+ * let through the calls that reading a client, TLS, the protocol engine
+ * before login and the TLS relay make (and, for the session after login,
+ * its mailbox's files), and kill the process on any other.
  *
  * Allowed, and what for:
  *   read, write, recvfrom, sendto without an address (send and recv, or
@@ -25,9 +25,13 @@
  * Linux 4.14 the thread, which in this single-threaded process is the
  * same): its monitor sees the SIGSYS and logs it (privsep.c).
  *
- * The table names calls by their __NR_ names, each under #ifdef, so one
- * table serves the architectures below; any other builds without a
- * filter and refuses to start with sandbox yes.
+ * The session process after login gets a filter of its own, the same
+ * list plus the file calls it makes in the mailbox's directory and one
+ * thread (sb_session below); the listener logs its SIGSYS (pop3d.c).
+ *
+ * The tables name calls by their __NR_ names, each under #ifdef, so they
+ * serve the architectures below; any other builds without a filter and
+ * refuses to start with sandbox yes.
  */
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -37,6 +41,7 @@
 
 #include <linux/audit.h>
 #include <linux/filter.h>
+#include <linux/sched.h>
 #include <linux/seccomp.h>
 #ifdef __i386__
 #include <linux/net.h>
@@ -98,27 +103,34 @@ enum sb_check {
 	SB_ANY,		/* nothing: any arguments */
 	SB_ONE_OF,	/* argument arg is one of v[0 .. n-1] */
 	SB_BITS,	/* argument arg sets no bit outside v[0] */
-	SB_SELF		/* argument arg is this process's pid */
+	SB_HAS,		/* argument arg sets every bit of v[0] */
+	SB_SELF,	/* argument arg is this process's pid */
+	SB_FAILS	/* not run: fails with errno v[0] */
 };
+
+#define SB_VALUES_MAX	10
 
 struct sb_rule {
 	long		nr;
 	unsigned char	check;		/* enum sb_check */
 	unsigned char	arg;
 	unsigned char	n;
-	uint32_t	v[4];
+	uint32_t	v[SB_VALUES_MAX];
 };
 
 #define ANY(nr)			{ (nr), SB_ANY, 0, 0, { 0 } }
 #define ONE_OF(nr, a, n, ...)	{ (nr), SB_ONE_OF, (a), (n), { __VA_ARGS__ } }
 #define BITS(nr, a, mask)	{ (nr), SB_BITS, (a), 1, { (mask) } }
+#define HAS(nr, a, bits)	{ (nr), SB_HAS, (a), 1, { (bits) } }
 #define SELF(nr, a)		{ (nr), SB_SELF, (a), 1, { 0 } }
+#define FAILS(nr, err)		{ (nr), SB_FAILS, 0, 1, { (err) } }
 
 #ifdef SB_ARCH
 /* Memory may be readable and writable, never executable. */
 #define SB_PROT		(PROT_READ | PROT_WRITE)
 
-static const struct sb_rule sb_rules[] = {
+/* What both processes make: the pre-login process's list but for fcntl. */
+static const struct sb_rule sb_common[] = {
 	/* The descriptors it holds, most frequent first. */
 	ANY(__NR_read),
 	ANY(__NR_write),
@@ -151,11 +163,6 @@ static const struct sb_rule sb_rules[] = {
 	    SYS_RECVFROM),
 #endif
 	ANY(__NR_close),
-	/* Non-blocking I/O for TLS. */
-	ONE_OF(__NR_fcntl, 1, 2, F_GETFL, F_SETFL),
-#ifdef __NR_fcntl64
-	ONE_OF(__NR_fcntl64, 1, 2, F_GETFL, F_SETFL),
-#endif
 
 	/* Memory. */
 	ANY(__NR_brk),
@@ -168,7 +175,12 @@ static const struct sb_rule sb_rules[] = {
 	BITS(__NR_mprotect, 2, SB_PROT),
 	ANY(__NR_munmap),
 	ANY(__NR_mremap),
+#ifdef SB_SANITIZER
+	/* The sanitizer gives its shadow memory other advice too. */
+	ANY(__NR_madvise),
+#else
 	ONE_OF(__NR_madvise, 2, 3, MADV_DONTNEED, MADV_FREE, MADV_DONTDUMP),
+#endif
 
 	/* Time. */
 #ifdef __NR_clock_gettime
@@ -212,13 +224,191 @@ static const struct sb_rule sb_rules[] = {
 #endif
 };
 
-#define SB_NRULES	(sizeof(sb_rules) / sizeof(sb_rules[0]))
+/* The pre-login process: non-blocking I/O for TLS, nothing else. */
+static const struct sb_rule sb_prelogin[] = {
+	ONE_OF(__NR_fcntl, 1, 2, F_GETFL, F_SETFL),
+#ifdef __NR_fcntl64
+	ONE_OF(__NR_fcntl64, 1, 2, F_GETFL, F_SETFL),
+#endif
+};
+
+/* fcntl in a session: TLS's flags, the mailbox's locks, close-on-exec. */
+#define SESSION_FCNTL(nr)	ONE_OF((nr), 1, 10, F_GETFD, F_SETFD, \
+				    F_GETFL, F_SETFL, F_GETLK, F_SETLK, \
+				    F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, \
+				    F_OFD_SETLKW)
+
+/*
+ * The session process after login, jailed in the mailbox's directory as
+ * the mailbox owner: what the file system calls it makes there (open,
+ * stat, read and write at offsets, locks, links and renames for dotlocks
+ * and the journal, syncs, truncation) and more of their kind, since the
+ * chroot and the owner's rights already bound what they reach; one
+ * thread for a big mailbox's scan.  Not: sockets, other processes,
+ * programs, signals to others, any change of ids or root.
+ */
+static const struct sb_rule sb_session[] = {
+	ANY(__NR_openat),
+#ifdef __NR_open
+	ANY(__NR_open),
+#endif
+#ifdef __NR_newfstatat
+	ANY(__NR_newfstatat),
+#endif
+#ifdef __NR_fstatat64
+	ANY(__NR_fstatat64),
+#endif
+#ifdef __NR_fstat
+	ANY(__NR_fstat),
+#endif
+#ifdef __NR_fstat64
+	ANY(__NR_fstat64),
+#endif
+#ifdef __NR_stat
+	ANY(__NR_stat),
+#endif
+#ifdef __NR_stat64
+	ANY(__NR_stat64),
+#endif
+#ifdef __NR_lstat
+	ANY(__NR_lstat),
+#endif
+#ifdef __NR_lstat64
+	ANY(__NR_lstat64),
+#endif
+#ifdef __NR_statx
+	ANY(__NR_statx),
+#endif
+	ANY(__NR_pread64),
+	ANY(__NR_pwrite64),
+	ANY(__NR_preadv),
+	ANY(__NR_pwritev),
+	ANY(__NR_readv),
+	ANY(__NR_writev),
+	ANY(__NR_lseek),
+#ifdef __NR__llseek
+	ANY(__NR__llseek),
+#endif
+	SESSION_FCNTL(__NR_fcntl),
+#ifdef __NR_fcntl64
+	SESSION_FCNTL(__NR_fcntl64),
+#endif
+	ANY(__NR_flock),
+	ANY(__NR_fsync),
+	ANY(__NR_fdatasync),
+	ANY(__NR_ftruncate),
+#ifdef __NR_ftruncate64
+	ANY(__NR_ftruncate64),
+#endif
+	ANY(__NR_fallocate),
+#ifdef __NR_sync_file_range
+	ANY(__NR_sync_file_range),
+#endif
+#ifdef __NR_sync_file_range2
+	ANY(__NR_sync_file_range2),
+#endif
+#ifdef __NR_fadvise64
+	ANY(__NR_fadvise64),
+#endif
+#ifdef __NR_fadvise64_64
+	ANY(__NR_fadvise64_64),
+#endif
+#ifdef __NR_arm_fadvise64_64
+	ANY(__NR_arm_fadvise64_64),
+#endif
+#ifdef __NR_link
+	ANY(__NR_link),
+#endif
+	ANY(__NR_linkat),
+#ifdef __NR_unlink
+	ANY(__NR_unlink),
+#endif
+	ANY(__NR_unlinkat),
+#ifdef __NR_rename
+	ANY(__NR_rename),
+#endif
+#ifdef __NR_renameat
+	ANY(__NR_renameat),
+#endif
+	ANY(__NR_renameat2),
+#ifdef __NR_mkdir
+	ANY(__NR_mkdir),
+#endif
+	ANY(__NR_mkdirat),
+#ifdef __NR_rmdir
+	ANY(__NR_rmdir),
+#endif
+#ifdef __NR_readlink
+	ANY(__NR_readlink),
+#endif
+	ANY(__NR_readlinkat),
+	ANY(__NR_getdents64),
+#ifdef __NR_access
+	ANY(__NR_access),
+#endif
+	ANY(__NR_faccessat),
+	ANY(__NR_fchmod),
+	ANY(__NR_utimensat),
+#ifdef __NR_utimensat_time64
+	ANY(__NR_utimensat_time64),
+#endif
+	ANY(__NR_fstatfs),
+#ifdef __NR_fstatfs64
+	ANY(__NR_fstatfs64),
+#endif
+	/* Who it runs as (files it trusts are its own), a dotlock's host. */
+	ANY(__NR_uname),
+	ANY(__NR_getuid),
+	ANY(__NR_geteuid),
+	ANY(__NR_getgid),
+	ANY(__NR_getegid),
+#ifdef __NR_getuid32
+	ANY(__NR_getuid32),
+	ANY(__NR_geteuid32),
+	ANY(__NR_getgid32),
+	ANY(__NR_getegid32),
+#endif
+	/* Over TLS, the relay is its child: reaped at the end. */
+	ANY(__NR_wait4),
+	/*
+	 * One thread for a big mailbox's scan: clone only with CLONE_THREAD
+	 * (a thread, never a process).  clone3 keeps its flags in memory
+	 * the filter can't read: it fails as if unknown, and glibc falls
+	 * back to clone.
+	 */
+	HAS(__NR_clone, 0, CLONE_THREAD),
+#ifdef __NR_clone3
+	FAILS(__NR_clone3, ENOSYS),
+#endif
+	ANY(__NR_futex),
+#ifdef __NR_futex_time64
+	ANY(__NR_futex_time64),
+#endif
+	ANY(__NR_set_robust_list),
+	/* glibc's first thread sets its internal signals' handlers. */
+	ANY(__NR_rt_sigaction),
+#ifdef __NR_rseq
+	ANY(__NR_rseq),
+#endif
+	ANY(__NR_sched_yield),
+	/* malloc's first call in a second thread counts the CPUs. */
+	ANY(__NR_sched_getaffinity),
+};
+
+#define SB_COUNT(t)	(sizeof(t) / sizeof((t)[0]))
 
 /*
  * Instructions a program may take: the architecture check (5), the
- * longest block per rule (6 plus 4 tests), the final kill.
+ * longest block per rule (6 plus SB_VALUES_MAX tests), the final kill.
  */
-#define SB_INSNS	(5 + SB_NRULES * 10 + 1)
+#define SB_INSNS	(5 + (SB_COUNT(sb_common) + SB_COUNT(sb_session)) * \
+			    (6 + SB_VALUES_MAX) + 1)
+
+/* Which filter: the pre-login process's, or the session's. */
+enum sb_which {
+	SB_PRELOGIN,
+	SB_SESSION
+};
 
 /* A program being written; n may pass cap, which build() then refuses. */
 struct sb_prog {
@@ -255,12 +445,14 @@ put_rule(struct sb_prog *p, const struct sb_rule *r, uint32_t self,
 {
 	uint8_t	tests, i;
 
-	if (r->check == SB_ANY) {
+	if (r->check == SB_ANY || r->check == SB_FAILS) {
 		put(p, BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)r->nr, 0, 1);
-		put(p, BPF_RET | BPF_K, SECCOMP_RET_ALLOW, 0, 0);
+		put(p, BPF_RET | BPF_K, r->check == SB_ANY ? SECCOMP_RET_ALLOW :
+		    SECCOMP_RET_ERRNO | (r->v[0] & SECCOMP_RET_DATA), 0, 0);
 		return;
 	}
-	tests = r->check == SB_BITS ? 2 : r->check == SB_SELF ? 1 : r->n;
+	tests = r->check == SB_BITS || r->check == SB_HAS ? 2 :
+	    r->check == SB_SELF ? 1 : r->n;
 	put(p, BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)r->nr, 0, 5 + tests);
 	put(p, BPF_LD | BPF_W | BPF_ABS, ARG_HI(r->arg), 0, 0);
 	put(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1 + tests);
@@ -268,6 +460,9 @@ put_rule(struct sb_prog *p, const struct sb_rule *r, uint32_t self,
 	if (r->check == SB_BITS) {
 		put(p, BPF_ALU | BPF_AND | BPF_K, ~r->v[0], 0, 0);
 		put(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0);
+	} else if (r->check == SB_HAS) {
+		put(p, BPF_ALU | BPF_AND | BPF_K, r->v[0], 0, 0);
+		put(p, BPF_JMP | BPF_JEQ | BPF_K, r->v[0], 1, 0);
 	} else
 		for (i = 0; i < tests; i++)
 			put(p, BPF_JMP | BPF_JEQ | BPF_K,
@@ -276,15 +471,26 @@ put_rule(struct sb_prog *p, const struct sb_rule *r, uint32_t self,
 	put(p, BPF_RET | BPF_K, SECCOMP_RET_ALLOW, 0, 0);
 }
 
+/* Every rule of the table t (n rows). */
+static void
+put_table(struct sb_prog *p, const struct sb_rule *t, size_t n,
+    uint32_t self, uint32_t kill)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		put_rule(p, &t[i], self, kill);
+}
+
 /*
- * Write the program into ins (cap instructions) for the process self.
+ * Write filter `which' into ins (cap instructions) for the process self.
  * Returns its length, or 0 when it does not fit.
  */
 static size_t
-build(struct sock_filter *ins, size_t cap, uint32_t self, uint32_t kill)
+build(enum sb_which which, struct sock_filter *ins, size_t cap,
+    uint32_t self, uint32_t kill)
 {
 	struct sb_prog	p = { ins, 0, cap };
-	size_t		i;
 
 	put(&p, BPF_LD | BPF_W | BPF_ABS,
 	    offsetof(struct seccomp_data, arch), 0, 0);
@@ -296,8 +502,11 @@ build(struct sock_filter *ins, size_t cap, uint32_t self, uint32_t kill)
 	put(&p, BPF_JMP | BPF_JGE | BPF_K, SB_X32_BIT, 0, 1);
 	put(&p, BPF_RET | BPF_K, kill, 0, 0);
 #endif
-	for (i = 0; i < SB_NRULES; i++)
-		put_rule(&p, &sb_rules[i], self, kill);
+	put_table(&p, sb_common, SB_COUNT(sb_common), self, kill);
+	if (which == SB_PRELOGIN)
+		put_table(&p, sb_prelogin, SB_COUNT(sb_prelogin), self, kill);
+	else
+		put_table(&p, sb_session, SB_COUNT(sb_session), self, kill);
 	put(&p, BPF_RET | BPF_K, kill, 0, 0);
 	return p.n <= cap ? p.n : 0;
 }
@@ -325,16 +534,16 @@ kill_action(void)
 	return sb_kill;
 }
 
-/* Install the filter in this process.  Returns 0, or -1 with errno set. */
+/* Install filter `which' here.  Returns 0, or -1 with errno set. */
 static int
-install(void)
+install(enum sb_which which)
 {
 	struct sock_filter	ins[SB_INSNS];
 	struct sock_fprog	prog;
 	size_t			n;
 
-	if ((n = build(ins, SB_INSNS, (uint32_t)getpid(), kill_action())) ==
-	    0) {
+	if ((n = build(which, ins, SB_INSNS, (uint32_t)getpid(),
+	    kill_action())) == 0) {
 		errno = E2BIG;
 		return -1;
 	}
@@ -385,7 +594,7 @@ sandbox_check(void)
 		return -1;
 	}
 	if (pid == 0) {
-		if (install() == -1)
+		if (install(SB_PRELOGIN) == -1)
 			_exit(errno > 0 && errno < 256 ? errno : EINVAL);
 		/* Not on the list: the filter must end the process here. */
 		(void)getppid();
@@ -397,9 +606,20 @@ sandbox_check(void)
 int
 sandbox_enter(void)
 {
-	if (install() == -1) {
+	if (install(SB_PRELOGIN) == -1) {
 		log_warn("syscall filter not installed, closing the connection "
 		    "(`sandbox no' runs without it)");
+		return -1;
+	}
+	return 0;
+}
+
+int
+sandbox_enter_session(void)
+{
+	if (install(SB_SESSION) == -1) {
+		log_warn("session syscall filter not installed, closing the "
+		    "connection (`sandbox no' runs without it)");
 		return -1;
 	}
 	return 0;
@@ -421,6 +641,12 @@ sandbox_enter(void)
 	log_warnx("syscall filter: none for this architecture, closing the "
 	    "connection");
 	return -1;
+}
+
+int
+sandbox_enter_session(void)
+{
+	return sandbox_enter();
 }
 
 #endif

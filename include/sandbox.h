@@ -1,7 +1,7 @@
 /*
- * The syscall filter (seccomp-bpf) of the jailed pre-login process: the
- * short list of calls it may make, and the start-up check that this
- * kernel can enforce it.
+ * The syscall filters (seccomp-bpf) of the jailed pre-login process and
+ * of the session process after login: the short lists of calls they may
+ * make, and the start-up check that this kernel can enforce them.
  */
 #ifndef POP3D_SANDBOX_H
 #define POP3D_SANDBOX_H
@@ -22,5 +22,14 @@ int	sandbox_check(void);
  * must end the connection rather than serve it unfiltered.
  */
 int	sandbox_enter(void);
+
+/*
+ * In the session process after login, jailed in the mailbox's directory
+ * as its owner and before it opens the mailbox: the same, with the file
+ * calls a session makes there and one scan thread, still no socket, no
+ * other process or program, no signal to another.  Returns as
+ * sandbox_enter.
+ */
+int	sandbox_enter_session(void);
 
 #endif

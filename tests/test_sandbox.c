@@ -1,9 +1,10 @@
 /*
- * Unit tests of the syscall filter (sandbox.c), each in a child process
- * that installs it: the calls the pre-login process makes go through
+ * Unit tests of the syscall filters (sandbox.c), each in a child process
+ * that installs one: the calls the pre-login process makes go through
  * (memory, time, I/O on descriptors it holds, the log's time stamp),
- * every call that would get it out of its jail kills it with SIGSYS, and
- * the start-up check passes on this kernel.
+ * every call that would get it out of its jail kills it with SIGSYS; the
+ * session's filter lets through the mailbox's file calls and a scan
+ * thread and kills the rest; the start-up check passes on this kernel.
  */
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -12,9 +13,14 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -33,11 +39,11 @@
 static pid_t	parent;
 
 /*
- * Run fn in a child under the filter.  Returns its wait status; fn's
- * return value is the child's exit code.
+ * Run fn in a child under a filter (enter installs it).  Returns its wait
+ * status; fn's return value is the child's exit code.
  */
 static int
-filtered(int (*fn)(void))
+filtered_by(int (*enter)(void), int (*fn)(void))
 {
 	pid_t	pid;
 	int	st;
@@ -46,12 +52,18 @@ filtered(int (*fn)(void))
 	pid = fork();
 	assert_true(pid != -1);
 	if (pid == 0) {
-		if (sandbox_enter() == -1)
+		if (enter() == -1)
 			_exit(100);
 		_exit(fn());
 	}
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	return st;
+}
+
+static int
+filtered(int (*fn)(void))
+{
+	return filtered_by(sandbox_enter, fn);
 }
 
 static void
@@ -278,6 +290,119 @@ test_tgkill_elsewhere(void **state)
 	assert_killed(filtered(do_tgkill_parent));
 }
 
+/* The session's directory (the parent makes it; the child works in it). */
+static char	sdir[] = "/tmp/pop3d-sandbox-XXXXXX";
+
+static void *
+scan_half(void *arg)
+{
+	pthread_mutex_t	*m = arg;
+
+	pthread_mutex_lock(m);
+	pthread_mutex_unlock(m);
+	return arg;
+}
+
+/* A scan thread as mbox.c starts one: on a stack of its own. */
+static int
+one_thread(void)
+{
+	static char	stack[256 * 1024] __attribute__((aligned(4096)));
+	pthread_mutex_t	m = PTHREAD_MUTEX_INITIALIZER;
+	pthread_attr_t	attr;
+	pthread_t	t;
+	void		*r;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setstack(&attr, stack, sizeof(stack));
+	pthread_mutex_lock(&m);
+	if (pthread_create(&t, &attr, scan_half, &m) != 0)
+		return 1;
+	pthread_mutex_unlock(&m);
+	if (pthread_join(t, &r) != 0 || r != &m)
+		return 1;
+	pthread_attr_destroy(&attr);
+	return 0;
+}
+
+/* What a session does to its mailbox's directory, in small. */
+static int
+session_calls(void)
+{
+	struct flock	fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	struct stat	st;
+	struct utsname	u;
+	char		buf[8], box[64], lock[64], tmp[64];
+	int		fd;
+
+	snprintf(box, sizeof(box), "%s/box", sdir);
+	snprintf(lock, sizeof(lock), "%s/box.lock", sdir);
+	snprintf(tmp, sizeof(tmp), "%s/box.tmp", sdir);
+	if ((fd = open(box, O_RDWR | O_CREAT | O_NOFOLLOW, 0600)) == -1)
+		return 1;
+	if (pwrite(fd, "From x\n", 7, 0) != 7 || pread(fd, buf, 7, 0) != 7 ||
+	    fstat(fd, &st) == -1 || lstat(box, &st) == -1 ||
+	    st.st_uid != geteuid())
+		return 2;
+	if (fcntl(fd, F_SETLK, &fl) == -1)
+		return 3;
+	fl.l_type = F_UNLCK;
+	if (fcntl(fd, F_SETLK, &fl) == -1)
+		return 3;
+	fl.l_type = F_WRLCK;
+	if (fcntl(fd, F_OFD_SETLK, &fl) == -1 ||
+	    flock(fd, LOCK_EX | LOCK_NB) == -1)
+		return 3;
+	if (fsync(fd) == -1 || fdatasync(fd) == -1 || ftruncate(fd, 3) == -1 ||
+	    posix_fallocate(fd, 0, 4096) != 0 || futimens(fd, NULL) == -1 ||
+	    sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE) == -1)
+		return 4;
+	if (uname(&u) == -1 || link(box, lock) == -1 ||
+	    rename(lock, tmp) == -1 || unlink(tmp) == -1 || unlink(box) == -1)
+		return 5;
+	if (one_thread() != 0)
+		return 6;
+	return close(fd) == -1 ? 7 : 0;
+}
+
+static void
+test_session_allowed(void **state)
+{
+	(void)state;
+	assert_non_null(mkdtemp(sdir));
+	assert_exit(filtered_by(sandbox_enter_session, session_calls), 0);
+	assert_int_equal(rmdir(sdir), 0);
+}
+
+static int
+do_setuid(void)
+{
+	return setuid(0) == -1 ? 1 : 0;
+}
+
+static int
+do_chroot(void)
+{
+	return chroot("/") == -1 ? 1 : 0;
+}
+
+static void
+test_session_forbidden(void **state)
+{
+	static int	(*const calls[])(void) = {
+		do_socket, do_execve, do_fork, do_kill, do_ptrace,
+		do_exec_memory, do_sendto_address, do_prctl, do_setuid,
+		do_chroot,
+	};
+	size_t		i;
+
+	(void)state;
+	for (i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+		print_message("forbidden call %zu\n", i);
+		assert_killed(filtered_by(sandbox_enter_session, calls[i]));
+	}
+}
+
 static void
 test_check(void **state)
 {
@@ -293,6 +418,8 @@ main(void)
 		cmocka_unit_test(test_forbidden),
 		cmocka_unit_test(test_abort_is_sigabrt),
 		cmocka_unit_test(test_tgkill_elsewhere),
+		cmocka_unit_test(test_session_allowed),
+		cmocka_unit_test(test_session_forbidden),
 		cmocka_unit_test(test_check),
 	};
 

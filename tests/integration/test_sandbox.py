@@ -121,8 +121,9 @@ class FilterInForceTest(CertMixin, SandboxCase):
         self.assertOK(c.cmd("USER alice"))
         self.assertOK(c.cmd("PASS secret"))
         self.assertTrue(c.cmd("STAT").startswith(b"+OK 1 "))
-        # The session process is the monitor, not filtered (yet).
-        self.assertEqual(status(mon, "Seccomp"), "0")
+        # The monitor became the session process: its own filter now.
+        self.assertEqual(status(mon, "Seccomp"), "2")
+        self.assertEqual(status(mon, "NoNewPrivs"), "1")
         self.assertOK(c.cmd("QUIT"))
         c.read_until_eof(5)
 
@@ -181,6 +182,10 @@ class FilterInForceTest(CertMixin, SandboxCase):
         self.assertOK(c.line())
         mon, pre = self.one_session(srv)
         self.assertEqual(status(pre, "Seccomp"), "0")
+        self.assertOK(c.cmd("USER alice"))
+        self.assertOK(c.cmd("PASS secret"))
+        self.assertTrue(c.cmd("STAT").startswith(b"+OK 1 "))
+        self.assertEqual(status(mon, "Seccomp"), "0")
         self.assertOK(c.cmd("QUIT"))
 
 
@@ -216,6 +221,30 @@ class ForbiddenCallTest(SandboxCase):
         c = self.login_client(srv)
         self.assertTrue(c.cmd("STAT").startswith(b"+OK 1 "))
         self.assertOK(c.cmd("QUIT"))
+
+    def test_session_process_filtered_too(self):
+        # After login the session may open its mailbox's files, but not
+        # make a socket, another process or program, or signal another.
+        srv = self.srv_with(hook=True)
+        srv.sigsys_expected = True
+        held = self.login_client(srv)
+        self.assertEqual(held.cmd("XSANDBOX open"),
+                         b"-ERR unknown command\r\n")
+        self.assertOK(held.cmd("QUIT"))
+        held.read_until_eof(5)
+        for n, call in enumerate(("socket", "execve", "fork", "kill",
+                                  "ptrace"), 1):
+            # The killed session's lock went with it: the login works.
+            c = self.login_client(srv)
+            c.send("XSANDBOX %s\r\n" % call)
+            self.assertEqual(c.read_until_eof(5), b"", call)
+            self.assertTrue(wait_for(lambda: len(re.findall(
+                r"session process \d+ killed by the syscall filter "
+                r"\(SIGSYS\): see the kernel's audit log for the call",
+                srv.log())) == n), (call, srv.log()[-2000:]))
+        self.assertIsNone(srv.proc.poll())
+        self.assertTrue(self.login_client(srv).cmd("STAT").startswith(
+            b"+OK 1 "))
 
     def test_without_the_filter_the_call_is_made(self):
         # The same hook with sandbox no: the calls run (and fail in the
