@@ -759,9 +759,9 @@ conf_set_auth_fail_delay_max(struct conf_parse *p, char *val)
 }
 
 /*
- * The pre-login process's syscall filter (sandbox.c).  "no" is for
- * debugging, or a kernel without seccomp: pop3d won't start without the
- * filter otherwise.
+ * The syscall filters of the pre-login and session processes
+ * (sandbox.c).  "no" is for debugging, or a kernel without seccomp:
+ * pop3d won't start without the filters otherwise.
  */
 static int
 conf_set_sandbox(struct conf_parse *p, char *val)
