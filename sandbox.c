@@ -52,6 +52,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -397,20 +398,13 @@ static const struct sb_rule sb_session[] = {
 
 #define SB_COUNT(t)	(sizeof(t) / sizeof((t)[0]))
 
-/*
- * Instructions a program may take: the architecture check (5), the
- * longest block per rule (6 plus SB_VALUES_MAX tests), the final kill.
- */
-#define SB_INSNS	(5 + (SB_COUNT(sb_common) + SB_COUNT(sb_session)) * \
-			    (6 + SB_VALUES_MAX) + 1)
-
 /* Which filter: the pre-login process's, or the session's. */
 enum sb_which {
 	SB_PRELOGIN,
 	SB_SESSION
 };
 
-/* A program being written; n may pass cap, which build() then refuses. */
+/* A program being written; past cap, instructions are only counted. */
 struct sb_prog {
 	struct sock_filter	*ins;
 	size_t			 n, cap;
@@ -484,7 +478,7 @@ put_table(struct sb_prog *p, const struct sb_rule *t, size_t n,
 
 /*
  * Write filter `which' into ins (cap instructions) for the process self.
- * Returns its length, or 0 when it does not fit.
+ * Returns its length, which may be more than cap: then only counted.
  */
 static size_t
 build(enum sb_which which, struct sock_filter *ins, size_t cap,
@@ -508,7 +502,7 @@ build(enum sb_which which, struct sock_filter *ins, size_t cap,
 	else
 		put_table(&p, sb_session, SB_COUNT(sb_session), self, kill);
 	put(&p, BPF_RET | BPF_K, kill, 0, 0);
-	return p.n <= cap ? p.n : 0;
+	return p.n;
 }
 
 /*
@@ -534,26 +528,35 @@ kill_action(void)
 	return sb_kill;
 }
 
-/* Install filter `which' here.  Returns 0, or -1 with errno set. */
+/*
+ * Install filter `which' here.  The program is counted, then written on
+ * the heap (a few kB; on the stack of a long-lived session its pages
+ * would stay written).  Returns 0, or -1 with errno set.
+ */
 static int
 install(enum sb_which which)
 {
-	struct sock_filter	ins[SB_INSNS];
 	struct sock_fprog	prog;
+	uint32_t		self = (uint32_t)getpid(), kill = kill_action();
 	size_t			n;
+	int			rc = -1, saved;
 
-	if ((n = build(which, ins, SB_INSNS, (uint32_t)getpid(),
-	    kill_action())) == 0) {
+	n = build(which, NULL, 0, self, kill);
+	if (n > BPF_MAXINSNS) {
 		errno = E2BIG;
 		return -1;
 	}
-	prog.len = (unsigned short)n;
-	prog.filter = ins;
-	/* Without it an unprivileged process may not install a filter. */
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 ||
-	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == -1)
+	if ((prog.filter = calloc(n, sizeof(*prog.filter))) == NULL)
 		return -1;
-	return 0;
+	prog.len = (unsigned short)build(which, prog.filter, n, self, kill);
+	/* Without it an unprivileged process may not install a filter. */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0)
+		rc = 0;
+	saved = errno;
+	free(prog.filter);
+	errno = saved;
+	return rc;
 }
 
 /* Wait for the check's child.  Returns 0 if SIGSYS ended it, else -1. */
