@@ -753,7 +753,7 @@ serve_user(struct monitor *mo, const struct privsep_msg *m)
 		transport_plain(&t, mo->fd_in, mo->fd_out);
 	t.secure = (int)m->secure;
 	if (become(mo) == -1 ||
-	    (mo->c->sandbox && sandbox_enter_session() == -1)) {
+	    (mo->c->sandbox && sandbox_enter(SANDBOX_SESSION) == -1)) {
 		(void)write_all(t.fd_out, fail, sizeof(fail) - 1);
 		rc = -1;
 	} else {
@@ -839,7 +839,8 @@ preauth(const struct conf *c, int fd_in, int fd_out, struct conn_link *link,
 {
 	struct transport	t;
 
-	if (jail(c) == -1 || (c->sandbox && sandbox_enter() == -1))
+	if (jail(c) == -1 ||
+	    (c->sandbox && sandbox_enter(SANDBOX_PRELOGIN) == -1))
 		return -1;
 	if (prepare != NULL && prepare(link, arg) == -1)
 		return -1;

@@ -1,8 +1,9 @@
 /*
- * The syscall filters: seccomp-bpf programs, built here from tables, that
- * let through the calls that reading a client, TLS, the protocol engine
- * before login and the TLS relay make (and, for the session after login,
- * its mailbox's files), and kill the process on any other.
+ * The syscall filters: seccomp-bpf programs, put together here from
+ * blocks, that let through the calls that reading a client, TLS, the
+ * protocol engine before login and the TLS relay make (and, for the
+ * session after login, its mailbox's files), and kill the process on any
+ * other.
  *
  * Allowed, and what for:
  *   read, write, recvfrom, sendto without an address (send and recv, or
@@ -27,9 +28,9 @@
  *
  * The session process after login gets a filter of its own, the same
  * list plus the file calls it makes in the mailbox's directory and one
- * thread (sb_session below); the listener logs its SIGSYS (pop3d.c).
+ * thread (sb_session_* below); the listener logs its SIGSYS (pop3d.c).
  *
- * The tables name calls by their __NR_ names, each under #ifdef, so they
+ * The blocks name calls by their __NR_ names, each under #ifdef, so they
  * serve the architectures below; any other builds without a filter and
  * refuses to start with sandbox yes.
  */
@@ -90,6 +91,10 @@
 #endif
 #endif
 
+/* The one line pop3d refuses to start with, saying why. */
+#define SB_REFUSE	"syscall filter: %s: refusing to start; `sandbox no' " \
+			"runs without it"
+
 /* The 32-bit halves of a 64-bit argument in struct seccomp_data. */
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define ARG_LO(a)	(offsetof(struct seccomp_data, args[a]))
@@ -99,529 +104,487 @@
 #define ARG_HI(a)	(offsetof(struct seccomp_data, args[a]))
 #endif
 
-/* What a rule checks besides the call's number. */
-enum sb_check {
-	SB_ANY,		/* nothing: any arguments */
-	SB_ONE_OF,	/* argument arg is one of v[0 .. n-1] */
-	SB_BITS,	/* argument arg sets no bit outside v[0] */
-	SB_HAS,		/* argument arg sets every bit of v[0] */
-	SB_SELF,	/* argument arg is this process's pid */
-	SB_FAILS	/* not run: fails with errno v[0] */
-};
+/*
+ * Linux 4.14 and later kill the whole process; older kernels keep only
+ * the action bits of a return value, which leaves this the kill of the
+ * calling thread: in these single-threaded processes, the same.
+ */
+#ifndef SECCOMP_RET_KILL_PROCESS
+#define SECCOMP_RET_KILL_PROCESS	0x80000000U
+#endif
+#define SB_KILL		SECCOMP_RET_KILL_PROCESS
 
-#define SB_VALUES_MAX	10
+/*
+ * The programs are made of blocks that each start with a test of the
+ * call's number (left in the accumulator) and end every path through
+ * them in a return, so blocks can follow each other in any order: a
+ * program is a head, blocks and a final kill.  Calls allowed whatever
+ * their arguments are kept as lists of numbers, each made an ALLOW
+ * block when the program is put together.
+ */
+#define JEQ(k, jt, jf)	{ BPF_JMP | BPF_JEQ | BPF_K, (jt), (jf), (k) }
+#define LD(off)		{ BPF_LD | BPF_W | BPF_ABS, 0, 0, (off) }
+#define AND(k)		{ BPF_ALU | BPF_AND | BPF_K, 0, 0, (k) }
+#define RET(k)		{ BPF_RET | BPF_K, 0, 0, (k) }
 
-struct sb_rule {
-	long		nr;
-	unsigned char	check;		/* enum sb_check */
-	unsigned char	arg;
-	unsigned char	n;
-	uint32_t	v[SB_VALUES_MAX];
-};
+/* The call nr, whatever its arguments. */
+#define ALLOW(nr)	JEQ((nr), 0, 1), RET(SECCOMP_RET_ALLOW)
 
-#define ANY(nr)			{ (nr), SB_ANY, 0, 0, { 0 } }
-#define ONE_OF(nr, a, n, ...)	{ (nr), SB_ONE_OF, (a), (n), { __VA_ARGS__ } }
-#define BITS(nr, a, mask)	{ (nr), SB_BITS, (a), 1, { (mask) } }
-#define HAS(nr, a, bits)	{ (nr), SB_HAS, (a), 1, { (bits) } }
-#define SELF(nr, a)		{ (nr), SB_SELF, (a), 1, { 0 } }
-#define FAILS(nr, err)		{ (nr), SB_FAILS, 0, 1, { (err) } }
+/* The call nr is not run: it fails with errno e. */
+#define FAILS(nr, e)	JEQ((nr), 0, 1), RET(SECCOMP_RET_ERRNO | (e))
+
+/*
+ * The call nr when its argument a passes one of the n tests that follow
+ * (IS, or the two of ONLY or HAS), then ARG_END: a value with a high
+ * word is killed, every checked value being 32-bit.
+ */
+#define ARG(nr, a, n)	JEQ((nr), 0, 5 + (n)), LD(ARG_HI(a)), \
+			JEQ(0, 0, 1 + (n)), LD(ARG_LO(a))
+#define ARG_END		RET(SB_KILL), RET(SECCOMP_RET_ALLOW)
+/* Test i (from 1) of n: the argument is v. */
+#define IS(v, i, n)	JEQ((v), (n) - (i) + 1, 0)
+/* The argument sets no bit outside m (two tests). */
+#define ONLY(m)		AND(~(uint32_t)(m)), JEQ(0, 1, 0)
+/* The argument sets every bit of m (two tests). */
+#define HAS(m)		AND(m), JEQ((m), 1, 0)
 
 #ifdef SB_ARCH
 /* Memory may be readable and writable, never executable. */
 #define SB_PROT		(PROT_READ | PROT_WRITE)
 
-/* What both processes make: the pre-login process's list but for fcntl. */
-static const struct sb_rule sb_common[] = {
-	/* The descriptors it holds, most frequent first. */
-	ANY(__NR_read),
-	ANY(__NR_write),
+/*
+ * The architecture, then the call's number into the accumulator: a call
+ * of another calling convention would be read with the wrong numbers.
+ */
+static const struct sock_filter sb_head[] = {
+	LD(offsetof(struct seccomp_data, arch)),
+	JEQ(SB_ARCH, 1, 0),
+	RET(SB_KILL),
+	LD(offsetof(struct seccomp_data, nr)),
+#ifdef SB_X32_BIT
+	{ BPF_JMP | BPF_JGE | BPF_K, 0, 1, SB_X32_BIT },
+	RET(SB_KILL),
+#endif
+};
+
+/*
+ * What both processes make, whatever the arguments: the pre-login
+ * process's list, but for the calls checked below and fcntl.  The most
+ * frequent come first: the program tries the rules in order.
+ */
+static const uint16_t sb_common_any[] = {
+	/* The descriptors it holds. */
+	__NR_read,
+	__NR_write,
 #ifdef __NR_poll
-	ANY(__NR_poll),
+	__NR_poll,
 #endif
 #ifdef __NR_ppoll
-	ANY(__NR_ppoll),
+	__NR_ppoll,
 #endif
 #ifdef __NR_ppoll_time64
-	ANY(__NR_ppoll_time64),
-#endif
-#ifdef __NR_sendto
-	/* Without an address: it could reach an abstract-namespace socket. */
-	ONE_OF(__NR_sendto, 4, 1, 0),
+	__NR_ppoll_time64,
 #endif
 #ifdef __NR_recvfrom
-	ANY(__NR_recvfrom),
+	__NR_recvfrom,
 #endif
-#ifdef __NR_send
 	/* armhf's glibc sends and receives through these. */
-	ANY(__NR_send),
+#ifdef __NR_send
+	__NR_send,
 #endif
 #ifdef __NR_recv
-	ANY(__NR_recv),
+	__NR_recv,
 #endif
-#if defined(__i386__) && defined(__NR_socketcall)
-	/* i386's glibc sends and receives through socketcall: only those. */
-	ONE_OF(__NR_socketcall, 0, 4, SYS_SEND, SYS_RECV, SYS_SENDTO,
-	    SYS_RECVFROM),
-#endif
-	ANY(__NR_close),
+	__NR_close,
 
 	/* Memory. */
-	ANY(__NR_brk),
-#ifdef __NR_mmap
-	BITS(__NR_mmap, 2, SB_PROT),
-#endif
-#ifdef __NR_mmap2
-	BITS(__NR_mmap2, 2, SB_PROT),
-#endif
-	BITS(__NR_mprotect, 2, SB_PROT),
-	ANY(__NR_munmap),
-	ANY(__NR_mremap),
-#ifdef SB_SANITIZER
-	/* The sanitizer gives its shadow memory other advice too. */
-	ANY(__NR_madvise),
-#else
-	ONE_OF(__NR_madvise, 2, 3, MADV_DONTNEED, MADV_FREE, MADV_DONTDUMP),
-#endif
+	__NR_brk,
+	__NR_munmap,
+	__NR_mremap,
 
 	/* Time. */
 #ifdef __NR_clock_gettime
-	ANY(__NR_clock_gettime),
+	__NR_clock_gettime,
 #endif
 #ifdef __NR_clock_gettime64
-	ANY(__NR_clock_gettime64),
+	__NR_clock_gettime64,
 #endif
 #ifdef __NR_gettimeofday
-	ANY(__NR_gettimeofday),
+	__NR_gettimeofday,
 #endif
 #ifdef __NR_time
-	ANY(__NR_time),
+	__NR_time,
 #endif
 #ifdef __NR_nanosleep
-	ANY(__NR_nanosleep),
+	__NR_nanosleep,
 #endif
 #ifdef __NR_clock_nanosleep
-	ANY(__NR_clock_nanosleep),
+	__NR_clock_nanosleep,
 #endif
 #ifdef __NR_clock_nanosleep_time64
-	ANY(__NR_clock_nanosleep_time64),
+	__NR_clock_nanosleep_time64,
 #endif
-	ANY(__NR_getrandom),
+	__NR_getrandom,
 
 	/* The process itself. */
-	ANY(__NR_getpid),
-	ANY(__NR_gettid),
-	ANY(__NR_exit_group),
-	ANY(__NR_exit),
-	ANY(__NR_rt_sigreturn),
+	__NR_getpid,
+	__NR_gettid,
+	__NR_exit_group,
+	__NR_exit,
+	__NR_rt_sigreturn,
 #ifdef __NR_sigreturn
-	ANY(__NR_sigreturn),
+	__NR_sigreturn,
 #endif
-	ANY(__NR_rt_sigprocmask),
-	ANY(__NR_restart_syscall),
-	SELF(__NR_tgkill, 0),
+	__NR_rt_sigprocmask,
+	__NR_restart_syscall,
 #ifdef SB_SANITIZER
-	/* Its exit hook takes down the alternate signal stack. */
-	ANY(__NR_sigaltstack),
+	/* Its exit hook takes down the alternate signal stack... */
+	__NR_sigaltstack,
+	/* ...and it gives its shadow memory other advice too. */
+	__NR_madvise,
 #endif
 };
+
+/* What both make, with these arguments only. */
+static const struct sock_filter sb_common_args[] = {
+#ifdef __NR_sendto
+	/* Without an address: it could reach an abstract-namespace socket. */
+	ARG(__NR_sendto, 4, 1), IS(0, 1, 1), ARG_END,
+#endif
+#if defined(__i386__) && defined(__NR_socketcall)
+	/* i386's glibc sends and receives through socketcall: only those. */
+	ARG(__NR_socketcall, 0, 4), IS(SYS_SEND, 1, 4), IS(SYS_RECV, 2, 4),
+	    IS(SYS_SENDTO, 3, 4), IS(SYS_RECVFROM, 4, 4), ARG_END,
+#endif
+#ifdef __NR_mmap
+	ARG(__NR_mmap, 2, 2), ONLY(SB_PROT), ARG_END,
+#endif
+#ifdef __NR_mmap2
+	ARG(__NR_mmap2, 2, 2), ONLY(SB_PROT), ARG_END,
+#endif
+	ARG(__NR_mprotect, 2, 2), ONLY(SB_PROT), ARG_END,
+#ifndef SB_SANITIZER
+	/* Advice that only gives memory back (malloc_trim). */
+	ARG(__NR_madvise, 2, 3), IS(MADV_DONTNEED, 1, 3), IS(MADV_FREE, 2, 3),
+	    IS(MADV_DONTDUMP, 3, 3), ARG_END,
+#endif
+};
+
+/*
+ * abort(3) raises SIGABRT with tgkill: allowed at this process only.
+ * Its pid goes into the test at SB_SELF_AT when the filter is installed.
+ */
+static const struct sock_filter sb_self[] = {
+	ARG(__NR_tgkill, 0, 1), IS(0, 1, 1), ARG_END
+};
+#define SB_SELF_AT	4
 
 /* The pre-login process: non-blocking I/O for TLS, nothing else. */
-static const struct sb_rule sb_prelogin[] = {
-	ONE_OF(__NR_fcntl, 1, 2, F_GETFL, F_SETFL),
+static const struct sock_filter sb_prelogin_args[] = {
+	ARG(__NR_fcntl, 1, 2), IS(F_GETFL, 1, 2), IS(F_SETFL, 2, 2), ARG_END,
 #ifdef __NR_fcntl64
-	ONE_OF(__NR_fcntl64, 1, 2, F_GETFL, F_SETFL),
+	ARG(__NR_fcntl64, 1, 2), IS(F_GETFL, 1, 2), IS(F_SETFL, 2, 2),
+	    ARG_END,
 #endif
 };
-
-/* fcntl in a session: TLS's flags, the mailbox's locks, close-on-exec. */
-#define SESSION_FCNTL(nr)	ONE_OF((nr), 1, 10, F_GETFD, F_SETFD, \
-				    F_GETFL, F_SETFL, F_GETLK, F_SETLK, \
-				    F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, \
-				    F_OFD_SETLKW)
 
 /*
  * The session process after login, jailed in the mailbox's directory as
- * the mailbox owner: what the file system calls it makes there (open,
- * stat, read and write at offsets, locks, links and renames for dotlocks
- * and the journal, syncs, truncation) and more of their kind, since the
+ * the mailbox owner: the file system calls it makes there (open, stat,
+ * read and write at offsets, locks, links and renames for dotlocks and
+ * the journal, syncs, truncation) and more of their kind, since the
  * chroot and the owner's rights already bound what they reach; one
  * thread for a big mailbox's scan.  Not: sockets, other processes,
  * programs, signals to others, any change of ids or root.
  */
-static const struct sb_rule sb_session[] = {
-	ANY(__NR_openat),
+static const uint16_t sb_session_any[] = {
+	__NR_openat,
 #ifdef __NR_open
-	ANY(__NR_open),
+	__NR_open,
 #endif
 #ifdef __NR_newfstatat
-	ANY(__NR_newfstatat),
+	__NR_newfstatat,
 #endif
 #ifdef __NR_fstatat64
-	ANY(__NR_fstatat64),
+	__NR_fstatat64,
 #endif
 #ifdef __NR_fstat
-	ANY(__NR_fstat),
+	__NR_fstat,
 #endif
 #ifdef __NR_fstat64
-	ANY(__NR_fstat64),
+	__NR_fstat64,
 #endif
 #ifdef __NR_stat
-	ANY(__NR_stat),
+	__NR_stat,
 #endif
 #ifdef __NR_stat64
-	ANY(__NR_stat64),
+	__NR_stat64,
 #endif
 #ifdef __NR_lstat
-	ANY(__NR_lstat),
+	__NR_lstat,
 #endif
 #ifdef __NR_lstat64
-	ANY(__NR_lstat64),
+	__NR_lstat64,
 #endif
 #ifdef __NR_statx
-	ANY(__NR_statx),
+	__NR_statx,
 #endif
-	ANY(__NR_pread64),
-	ANY(__NR_pwrite64),
-	ANY(__NR_preadv),
-	ANY(__NR_pwritev),
-	ANY(__NR_readv),
-	ANY(__NR_writev),
-	ANY(__NR_lseek),
+	__NR_pread64,
+	__NR_pwrite64,
+	__NR_preadv,
+	__NR_pwritev,
+	__NR_readv,
+	__NR_writev,
+	__NR_lseek,
 #ifdef __NR__llseek
-	ANY(__NR__llseek),
+	__NR__llseek,
 #endif
+	__NR_flock,
+	__NR_fsync,
+	__NR_fdatasync,
+	__NR_ftruncate,
+#ifdef __NR_ftruncate64
+	__NR_ftruncate64,
+#endif
+	__NR_fallocate,
+#ifdef __NR_sync_file_range
+	__NR_sync_file_range,
+#endif
+#ifdef __NR_sync_file_range2
+	__NR_sync_file_range2,
+#endif
+#ifdef __NR_fadvise64
+	__NR_fadvise64,
+#endif
+#ifdef __NR_fadvise64_64
+	__NR_fadvise64_64,
+#endif
+#ifdef __NR_arm_fadvise64_64
+	__NR_arm_fadvise64_64,
+#endif
+#ifdef __NR_link
+	__NR_link,
+#endif
+	__NR_linkat,
+#ifdef __NR_unlink
+	__NR_unlink,
+#endif
+	__NR_unlinkat,
+#ifdef __NR_rename
+	__NR_rename,
+#endif
+#ifdef __NR_renameat
+	__NR_renameat,
+#endif
+	__NR_renameat2,
+#ifdef __NR_mkdir
+	__NR_mkdir,
+#endif
+	__NR_mkdirat,
+#ifdef __NR_rmdir
+	__NR_rmdir,
+#endif
+#ifdef __NR_readlink
+	__NR_readlink,
+#endif
+	__NR_readlinkat,
+	__NR_getdents64,
+#ifdef __NR_access
+	__NR_access,
+#endif
+	__NR_faccessat,
+	__NR_fchmod,
+	__NR_utimensat,
+#ifdef __NR_utimensat_time64
+	__NR_utimensat_time64,
+#endif
+	__NR_fstatfs,
+#ifdef __NR_fstatfs64
+	__NR_fstatfs64,
+#endif
+	/* Who it runs as (files it trusts are its own), a dotlock's host. */
+	__NR_uname,
+	__NR_getuid,
+	__NR_geteuid,
+	__NR_getgid,
+	__NR_getegid,
+#ifdef __NR_getuid32
+	__NR_getuid32,
+	__NR_geteuid32,
+	__NR_getgid32,
+	__NR_getegid32,
+#endif
+	/* Over TLS, the relay is its child: reaped at the end. */
+	__NR_wait4,
+	/* The scan thread's start, locks and end. */
+	__NR_futex,
+#ifdef __NR_futex_time64
+	__NR_futex_time64,
+#endif
+	__NR_set_robust_list,
+#ifdef __NR_rseq
+	__NR_rseq,
+#endif
+	__NR_sched_yield,
+	/* glibc's first thread sets its internal signals' handlers. */
+	__NR_rt_sigaction,
+	/* malloc's first call in a second thread counts the CPUs. */
+	__NR_sched_getaffinity,
+};
+
+/* fcntl in a session: TLS's flags, the mailbox's locks, close-on-exec. */
+#define SESSION_FCNTL(nr) \
+	ARG((nr), 1, 10), IS(F_GETFD, 1, 10), IS(F_SETFD, 2, 10), \
+	IS(F_GETFL, 3, 10), IS(F_SETFL, 4, 10), IS(F_GETLK, 5, 10), \
+	IS(F_SETLK, 6, 10), IS(F_SETLKW, 7, 10), IS(F_OFD_GETLK, 8, 10), \
+	IS(F_OFD_SETLK, 9, 10), IS(F_OFD_SETLKW, 10, 10), ARG_END
+
+static const struct sock_filter sb_session_args[] = {
 	SESSION_FCNTL(__NR_fcntl),
 #ifdef __NR_fcntl64
 	SESSION_FCNTL(__NR_fcntl64),
 #endif
-	ANY(__NR_flock),
-	ANY(__NR_fsync),
-	ANY(__NR_fdatasync),
-	ANY(__NR_ftruncate),
-#ifdef __NR_ftruncate64
-	ANY(__NR_ftruncate64),
-#endif
-	ANY(__NR_fallocate),
-#ifdef __NR_sync_file_range
-	ANY(__NR_sync_file_range),
-#endif
-#ifdef __NR_sync_file_range2
-	ANY(__NR_sync_file_range2),
-#endif
-#ifdef __NR_fadvise64
-	ANY(__NR_fadvise64),
-#endif
-#ifdef __NR_fadvise64_64
-	ANY(__NR_fadvise64_64),
-#endif
-#ifdef __NR_arm_fadvise64_64
-	ANY(__NR_arm_fadvise64_64),
-#endif
-#ifdef __NR_link
-	ANY(__NR_link),
-#endif
-	ANY(__NR_linkat),
-#ifdef __NR_unlink
-	ANY(__NR_unlink),
-#endif
-	ANY(__NR_unlinkat),
-#ifdef __NR_rename
-	ANY(__NR_rename),
-#endif
-#ifdef __NR_renameat
-	ANY(__NR_renameat),
-#endif
-	ANY(__NR_renameat2),
-#ifdef __NR_mkdir
-	ANY(__NR_mkdir),
-#endif
-	ANY(__NR_mkdirat),
-#ifdef __NR_rmdir
-	ANY(__NR_rmdir),
-#endif
-#ifdef __NR_readlink
-	ANY(__NR_readlink),
-#endif
-	ANY(__NR_readlinkat),
-	ANY(__NR_getdents64),
-#ifdef __NR_access
-	ANY(__NR_access),
-#endif
-	ANY(__NR_faccessat),
-	ANY(__NR_fchmod),
-	ANY(__NR_utimensat),
-#ifdef __NR_utimensat_time64
-	ANY(__NR_utimensat_time64),
-#endif
-	ANY(__NR_fstatfs),
-#ifdef __NR_fstatfs64
-	ANY(__NR_fstatfs64),
-#endif
-	/* Who it runs as (files it trusts are its own), a dotlock's host. */
-	ANY(__NR_uname),
-	ANY(__NR_getuid),
-	ANY(__NR_geteuid),
-	ANY(__NR_getgid),
-	ANY(__NR_getegid),
-#ifdef __NR_getuid32
-	ANY(__NR_getuid32),
-	ANY(__NR_geteuid32),
-	ANY(__NR_getgid32),
-	ANY(__NR_getegid32),
-#endif
-	/* Over TLS, the relay is its child: reaped at the end. */
-	ANY(__NR_wait4),
 	/*
-	 * One thread for a big mailbox's scan: clone only with CLONE_THREAD
-	 * (a thread, never a process).  clone3 keeps its flags in memory
-	 * the filter can't read: it fails as if unknown, and glibc falls
-	 * back to clone.
+	 * The scan thread: clone only with CLONE_THREAD (a thread, never a
+	 * process).  clone3 keeps its flags in memory the filter can't
+	 * read: it fails as if unknown, and glibc falls back to clone.
 	 */
-	HAS(__NR_clone, 0, CLONE_THREAD),
+	ARG(__NR_clone, 0, 2), HAS(CLONE_THREAD), ARG_END,
 #ifdef __NR_clone3
 	FAILS(__NR_clone3, ENOSYS),
 #endif
-	ANY(__NR_futex),
-#ifdef __NR_futex_time64
-	ANY(__NR_futex_time64),
-#endif
-	ANY(__NR_set_robust_list),
-	/* glibc's first thread sets its internal signals' handlers. */
-	ANY(__NR_rt_sigaction),
-#ifdef __NR_rseq
-	ANY(__NR_rseq),
-#endif
-	ANY(__NR_sched_yield),
-	/* malloc's first call in a second thread counts the CPUs. */
-	ANY(__NR_sched_getaffinity),
+};
+
+static const struct sock_filter sb_tail[] = {
+	RET(SB_KILL)
 };
 
 #define SB_COUNT(t)	(sizeof(t) / sizeof((t)[0]))
 
-/* Which filter: the pre-login process's, or the session's. */
-enum sb_which {
-	SB_PRELOGIN,
-	SB_SESSION
-};
+/* The longest program: the session's. */
+#define SB_INSNS	(SB_COUNT(sb_head) + 2 * SB_COUNT(sb_common_any) + \
+			    SB_COUNT(sb_common_args) + SB_COUNT(sb_self) + \
+			    2 * SB_COUNT(sb_session_any) + \
+			    SB_COUNT(sb_session_args) + SB_COUNT(sb_tail))
 
-/* A program being written; past cap, instructions are only counted. */
-struct sb_prog {
-	struct sock_filter	*ins;
-	size_t			 n, cap;
-};
-
-static uint32_t	sb_kill;
-static int	sb_kill_known;
-
+/* Append the n instructions at t to the program p. */
 static void
-put(struct sb_prog *p, uint16_t code, uint32_t k, uint8_t jt, uint8_t jf)
+append(struct sock_fprog *p, const struct sock_filter *t, size_t n)
 {
-	if (p->n < p->cap) {
-		p->ins[p->n].code = code;
-		p->ins[p->n].jt = jt;
-		p->ins[p->n].jf = jf;
-		p->ins[p->n].k = k;
-	}
-	p->n++;
+	memcpy(p->filter + p->len, t, n * sizeof(*t));
+	p->len += (unsigned short)n;
 }
 
-/*
- * One rule's block.  The accumulator holds the call's number on the
- * way in, and every path into the block ends in it with a return, so
- * the next block finds the number still there.  With an argument check:
- *   number? no: past the block
- *   high word 0? no: kill       (every value checked is 32-bit)
- *   low word: tests jumping to allow, else kill
- */
+/* Append an allow, whatever the arguments, of each of the n calls in nr. */
 static void
-put_rule(struct sb_prog *p, const struct sb_rule *r, uint32_t self,
-    uint32_t kill)
+append_any(struct sock_fprog *p, const uint16_t *nr, size_t n)
 {
-	uint8_t	tests, i;
+	static const struct sock_filter	allow[] = { ALLOW(0) };
+	size_t				i;
 
-	if (r->check == SB_ANY || r->check == SB_FAILS) {
-		put(p, BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)r->nr, 0, 1);
-		put(p, BPF_RET | BPF_K, r->check == SB_ANY ? SECCOMP_RET_ALLOW :
-		    SECCOMP_RET_ERRNO | (r->v[0] & SECCOMP_RET_DATA), 0, 0);
-		return;
+	for (i = 0; i < n; i++) {
+		append(p, allow, SB_COUNT(allow));
+		p->filter[p->len - 2].k = nr[i];
 	}
-	tests = r->check == SB_BITS || r->check == SB_HAS ? 2 :
-	    r->check == SB_SELF ? 1 : r->n;
-	put(p, BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)r->nr, 0, 5 + tests);
-	put(p, BPF_LD | BPF_W | BPF_ABS, ARG_HI(r->arg), 0, 0);
-	put(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1 + tests);
-	put(p, BPF_LD | BPF_W | BPF_ABS, ARG_LO(r->arg), 0, 0);
-	if (r->check == SB_BITS) {
-		put(p, BPF_ALU | BPF_AND | BPF_K, ~r->v[0], 0, 0);
-		put(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0);
-	} else if (r->check == SB_HAS) {
-		put(p, BPF_ALU | BPF_AND | BPF_K, r->v[0], 0, 0);
-		put(p, BPF_JMP | BPF_JEQ | BPF_K, r->v[0], 1, 0);
-	} else
-		for (i = 0; i < tests; i++)
-			put(p, BPF_JMP | BPF_JEQ | BPF_K,
-			    r->check == SB_SELF ? self : r->v[i], tests - i, 0);
-	put(p, BPF_RET | BPF_K, kill, 0, 0);
-	put(p, BPF_RET | BPF_K, SECCOMP_RET_ALLOW, 0, 0);
-}
-
-/* Every rule of the table t (n rows). */
-static void
-put_table(struct sb_prog *p, const struct sb_rule *t, size_t n,
-    uint32_t self, uint32_t kill)
-{
-	size_t	i;
-
-	for (i = 0; i < n; i++)
-		put_rule(p, &t[i], self, kill);
 }
 
 /*
- * Write filter `which' into ins (cap instructions) for the process self.
- * Returns its length, which may be more than cap: then only counted.
- */
-static size_t
-build(enum sb_which which, struct sock_filter *ins, size_t cap,
-    uint32_t self, uint32_t kill)
-{
-	struct sb_prog	p = { ins, 0, cap };
-
-	put(&p, BPF_LD | BPF_W | BPF_ABS,
-	    offsetof(struct seccomp_data, arch), 0, 0);
-	put(&p, BPF_JMP | BPF_JEQ | BPF_K, SB_ARCH, 1, 0);
-	put(&p, BPF_RET | BPF_K, kill, 0, 0);
-	put(&p, BPF_LD | BPF_W | BPF_ABS,
-	    offsetof(struct seccomp_data, nr), 0, 0);
-#ifdef SB_X32_BIT
-	put(&p, BPF_JMP | BPF_JGE | BPF_K, SB_X32_BIT, 0, 1);
-	put(&p, BPF_RET | BPF_K, kill, 0, 0);
-#endif
-	put_table(&p, sb_common, SB_COUNT(sb_common), self, kill);
-	if (which == SB_PRELOGIN)
-		put_table(&p, sb_prelogin, SB_COUNT(sb_prelogin), self, kill);
-	else
-		put_table(&p, sb_session, SB_COUNT(sb_session), self, kill);
-	put(&p, BPF_RET | BPF_K, kill, 0, 0);
-	return p.n;
-}
-
-/*
- * The strongest kill the kernel has: the whole process (Linux 4.14 and
- * later), else the calling thread.  Asked once; a fork inherits it.
- */
-static uint32_t
-kill_action(void)
-{
-	if (sb_kill_known)
-		return sb_kill;
-	sb_kill = SECCOMP_RET_KILL_THREAD;
-#if defined(SECCOMP_RET_KILL_PROCESS) && defined(__NR_seccomp)
-	{
-		uint32_t	a = SECCOMP_RET_KILL_PROCESS;
-
-		if (syscall(__NR_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &a) ==
-		    0)
-			sb_kill = a;
-	}
-#endif
-	sb_kill_known = 1;
-	return sb_kill;
-}
-
-/*
- * Install filter `which' here.  The program is counted, then written on
- * the heap (a few kB; on the stack of a long-lived session its pages
- * would stay written).  Returns 0, or -1 with errno set.
+ * Install the filter of `which' here: a copy of it on the heap, with this
+ * process's pid in it.  Returns 0, or -1 with errno set.
  */
 static int
-install(enum sb_which which)
+install(enum sandbox_proc which)
 {
 	struct sock_fprog	prog;
-	uint32_t		self = (uint32_t)getpid(), kill = kill_action();
-	size_t			n;
-	int			rc = -1, saved;
+	size_t			self;
+	int			rc = -1;
 
-	n = build(which, NULL, 0, self, kill);
-	if (n > BPF_MAXINSNS) {
-		errno = E2BIG;
+	if ((prog.filter = calloc(SB_INSNS, sizeof(*prog.filter))) == NULL)
 		return -1;
-	}
-	if ((prog.filter = calloc(n, sizeof(*prog.filter))) == NULL)
-		return -1;
-	prog.len = (unsigned short)build(which, prog.filter, n, self, kill);
+	prog.len = 0;
+	append(&prog, sb_head, SB_COUNT(sb_head));
+	append_any(&prog, sb_common_any, SB_COUNT(sb_common_any));
+	append(&prog, sb_common_args, SB_COUNT(sb_common_args));
+	self = prog.len + SB_SELF_AT;
+	append(&prog, sb_self, SB_COUNT(sb_self));
+	prog.filter[self].k = (uint32_t)getpid();
+	if (which == SANDBOX_SESSION) {
+		append_any(&prog, sb_session_any, SB_COUNT(sb_session_any));
+		append(&prog, sb_session_args, SB_COUNT(sb_session_args));
+	} else
+		append(&prog, sb_prelogin_args, SB_COUNT(sb_prelogin_args));
+	append(&prog, sb_tail, SB_COUNT(sb_tail));
 	/* Without it an unprivileged process may not install a filter. */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
 	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0)
 		rc = 0;
-	saved = errno;
-	free(prog.filter);
-	errno = saved;
+	free(prog.filter);	/* glibc's free keeps errno */
 	return rc;
 }
 
-/* Wait for the check's child.  Returns 0 if SIGSYS ended it, else -1. */
+/*
+ * Show that this kernel enforces the filter: a child installs it and
+ * must then die of a forbidden call.  Returns 0 if so, else -1 with why
+ * not in *why, or the errno of the kernel's refusal in *err.
+ */
 static int
-probe_result(pid_t pid)
+probe(const char **why, int *err)
 {
+	pid_t	pid;
 	int	st;
 
+	*why = "the kernel refused it";
+	*err = 0;
+	if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) == -1 && errno == EINVAL) {
+		*why = "this kernel has no seccomp";
+		return -1;
+	}
+	if ((pid = fork()) == -1) {
+		*err = errno;
+		return -1;
+	}
+	if (pid == 0) {
+		if (install(SANDBOX_PRELOGIN) == -1)
+			_exit(errno > 0 && errno < 256 ? errno : EINVAL);
+		/* Not on the list: the filter must end the process here. */
+		(void)geteuid();
+		_exit(0);
+	}
 	while (waitpid(pid, &st, 0) == -1)
 		if (errno != EINTR) {
-			log_warn("syscall filter check: waitpid");
+			*err = errno;
 			return -1;
 		}
 	if (WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS)
 		return 0;
-	if (WIFEXITED(st) && WEXITSTATUS(st) != 0)
-		log_warnx("syscall filter: the kernel refused it (%s): "
-		    "refusing to start; `sandbox no' runs without it",
-		    strerror(WEXITSTATUS(st)));
+	if (!WIFEXITED(st) || WEXITSTATUS(st) == 0)
+		*why = "a forbidden call was not stopped";
 	else
-		log_warnx("syscall filter: a forbidden call was not stopped: "
-		    "refusing to start; `sandbox no' runs without it");
+		*err = WEXITSTATUS(st);
 	return -1;
 }
 
 int
 sandbox_check(void)
 {
-	pid_t	pid;
+	const char	*why;
+	int		 err;
 
-	if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) == -1 && errno == EINVAL) {
-		log_warnx("syscall filter: this kernel has no seccomp: "
-		    "refusing to start; `sandbox no' runs without it");
-		return -1;
-	}
-	if ((pid = fork()) == -1) {
-		log_warn("syscall filter check: fork");
-		return -1;
-	}
-	if (pid == 0) {
-		if (install(SB_PRELOGIN) == -1)
-			_exit(errno > 0 && errno < 256 ? errno : EINVAL);
-		/* Not on the list: the filter must end the process here. */
-		(void)getppid();
-		_exit(0);
-	}
-	return probe_result(pid);
+	if (probe(&why, &err) == 0)
+		return 0;
+	if (err != 0)
+		log_warnx("syscall filter: %s (%s): refusing to start; "
+		    "`sandbox no' runs without it", why, strerror(err));
+	else
+		log_warnx(SB_REFUSE, why);
+	return -1;
 }
 
 int
-sandbox_enter(void)
+sandbox_enter(enum sandbox_proc which)
 {
-	if (install(SB_PRELOGIN) == -1) {
-		log_warn("syscall filter not installed, closing the connection "
-		    "(`sandbox no' runs without it)");
-		return -1;
-	}
-	return 0;
-}
-
-int
-sandbox_enter_session(void)
-{
-	if (install(SB_SESSION) == -1) {
-		log_warn("session syscall filter not installed, closing the "
+	if (install(which) == -1) {
+		log_warn("syscall filter not installed, closing the "
 		    "connection (`sandbox no' runs without it)");
 		return -1;
 	}
@@ -633,23 +596,17 @@ sandbox_enter_session(void)
 int
 sandbox_check(void)
 {
-	log_warnx("syscall filter: pop3d has none for this architecture: "
-	    "refusing to start; `sandbox no' runs without it");
+	log_warnx(SB_REFUSE, "pop3d has none for this architecture");
 	return -1;
 }
 
 int
-sandbox_enter(void)
+sandbox_enter(enum sandbox_proc which)
 {
+	(void)which;
 	log_warnx("syscall filter: none for this architecture, closing the "
 	    "connection");
 	return -1;
-}
-
-int
-sandbox_enter_session(void)
-{
-	return sandbox_enter();
 }
 
 #endif

@@ -14,22 +14,22 @@
  */
 int	sandbox_check(void);
 
-/*
- * In the pre-login process, jailed and before it reads a client byte:
- * no new privileges from here on, and any call outside the filter's list
- * kills the process (SIGSYS).  It holds for the rest of the process's
- * life, the TLS relay included.  Returns 0, or -1 (logged): the caller
- * must end the connection rather than serve it unfiltered.
- */
-int	sandbox_enter(void);
+/* Which process a filter is for. */
+enum sandbox_proc {
+	SANDBOX_PRELOGIN,	/* the pre-login process and the TLS relay */
+	SANDBOX_SESSION		/* the session process after login */
+};
 
 /*
- * In the session process after login, jailed in the mailbox's directory
- * as its owner and before it opens the mailbox: the same, with the file
- * calls a session makes there and one scan thread, still no socket, no
- * other process or program, no signal to another.  Returns as
- * sandbox_enter.
+ * SANDBOX_PRELOGIN: in the pre-login process, jailed and before it reads
+ * a client byte.  SANDBOX_SESSION: in the session process after login,
+ * jailed in the mailbox's directory as its owner and before it opens the
+ * mailbox; that filter adds the file calls a session makes there and one
+ * scan thread.  From here on no new privileges, and any call outside the
+ * filter's list kills the process (SIGSYS), for the rest of its life.
+ * Returns 0, or -1 (logged): the caller must end the connection rather
+ * than serve it unfiltered.
  */
-int	sandbox_enter_session(void);
+int	sandbox_enter(enum sandbox_proc which);
 
 #endif

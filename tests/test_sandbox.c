@@ -48,11 +48,11 @@
 static pid_t	parent;
 
 /*
- * Run fn in a child under a filter (enter installs it).  Returns its wait
+ * Run fn in a child under the filter of `which'.  Returns its wait
  * status; fn's return value is the child's exit code.
  */
 static int
-filtered_by(int (*enter)(void), int (*fn)(void))
+filtered_by(enum sandbox_proc which, int (*fn)(void))
 {
 	pid_t	pid;
 	int	st;
@@ -61,7 +61,7 @@ filtered_by(int (*enter)(void), int (*fn)(void))
 	pid = fork();
 	assert_true(pid != -1);
 	if (pid == 0) {
-		if (enter() == -1)
+		if (sandbox_enter(which) == -1)
 			_exit(100);
 		_exit(fn());
 	}
@@ -72,7 +72,7 @@ filtered_by(int (*enter)(void), int (*fn)(void))
 static int
 filtered(int (*fn)(void))
 {
-	return filtered_by(sandbox_enter, fn);
+	return filtered_by(SANDBOX_PRELOGIN, fn);
 }
 
 static void
@@ -385,7 +385,7 @@ test_session_allowed(void **state)
 {
 	(void)state;
 	assert_non_null(mkdtemp(sdir));
-	assert_exit(filtered_by(sandbox_enter_session, session_calls), 0);
+	assert_exit(filtered_by(SANDBOX_SESSION, session_calls), 0);
 	assert_int_equal(rmdir(sdir), 0);
 }
 
@@ -414,7 +414,7 @@ test_session_forbidden(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
 		print_message("forbidden call %zu\n", i);
-		assert_killed(filtered_by(sandbox_enter_session, calls[i]));
+		assert_killed(filtered_by(SANDBOX_SESSION, calls[i]));
 	}
 }
 
