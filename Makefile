@@ -44,17 +44,18 @@ TESTLIBS = -lcmocka
 CORE	 = session.o mbox.o uids.o update.o journal.o lock.o xform.o conf.o \
 	   auth.o log.o buf.o base64.o md5.o conn.o tls.o proxy.o iplimit.o listen.o \
 	   logindelay.o mbcache.o fdio.o faildelay.o faults.o spool.o fromline.o \
-	   privsep.o authbe.o
+	   privsep.o authbe.o sandbox.o
 OBJS	 = pop3d.o $(CORE)
 
 # Defined before the rules that name them: make expands prerequisites as
 # it reads a rule, so a later definition would leave them out.
 CRASH_TESTS	 = tests/test_crash
+HOOK_BIN	 = tests/pop3d-sandbox-hook
 UNIT_TESTS = tests/test_session tests/test_mbox tests/test_conf \
 	     tests/test_auth tests/test_base64 tests/test_mboxfeat tests/test_proxy \
 	     tests/test_privsep tests/test_iplimit tests/test_scan \
 	     tests/test_faildelay tests/test_tls tests/test_md5 tests/test_spool \
-	     tests/test_fromline
+	     tests/test_fromline tests/test_sandbox
 
 all: pop3d
 
@@ -62,7 +63,7 @@ all: pop3d
 # login, never per message or per byte of mail (the same goal).  tls.o
 # too: per record it only hands buffers to mbedTLS, which does the work.
 COLD	 = conf.o privsep.o pop3d.o authbe.o auth.o listen.o proxy.o \
-	   lock.o log.o faildelay.o iplimit.o logindelay.o spool.o tls.o
+	   lock.o log.o faildelay.o iplimit.o logindelay.o spool.o tls.o sandbox.o
 $(COLD): CFLAGS += -Os
 
 pop3d: $(OBJS)
@@ -79,10 +80,20 @@ tests/test_%: tests/test_%.c $(CORE) tests/*.h
 # its own time(3); the daemon has no such knob.
 tests/test_tls: TESTLIBS += -Wl,--wrap=time
 
+# The daemon with the syscall filter's test hooks, for
+# tests/integration/test_sandbox.py: pop3d's objects with read and prctl
+# wrapped at link time by tests/sandbox_hook.c (which says what the hooks
+# do).  pop3d itself is linked without them.
+HOOK_LDFLAGS	 = -Wl,--wrap=read -Wl,--wrap=prctl
+
+$(HOOK_BIN): tests/sandbox_hook.c $(OBJS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -Werror $(LDFLAGS) $(HOOK_LDFLAGS) \
+	    -o $@ tests/sandbox_hook.c $(OBJS) $(LDLIBS)
+
 check-deps:
 	@sh tools/deps.sh test
 
-test: check-deps pop3d $(UNIT_TESTS) $(CRASH_TESTS)
+test: check-deps pop3d $(HOOK_BIN) $(UNIT_TESTS) $(CRASH_TESTS)
 	@sh tests/run.sh $(UNIT_TESTS) $(CRASH_TESTS)
 
 demo: pop3d
@@ -119,7 +130,7 @@ install: pop3d
 	@echo "For auth pam: copy $(PREFIX)/share/doc/pop3d/pam.pop3 to /etc/pam.d/pop3."
 
 clean:
-	rm -f pop3d *.o $(UNIT_TESTS) $(CRASH_TESTS)
+	rm -f pop3d *.o $(UNIT_TESTS) $(CRASH_TESTS) $(HOOK_BIN)
 	rm -rf $(FAULT_DIR)
 	rm -rf tests/__pycache__ tests/integration/__pycache__
 	rm -rf tests/integration/.dovecot
@@ -209,7 +220,14 @@ $(ASAN_DIR)/tests/test_%: tests/test_%.c $(ASAN_CORE) tests/*.h
 	$(ASAN_CC) $(CPPFLAGS) -Itests $(ASAN_CFLAGS) $(WARN) -o $@ $< \
 	    $(ASAN_CORE) $(LDLIBS) $(TESTLIBS)
 
-check-asan: check-fuzz-deps $(ASAN_DIR)/pop3d $(ASAN_TESTS)
+$(ASAN_DIR)/pop3d-sandbox-hook: tests/sandbox_hook.c $(ASAN_DIR)/pop3d.o \
+    $(ASAN_CORE) $(ASAN_DIR)/asan_daemon.o
+	$(ASAN_CC) $(CPPFLAGS) $(ASAN_CFLAGS) $(WARN) $(LDFLAGS) \
+	    $(HOOK_LDFLAGS) -o $@ tests/sandbox_hook.c $(ASAN_DIR)/pop3d.o \
+	    $(ASAN_CORE) $(ASAN_DIR)/asan_daemon.o $(LDLIBS)
+
+check-asan: check-fuzz-deps $(ASAN_DIR)/pop3d $(ASAN_DIR)/pop3d-sandbox-hook \
+    $(ASAN_TESTS)
 	@sh tools/check-asan.sh $(ASAN_DIR) $(ASAN_TESTS)
 
 clean-fuzz:

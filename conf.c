@@ -84,6 +84,7 @@ static int	conf_set_login_timeout(struct conf_parse *, char *);
 static int	conf_set_proxy_trusted(struct conf_parse *, char *);
 static int	conf_set_login_delay(struct conf_parse *, char *);
 static int	conf_set_auth_fail_delay_max(struct conf_parse *, char *);
+static int	conf_set_sandbox(struct conf_parse *, char *);
 static int	conf_line(struct conf_parse *, char *, int *);
 static int	conf_read(struct conf_parse *, FILE *);
 
@@ -118,6 +119,7 @@ static const struct conf_key conf_keys[] = {
 	{ "proxy_trusted",	conf_set_proxy_trusted,	1 },
 	{ "login_delay",	conf_set_login_delay,	0 },
 	{ "auth_fail_delay_max", conf_set_auth_fail_delay_max, 0 },
+	{ "sandbox",		conf_set_sandbox,	0 },
 };
 #define CONF_NKEYS	(sizeof(conf_keys) / sizeof(conf_keys[0]))
 
@@ -157,6 +159,7 @@ conf_fill_defaults(struct conf *c)
 	c->max_sessions_per_ip = DEFAULT_MAX_SESSIONS_PER_IP;
 	c->login_timeout = DEFAULT_LOGIN_TIMEOUT;
 	c->auth_fail_delay_max = DEFAULT_AUTH_FAIL_DELAY_MAX;
+	c->sandbox = 1;
 }
 
 void
@@ -768,6 +771,17 @@ static int
 conf_set_auth_fail_delay_max(struct conf_parse *p, char *val)
 {
 	return conf_number(p, val, 1, 300, &p->c->auth_fail_delay_max);
+}
+
+/*
+ * The syscall filters of the pre-login and session processes
+ * (sandbox.c).  "no" is for debugging, or a kernel without seccomp:
+ * pop3d won't start without the filters otherwise.
+ */
+static int
+conf_set_sandbox(struct conf_parse *p, char *val)
+{
+	return conf_yesno(p, val, &p->c->sandbox);
 }
 
 /*

@@ -224,25 +224,11 @@ wait_fd(int fd, short events, const struct conn_clock *ck)
 	return r;
 }
 
-/*
- * Only a socket tells that its client left: a pipe (pop3d -i run by a
- * test or by hand) ends its input long before the session.
- */
-static int
-is_socket(int fd)
-{
-	int		type;
-	socklen_t	len = sizeof(type);
-
-	return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0;
-}
-
 int
-conn_wait_until(int fd, long long until)
+conn_wait_until(int fd, int watch, long long until)
 {
 	struct pollfd	pfd = { .fd = fd, .events = POLLRDHUP };
 	long long	left;
-	int		watch = is_socket(fd);
 
 	while ((left = until - conn_now_ms()) > 0) {
 		if (poll(&pfd, watch ? 1 : 0, (int)left) > 0 &&
@@ -426,7 +412,7 @@ run(const struct conf *c, const struct conn_link *link, struct session *s,
 		t0 = conn_now_ms();
 		want = session_work(s, out);
 		if ((delay = session_delay(s)) > 0 &&
-		    conn_wait_until(t->fd_in, t0 + delay) == -1)
+		    conn_wait_until(t->fd_in, link->sock, t0 + delay) == -1)
 			return STOP_EOF;
 		if ((stop = flush_out(t, out, ck)) != STOP_NONE)
 			return want == SESSION_END ? STOP_NONE : stop;

@@ -4,12 +4,26 @@
  * Messages often carry what a client sent (a user name, a command), so
  * every control character is replaced before the line leaves: a client
  * can't start a new log line or hide text with escapes.
+ *
+ * Syslog is spoken here, not through syslog(3): the jailed pre-login
+ * process runs under a syscall filter (sandbox.c) that kills it on
+ * socket() or open(), and glibc's syslog() makes both on its own (it
+ * reconnects after a failed send, and reads /etc/localtime for its first
+ * time stamp).  So the socket to /dev/log is made before any chroot, the
+ * time zone is read once at log_init, and a process that serves a
+ * connection never reconnects: it is, or soon will be, in a chroot where
+ * "/dev/log" is not the system's log socket but a path anyone able to
+ * write there could plant; its failed send drops the line.
  */
+#include <sys/socket.h>
+#include <sys/un.h>
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -19,15 +33,47 @@
 #define LOG_PREFIX_MAX	64
 #define LOG_IDENT_MAX	32
 
+/* Where the system's syslog daemon (or journald) takes datagrams. */
+#define LOG_SOCKET	"/dev/log"
+
+/* "<PRI>Mmm dd hh:mm:ss ident[pid]: " ahead of the line (RFC 3164). */
+#define LOG_HEAD_MAX	(LOG_IDENT_MAX + 48)
+
 /* Before log_init (unit tests, early start-up) lines go to stderr. */
 static int	log_foreground = 1;
 static int	log_debug_on;
 static char	log_ident[LOG_IDENT_MAX] = "pop3d";
 static char	log_prefix[LOG_PREFIX_MAX];
+static int	log_fd = -1;		/* the socket to LOG_SOCKET */
+static int	log_may_reconnect;	/* this process is not a connection's */
 
 static void	log_sanitize(char *);
 static void	log_emit(int, int, const char *, va_list)
 		    __attribute__((format(printf, 3, 0)));
+
+/*
+ * (Re)connect to LOG_SOCKET.  Without one (no syslog daemon yet) lines
+ * are dropped, as syslog(3) drops them.
+ */
+static void
+log_connect(void)
+{
+	struct sockaddr_un	sun;
+	int			fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, LOG_SOCKET, sizeof(LOG_SOCKET));
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		close(fd);
+		return;
+	}
+	if (log_fd != -1)
+		close(log_fd);
+	log_fd = fd;
+}
 
 void
 log_init(int foreground, const char *ident)
@@ -37,9 +83,12 @@ log_init(int foreground, const char *ident)
 	snprintf(log_ident, sizeof(log_ident), "%s", ident);
 	log_sanitize(log_ident);
 	log_foreground = foreground;
-	/* LOG_NDELAY: connect now, before a chroot hides /dev/log. */
-	if (!foreground)
-		openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
+	if (foreground)
+		return;
+	/* localtime_r reads the zone only the first time: do it here. */
+	tzset();
+	log_may_reconnect = 1;
+	log_connect();
 }
 
 void
@@ -57,6 +106,15 @@ log_session(const char *id)
 	}
 	snprintf(log_prefix, sizeof(log_prefix), "[%s] ", id);
 	log_sanitize(log_prefix);
+	/*
+	 * A connection of its own, made while not yet jailed: the one
+	 * inherited may have died with a restarted syslog daemon, and from
+	 * here on this process's family never reconnects.
+	 */
+	if (!log_foreground) {
+		log_connect();
+		log_may_reconnect = 0;
+	}
 }
 
 /* Replace every control byte so one call can only ever make one line. */
@@ -66,6 +124,41 @@ log_sanitize(char *s)
 	for (; *s != '\0'; s++)
 		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
 			*s = '?';
+}
+
+/*
+ * Send one line to syslog as syslog(3) would: "<PRI>Mmm dd hh:mm:ss
+ * ident[pid]: line", the time stamp in local time and in the C locale.
+ */
+static void
+log_send(int pri, const char *line)
+{
+	static const char	months[] = "JanFebMarAprMayJunJulAugSepOct"
+				    "NovDec";
+	char			msg[LOG_HEAD_MAX + LOG_PREFIX_MAX +
+				    LOG_LINE_MAX];
+	struct tm		tm;
+	time_t			now = time(NULL);
+	int			n;
+
+	if (localtime_r(&now, &tm) == NULL)
+		memset(&tm, 0, sizeof(tm));
+	n = snprintf(msg, sizeof(msg), "<%d>%.3s %2d %02d:%02d:%02d %s[%ld]: "
+	    "%s%s", LOG_MAIL | pri, months + 3 * (tm.tm_mon % 12), tm.tm_mday,
+	    tm.tm_hour, tm.tm_min, tm.tm_sec, log_ident, (long)getpid(),
+	    log_prefix, line);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(msg))
+		n = sizeof(msg) - 1;
+	if (log_fd != -1 && send(log_fd, msg, (size_t)n, MSG_NOSIGNAL) != -1)
+		return;
+	/* Once: a syslog daemon still away loses the line, as with syslog(3). */
+	if (log_may_reconnect) {
+		log_connect();
+		if (log_fd != -1)
+			(void)send(log_fd, msg, (size_t)n, MSG_NOSIGNAL);
+	}
 }
 
 static void
@@ -90,7 +183,7 @@ log_emit(int pri, int with_errno, const char *fmt, va_list ap)
 		fprintf(stderr, "%s[%ld]: %s%s\n", log_ident, (long)getpid(),
 		    log_prefix, line);
 	else
-		syslog(pri, "%s%s", log_prefix, line);
+		log_send(pri, line);
 	errno = saved;
 }
 

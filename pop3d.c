@@ -45,6 +45,7 @@
 #include "params.h"
 #include "privsep.h"
 #include "proxy.h"
+#include "sandbox.h"
 #include "tls.h"
 #include "transport.h"
 
@@ -211,14 +212,24 @@ static int
 prepare(struct conn_link *link, void *arg)
 {
 	struct prep	*p = arg;
-	int		 on = 1;
 
 	if (real_client(p->c, link, p->fd, p->ss, &p->sl) == -1)
 		return -1;
-	/* Replies go out in large batches: don't let Nagle hold the tail back. */
-	setsockopt(p->fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 	peer_name(p->ss, p->sl, p->peer, NI_MAXHOST + 16, &link->loopback);
 	return 0;
+}
+
+/*
+ * Replies go out in large batches: don't let Nagle hold the tail back.
+ * Set before the pre-login process starts, whose syscall filter has no
+ * setsockopt.  Not a TCP socket (a pipe, by hand or in a test): no harm.
+ */
+static void
+no_delay(int fd)
+{
+	int	on = 1;
+
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 }
 
 /*
@@ -253,12 +264,14 @@ child_session(const struct daemon *d, int fd, int tls, int slot,
 	memset(&link, 0, sizeof(link));
 	peer_name(ss, sl, peer, sizeof(peer), &link.loopback);
 	link.peer = peer;
+	link.sock = 1;
 	link.implicit_tls = tls;
 	link.tls = ts;
 	link.fail_penalty = penalty;
 	link.lim = d->lim;
 	link.lim_slot = slot;
 	p = (struct prep){ c, fd, ss, sl, peer };
+	no_delay(fd);
 	rc = privsep_serve(c, fd, fd, &link, prepare, &p);
 	/* The listener learns this connection's failed logins from it. */
 	_exit(faildelay_exit_code(rc == 0, link.failures));
@@ -281,6 +294,10 @@ reap(struct daemon *d)
 	int	st;
 
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		if (WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS)
+			log_warnx("session process %ld killed by the syscall "
+			    "filter (SIGSYS): see the kernel's audit log for "
+			    "the call", (long)pid);
 		faildelay_reaped(d->fails, pid, st, now_s());
 		iplimit_release(d->lim, pid);
 		if (d->nchild > 0)
@@ -356,9 +373,10 @@ reload_warn(const struct conf *old, const struct conf *n, int systemd)
 		    "restart; keeping the open ones");
 	if (strcmp(n->user, old->user) != 0 ||
 	    strcmp(n->chroot, old->chroot) != 0 ||
-	    strcmp(n->pidfile, old->pidfile) != 0)
-		log_warnx("SIGHUP: user, chroot and pidfile change only at a "
-		    "restart");
+	    strcmp(n->pidfile, old->pidfile) != 0 ||
+	    n->sandbox != old->sandbox)
+		log_warnx("SIGHUP: user, chroot, pidfile and sandbox change "
+		    "only at a restart");
 	if (n->max_sessions > old->max_sessions)
 		log_warnx("SIGHUP: max_sessions can't grow past %u without "
 		    "a restart", old->max_sessions);
@@ -380,6 +398,8 @@ keep_startup(const struct conf *old, struct conf *n)
 	/* privsep_init checked this jail at start; a new one isn't checked. */
 	memcpy(n->chroot, old->chroot, strlen(old->chroot) + 1);
 	memcpy(n->pidfile, old->pidfile, strlen(old->pidfile) + 1);
+	/* sandbox_check ran for the start's value only. */
+	n->sandbox = old->sandbox;
 	if (n->max_sessions > old->max_sessions)
 		n->max_sessions = old->max_sessions;
 }
@@ -673,9 +693,11 @@ serve_inetd(const struct conf *c, struct tls_server *ts, int implicit_tls)
 	memset(&link, 0, sizeof(link));
 	peer_name(&ss, sl, peer, sizeof(peer), &link.loopback);
 	link.peer = peer;
+	link.sock = sl != 0;	/* a pipe (by hand, a test) shows no hang-up */
 	link.implicit_tls = implicit_tls;
 	link.tls = ts;
 	p = (struct prep){ c, STDIN_FILENO, &ss, sl, peer };
+	no_delay(STDIN_FILENO);
 	rc = privsep_serve(c, STDIN_FILENO, STDOUT_FILENO, &link, prepare,
 	    &p) == 0 ? 0 : 1;
 	/* Freed here, not left to exit: no session ends with a leak. */
@@ -769,7 +791,8 @@ check_config(const struct conf *c)
 {
 	struct tls_server	*ts;
 
-	if (load_tls(c, &ts) == -1 || privsep_check_setup(c) == -1)
+	if (load_tls(c, &ts) == -1 || privsep_check_setup(c) == -1 ||
+	    (c->sandbox && sandbox_check() == -1))
 		return 1;
 	report_keys(c, ts, stdout);
 	tls_server_free(ts);
@@ -829,6 +852,9 @@ main(int argc, char *argv[])
 		log_warnx("idle_timeout %u is below RFC 1939's 10 minutes",
 		    c->idle_timeout);
 	if (load_tls(c, &ts) == -1)
+		return 1;
+	/* inetd: each connection's pre-login process finds out for itself. */
+	if (!inetd && c->sandbox && sandbox_check() == -1)
 		return 1;
 	if (implicit_tls && ts == NULL) {
 		log_warnx("-s needs tls_cert and tls_key in %s", c->file);

@@ -67,6 +67,7 @@
 #include "log.h"
 #include "params.h"
 #include "privsep.h"
+#include "sandbox.h"
 #include "spool.h"
 #include "tls.h"
 #include "transport.h"
@@ -705,7 +706,7 @@ wait_turn(struct monitor *mo)
 	log_info("%s: %u failed logins here, %u remembered from the address: "
 	    "this one checked after %u ms", l->peer, l->failures,
 	    l->fail_penalty, ms);
-	if (conn_wait_until(mo->fd_in, conn_now_ms() + ms) == -1) {
+	if (conn_wait_until(mo->fd_in, l->sock, conn_now_ms() + ms) == -1) {
 		log_info("%s: client left while its login waited", l->peer);
 		return -1;
 	}
@@ -724,8 +725,8 @@ static int
 hold_back(struct monitor *mo, long long t0)
 {
 	mo->link->failures++;
-	if (conn_wait_until(mo->fd_in, t0 + SESSION_AUTH_FAIL_DELAY_MS) ==
-	    -1) {
+	if (conn_wait_until(mo->fd_in, mo->link->sock,
+	    t0 + SESSION_AUTH_FAIL_DELAY_MS) == -1) {
 		log_info("%s: client left during the failed-login delay",
 		    mo->link->peer);
 		return -1;
@@ -928,7 +929,8 @@ serve_user(struct monitor *mo, const struct privsep_msg *m)
 	/* The user's process must not be able to change what root counts. */
 	iplimit_detach(mo->link->lim);
 	mo->link->lim = NULL;
-	if (become(mo) == -1) {
+	if (become(mo) == -1 ||
+	    (mo->c->sandbox && sandbox_enter(SANDBOX_SESSION) == -1)) {
 		(void)write_all(t.fd_out, fail, sizeof(fail) - 1);
 		rc = -1;
 	} else {
@@ -1158,6 +1160,11 @@ reap_child(pid_t pid, int sent)
 			return -1;
 	if (WIFSIGNALED(st) && WTERMSIG(st) == sent)
 		return -1;
+	if (WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS) {
+		log_warnx("pre-login process killed by the syscall filter "
+		    "(SIGSYS): see the kernel's audit log for the call");
+		return -1;
+	}
 	if (WIFSIGNALED(st)) {
 		log_warnx("pre-login process killed by signal %d",
 		    WTERMSIG(st));
@@ -1179,14 +1186,18 @@ session_id(void)
 	log_session(id);
 }
 
-/* The pre-login process: jail, then the protocol engine. */
+/*
+ * The pre-login process: jail, the syscall filter before any client
+ * byte is read, then the protocol engine.
+ */
 static int
 preauth(const struct conf *c, int fd_in, int fd_out, struct conn_link *link,
     int (*prepare)(struct conn_link *, void *), void *arg)
 {
 	struct transport	t;
 
-	if (jail(c) == -1)
+	if (jail(c) == -1 ||
+	    (c->sandbox && sandbox_enter(SANDBOX_PRELOGIN) == -1))
 		return -1;
 	if (prepare != NULL && prepare(link, arg) == -1)
 		return -1;

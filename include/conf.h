@@ -93,6 +93,7 @@ struct conf {
 	int			nproxy_trusted;		/* 0: no PROXY */
 	unsigned		login_delay;		/* seconds, 0: none */
 	unsigned		auth_fail_delay_max;	/* seconds (faildelay.c) */
+	int			sandbox;	/* syscall filters (sandbox.c) */
 };
 
 /* Fill in every default (documented in pop3d.conf.example). */

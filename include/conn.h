@@ -18,6 +18,7 @@ struct tls_server;
 struct conn_link {
 	const char		*peer;		/* the client, for log lines */
 	int			 loopback;	/* client on this machine */
+	int			 sock;		/* a socket: a hang-up shows */
 	int			 implicit_tls;	/* handshake before greeting */
 	struct tls_server	*tls;		/* NULL: TLS not configured */
 
@@ -68,10 +69,11 @@ long long	conn_now_ms(void);
 
 /*
  * Wait until conn_now_ms() reaches until, unless the client on fd leaves
- * first (the end of its input; watched only when fd is a socket: a pipe
- * from a test ends its input early).  Returns 0, or -1 when it left.
+ * first (the end of its input; watched only when watch is set: fd is a
+ * socket, where a pipe from a test ends its input early).  Returns 0, or
+ * -1 when it left.
  */
-int	conn_wait_until(int fd, long long until);
+int	conn_wait_until(int fd, int watch, long long until);
 
 /* A fresh APOP greeting stamp, "<pid.random@host>" (RFC 1939 section 7). */
 void	conn_make_stamp(char *stamp, size_t len);

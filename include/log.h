@@ -5,13 +5,21 @@
 #ifndef POP3D_LOG_H
 #define POP3D_LOG_H
 
-/* Log to stderr when foreground is non-zero, else to syslog as ident. */
+/*
+ * Log to stderr when foreground is non-zero, else to syslog as ident:
+ * connect to /dev/log and read the time zone now, before any chroot.
+ */
 void	log_init(int foreground, const char *ident);
 
 /* Emit log_debug lines when on is non-zero (they are dropped by default). */
 void	log_verbose(int on);
 
-/* Prefix every later line of this process with "[id] "; NULL clears it. */
+/*
+ * Prefix every later line of this process with "[id] "; NULL clears it.
+ * With an id, in syslog mode: this process now serves one connection, so
+ * it takes a fresh connection to /dev/log (call it before any chroot) and
+ * it and its children never reconnect: a failed send drops the line.
+ */
 void	log_session(const char *id);
 
 /*

@@ -105,6 +105,7 @@ test_defaults(void **state)
 	assert_int_equal(c.auth, AUTHBE_PASSWD);
 	assert_int_equal(c.apop, 0);
 	assert_string_equal(c.apop_file, "/etc/pop3d/apop");
+	assert_int_equal(c.sandbox, 1);
 }
 
 static void
@@ -165,12 +166,13 @@ test_every_key(void **state)
 	assert_string_equal(c.apop_file, "/etc/pop3d/apop.secrets");
 
 	assert_int_equal(load("mbox_locks fcntl\nmbox_format mboxo\n"
-	    "apop no\nexpire never\n", &c), 0);
+	    "apop no\nexpire never\nsandbox no\n", &c), 0);
 	assert_int_equal(c.nlocks, 1);
 	assert_int_equal(c.mbox_locks[0], LOCK_FCNTL);
 	assert_int_equal(c.mbox_format, MBOX_MBOXO);
 	assert_int_equal(c.apop, 0);
 	assert_int_equal(c.expire_never, 1);
+	assert_int_equal(c.sandbox, 0);
 
 	/* flock is a delivery lock like the others, in any order */
 	assert_int_equal(load("mbox_locks flock dotlock fcntl\n"
@@ -301,6 +303,7 @@ test_words(void **state)
 	load_fails("mbox_format mboxcl\n", 1, "mboxo, mboxrd or mboxcl2");
 	load_fails("apop maybe\n", 1, "yes or no");
 	load_fails("apop yes please\n", 1, "yes or no");
+	load_fails("sandbox off\n", 1, "yes or no");
 	load_fails("mbox_locks flock flock\n", 1, "twice");
 	load_fails("mbox_locks fcntl flock dotlock fcntl\n", 1, "twice");
 	load_fails("mbox_locks fcntl fcntl\n", 1, "twice");
@@ -499,7 +502,7 @@ test_example_file(void **state)
 	 * default) and listen_tls (its default follows tls_cert),
 	 * proxy_trusted (none).
 	 */
-	assert_int_equal(keys, 24);
+	assert_int_equal(keys, 25);
 	if (load(text, &c) == -1)
 		fail_msg("%s", err);
 	conf_defaults(&d);

@@ -32,14 +32,17 @@ ASAN_OPTIONS="log_path=$reports/asan:abort_on_error=0:strict_string_checks=1:det
 UBSAN_OPTIONS="log_path=$reports/ubsan:print_stacktrace=1:halt_on_error=1"
 # Absolute and with no symbolic link: leftovers() compares it with exe.
 POP3D=$(readlink -f "$dir/pop3d")
-export ASAN_OPTIONS UBSAN_OPTIONS POP3D
+# The syscall filter's hooked daemon (test_sandbox.py), sanitized too.
+POP3D_SANDBOX_HOOK=$(readlink -f "$dir/pop3d-sandbox-hook")
+export ASAN_OPTIONS UBSAN_OPTIONS POP3D POP3D_SANDBOX_HOOK
 
-# The pids of the processes running DIR/pop3d (this run's: the path is
-# this build's).
+# The pids of the processes running DIR/pop3d or its hooked twin (this
+# run's: the paths are this build's).
 leftovers() {
 	for p in /proc/[0-9]*; do
 		case $(readlink "$p/exe" 2>/dev/null) in
-		"$POP3D"|"$POP3D (deleted)")
+		"$POP3D"|"$POP3D (deleted)"|"$POP3D_SANDBOX_HOOK"|\
+		"$POP3D_SANDBOX_HOOK (deleted)")
 			echo "${p#/proc/}" ;;
 		esac
 	done

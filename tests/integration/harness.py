@@ -29,6 +29,10 @@ IN_USE_WAIT = 3.0		# a just-ended session releasing its lock
 IS_ROOT = os.geteuid() == 0
 RUN_AS = "nobody"		# the `user` pop3d switches to when we are root
 
+# What the monitor logs when the syscall filter killed a pre-login
+# process: no test may cause it unless it sets Pop3d.sigsys_expected.
+SIGSYS_LINE = "killed by the syscall filter"
+
 
 def pop3d_path():
     """The daemon under test: $POP3D, else ./pop3d at the repo root."""
@@ -346,6 +350,9 @@ class Pop3d:
         self.proc = None
         self.port = None
         self.port6 = None
+        self.binary = None	# another daemon than pop3d_path()
+        self.env = None		# the daemon's environment, if not ours
+        self.sigsys_expected = False
         self.write_passwd()
 
     # -- files
@@ -431,9 +438,9 @@ class Pop3d:
             self.write_conf(self.port, self.port6)
             self._log = open(self.log_path, "ab")
             self.proc = subprocess.Popen(
-                [pop3d_path(), "-d", "-f", self.conf_path],
+                [self.binary or pop3d_path(), "-d", "-f", self.conf_path],
                 stdin=subprocess.DEVNULL, stdout=self._log,
-                stderr=self._log, start_new_session=True,
+                stderr=self._log, start_new_session=True, env=self.env,
                 pass_fds=pass_fds)
             want = {self.port} | ({self.port6} if self.ipv6 else set()) | \
                 ({self.tls_port} if self.tls else set())
@@ -646,11 +653,17 @@ class Pop3dCase(unittest.TestCase):
 
     def _cleanup(self, srv):
         srv.stop()
+        log = srv.log()
         if os.environ.get("POP3D_IT_LOG"):
             import sys
             sys.stderr.write("\n--- pop3d log (%s) ---\n%s" %
-                             (self.id(), srv.log()))
+                             (self.id(), log))
         srv.cleanup()
+        # Whatever the test checked, a pre-login process must not have
+        # made a call the filter forbids on its way.
+        if SIGSYS_LINE in log and not srv.sigsys_expected:
+            raise AssertionError("the syscall filter killed a pre-login "
+                                 "process:\n" + log[-3000:])
 
     def client(self, srv, host="127.0.0.1"):
         c = srv.client(host)

@@ -245,11 +245,15 @@ class StandaloneTest(Pop3dCase):
                 [message("m", "for %s\n" % u)]))
 
     def test_connect_and_close_does_not_kill_daemon(self):
-        srv = self.server([message("a", "x\n")])
+        # Room for all 20 at once: each logs its end, so all were
+        # accepted once 20 lines show; then none may hold a slot.
+        srv = self.server([message("a", "x\n")],
+                          conf={"max_sessions_per_ip": "20"})
         for _ in range(20):
             s = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
             s.close()
-        # Their processes count under max_sessions_per_ip until reaped.
+        self.assertTrue(wait_for(lambda: srv.log().count(
+            "client closed the connection") == 20), srv.log()[-2000:])
         self.assertTrue(wait_for(
             lambda: harness.session_pids(srv.proc.pid) == []))
         p = self.poplib(srv)

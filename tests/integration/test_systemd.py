@@ -539,6 +539,7 @@ class SystemdCase(Pop3dCase):
                not l.endswith("Deactivated successfully.") and
                "Consumed" not in l]
         self.assertEqual(bad, [], self.m.log()[-3000:])
+        self.assertNotIn(harness.SIGSYS_LINE, self.m.log())
 
 
 class AcceptNoTest(SystemdCase):
@@ -702,6 +703,25 @@ class AcceptYesTest(SystemdCase):
         p = self.pop()
         self.assertEqual(p.stat()[0], 1)
         p.quit()
+        self.assertHealthy()
+
+    def test_syslog_from_the_jail(self):
+        # pop3d -i logs to /dev/log.  A failed login is logged by the
+        # pre-login process, jailed and under the syscall filter, in the
+        # form syslog(3) sends.
+        self.m.systemctl("start", "pop3d.socket")
+        p = poplib.POP3("127.0.0.1", self.port, timeout=IO_TIMEOUT)
+        self.addCleanup(p.close)
+        p.user("alice")
+        with self.assertRaises(poplib.error_proto):
+            p.pass_("wrong")
+        p.quit()
+        failed = re.compile(
+            r"^<22>[A-Z][a-z]{2} [ 123]\d \d\d:\d\d:\d\d pop3d\[\d+\]: "
+            r"\[[0-9a-f]{8}\] login alice from 127\.0\.0\.1:\d+ \(USER\): "
+            r"failed, wrong password$", re.M)
+        self.assertTrue(wait_for(lambda: failed.search(self.m.log())),
+                        self.m.log()[-3000:])
         self.assertHealthy()
 
     def test_stls_per_connection(self):
