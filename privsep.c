@@ -1,39 +1,54 @@
 /*
  * Privilege separation for one connection.
  *
- *   monitor (root)  --fork-->  pre-login process (`user', chroot jail):
- *                              TLS handshake, greeting, the protocol engine
- *   monitor  <-- PS_PASSWORD / PS_APOP (fixed size) --  pre-login
- *   monitor  --> PS_VERDICT -->  pre-login
+ *   monitor (root)  --fork-->  pre-login process (`user', chroot jail,
+ *                              syscall filter): PROXY header, TLS
+ *                              handshake, greeting, the protocol engine
+ *   monitor  <-- PS_REKEY (32 hex digits) --  pre-login, first if at all
+ *   monitor  --> PS_ADMIT -->  pre-login
  *   monitor  <-- PS_SIGN / PS_SEAL / PS_OPEN + their bytes --  pre-login
  *   monitor  --> PS_SIGNED / PS_TICKET + their bytes -->  pre-login
+ *   monitor  <-- PS_PASSWORD / PS_APOP (fixed size) --  pre-login
+ *   monitor  --> PS_VERDICT -->  pre-login
  *   monitor  <-- PS_HANDOFF + pipelined input --  pre-login
  *   monitor becomes the mailbox owner and serves the session; the
  *   pre-login process exits (plain) or relays TLS to it (socketpair).
  *
- * Code that runs as root, all in this file: privsep_init (look up `user',
- * check the jail), privsep_serve up to the fork, jail() in the new child
- * until it switches user, and the monitor: read one PRIVSEP_MSG_SIZE
- * message, privsep_decode it, verify it (authbe_password, auth_apop, with
- * at most SESSION_MAX_AUTH_FAILURES tries), answer (a failure after the
- * delay faildelay_extra_ms computes), and after a verified
- * login and PS_HANDOFF, become(): the owner's groups (read before the
- * chroot), chroot into the mailbox's directory, switch to the owner,
- * refusing uid 0.  Secrets are wiped as soon as they
- * are checked.  No client byte is parsed here: only the fixed message.
+ * Every function here that runs as root, and what it reads:
  *
- * The pre-login process's TLS handshake, also as root: keyop() reads the
- * bytes that follow a key operation, as many as privsep_decode allowed
- * for its type, and keyop_allowed() counts them (PRIVSEP_SIGNS_MAX,
- * _SEALS_MAX, _OPENS_MAX a connection, none after a login).  tls.c
- * does the crypto without parsing those bytes: tls_sign (a PKCS#1 v1.5
- * signature of the digest, with a key of the listener's, parsed from
- * its DER), tls_ticket_seal and tls_ticket_open (AES-256-GCM over them;
- * open reads the 8-byte time inside, which only a seal wrote).  The
- * monitor unmaps the keys it never uses at the fork (tls_monitor_keys),
- * gives up the private keys after the signature, the ticket keys after
- * the seal, and all of them at the handoff and when the pre-login
- * process ends (tls_forget_*).
+ *   privsep_init, privsep_check_setup: the configuration, the passwd
+ *     entry of `user', the jail directory's mode and owner.
+ *   privsep_serve up to the fork: nothing from the client.
+ *   jail() in the new child until it switches user: nothing.
+ *   monitor(): one PRIVSEP_MSG_SIZE message at a time, which
+ *     privsep_decode checks field by field (type, lengths, terminated
+ *     strings, hex) before anything acts on it.
+ *   rekey(): the decoded key (hex, turned into bytes); the shared
+ *     per-address table through iplimit_rekey, the one slot it holds.
+ *   keyop(): exactly the byte count privsep_decode allowed for the type,
+ *     handed unparsed to tls_sign (a PKCS#1 v1.5 signature of the
+ *     digest), tls_ticket_seal or tls_ticket_open (AES-256-GCM; open
+ *     reads the 8-byte time inside, which only a seal wrote);
+ *     keyop_allowed() counts them (PRIVSEP_SIGNS_MAX, _SEALS_MAX,
+ *     _OPENS_MAX a connection, none after a login).  The keys the
+ *     monitor never uses are unmapped at the fork (tls_monitor_keys),
+ *     the private keys after the signature, the ticket keys after the
+ *     seal, all of them at the handoff and when the pre-login process
+ *     ends (tls_forget_*).
+ *   verify(): user name and secret, to authbe_password or auth_apop (the
+ *     passwd file, the APOP secrets, the system's shadow), at most
+ *     SESSION_MAX_AUTH_FAILURES times; wait_turn() before the check and
+ *     hold_back() after a failure wait on the clock and watch the client
+ *     socket for a hang-up only (conn_wait_until reads no byte).
+ *     Secrets are wiped as soon as they are checked.
+ *   serve_user() on PS_HANDOFF after a verified login: reads the
+ *     pipelined input bytes into the session's buffer unparsed, gives up
+ *     the keys and the per-address table (iplimit_detach), then
+ *     become(): the owner's groups (read before the chroot), chroot into
+ *     the mailbox's directory, switch to the owner, refusing uid 0; the
+ *     session's syscall filter goes on before the first of those bytes
+ *     is parsed.
+ *   reap_child(): the pre-login process's exit status.
  *
  * Not started as root, the same processes run as that user, unjailed.
  */
