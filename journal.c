@@ -26,6 +26,7 @@
 #include "journal.h"
 #include "faults.h"
 #include "fdio.h"
+#include "fromline.h"
 #include "lock.h"
 #include "log.h"
 #include "maildrop.h"
@@ -35,14 +36,17 @@
 
 /*
  * The file: a header (J_HDR bytes), the plan's runs (J_RUN bytes each,
- * src and len), the UID file to install (sidelen bytes, version 2), then
- * two checkpoint slots of stride bytes each, from slot0.  Integers are
- * little-endian.  Version 1 journals (no UID file) are still recovered.
+ * src and len), the gaps' hashes (J_GAP bytes each, nruns + 1 of them,
+ * version 3), the UID file to install (sidelen bytes, version 2 on),
+ * then two checkpoint slots of stride bytes each, from slot0.  Integers
+ * are little-endian.  Journals of versions 1 (no UID file) and 2 (no
+ * gaps' hashes) are still recovered.
  */
 #define J_MAGIC		"POP3DJNL"
-#define J_VERSION	2
+#define J_VERSION	3
 #define J_HDR		128
 #define J_RUN		16
+#define J_GAP		8
 #define J_ALIGN		4096
 #define J_RUNS_MAX	((uint64_t)1 << 32)	/* sanity bound when reading */
 #define S_MAGIC		"PJCK"
@@ -77,6 +81,7 @@ struct jnl {
 	int		 jfd;
 	struct jplan	 pl;
 	int		 own_runs;	/* pl.runs was allocated here */
+	uint64_t	*gaps;		/* each gap's From_ line's hash, or NULL */
 	unsigned char	*side_buf;	/* recovery: the plan read, pl.side in it */
 	uint64_t	 cap;		/* window bytes a slot holds */
 	uint64_t	 tfixed;	/* plan bytes in the runs */
@@ -283,6 +288,14 @@ roundup(uint64_t n, uint64_t to)
 	return (n + to - 1) / to * to;
 }
 
+/* The plan's bytes in the journal: runs, gaps' hashes, UID file. */
+static uint64_t
+plan_len(uint64_t nruns, int version, uint64_t sidelen)
+{
+	return J_RUN * nruns + (version >= 3 ? J_GAP * (nruns + 1) : 0) +
+	    sidelen;
+}
+
 /* ------------------------------------------------------------------ */
 /* The plan */
 
@@ -348,6 +361,74 @@ plan_read(const struct jnl *j, uint64_t q, uint64_t n, char *out)
 		q += avail;
 		n -= avail;
 	}
+	return 0;
+}
+
+/*
+ * The gaps: gap k, the bytes the compaction drops before run k (gap
+ * nruns: those after the last run, up to tail; it may be empty).
+ */
+static uint64_t
+gap_start(const struct jnl *j, size_t k)
+{
+	const struct jmove	*r = j->pl.runs;
+
+	return k == 0 ? j->pl.d0 : r[k - 1].src + r[k - 1].len;
+}
+
+static uint64_t
+gap_end(const struct jnl *j, size_t k)
+{
+	return k < j->pl.nruns ? j->pl.runs[k].src : j->pl.tail;
+}
+
+/*
+ * What names a gap: a hash (FNV-1a, 64 bits: a check against another
+ * program's changes, not against an attacker, whom the journal's owner
+ * and mode keep out) of its first line, the From_ line of the first
+ * message the client deleted there, with its sender and time to the
+ * second.  0 for an empty gap.  0, or -1 (logged).
+ */
+static int
+gap_hash(const struct jnl *j, size_t k, uint64_t *h)
+{
+	char		 b[FROM_LINE_MAX + 1];
+	const char	*p = b, *nl;
+	uint64_t	 g = gap_start(j, k), n = gap_end(j, k) - g;
+	size_t		 i;
+
+	*h = 0;
+	if (n == 0)
+		return 0;
+	if (n > sizeof(b))
+		n = sizeof(b);
+	if (j->map != NULL && g >= j->mapoff && g + n <= j->mapend)
+		p = j->map + (g - j->mapoff);
+	else if (fd_pread_all(j->mfd, b, (size_t)n, g) == -1) {
+		log_warn("%s: read", j->path);
+		return -1;
+	}
+	if ((nl = memchr(p, '\n', (size_t)n)) != NULL)
+		n = (uint64_t)(nl - p + 1);
+	*h = 0xcbf29ce484222325ULL;
+	for (i = 0; i < n; i++)
+		*h = (*h ^ (unsigned char)p[i]) * 0x100000001b3ULL;
+	return 0;
+}
+
+/* Hash every gap, for the plan.  0, or -1 (logged). */
+static int
+plan_gaps(struct jnl *j)
+{
+	size_t	k;
+
+	if ((j->gaps = calloc(j->pl.nruns + 1, sizeof(*j->gaps))) == NULL) {
+		log_warn("%s: UPDATE plan", j->path);
+		return -1;
+	}
+	for (k = 0; k <= j->pl.nruns; k++)
+		if (gap_hash(j, k, &j->gaps[k]) == -1)
+			return -1;
 	return 0;
 }
 
@@ -857,6 +938,7 @@ jnl_free(struct jnl *j)
 		(void)close(j->jfd);
 	if (j->own_runs)
 		free(j->pl.runs);
+	free(j->gaps);
 	free(j->side_buf);
 	free(j->buf);
 	free(j->slot);
@@ -870,7 +952,7 @@ encode_plan(const struct jnl *j, size_t *len)
 	unsigned char	*h;
 	size_t		 i;
 
-	*len = J_HDR + J_RUN * j->pl.nruns + j->pl.sidelen;
+	*len = J_HDR + plan_len(j->pl.nruns, J_VERSION, j->pl.sidelen);
 	if ((h = calloc(1, *len)) == NULL)
 		return NULL;
 	memcpy(h, J_MAGIC, 8);
@@ -887,9 +969,11 @@ encode_plan(const struct jnl *j, size_t *len)
 		put64(h + J_HDR + J_RUN * i, j->pl.runs[i].src);
 		put64(h + J_HDR + J_RUN * i + 8, j->pl.runs[i].len);
 	}
+	for (i = 0; i <= j->pl.nruns; i++)
+		put64(h + J_HDR + J_RUN * j->pl.nruns + J_GAP * i, j->gaps[i]);
 	if (j->pl.sidelen > 0)
-		memcpy(h + J_HDR + J_RUN * j->pl.nruns, j->pl.side,
-		    j->pl.sidelen);
+		memcpy(h + J_HDR + plan_len(j->pl.nruns, J_VERSION, 0),
+		    j->pl.side, j->pl.sidelen);
 	md5_digest(h + J_HDR, *len - J_HDR, h + H_PLANSUM);
 	md5_digest(h, H_SUM, h + H_SUM);
 	return h;
@@ -957,8 +1041,8 @@ jnl_create(struct jnl *j)
 	size_t		 len;
 	int		 e;
 
-	j->slot0 = roundup(J_HDR + J_RUN * (uint64_t)j->pl.nruns +
-	    j->pl.sidelen, J_ALIGN);
+	j->slot0 = roundup(J_HDR + plan_len(j->pl.nruns, J_VERSION,
+	    j->pl.sidelen), J_ALIGN);
 	if (j_fault("journal create") == -1 || (j->jfd = jnl_open_new(j)) ==
 	    -1) {
 		log_warn("%s: cannot create the UPDATE journal", j->jpath);
@@ -1027,7 +1111,7 @@ journal_update(int fd, const char *path, const struct jplan *plan,
 	if (jnl_buffers(&j) == -1)
 		goto out;
 	map_begin(&j);
-	if (jnl_create(&j) == -1)
+	if (plan_gaps(&j) == -1 || jnl_create(&j) == -1)
 		goto out;
 	if (run_copy(&j) == -1) {
 		log_warnx("%s: UPDATE stopped half way; the journal %s stays "
@@ -1063,7 +1147,7 @@ load_header(struct jnl *j, unsigned char *h, uint64_t jsize, uint64_t *n,
 	if (jsize < J_HDR || fd_pread_all(j->jfd, h, J_HDR, 0) == -1 ||
 	    memcmp(h, J_MAGIC, 8) != 0)
 		return 0;
-	if (h[H_VERSION] != J_VERSION && h[H_VERSION] != 1) {
+	if (h[H_VERSION] < 1 || h[H_VERSION] > J_VERSION) {
 		j->bad = "an UPDATE journal of a version this pop3d does not "
 		    "know";
 		return J_BAD;
@@ -1074,7 +1158,7 @@ load_header(struct jnl *j, unsigned char *h, uint64_t jsize, uint64_t *n,
 	*sidelen = v1 ? 0 : get64(h + H_SIDELEN);
 	return memcmp(sum, h + (v1 ? H_SUM_V1 : H_SUM), MD5_LEN) == 0 &&
 	    *n <= J_RUNS_MAX && *sidelen <= UIDS_FILE_MAX &&
-	    J_HDR + J_RUN * *n + *sidelen <= jsize;
+	    J_HDR + plan_len(*n, h[H_VERSION], *sidelen) <= jsize;
 }
 
 /* The runs in p (n of them), in order, apart and inside the file?  0/-1. */
@@ -1096,6 +1180,21 @@ take_runs(struct jnl *j, const unsigned char *p, uint64_t n)
 	return 0;
 }
 
+/* The gaps' hashes in p, one more than runs.  0, or -1 (logged). */
+static int
+take_gaps(struct jnl *j, const unsigned char *p, uint64_t n)
+{
+	uint64_t	k;
+
+	if ((j->gaps = calloc(n + 1, sizeof(*j->gaps))) == NULL) {
+		log_warn("%s: reading the journal", j->jpath);
+		return -1;
+	}
+	for (k = 0; k <= n; k++)
+		j->gaps[k] = get64(p + J_GAP * k);
+	return 0;
+}
+
 /*
  * Read and check the header and plan.  1 when valid, 0 when the plan's
  * or header's checksum fails (a journal whose creation was cut short:
@@ -1111,7 +1210,7 @@ load_plan(struct jnl *j, uint64_t jsize)
 
 	if ((r = load_header(j, h, jsize, &n, &sidelen)) != 1)
 		return r;
-	plen = J_RUN * n + sidelen;
+	plen = plan_len(n, h[H_VERSION], sidelen);
 	if ((p = malloc(plen + 1)) == NULL ||
 	    (j->pl.runs = calloc(n + 1, sizeof(*j->pl.runs))) == NULL) {
 		log_warn("%s: reading the journal", j->jpath);
@@ -1140,8 +1239,13 @@ load_plan(struct jnl *j, uint64_t jsize)
 		j->bad = "an UPDATE journal that makes no sense";
 		return J_BAD;
 	}
+	if (h[H_VERSION] >= 3 && take_gaps(j, p + J_RUN * n, n) == -1) {
+		free(p);
+		return -1;
+	}
 	/* the UID file stays in p, after the runs */
-	j->pl.side = sidelen > 0 ? (char *)p + J_RUN * n : NULL;
+	j->pl.side = sidelen > 0 ? (char *)p + plan_len(n, h[H_VERSION], 0) :
+	    NULL;
 	j->pl.sidelen = sidelen;
 	j->side_buf = p;
 	plan_index(j);
@@ -1263,33 +1367,68 @@ set_aside(const struct jnl *j, const char *why)
 }
 
 /*
- * Whether the plan fits the mailbox where no copy has written yet: every
- * run that starts at or past plan byte P + w (the newest checkpoint and
- * its window) still has its message's From_ line at its source, which
- * the copy never overwrote.  A journal for other bytes, or a file
- * rewritten since the crash, fails here before a byte is moved.
+ * Whether a From_ line is at off (fromline.h), or, with whole 0, a line
+ * that starts with "From " (mail delivered during the session, which
+ * UPDATE looked at no closer).  The byte before it may be one the
+ * copy overwrote.  1, 0, or -1 (logged).
+ */
+static int
+from_line_at(const struct jnl *j, uint64_t off, uint64_t eof, int whole)
+{
+	char		 b[FROM_LINE_MAX + 1], *nl;
+	uint64_t	 n = eof - off;
+
+	if (off >= eof)
+		return 0;
+	if (n > sizeof(b))
+		n = sizeof(b);
+	if (fd_pread_all(j->mfd, b, (size_t)n, off) == -1) {
+		log_warn("%s: read", j->path);
+		return -1;
+	}
+	if (n < 5 || memcmp(b, "From ", 5) != 0)
+		return 0;
+	if (!whole)
+		return 1;
+	if ((nl = memchr(b, '\n', (size_t)n)) == NULL)
+		return 0;
+	return from_line_valid(b, (size_t)(nl - b));
+}
+
+/*
+ * Whether the file is as the crash left it where no copy has written
+ * yet, at and above the source of plan byte P + w (the newest checkpoint
+ * and its window; every write since stayed below it): each run there
+ * starts with a From_ line, each gap there (what the client deleted)
+ * starts with the line it started with, and the mail delivered before
+ * the UPDATE began starts where it did.  A mail reader's sync since the
+ * crash (a Status: header added, a message expunged) moves the messages
+ * after its first change and fails here before a byte is moved; an edit
+ * in place that keeps every length passes, and the copy carries it.
+ * Version 1 and 2 journals have no gaps' hashes: their runs are checked.
  * Returns 1, 0, or -1 on a read error (logged).
  */
 static int
 plan_fits(const struct jnl *j, uint64_t eof)
 {
-	uint64_t	from = j->ckp + j->ckw;
-	char		b[5];
-	size_t		i;
+	uint64_t	a = j->ckp + j->ckw, avail, low, h;
+	size_t		k;
+	int		r;
 
-	for (i = 0; i < j->pl.nruns; i++) {
-		if (j->pl.runs[i].pos < from)
+	low = plan_src(j, a < j->total ? a : j->total, &avail);
+	for (k = 0; k <= j->pl.nruns; k++) {
+		if (k < j->pl.nruns && j->pl.runs[k].src >= low &&
+		    (r = from_line_at(j, j->pl.runs[k].src, eof, 1)) != 1)
+			return r;
+		if (j->gaps == NULL || gap_start(j, k) < low)
 			continue;
-		if (j->pl.runs[i].src + sizeof(b) > eof)
-			return 0;
-		if (fd_pread_all(j->mfd, b, sizeof(b), j->pl.runs[i].src) ==
-		    -1) {
-			log_warn("%s: read", j->path);
+		if (gap_hash(j, k, &h) == -1)
 			return -1;
-		}
-		if (memcmp(b, "From ", sizeof(b)) != 0)
+		if (h != j->gaps[k])
 			return 0;
 	}
+	if (j->pl.cur > j->pl.tail && j->pl.tail >= low)
+		return from_line_at(j, j->pl.tail, eof, 0);
 	return 1;
 }
 

@@ -415,6 +415,8 @@ fp_in(struct scan *s, const void *p, size_t len)
 	unsigned char	*n;
 	size_t		 cap;
 
+	if (len == 0)
+		return;
 	j->hashed += len;
 	if (len > j->cap - j->len) {
 		cap = j->cap < 1024 ? 1024 : j->cap;

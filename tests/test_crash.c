@@ -1046,7 +1046,7 @@ t_journal_garbage(void **state)
 	for (i = 0; i < sizeof(junk); i++)
 		junk[i] = (char)rnd(256);
 	memcpy(junk, "POP3DJNL", 8);
-	junk[8] = 2;		/* this version, so the checksums decide */
+	junk[8] = 3;		/* this version, so the checksums decide */
 	write_file(path, small.p, small.len);
 	write_file(jpath, junk, sizeof(junk));
 	/* a plan that does not check out was never applied: removed */
@@ -1057,40 +1057,73 @@ t_journal_garbage(void **state)
 	free(got);
 }
 
-/* The journal half_done left, its header rewritten by f. */
+/*
+ * The journal half_done left, its header rewritten by f, which may read
+ * the plan from fd.
+ */
 static void
-rewrite_header(const char *jpath, void (*f)(unsigned char *))
+rewrite_header(const char *jpath, void (*f)(unsigned char *, int))
 {
 	unsigned char	h[128];
 	int		fd;
 
 	assert_true((fd = open(jpath, O_RDWR)) >= 0);
 	assert_int_equal(pread(fd, h, sizeof(h), 0), (ssize_t)sizeof(h));
-	assert_int_equal(h[8], 2);
-	f(h);
+	assert_int_equal(h[8], 3);
+	f(h, fd);
 	assert_int_equal(pwrite(fd, h, sizeof(h), 0), (ssize_t)sizeof(h));
 	assert_int_equal(close(fd), 0);
 }
 
+/*
+ * The plan as an older version wrote it: the runs alone (no gaps'
+ * hashes; half_done's plan has no UID file), under a checksum of their
+ * own.  The checkpoints stay where they are: for a plan this small both
+ * layouts put them at 4096.
+ */
+static void
+runs_only(unsigned char *h, int fd)
+{
+	unsigned char	*runs;
+	size_t		 n = (size_t)h[56] | (size_t)h[57] << 8;
+
+	assert_true(memcmp(h + 88, "\0\0\0\0\0\0\0\0", 8) == 0);
+	assert_true(n > 0 && 128 + 24 * n + 8 < 4096);
+	assert_non_null(runs = malloc(16 * n));
+	assert_int_equal(pread(fd, runs, 16 * n, 128), (ssize_t)(16 * n));
+	md5_digest(runs, 16 * n, h + 72);
+	free(runs);
+}
+
+/* Version 2's header: as 3's, the plan without the gaps' hashes. */
+static void
+as_v2(unsigned char *h, int fd)
+{
+	runs_only(h, fd);
+	h[8] = 2;
+	md5_digest(h, 96, h + 96);
+}
+
 /* Version 1's header: no UID file length, the checksum at 88. */
 static void
-as_v1(unsigned char *h)
+as_v1(unsigned char *h, int fd)
 {
-	assert_true(memcmp(h + 88, "\0\0\0\0\0\0\0\0", 8) == 0);
+	runs_only(h, fd);
 	h[8] = 1;
 	memset(h + 88, 0, 24);
 	md5_digest(h, 88, h + 88);
 }
 
 static void
-as_v9(unsigned char *h)
+as_v9(unsigned char *h, int fd)
 {
+	(void)fd;
 	h[8] = 9;
 }
 
 /*
- * A journal left by the pop3d before this one (version 1) is still
- * finished; one of a version this pop3d does not know is set aside,
+ * A journal left by the pop3ds before this one (versions 1 and 2) is
+ * still finished; one of a version this pop3d does not know is set aside,
  * the mailbox served as it is, never taken for one whose writing was
  * cut short.
  */
@@ -1138,17 +1171,20 @@ t_journal_versions(void **state)
 {
 	char	path[PATH_MAX], jpath[PATH_MAX], *after, *got, *mid;
 	size_t	alen, len, mlen;
+	int	i;
 
 	(void)state;
 	paths("versions", path, jpath);
 	after = expect_after(&small, PAT_ALT, "", &alen);
-	half_done(path, 8);
-	rewrite_header(jpath, as_v1);
-	assert_int_equal(open_status(path), MD_OK);
-	assert_false(exists(jpath));
-	got = read_file(path, &len);
-	assert_true(len == alen && memcmp(got, after, len) == 0);
-	free(got);
+	for (i = 0; i < 2; i++) {
+		half_done(path, 8);
+		rewrite_header(jpath, i == 0 ? as_v1 : as_v2);
+		assert_int_equal(open_status(path), MD_OK);
+		assert_false(exists(jpath));
+		got = read_file(path, &len);
+		assert_true(len == alen && memcmp(got, after, len) == 0);
+		free(got);
+	}
 	half_done(path, 8);
 	mid = read_file(path, &mlen);
 	rewrite_header(jpath, as_v9);
@@ -1282,6 +1318,93 @@ t_journal_mailbox_rewritten(void **state)
 	assert_int_equal(close(fd), 0);
 	assert_served_as_is(path, jpath, mid, mlen);
 	free(mid);
+}
+
+/*
+ * What a mail reader does to the file between the crash and the next
+ * open, near its end, where the crashed copy had not written yet
+ * (message n - 4 is kept, n - 3 deleted, n - 2 kept).  It gets the file
+ * as the crash left it and its length; returns the new length.
+ */
+enum reader_change {
+	RC_FLAG_IN_PLACE,	/* a header edited, same length */
+	RC_STATUS_ADDED,	/* mutt's sync: a Status: line added */
+	RC_MERGED,		/* the deleted message now ends the one before */
+};
+
+static size_t
+reader_change(enum reader_change how, char **file, size_t len)
+{
+	char	 subj[64], *p, *at;
+	size_t	 k = small.n - 4, n;
+
+	at = *file + small.off[k];
+	assert_memory_equal(at, "From user", 9);
+	n = (size_t)snprintf(subj, sizeof(subj), "Subject: message %zu\n", k);
+	assert_non_null(p = memmem(at, len - small.off[k], subj, n));
+	switch (how) {
+	case RC_FLAG_IN_PLACE:
+		memcpy(p, "Subject: massage", 16);
+		return len;
+	case RC_STATUS_ADDED:
+		n += (size_t)(p - *file);	/* where the line goes */
+		assert_non_null(*file = realloc(*file, len + 11));
+		p = *file + n;
+		memmove(p + 11, p, len - (size_t)(p - *file));
+		memcpy(p, "Status: RO\n", 11);
+		return len + 11;
+	default:
+		at = *file + small.off[k + 1];
+		assert_memory_equal(at, "From user", 9);
+		at[0] = 'f';
+		return len;
+	}
+}
+
+/*
+ * A mail reader changed the file after the crash, before the next open.
+ * An edit of the same length where the copy has not been is carried
+ * into the finished UPDATE; a sync that moved the messages, or a deleted
+ * message whose bytes now belong to another, makes the journal set
+ * aside and the reader's file served as it is.
+ */
+static void
+t_journal_reader_changes(void **state)
+{
+	static const enum reader_change	 hows[] = {
+		RC_FLAG_IN_PLACE, RC_STATUS_ADDED, RC_MERGED
+	};
+	char				 path[PATH_MAX], jpath[PATH_MAX];
+	char				 subj[64], *mid, *after, *got;
+	size_t				 i, mlen, alen, len;
+
+	(void)state;
+	paths("reader", path, jpath);
+	for (i = 0; i < sizeof(hows) / sizeof(hows[0]); i++) {
+		print_message("reader change %zu\n", i);
+		half_done(path, 8);
+		mid = read_file(path, &mlen);
+		mlen = reader_change(hows[i], &mid, mlen);
+		write_file(path, mid, mlen);
+		if (hows[i] != RC_FLAG_IN_PLACE) {
+			assert_served_as_is(path, jpath, mid, mlen);
+			free(mid);
+			continue;
+		}
+		/* the edit made to the message the UPDATE keeps */
+		after = expect_after(&small, PAT_ALT, "", &alen);
+		(void)snprintf(subj, sizeof(subj), "Subject: message %zu\n",
+		    small.n - 4);
+		assert_non_null(got = memmem(after, alen, subj, strlen(subj)));
+		memcpy(got, "Subject: massage", 16);
+		assert_int_equal(open_status(path), MD_OK);
+		assert_false(exists(jpath));
+		got = read_file(path, &len);
+		assert_true(len == alen && memcmp(got, after, len) == 0);
+		free(got);
+		free(after);
+		free(mid);
+	}
 }
 
 /*
@@ -1501,6 +1624,7 @@ main(void)
 		cmocka_unit_test(t_journal_mailbox_shrunk),
 		cmocka_unit_test(t_journal_foreign),
 		cmocka_unit_test(t_journal_mailbox_rewritten),
+		cmocka_unit_test(t_journal_reader_changes),
 		cmocka_unit_test(t_full_disk),
 		cmocka_unit_test(t_report),
 	};

@@ -57,6 +57,8 @@ class BoundariesTest(Pop3dCase):
             p.pass_("secret")
         except poplib.error_proto as e:
             # the maildrop can't be read: -ERR, then the connection ends
+            self.assertIsInstance(e.args[0], bytes,
+                                  "the session ended: %r" % (e.args,))
             self.assertIn(b"[SYS/PERM]", e.args[0])
             return None
         msgs = []
