@@ -2313,18 +2313,13 @@ mbox_free(struct mbox *m)
 	free(m);
 }
 
-/*
- * The session lock first, so a second session gives up at once without
- * touching the delivery locks; the delivery locks only for the scan.
- */
-int
-mbox_open(const char *path, const struct conf *conf, struct mbox **out)
+/* A mailbox not yet opened, with conf's locks.  An enum md_status. */
+static int
+mbox_new(const char *path, const struct conf *conf, struct mbox **out)
 {
 	struct mbox	*m;
-	uint64_t	 size, from = 0;
-	int		 st, n;
+	int		 n;
 
-	*out = NULL;
 	if ((m = calloc(1, sizeof(*m))) == NULL) {
 		log_warn("%s: mbox_open", path);
 		return MD_TEMP;
@@ -2343,7 +2338,43 @@ mbox_open(const char *path, const struct conf *conf, struct mbox **out)
 	    CONF_LOCKS_MAX : conf->nlocks;
 	memcpy(m->lk.methods, conf->mbox_locks, sizeof(m->lk.methods));
 	m->lk.timeout = conf->lock_timeout;
+	*out = m;
+	return MD_OK;
+}
 
+int
+mbox_recover(const char *path, const struct conf *conf)
+{
+	struct mbox	*m;
+	int		 st;
+
+	if ((st = mbox_new(path, conf, &m)) != MD_OK)
+		return st;
+	if ((st = mbox_openfile(m)) == MD_OK && m->fd != -1) {
+		m->lk.fd = m->fd;
+		if ((st = lock_take(&m->lk)) == MD_OK) {
+			st = journal_recover(m->fd, m->path);
+			lock_release(&m->lk);
+		}
+	}
+	mbox_free(m);
+	return st;
+}
+
+/*
+ * The session lock first, so a second session gives up at once without
+ * touching the delivery locks; the delivery locks only for the scan.
+ */
+int
+mbox_open(const char *path, const struct conf *conf, struct mbox **out)
+{
+	struct mbox	*m;
+	uint64_t	 size, from = 0;
+	int		 st;
+
+	*out = NULL;
+	if ((st = mbox_new(path, conf, &m)) != MD_OK)
+		return st;
 	if ((st = mbox_openfile(m)) != MD_OK || m->fd == -1)
 		goto done;
 	m->lk.fd = m->fd;

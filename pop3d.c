@@ -45,6 +45,7 @@
 #include "params.h"
 #include "privsep.h"
 #include "proxy.h"
+#include "recover.h"
 #include "sandbox.h"
 #include "tls.h"
 #include "transport.h"
@@ -64,6 +65,8 @@ struct daemon {
 	struct faildelay	*fails;		/* failed logins per address */
 	unsigned		 nchild;
 	int			 pidfd;		/* -1: no pidfile */
+	pid_t			 recovering;	/* recover_spool's process */
+	int			 recover_due;	/* another pass wanted */
 };
 
 static volatile sig_atomic_t	got_chld;
@@ -277,6 +280,43 @@ child_session(const struct daemon *d, int fd, int tls, int slot,
 	_exit(faildelay_exit_code(rc == 0, link.failures));
 }
 
+/*
+ * A pass over the spool for interrupted UPDATEs (recover.c), in a
+ * process of its own that keeps nothing of the listener's but the
+ * configuration and the log: not the sockets, keys or session table.
+ */
+static void
+start_recovery(struct daemon *d)
+{
+	sigset_t	none;
+	pid_t		pid;
+	int		i;
+
+	d->recover_due = 0;
+	if ((pid = fork()) == -1) {
+		log_warn("fork");
+		return;
+	}
+	if (pid > 0) {
+		d->recovering = pid;
+		return;
+	}
+	for (i = 0; i < d->l.n; i++)
+		close(d->l.pfd[i].fd);
+	if (d->pidfd != -1)
+		close(d->pidfd);
+	tls_forget_secrets(d->ts);
+	iplimit_detach(d->lim);
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_IGN);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	recover_spool(d->c);
+	_exit(0);
+}
+
 /* Seconds on CLOCK_MONOTONIC: failed logins age on it. */
 static time_t
 now_s(void)
@@ -294,6 +334,13 @@ reap(struct daemon *d)
 	int	st;
 
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		if (pid == d->recovering) {
+			d->recovering = 0;
+			continue;
+		}
+		/* It may have died in UPDATE: finish that now, not at login. */
+		if (WIFSIGNALED(st))
+			d->recover_due = 1;
 		if (WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS)
 			log_warnx("session process %ld killed by the syscall "
 			    "filter (SIGSYS): see the kernel's audit log for "
@@ -650,6 +697,8 @@ serve_forever(struct daemon *d)
 	    tls_status(d->c, d->ts));
 	report_keys(d->c, d->ts, NULL);
 	while (!got_term) {
+		if (d->recover_due && d->recovering == 0)
+			start_recovery(d);
 		r = ppoll(d->l.pfd, (nfds_t)d->l.n, NULL, &waitmask);
 		if (r == -1 && errno != EINTR)
 			log_warn("poll");
@@ -722,6 +771,7 @@ serve_standalone(struct conf *c, const char *path,
 	d.path = path;
 	d.ts = ts;
 	d.pidfd = -1;
+	d.recover_due = 1;	/* journals a crash or a power cut left */
 	if ((rc = listen_systemd(&d.l)) == -1 ||
 	    (rc == 0 && listen_open(c, &d.l) == -1))
 		return 1;

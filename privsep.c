@@ -44,8 +44,9 @@
  *   serve_user() on PS_HANDOFF after a verified login: reads the
  *     pipelined input bytes into the session's buffer unparsed, gives up
  *     the keys and the per-address table (iplimit_detach), then
- *     become(): the owner's groups (read before the chroot), chroot into
- *     the mailbox's directory, switch to the owner, refusing uid 0; the
+ *     become() and privsep_become_owner() (also recover.c's): the
+ *     owner's groups (read before the chroot), chroot into the mailbox's
+ *     directory, switch to the owner, refusing uid 0; the
  *     session's syscall filter goes on before the first of those bytes
  *     is parsed.
  *   reap_child(): the pre-login process's exit status.
@@ -836,22 +837,22 @@ rekey(struct monitor *mo, const struct privsep_msg *m)
 
 /*
  * Jail the user process in its mailbox's directory, so no other path
- * is reachable, and rewrite who->mailbox to match.  Returns 0, or -1.
+ * is reachable, and rewrite mailbox to match.  Returns 0, or -1.
  */
 static int
-jail_mailbox(struct auth_user *who)
+jail_mailbox(char *mailbox)
 {
 	const char	*dir;
 	char		*slash;
 	int		 rc;
 
-	if ((slash = strrchr(who->mailbox, '/')) == NULL || slash[1] == '\0') {
-		log_warnx("mailbox %s: not a file path", who->mailbox);
+	if ((slash = strrchr(mailbox, '/')) == NULL || slash[1] == '\0') {
+		log_warnx("mailbox %s: not a file path", mailbox);
 		return -1;
 	}
 	/* Cut at the slash in place: a PATH_MAX copy would deepen the stack. */
 	*slash = '\0';
-	dir = slash == who->mailbox ? "/" : who->mailbox;
+	dir = slash == mailbox ? "/" : mailbox;
 	rc = chroot(dir) == -1 || chdir("/") == -1 ? -1 : 0;
 	if (rc == -1)
 		log_warn("chroot %s", dir);
@@ -860,8 +861,19 @@ jail_mailbox(struct auth_user *who)
 	*slash = '/';
 	if (rc == -1)
 		return -1;
-	memmove(who->mailbox, slash, strlen(slash) + 1);
+	memmove(mailbox, slash, strlen(slash) + 1);
 	return 0;
+}
+
+int
+privsep_become_owner(uid_t uid, gid_t gid, const char *name, char *mailbox)
+{
+	if (!ps_root)
+		return 0;
+	if (set_groups(uid, gid, name, ps_mail_gid) == -1 ||
+	    jail_mailbox(mailbox) == -1)
+		return -1;
+	return switch_ids(uid, gid);
 }
 
 /*
@@ -888,10 +900,7 @@ become(struct monitor *mo)
 		pw = getpwnam(w->name);
 		name = pw != NULL && pw->pw_uid == uid ? w->name : NULL;
 	}
-	if (set_groups(uid, gid, name, ps_mail_gid) == -1 ||
-	    jail_mailbox(w) == -1)
-		return -1;
-	return switch_ids(uid, gid);
+	return privsep_become_owner(uid, gid, name, w->mailbox);
 }
 
 /*

@@ -23,6 +23,13 @@ extern const struct maildrop_ops mbox_ops;
 int	mbox_open(const char *path, const struct conf *, struct mbox **out);
 
 /*
+ * Finish an UPDATE of the mbox at path that a crash interrupted, if it
+ * has a journal, under the delivery locks, without reading the mail.
+ * Returns an enum md_status (MD_OK also when there is no mailbox).
+ */
+int	mbox_recover(const char *path, const struct conf *);
+
+/*
  * The scan of a mailbox of mbox_split_min bytes or more (MBOX_SPLIT_MIN)
  * runs on two threads, with a result the same as one thread's (DESIGN.md,
  * "Two threads for a big mailbox").  Tests set mbox_split_min lower, or

@@ -7,6 +7,7 @@
 #ifndef POP3D_PRIVSEP_H
 #define POP3D_PRIVSEP_H
 
+#include <sys/types.h>
 #include <sys/socket.h>
 
 #include <stddef.h>
@@ -103,6 +104,16 @@ int	privsep_init(const struct conf *c);
  * Returns 0, or -1 (logged).
  */
 int	privsep_check_setup(const struct conf *c);
+
+/*
+ * Become a mailbox's owner for good, as a session does after its login:
+ * the groups of the account name (NULL: gid alone) plus mail_group,
+ * chroot into the directory of mailbox (rewritten to the path inside),
+ * then uid and gid (never 0).  Not root: nothing changes.  0, or -1
+ * (logged).
+ */
+int	privsep_become_owner(uid_t uid, gid_t gid, const char *name,
+	    char *mailbox);
 
 /*
  * Serve one client connection on fd_in/fd_out with privilege separation:

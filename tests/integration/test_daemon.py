@@ -252,8 +252,9 @@ class StandaloneTest(Pop3dCase):
         for _ in range(20):
             s = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
             s.close()
-        self.assertTrue(wait_for(lambda: srv.log().count(
-            "client closed the connection") == 20), srv.log()[-2000:])
+        self.assertTrue(wait_for(lambda: len(re.findall(
+            r"127\.0\.0\.1:\d+: (?:client closed the connection|"
+            r"connection lost)", srv.log())) == 20), srv.log()[-2000:])
         self.assertTrue(wait_for(
             lambda: harness.session_pids(srv.proc.pid) == []))
         p = self.poplib(srv)
