@@ -71,10 +71,13 @@ static struct pw_dirop	pw_dirops[PW_DIROPS];
 static int		pw_ndirops;
 static int		pw_nspare;
 
+/* The records' file, or NULL (unset or empty: none kept). */
 static const char *
 pw_log(void)
 {
-	return getenv("POP3D_POWERLOG");
+	const char	*p = getenv("POP3D_POWERLOG");
+
+	return p != NULL && *p != '\0' ? p : NULL;
 }
 
 /* The records can't be kept: the test sees exit status 98. */

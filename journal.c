@@ -1029,17 +1029,53 @@ jnl_open_new(const struct jnl *j)
 }
 
 /*
+ * Claim the journal's whole size, so that a full disk (or quota) stops
+ * the UPDATE here, before the mailbox is touched, not at a checkpoint.
+ * Where the room is short, smaller windows are tried down to none: a
+ * checkpoint then moves less (its gap, at the least one byte), so there
+ * are more of them, each as safe.  A user over quota can still delete
+ * mail by POP.  0, or -1 with errno set.
+ */
+static int
+claim_space(struct jnl *j)
+{
+	uint64_t	want = j->cap;
+	int		e;
+
+	for (;;) {
+		j->stride = roundup(S_HDR + j->cap, J_ALIGN);
+		if (j_fault("journal fallocate") != 0)
+			e = errno;
+		else
+			e = posix_fallocate(j->jfd, 0, (off_t)(j->slot0 +
+			    2 * j->stride));
+		if (e == 0 || (e != ENOSPC && e != EDQUOT) || j->cap == 0)
+			break;
+		/* what the failed claim got goes back before a smaller one */
+		if (ftruncate(j->jfd, 0) == -1) {
+			e = errno;
+			break;
+		}
+		j->cap = j->cap / 2 / J_ALIGN * J_ALIGN;
+	}
+	if (e == 0 && j->cap < want)
+		log_info("%s: little free space: checkpoints every %llu bytes "
+		    "of window instead of %llu", j->path,
+		    (unsigned long long)j->cap, (unsigned long long)want);
+	errno = e;
+	return e == 0 ? 0 : -1;
+}
+
+/*
  * Create the journal and make the plan durable, name included, before
- * the mailbox is touched.  Its whole size is claimed first so that a
- * full disk stops us here, not at a checkpoint.  0, or -1 (logged) with
- * no journal left behind.
+ * the mailbox is touched, its size claimed first.  0, or -1 (logged)
+ * with no journal left behind.
  */
 static int
 jnl_create(struct jnl *j)
 {
 	unsigned char	*h = NULL;
 	size_t		 len;
-	int		 e;
 
 	j->slot0 = roundup(J_HDR + plan_len(j->pl.nruns, J_VERSION,
 	    j->pl.sidelen), J_ALIGN);
@@ -1049,15 +1085,8 @@ jnl_create(struct jnl *j)
 		return -1;
 	}
 	POWER_CREATED(j->jfd, j->jpath);
-	if (j_fault("journal fallocate") != 0)
-		e = errno;
-	else
-		e = posix_fallocate(j->jfd, 0, (off_t)(j->slot0 +
-		    2 * j->stride));
-	if (e != 0) {
-		errno = e;
+	if (claim_space(j) == -1)
 		goto fail;
-	}
 	if ((h = encode_plan(j, &len)) == NULL ||
 	    j_pwrite(j->jfd, h, len, 0, "journal plan") == -1 ||
 	    first_window(j) == -1 ||
