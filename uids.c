@@ -4,7 +4,7 @@
  * .NAME.pop3d-uids beside the mailbox, and X-UIDL: values carried over
  * from qpopper and GNU Mailutils.
  *
- * The sidecar is text: the line "pop3d-uids 1", then one line per group
+ * The sidecar is text: the line "pop3d-uids 2", then one line per group
  * that lost a copy to an UPDATE: 32 hex digits of fingerprint, the high
  * water mark, and the ordinals of the surviving copies in file order.
  * The scan decisions that must survive an UPDATE (struct mbox_state) are
