@@ -801,9 +801,13 @@ text_end(const struct scan *s, uint64_t body, uint64_t end)
 static size_t
 lf_only(const char *p, size_t n, int next, char *out)
 {
-	size_t	i, k = 0;
+	const char	*cr = memchr(p, '\r', n);
+	size_t		 i, k;
 
-	for (i = 0; i < n; i++)
+	/* most mail has no CR at all: copy up to the first one whole */
+	k = cr == NULL ? n : (size_t)(cr - p);
+	memcpy(out, p, k);
+	for (i = k; i < n; i++)
 		if (p[i] != '\r' || (i + 1 < n ? p[i + 1] != '\n' :
 		    next != '\n'))
 			out[k++] = p[i];
@@ -2135,9 +2139,13 @@ scan_file(struct mbox *m, uint64_t from)
 {
 	struct stat	fst;
 	struct scan	s;
+	struct timespec	t0;
 	uint64_t	pos = from;
 	int		st;
 
+	/* the kernel's file times come from this clock (mbox_untouched) */
+	if (clock_gettime(CLOCK_REALTIME_COARSE, &t0) == -1)
+		t0.tv_sec = 0;
 	scan_init(&s, m, from);
 	if (fstat(m->fd, &fst) == -1) {
 		log_warn("%s: fstat", m->path);
@@ -2169,6 +2177,10 @@ scan_file(struct mbox *m, uint64_t from)
 	}
 	if (st == MD_OK) {
 		m->mtime = fst.st_mtim;
+		m->ctime = fst.st_ctim;
+		m->settled = fst.st_ctim.tv_sec < t0.tv_sec ||
+		    (fst.st_ctim.tv_sec == t0.tv_sec &&
+		    fst.st_ctim.tv_nsec < t0.tv_nsec);
 		m->scanned = 1;
 	}
 	return st;
@@ -2261,6 +2273,30 @@ mbox_same(struct mbox *m, uint64_t *cur)
 		return MD_CHANGED;
 	}
 	return MD_OK;
+}
+
+/*
+ * Whether the file has not been written at all since the open read it:
+ * the same inode, size and mtime, and the same ctime, which every
+ * write, truncate or utimes moves to the kernel's coarse clock, which
+ * already stood past it when the scan began (settled: a write in the
+ * same tick as the scan's start could not be told from one before it).
+ * A program that writes through a shared mapping of a page it had
+ * already dirtied before the open is the case ctime misses, and no
+ * mbox writer works that way.
+ */
+int
+mbox_untouched(const struct mbox *m)
+{
+	struct stat	fst;
+
+	return m->scanned && m->settled && fstat(m->fd, &fst) == 0 &&
+	    fst.st_ino == m->ino && fst.st_dev == m->dev &&
+	    (uint64_t)fst.st_size == m->size &&
+	    fst.st_mtim.tv_sec == m->mtime.tv_sec &&
+	    fst.st_mtim.tv_nsec == m->mtime.tv_nsec &&
+	    fst.st_ctim.tv_sec == m->ctime.tv_sec &&
+	    fst.st_ctim.tv_nsec == m->ctime.tv_nsec;
 }
 
 int

@@ -112,7 +112,9 @@ update_verify(struct mbox *m, const unsigned char *del, size_t first,
 	i = m->nmsgs;
 	if (*cur > m->size && (r = mbox_from_at(m, m->size)) != 1)
 		goto bad;
-	if ((r = deleted_unchanged(m, del, first, *cur, pl)) != 1)
+	/* not written since the open: each message is the one scanned */
+	if (!mbox_untouched(m) &&
+	    (r = deleted_unchanged(m, del, first, *cur, pl)) != 1)
 		return r == 0 ? MD_CHANGED : MD_TEMP;
 	return MD_OK;
  bad:

@@ -163,7 +163,9 @@ struct mbox {
 	ino_t			 ino;
 	uint64_t		 size;
 	struct timespec		 mtime;		/* after the scan */
+	struct timespec		 ctime;		/* after the scan */
 	int			 scanned;	/* size, mtime and msgs are set */
+	int			 settled;	/* last changed before the scan */
 	int			 hidden;	/* a folder-data message skipped */
 	int			 cl_ignore;	/* mboxcl2 read as mboxo */
 	int			 xuidl_seen;	/* a message had an X-UIDL: */
@@ -207,6 +209,7 @@ extern int	mbox_scan_map;
  * the file's size now.
  */
 int	mbox_same(struct mbox *m, uint64_t *cur);
+int	mbox_untouched(const struct mbox *m);
 
 /* Whether "From " is at off.  Returns 1, 0, or -1 on a read error (logged). */
 int	mbox_from_at(struct mbox *m, uint64_t off);

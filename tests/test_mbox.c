@@ -29,6 +29,7 @@
 #include "log.h"
 #include "maildrop.h"
 #include "mbox.h"
+#include "mbox_int.h"
 #include "xform.h"
 
 static int	fileno_;
@@ -1080,6 +1081,50 @@ t_update_shifted(void **state)
 	}
 }
 
+/*
+ * UPDATE skips rereading the messages it removes only when the file has
+ * not been written since the open: its ctime says so, which a program
+ * can't set back as it can the mtime.  A same-length rewrite of a body
+ * with the mtime restored must still be caught.
+ */
+static void
+t_update_untouched(void **state)
+{
+	static const unsigned char	 dele2[] = { 0, 1, 0 };
+	static const char		 mb[] = ALERT(1) ALERT(2) ALERT(3);
+	const struct timespec		 tick = { 0, 30 * 1000 * 1000 };
+	struct timespec			 times[2];
+	struct stat			 st;
+	const char			*path, *digit;
+	struct mbox			*m;
+	struct bytes			 got;
+	int				 fd;
+
+	(void)state;
+	path = mkfile(mb, strlen(mb));
+	/* let the file's ctime fall a clock tick behind the open */
+	nanosleep(&tick, NULL);
+	m = open_ok(path, MBOX_MBOXO);
+	assert_int_equal(mbox_untouched(m), 1);
+	/* "disk 2 is full" becomes "disk 7 is full", mtime put back */
+	digit = strstr(mb, "disk 2") + 5;
+	assert_int_not_equal((fd = open(path, O_RDWR)), -1);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(pwrite(fd, "7", 1, digit - mb), 1);
+	times[0] = st.st_atim;
+	times[1] = st.st_mtim;
+	assert_int_equal(futimens(fd, times), 0);
+	close(fd);
+	assert_int_equal(mbox_untouched(m), 0);
+	assert_int_equal(mbox_ops.update(m, dele2), MD_CHANGED);
+	mbox_ops.close(m);
+	got = read_file(path);
+	assert_int_equal(got.len, strlen(mb));
+	assert_memory_equal(got.p, mb, (size_t)(digit - mb));
+	assert_int_equal(got.p[digit - mb], '7');
+	free(got.p);
+}
+
 static void
 t_update_changed(void **state)
 {
@@ -1449,6 +1494,7 @@ main(void)
 		cmocka_unit_test(t_update_appended),
 		cmocka_unit_test(t_update_changed),
 		cmocka_unit_test(t_update_shifted),
+		cmocka_unit_test(t_update_untouched),
 		cmocka_unit_test(t_prefetch),
 		cmocka_unit_test(t_update_nothing),
 		cmocka_unit_test(t_msg_open_after_shrink),
