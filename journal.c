@@ -36,11 +36,11 @@
 
 /*
  * The file: a header (J_HDR bytes), the plan's runs (J_RUN bytes each,
- * src and len), the gaps' hashes (J_GAP bytes each, nruns + 1 of them,
- * version 3), the UID file to install (sidelen bytes, version 2 on),
- * then two checkpoint slots of stride bytes each, from slot0.  Integers
- * are little-endian.  Journals of versions 1 (no UID file) and 2 (no
- * gaps' hashes) are still recovered.
+ * src and len), the gaps' hashes (J_GAP bytes each, nruns + 1 of them),
+ * the UID file to install (sidelen bytes), then two checkpoint slots of
+ * stride bytes each, from slot0.  Integers are little-endian.  Only
+ * this version is read: pop3d was never released with another, and a
+ * journal of one is set aside like any journal not ours to finish.
  */
 #define J_MAGIC		"POP3DJNL"
 #define J_VERSION	3
@@ -52,10 +52,10 @@
 #define S_MAGIC		"PJCK"
 #define S_HDR		80	/* a slot's header; its window follows */
 
-/* Header fields: offsets (H_SUM_V1: the checksum of version 1). */
+/* Header fields: offsets. */
 enum {
 	H_VERSION = 8, H_DEV = 16, H_INO = 24, H_CUR = 32, H_D0 = 40,
-	H_TAIL = 48, H_NRUNS = 56, H_CAP = 64, H_PLANSUM = 72, H_SUM_V1 = 88,
+	H_TAIL = 48, H_NRUNS = 56, H_CAP = 64, H_PLANSUM = 72,
 	H_SIDELEN = 88, H_SUM = 96
 };
 
@@ -290,10 +290,9 @@ roundup(uint64_t n, uint64_t to)
 
 /* The plan's bytes in the journal: runs, gaps' hashes, UID file. */
 static uint64_t
-plan_len(uint64_t nruns, int version, uint64_t sidelen)
+plan_len(uint64_t nruns, uint64_t sidelen)
 {
-	return J_RUN * nruns + (version >= 3 ? J_GAP * (nruns + 1) : 0) +
-	    sidelen;
+	return J_RUN * nruns + J_GAP * (nruns + 1) + sidelen;
 }
 
 /* ------------------------------------------------------------------ */
@@ -952,7 +951,7 @@ encode_plan(const struct jnl *j, size_t *len)
 	unsigned char	*h;
 	size_t		 i;
 
-	*len = J_HDR + plan_len(j->pl.nruns, J_VERSION, j->pl.sidelen);
+	*len = J_HDR + plan_len(j->pl.nruns, j->pl.sidelen);
 	if ((h = calloc(1, *len)) == NULL)
 		return NULL;
 	memcpy(h, J_MAGIC, 8);
@@ -972,7 +971,7 @@ encode_plan(const struct jnl *j, size_t *len)
 	for (i = 0; i <= j->pl.nruns; i++)
 		put64(h + J_HDR + J_RUN * j->pl.nruns + J_GAP * i, j->gaps[i]);
 	if (j->pl.sidelen > 0)
-		memcpy(h + J_HDR + plan_len(j->pl.nruns, J_VERSION, 0),
+		memcpy(h + J_HDR + plan_len(j->pl.nruns, 0),
 		    j->pl.side, j->pl.sidelen);
 	md5_digest(h + J_HDR, *len - J_HDR, h + H_PLANSUM);
 	md5_digest(h, H_SUM, h + H_SUM);
@@ -1077,8 +1076,8 @@ jnl_create(struct jnl *j)
 	unsigned char	*h = NULL;
 	size_t		 len;
 
-	j->slot0 = roundup(J_HDR + plan_len(j->pl.nruns, J_VERSION,
-	    j->pl.sidelen), J_ALIGN);
+	j->slot0 = roundup(J_HDR + plan_len(j->pl.nruns, j->pl.sidelen),
+	    J_ALIGN);
 	if (j_fault("journal create") == -1 || (j->jfd = jnl_open_new(j)) ==
 	    -1) {
 		log_warn("%s: cannot create the UPDATE journal", j->jpath);
@@ -1159,35 +1158,32 @@ journal_update(int fd, const char *path, const struct jplan *plan,
 /* Recovery */
 
 /*
- * Read and check the header: its version (1 or 2), checksum, and that
- * the plan it announces (nruns runs, then sidelen bytes of UID file) is
- * in the file.  1 when valid, 0 when not, J_BAD (logged) for a version
- * this pop3d does not know: the magic and the version share a sector, so
- * no torn write makes one, and a newer pop3d's journal may have been
- * half applied.
+ * Read and check the header: its version, checksum, and that the plan
+ * it announces (nruns runs, their gaps' hashes, then sidelen bytes of
+ * UID file) is in the file.  1 when valid, 0 when not, J_BAD for
+ * another version: the magic and the version share a sector, so no torn
+ * write makes one, and another build's journal may have been half
+ * applied; this one can't tell, so it never obeys one (an older
+ * development build's, or a newer pop3d's).
  */
 static int
 load_header(struct jnl *j, unsigned char *h, uint64_t jsize, uint64_t *n,
     uint64_t *sidelen)
 {
 	unsigned char	sum[MD5_LEN];
-	int		v1;
 
 	if (jsize < J_HDR || fd_pread_all(j->jfd, h, J_HDR, 0) == -1 ||
 	    memcmp(h, J_MAGIC, 8) != 0)
 		return 0;
-	if (h[H_VERSION] < 1 || h[H_VERSION] > J_VERSION) {
-		j->bad = "an UPDATE journal of a version this pop3d does not "
-		    "know";
+	if (h[H_VERSION] != J_VERSION) {
+		j->bad = "an UPDATE journal of another pop3d version";
 		return J_BAD;
 	}
-	v1 = h[H_VERSION] == 1;
-	md5_digest(h, v1 ? H_SUM_V1 : H_SUM, sum);
+	md5_digest(h, H_SUM, sum);
 	*n = get64(h + H_NRUNS);
-	*sidelen = v1 ? 0 : get64(h + H_SIDELEN);
-	return memcmp(sum, h + (v1 ? H_SUM_V1 : H_SUM), MD5_LEN) == 0 &&
-	    *n <= J_RUNS_MAX && *sidelen <= UIDS_FILE_MAX &&
-	    J_HDR + plan_len(*n, h[H_VERSION], *sidelen) <= jsize;
+	*sidelen = get64(h + H_SIDELEN);
+	return memcmp(sum, h + H_SUM, MD5_LEN) == 0 && *n <= J_RUNS_MAX &&
+	    *sidelen <= UIDS_FILE_MAX && J_HDR + plan_len(*n, *sidelen) <= jsize;
 }
 
 /* The runs in p (n of them), in order, apart and inside the file?  0/-1. */
@@ -1228,7 +1224,7 @@ take_gaps(struct jnl *j, const unsigned char *p, uint64_t n)
  * Read and check the header and plan.  1 when valid, 0 when the plan's
  * or header's checksum fails (a journal whose creation was cut short:
  * the mailbox was never touched), J_BAD for a well-formed journal that
- * makes no sense or of an unknown version, -1 (logged) on a read error.
+ * makes no sense or of another version, -1 (logged) on a read error.
  */
 static int
 load_plan(struct jnl *j, uint64_t jsize)
@@ -1239,7 +1235,7 @@ load_plan(struct jnl *j, uint64_t jsize)
 
 	if ((r = load_header(j, h, jsize, &n, &sidelen)) != 1)
 		return r;
-	plen = plan_len(n, h[H_VERSION], sidelen);
+	plen = plan_len(n, sidelen);
 	if ((p = malloc(plen + 1)) == NULL ||
 	    (j->pl.runs = calloc(n + 1, sizeof(*j->pl.runs))) == NULL) {
 		log_warn("%s: reading the journal", j->jpath);
@@ -1268,13 +1264,12 @@ load_plan(struct jnl *j, uint64_t jsize)
 		j->bad = "an UPDATE journal that makes no sense";
 		return J_BAD;
 	}
-	if (h[H_VERSION] >= 3 && take_gaps(j, p + J_RUN * n, n) == -1) {
+	if (take_gaps(j, p + J_RUN * n, n) == -1) {
 		free(p);
 		return -1;
 	}
 	/* the UID file stays in p, after the runs */
-	j->pl.side = sidelen > 0 ? (char *)p + plan_len(n, h[H_VERSION], 0) :
-	    NULL;
+	j->pl.side = sidelen > 0 ? (char *)p + plan_len(n, 0) : NULL;
 	j->pl.sidelen = sidelen;
 	j->side_buf = p;
 	plan_index(j);
@@ -1378,8 +1373,8 @@ moved_resume(struct jnl *j, uint64_t eof)
 
 /*
  * A journal that is not this mailbox's to finish: one pop3d did not make
- * for this user, of a version it does not know, or one whose plan no
- * longer fits the file (another program changed it since the crash).
+ * for this user, of another version, or one whose plan no longer fits
+ * the file (another program changed it since the crash).
  * It is never obeyed, and never removed unseen: set aside for an
  * administrator, with why, and the mailbox is served as it is now, so
  * no login waits on a person.  Returns MD_OK.
@@ -1434,7 +1429,6 @@ from_line_at(const struct jnl *j, uint64_t off, uint64_t eof, int whole)
  * crash (a Status: header added, a message expunged) moves the messages
  * after its first change and fails here before a byte is moved; an edit
  * in place that keeps every length passes, and the copy carries it.
- * Version 1 and 2 journals have no gaps' hashes: their runs are checked.
  * Returns 1, 0, or -1 on a read error (logged).
  */
 static int
@@ -1449,7 +1443,7 @@ plan_fits(const struct jnl *j, uint64_t eof)
 		if (k < j->pl.nruns && j->pl.runs[k].src >= low &&
 		    (r = from_line_at(j, j->pl.runs[k].src, eof, 1)) != 1)
 			return r;
-		if (j->gaps == NULL || gap_start(j, k) < low)
+		if (gap_start(j, k) < low)
 			continue;
 		if (gap_hash(j, k, &h) == -1)
 			return -1;

@@ -1088,10 +1088,11 @@ rewrite_header(const char *jpath, void (*f)(unsigned char *, int))
 }
 
 /*
- * The plan as an older version wrote it: the runs alone (no gaps'
- * hashes; half_done's plan has no UID file), under a checksum of their
- * own.  The checkpoints stay where they are: for a plan this small both
- * layouts put them at 4096.
+ * The plan as pop3d's development builds before this format wrote it:
+ * the runs alone (no gaps' hashes; half_done's plan has no UID file),
+ * under a checksum of their own.  The checkpoints stay where they are:
+ * for a plan this small both layouts put them at 4096.  So the journal
+ * is well-formed in its own version, and only the version refuses it.
  */
 static void
 runs_only(unsigned char *h, int fd)
@@ -1134,12 +1135,6 @@ as_v9(unsigned char *h, int fd)
 }
 
 /*
- * A journal left by the pop3ds before this one (versions 1 and 2) is
- * still finished; one of a version this pop3d does not know is set aside,
- * the mailbox served as it is, never taken for one whose writing was
- * cut short.
- */
-/*
  * The journal at jpath was set aside, not obeyed nor removed: it is
  * gone from its name and its bytes wait under "jpath.foreign-...".
  * Removes that copy.
@@ -1178,30 +1173,39 @@ assert_set_aside(const char *jpath)
 	globfree(&g);
 }
 
+/*
+ * A journal of another version, well-formed in its own (the development
+ * builds' versions 1 and 2) or not known at all (9), is never obeyed:
+ * it is set aside, never taken for one whose writing was cut short, and
+ * the login goes on with the mailbox as it is.  Then an UPDATE works as
+ * on any mailbox.
+ */
 static void
 t_journal_versions(void **state)
 {
-	char	path[PATH_MAX], jpath[PATH_MAX], *after, *got, *mid;
-	size_t	alen, len, mlen;
-	int	i;
+	static void	(*const as[])(unsigned char *, int) = {
+		as_v1, as_v2, as_v9
+	};
+	char		path[PATH_MAX], jpath[PATH_MAX], *mid, *after, *got;
+	size_t		mlen, alen, len, i;
 
 	(void)state;
 	paths("versions", path, jpath);
 	after = expect_after(&small, PAT_ALT, "", &alen);
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < sizeof(as) / sizeof(as[0]); i++) {
 		half_done(path, 8);
-		rewrite_header(jpath, i == 0 ? as_v1 : as_v2);
-		assert_int_equal(open_status(path), MD_OK);
-		assert_false(exists(jpath));
-		got = read_file(path, &len);
-		assert_true(len == alen && memcmp(got, after, len) == 0);
-		free(got);
+		mid = read_file(path, &mlen);
+		rewrite_header(jpath, as[i]);
+		assert_served_as_is(path, jpath, mid, mlen);
+		free(mid);
 	}
-	half_done(path, 8);
-	mid = read_file(path, &mlen);
-	rewrite_header(jpath, as_v9);
-	assert_served_as_is(path, jpath, mid, mlen);
-	free(mid);
+	write_file(path, small.p, small.len);
+	assert_int_equal(child_update(path, &small, PAT_ALT, 0,
+	    "POP3D_FAULT_NONE", 0, 0), MD_OK);
+	assert_false(exists(jpath));
+	got = read_file(path, &len);
+	assert_true(len == alen && memcmp(got, after, len) == 0);
+	free(got);
 	free(after);
 }
 
