@@ -14,9 +14,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,33 +43,8 @@ static const char from_[] = "From ";
  */
 #define MD_RESCAN	100
 
-/*
- * Not an enum md_status either: the main thread's scan stopped at a line
- * start at or past where the second thread scans from (scan_halves).
- */
-#define MD_SPLIT	101
-
-/*
- * The second thread scans its half in steps of this many bytes, and
- * stops between two when the main thread takes its work over: the main
- * thread waits at most for one step (under a millisecond).
- */
-#define SPLIT_STEP	(1024 * 1024)
-
-/*
- * The second thread's stack, with a guard page at its bottom: its calls
- * are not recursive and need a few kilobytes.  pop3d makes and frees it
- * itself, because glibc keeps the stacks it makes for later threads,
- * whose pages would stay in the session's memory.
- */
-#define SPLIT_STACK	(256 * 1024)
-
 int		mbox_scan_map = 1;
-uint64_t	mbox_split_min = MBOX_SPLIT_MIN;
-uint64_t	mbox_split_from;
-int		mbox_split_wait;
-unsigned long	mbox_split_done;
-unsigned long	mbox_split_undone;
+size_t		mbox_scan_read = MBOX_READ_CHUNK;
 
 /* ------------------------------------------------------------------ */
 /* The scan */
@@ -227,64 +199,6 @@ struct scan {
 	const char		*map;
 	uint64_t		 mapoff;
 	uint64_t		 mapend;
-
-	/*
-	 * What the scan decided that the mbox keeps: a copy of cl_ignore
-	 * (the second thread must not read m's, which the main thread may
-	 * set), and whether a message had an X-UIDL: line.  part: set in
-	 * the second thread, whose messages go there, not to m, and which
-	 * logs nothing.  split: in the main thread, the offset at which
-	 * scan_chunk stops for scan_halves (UINT64_MAX: none).
-	 */
-	int			 cl_ignore;
-	int			 xuidl_seen;
-	struct scan_part	*part;
-	uint64_t		 split;
-};
-
-/*
- * A message of the second half: its index entry, whose uid holds the
- * fingerprint's first bytes until the main thread numbers it, and the
- * fingerprint's other bytes.
- */
-struct part_msg {
-	struct mbox_msg	e;
-	unsigned char	fp_rest[MD5_LEN - MBOX_UID_BYTES];
-};
-
-/*
- * The second half of a big mailbox, scanned by a thread of its own
- * (DESIGN.md, "Two threads for a big mailbox").  The thread looks for
- * the first From_ line after a blank line from offset from on, and
- * publishes it in start (under mu; 0 until known, UINT64_MAX: none);
- * then scans from there to the mapping's end in s, keeping its messages
- * in file order in msgs and their X-UIDL values in xu (per value: its
- * message's index in msgs, 4 bytes; its length, one byte; the value),
- * a step at a time until it reaches the end or cancel is set.  st is
- * MD_OK when s is, after the last step, the scan from start to s.off.
- * The main thread reads the rest after the join.
- */
-struct scan_part {
-	struct scan	 s;
-	const char	*map;		/* the file from mapoff on */
-	uint64_t	 mapoff;
-	uint64_t	 end;
-	uint64_t	 from;
-	pthread_t	 thread;
-	char		*stack;		/* SPLIT_STACK bytes, or MAP_FAILED */
-	int		 joined;
-	int		 known;		/* the main thread has read start */
-	pthread_mutex_t	 mu;
-	pthread_cond_t	 cv;
-	uint64_t	 start;
-	atomic_int	 cancel;
-	int		 st;
-	struct part_msg	*msgs;
-	size_t		 n;
-	size_t		 cap;
-	unsigned char	*xu;
-	size_t		 xulen;
-	size_t		 xucap;
 };
 
 /*
@@ -753,8 +667,7 @@ file_bytes(const struct scan *s, uint64_t off, size_t n, char *buf)
 		if (r == -1 && errno == EINTR)
 			continue;
 		if (r <= 0) {
-			if (s->part == NULL)
-				log_warn("%s: read", s->m->path);
+			log_warn("%s: read", s->m->path);
 			return NULL;
 		}
 		got += (size_t)r;
@@ -927,79 +840,16 @@ scan_is_folder_data(const struct scan *s, const unsigned char *fp)
 	return 1;
 }
 
-/* A message has its fingerprint: give it its UID, index it. */
-static int
-msg_done(struct scan *s, struct mbox_msg *e, const unsigned char fp[MD5_LEN],
-    const char *xuidl, size_t xuidl_len)
-{
-	if (fp_uid(s, fp, e->uid) == -1)
-		return -1;
-	if (xuidl_len > 0 && uids_xuidl(s->m, (uint32_t)s->m->nmsgs,
-	    xuidl, xuidl_len) == -1)
-		return -1;
-	return index_add(s->m, e, s->fsize);
-}
-
-/* Keep message n of the second half's X-UIDL value.  0 or -1. */
-static int
-part_xuidl(struct scan_part *t, const struct fp_job *j)
-{
-	uint32_t	 n = (uint32_t)t->n;
-	size_t		 need = sizeof(n) + 1 + j->xuidl_len, cap;
-	unsigned char	*p;
-
-	if (need > t->xucap - t->xulen) {
-		cap = 2 * (t->xucap + need);
-		if ((p = realloc(t->xu, cap)) == NULL)
-			return -1;
-		t->xu = p;
-		t->xucap = cap;
-	}
-	p = t->xu + t->xulen;
-	memcpy(p, &n, sizeof(n));
-	p[sizeof(n)] = (unsigned char)j->xuidl_len;
-	memcpy(p + sizeof(n) + 1, j->xuidl, j->xuidl_len);
-	t->xulen += need;
-	return 0;
-}
-
-/*
- * In the second thread: keep the message with its whole fingerprint for
- * the main thread, which numbers and indexes it in file order
- * (split_merge).  0, or -1 out of memory (the main thread then scans
- * this half itself).
- */
-static int
-part_add(struct scan_part *t, const struct fp_job *j,
-    const unsigned char fp[MD5_LEN])
-{
-	struct part_msg	*n;
-	size_t		 cap;
-
-	if (t->n == t->cap) {
-		cap = t->cap + t->cap / 2;
-		if (cap > SIZE_MAX / sizeof(*n) ||
-		    (n = realloc(t->msgs, cap * sizeof(*n))) == NULL)
-			return -1;
-		t->msgs = n;
-		t->cap = cap;
-	}
-	if (j->xuidl_len > 0 && part_xuidl(t, j) == -1)
-		return -1;
-	n = &t->msgs[t->n++];
-	n->e = j->e;
-	memcpy(n->e.uid, fp, MBOX_UID_BYTES);
-	memcpy(n->fp_rest, fp + MBOX_UID_BYTES, sizeof(n->fp_rest));
-	return 0;
-}
-
-/* Job j's message has its fingerprint. */
+/* Job j's message has its fingerprint: give it its UID, index it. */
 static int
 fp_done(struct scan *s, struct fp_job *j, const unsigned char fp[MD5_LEN])
 {
-	if (s->part != NULL)
-		return part_add(s->part, j, fp);
-	return msg_done(s, &j->e, fp, j->xuidl, j->xuidl_len);
+	if (fp_uid(s, fp, j->e.uid) == -1)
+		return -1;
+	if (j->xuidl_len > 0 && uids_xuidl(s->m, (uint32_t)s->m->nmsgs,
+	    j->xuidl, j->xuidl_len) == -1)
+		return -1;
+	return index_add(s->m, &j->e, s->fsize);
 }
 
 /*
@@ -1023,7 +873,7 @@ fp_settle(struct scan *s)
 	if (batch) {
 		md5_digest_lanes(in, len, fp);
 		/* their table slots are cache misses: start them together */
-		for (i = 0; i < n && s->part == NULL; i++)
+		for (i = 0; i < n; i++)
 			__builtin_prefetch(&s->tab[fp_index(s, fp[i])]);
 	}
 	s->npend = 0;
@@ -1063,9 +913,8 @@ scan_finish(struct scan *s, uint64_t end)
 		}
 	}
 	if (end > MBOX_FILE_MAX) {
-		if (s->part == NULL)
-			log_warnx("%s: larger than %llu bytes: not served",
-			    s->m->path, (unsigned long long)MBOX_FILE_MAX);
+		log_warnx("%s: larger than %llu bytes: not served",
+		    s->m->path, (unsigned long long)MBOX_FILE_MAX);
 		return -1;
 	}
 	memset(&j->e, 0, sizeof(j->e));
@@ -1074,7 +923,7 @@ scan_finish(struct scan *s, uint64_t end)
 	msg_set(&j->e, MSG_LEN, end - s->content);
 	msg_set(&j->e, MSG_SIZE, s->size);
 	if (s->xuidl_len > 0)
-		s->xuidl_seen = 1;
+		s->m->xuidl_seen = 1;
 	j->xuidl_len = s->xuidl_len <= CAP_MAX ? s->xuidl_len : 0;
 	memcpy(j->xuidl, s->xuidl, j->xuidl_len);
 	if (s->start == 0)
@@ -1221,8 +1070,7 @@ scan_decide(struct scan *s, const char *h, size_t len, int complete)
 		return MD_OK;
 	}
 	if (!s->inmsg) {
-		if (s->part == NULL)
-			log_corrupt(s, h, len);
+		log_corrupt(s, h, len);
 		return MD_PERM;
 	}
 	scan_unhold(s);
@@ -1353,7 +1201,7 @@ scan_eol(struct scan *s)
 		scan_captured(s);
 	/* the blank line that ended a header with a Content-Length */
 	if (s->kind == LINE_BLANK && s->body == s->off &&
-	    s->m->format == MBOX_MBOXCL2 && !s->cl_ignore &&
+	    s->m->format == MBOX_MBOXCL2 && !s->m->cl_ignore &&
 	    s->clen < UINT64_MAX - 1)
 		s->cl_check = 1;
 }
@@ -1376,8 +1224,7 @@ cl_boundary(const struct scan *s, uint64_t end)
 		n = pread(s->m->fd, b, sizeof(b), (off_t)(end - 1));
 	while (n == -1 && errno == EINTR);
 	if (n == -1) {
-		if (s->part == NULL)
-			log_warn("%s: read", s->m->path);
+		log_warn("%s: read", s->m->path);
 		return -1;
 	}
 	if (n < 1 || b[0] != '\n')
@@ -1429,9 +1276,6 @@ cl_start(struct scan *s)
 	if ((r = cl_boundary(s, end)) == -1)
 		return MD_TEMP;
 	if (r == 0) {
-		/* the second thread stops; the main one meets it itself */
-		if (s->part != NULL)
-			return MD_RESCAN;
 		log_warnx("%s: Content-Length of the message at %llu is wrong: "
 		    "reading every message by its From_ lines", s->m->path,
 		    (unsigned long long)s->start);
@@ -1594,7 +1438,8 @@ scan_header(struct scan *s, const char **pp, const char *end)
  * Scan one read's worth of the file, a line (or the part of it in this
  * read) at a time.  A line is classified from its first SCAN_HEAD bytes
  * (all of a line starting "From "), looked at in place unless the read
- * ends before them.  Returns an enum md_status.
+ * ends before them.  Where a read ends never changes what the scan finds
+ * (tests/test_scan.c, cut_check).  Returns an enum md_status.
  */
 static int
 scan_chunk(struct scan *s, const char *p, size_t n)
@@ -1622,11 +1467,6 @@ scan_chunk(struct scan *s, const char *p, size_t n)
 		if (s->bol && s->inmsg && s->in_hdr && !s->verify &&
 		    scan_header(s, &p, end))
 			continue;
-		if (s->bol && s->off >= s->split) {
-			/* nothing of this line is taken yet: scan_halves */
-			hash_flush(s);
-			return MD_SPLIT;
-		}
 		nl = memchr(p, '\n', end - p);
 		len = nl != NULL ? (size_t)(nl + 1 - p) : (size_t)(end - p);
 		if (s->bol) {
@@ -1718,325 +1558,6 @@ scan_init(struct scan *s, struct mbox *m, uint64_t off)
 	s->m = m;
 	s->bol = 1;
 	s->off = off;
-	s->cl_ignore = m->cl_ignore;
-	s->split = UINT64_MAX;
-}
-
-/* ------------------------------------------------------------------ */
-/* Two threads for a big mailbox (DESIGN.md) */
-
-/* The mapped byte at file offset off. */
-static const char *
-part_at(const struct scan_part *t, uint64_t off)
-{
-	return t->map + (off - t->mapoff);
-}
-
-/*
- * The first offset from t->from on where a line is a From_ line: where
- * the scan begins a message whatever came before, provided it reads the
- * lines before as lines.  0 when there is none.  t->from is at least 3
- * bytes into the scanned part.
- */
-static uint64_t
-split_find(const struct scan_part *t)
-{
-	const char	*p = part_at(t, t->from - 1), *end = part_at(t, t->end);
-	const char	*q, *nl;
-
-	for (; (q = memmem(p, (size_t)(end - p), "\nFrom ", 6)) != NULL;
-	    p = q + 1) {
-		nl = memchr(q + 1, '\n', (size_t)(end - q - 1));
-		if (nl != NULL && is_from_line(q + 1, (size_t)(nl + 1 - q - 1)))
-			return t->mapoff + (uint64_t)(q + 1 - t->map);
-	}
-	return 0;
-}
-
-/*
- * The second thread: find where to start, say so, scan from there
- * towards the mapping's end until told to stop.  Chunks end anywhere
- * without changing what a scan finds (scan_read's do too), so its state
- * after any step is what one scan gives there.
- */
-static void *
-split_run(void *arg)
-{
-	struct scan_part	*t = arg;
-	uint64_t		 start = split_find(t), n;
-
-	(void)pthread_mutex_lock(&t->mu);
-	t->start = start != 0 ? start : UINT64_MAX;
-	(void)pthread_cond_signal(&t->cv);
-	(void)pthread_mutex_unlock(&t->mu);
-	if (start == 0)
-		return NULL;
-	t->s.off = start;
-	t->st = MD_OK;
-	while (t->s.off < t->end && t->st == MD_OK &&
-	    !atomic_load_explicit(&t->cancel, memory_order_relaxed)) {
-		n = t->end - t->s.off < SPLIT_STEP ? t->end - t->s.off :
-		    SPLIT_STEP;
-		t->st = scan_chunk(&t->s, part_at(t, t->s.off), (size_t)n);
-	}
-	return NULL;
-}
-
-static void
-split_join(struct scan_part *t)
-{
-	if (!t->joined)
-		(void)pthread_join(t->thread, NULL);
-	t->joined = 1;
-}
-
-/* Stop the second thread if it still runs, wait for it, free it all. */
-static void
-split_free(struct scan_part *t)
-{
-	atomic_store(&t->cancel, 1);
-	split_join(t);
-	fp_free(&t->s);
-	if (t->stack != MAP_FAILED)
-		(void)munmap(t->stack, SPLIT_STACK);
-	(void)pthread_cond_destroy(&t->cv);
-	(void)pthread_mutex_destroy(&t->mu);
-	free(t->msgs);
-	free(t->xu);
-	free(t);
-}
-
-/* Start t's thread on a stack of its own, every signal blocked.  0/-1. */
-static int
-split_spawn(struct scan_part *t)
-{
-	pthread_attr_t	attr;
-	sigset_t	all, old;
-	long		pg = sysconf(_SC_PAGESIZE);
-	int		r;
-
-	t->stack = mmap(NULL, SPLIT_STACK, PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-	if (t->stack == MAP_FAILED || pg <= 0 ||
-	    mprotect(t->stack, (size_t)pg, PROT_NONE) == -1 ||
-	    pthread_attr_init(&attr) != 0)
-		return -1;
-	r = pthread_attr_setstack(&attr, t->stack, SPLIT_STACK);
-	(void)sigfillset(&all);
-	(void)pthread_sigmask(SIG_BLOCK, &all, &old);
-	if (r == 0)
-		r = pthread_create(&t->thread, &attr, split_run, t);
-	(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
-	(void)pthread_attr_destroy(&attr);
-	return r == 0 ? 0 : -1;
-}
-
-/*
- * Start the second thread for the part of the mapped file from s->off
- * to end when it is big enough.  Returns the part, or NULL when the
- * main thread scans alone (small, no memory, no thread to be had).
- */
-static struct scan_part *
-split_start(struct scan *s, const char *map, uint64_t mapoff, uint64_t end)
-{
-	struct scan_part	*t;
-	uint64_t		 from;
-
-	if (end - s->off < mbox_split_min)
-		return NULL;
-	from = mbox_split_from != 0 ? mbox_split_from :
-	    s->off + (end - s->off) / 2;
-	if (from < s->off + 3)
-		from = s->off + 3;
-	if (from >= end || (t = calloc(1, sizeof(*t))) == NULL)
-		return NULL;
-	/* sized as index_add sizes the index: 2 KB a message */
-	t->cap = (size_t)((end - from) / 2048) + 64;
-	if ((t->msgs = malloc(t->cap * sizeof(*t->msgs))) == NULL) {
-		free(t);
-		return NULL;
-	}
-	t->stack = MAP_FAILED;
-	t->map = map;
-	t->mapoff = mapoff;
-	t->end = end;
-	t->from = from;
-	t->st = MD_TEMP;
-	scan_init(&t->s, s->m, from);
-	t->s.part = t;
-	t->s.map = map;
-	t->s.mapoff = mapoff;
-	t->s.mapend = end;
-	t->s.fsize = s->fsize;
-	t->s.cl_ignore = s->cl_ignore;
-	atomic_init(&t->cancel, 0);
-	(void)pthread_mutex_init(&t->mu, NULL);
-	(void)pthread_cond_init(&t->cv, NULL);
-	if (split_spawn(t) == -1) {
-		t->joined = 1;
-		split_free(t);
-		return NULL;
-	}
-	s->split = from;
-	return t;
-}
-
-/*
- * The X-UIDL value of the second half's message i, if it has one: *pos
- * walks t->xu, in step with i.  Sets *len (0: none).
- */
-static const char *
-part_xuidl_of(const struct scan_part *t, size_t i, size_t *pos,
-    size_t *len)
-{
-	const unsigned char	*x;
-	uint32_t		 n;
-
-	*len = 0;
-	if (*pos >= t->xulen)
-		return NULL;
-	x = t->xu + *pos;
-	memcpy(&n, x, sizeof(n));
-	if (n != i)
-		return NULL;
-	*len = x[sizeof(n)];
-	*pos += sizeof(n) + 1 + *len;
-	return (const char *)x + sizeof(n) + 1;
-}
-
-/* Number and index the second half's messages, in file order. */
-static int
-split_merge(struct scan *s, const struct scan_part *t)
-{
-	unsigned char	 fp[MD5_LEN];
-	struct mbox_msg	 e;
-	const char	*v;
-	size_t		 i, k, pos = 0, len;
-
-	for (i = 0; i < t->n; i++) {
-		/* as fp_settle does: the table slots of 8 at once */
-		if (i % MD5_LANES == 0)
-			for (k = i; k < t->n && k < i + MD5_LANES; k++)
-				__builtin_prefetch(&s->tab[fp_index(s,
-				    t->msgs[k].e.uid)]);
-		e = t->msgs[i].e;
-		memcpy(fp, e.uid, MBOX_UID_BYTES);
-		memcpy(fp + MBOX_UID_BYTES, t->msgs[i].fp_rest,
-		    sizeof(t->msgs[i].fp_rest));
-		v = part_xuidl_of(t, i, &pos, &len);
-		if (msg_done(s, &e, fp, v, len) == -1)
-			return -1;
-	}
-	return 0;
-}
-
-/*
- * The halves meet: the main thread's scan is at the second one's start,
- * about to begin a message there.  End the message before, index the
- * waiting ones and the second half's, and carry on as the second
- * thread's scan, from where it stopped (its last messages still wait in
- * its jobs; the fingerprint table is ours).  0, or -1 out of memory.
- */
-static int
-split_stitch(struct scan *s, struct scan_part *t)
-{
-	struct scan	next;
-
-	s->line_off = s->off;
-	if (scan_close(s) == -1 || fp_settle(s) == -1 ||
-	    split_merge(s, t) == -1)
-		return -1;
-	next = t->s;
-	next.tab = s->tab;
-	next.tabcap = s->tabcap;
-	next.tabused = s->tabused;
-	next.part = NULL;
-	next.xuidl_seen |= s->xuidl_seen;
-	fp_free(s);
-	*s = next;
-	/* their buffers are s's now */
-	memset(t->s.job, 0, sizeof(t->s.job));
-	return 0;
-}
-
-/*
- * The main thread's scan stopped at the start of a line at or past
- * s->split.  The first time, that is where the second thread began to
- * look: learn where it starts (found long ago, normally; if not, that
- * thread has had no CPU and is given up) and scan on to there.  There,
- * the two scans are one only if ours begins a message at that very
- * line, as the second's did: the line is a From_ line, which begins a
- * message whatever came before it, unless ours is in a Content-Length
- * body (scan_step took those bytes, so ours is past the line); every
- * other state a message's scan has is reset by scan_begin.  The second thread stops after its step,
- * and its work so far is taken over if its scan met no error (which
- * this one will then meet itself, and report).  With mbox_split_wait
- * (tests) the main thread waits for it instead, to the end.  Returns 1
- * when stitched, 0 when the main thread scans on (to s->split, or alone
- * from here), -1 out of memory.
- */
-static int
-split_meet(struct scan *s, struct scan_part *t)
-{
-	if (!t->known) {
-		(void)pthread_mutex_lock(&t->mu);
-		while (t->start == 0 && mbox_split_wait)
-			(void)pthread_cond_wait(&t->cv, &t->mu);
-		s->split = t->start != 0 ? t->start : UINT64_MAX;
-		(void)pthread_mutex_unlock(&t->mu);
-		t->known = 1;
-		if (s->split == UINT64_MAX)
-			atomic_store(&t->cancel, 1);
-		if (s->off < s->split)
-			return 0;
-	}
-	if (s->off == s->split) {
-		if (!mbox_split_wait)
-			atomic_store(&t->cancel, 1);
-		split_join(t);
-		if (t->st == MD_OK)
-			return split_stitch(s, t) == -1 ? -1 : 1;
-	}
-	atomic_store(&t->cancel, 1);
-	s->split = UINT64_MAX;
-	return 0;
-}
-
-/*
- * Scan the mapped file from s->off to end, with a second thread on its
- * second half when it is big (split_start): a cold open's line scan,
- * MD5 and page faults are then shared by two cores while the client
- * waits anyway.  Whatever the second thread did, the result is the one
- * thread's, byte for byte: its messages are taken only where the two
- * scans provably agree, and numbered in file order here.  Returns an
- * enum md_status or MD_RESCAN.
- */
-static int
-scan_halves(struct scan *s, const char *map, uint64_t mapoff, uint64_t end)
-{
-	struct scan_part	*t = split_start(s, map, mapoff, end);
-	int			 st, r, done = 0;
-
-	s->map = map;
-	s->mapoff = mapoff;
-	s->mapend = end;
-	while ((st = scan_chunk(s, map + (s->off - mapoff),
-	    (size_t)(end - s->off))) == MD_SPLIT) {
-		if ((r = split_meet(s, t)) == -1) {
-			st = MD_TEMP;
-			break;
-		}
-		done |= r;
-	}
-	if (t != NULL) {
-		if (done)
-			mbox_split_done++;
-		else
-			mbox_split_undone++;
-		split_free(t);
-	}
-	s->map = NULL;		/* about to be unmapped */
-	return st;
 }
 
 /*
@@ -2071,17 +1592,28 @@ scan_mapped(struct scan *s, uint64_t *pos)
 	p = mmap(NULL, len, PROT_READ, MAP_SHARED, s->m->fd, (off_t)off);
 	if (p == MAP_FAILED)
 		return MD_OK;
-	r = scan_halves(s, p, off, (uint64_t)st.st_size);
+	s->map = p;
+	s->mapoff = off;
+	s->mapend = (uint64_t)st.st_size;
+	r = scan_chunk(s, p + (*pos - off), (size_t)((uint64_t)st.st_size -
+	    *pos));
+	s->map = NULL;		/* about to be unmapped */
 	(void)munmap(p, len);
 	*pos = (uint64_t)st.st_size;
 	return r;
 }
 
-/* The file from *pos on, in MBOX_READ_CHUNK reads.  An enum md_status. */
+/*
+ * The file from *pos on, in MBOX_READ_CHUNK reads (mbox_scan_read's, in
+ * tests).  An enum md_status.
+ */
 static int
 scan_read(struct scan *s, uint64_t *pos)
 {
 	struct mbox	*m = s->m;
+	size_t		 want = mbox_scan_read > 0 &&
+			    mbox_scan_read < MBOX_READ_CHUNK ? mbox_scan_read :
+			    MBOX_READ_CHUNK;
 	ssize_t		 n;
 	int		 st;
 
@@ -2089,7 +1621,7 @@ scan_read(struct scan *s, uint64_t *pos)
 		return MD_TEMP;
 	m->probe_len = 0;
 	for (;;) {
-		n = pread(m->fd, m->buf, MBOX_READ_CHUNK, (off_t)*pos);
+		n = pread(m->fd, m->buf, want, (off_t)*pos);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
@@ -2165,8 +1697,6 @@ scan_file(struct mbox *m, uint64_t from)
 		st = MD_TEMP;
 	fp_free(&s);
 	free(s.tab);
-	if (s.xuidl_seen)
-		m->xuidl_seen = 1;
 	m->size = pos;
 	index_trim(m);
 	if (st == MD_OK && uids_scanned(m) == -1)

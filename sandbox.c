@@ -27,8 +27,8 @@
  * same): its monitor sees the SIGSYS and logs it (privsep.c).
  *
  * The session process after login gets a filter of its own, the same
- * list plus the file calls it makes in the mailbox's directory and one
- * thread (sb_session_* below); the listener logs its SIGSYS (pop3d.c).
+ * list plus the file calls it makes in the mailbox's directory
+ * (sb_session_* below); the listener logs its SIGSYS (pop3d.c).
  *
  * The blocks name calls by their __NR_ names, each under #ifdef, so they
  * serve the architectures below; any other builds without a filter and
@@ -42,7 +42,6 @@
 
 #include <linux/audit.h>
 #include <linux/filter.h>
-#include <linux/sched.h>
 #include <linux/seccomp.h>
 #ifdef __i386__
 #include <linux/net.h>
@@ -130,12 +129,9 @@
 /* The call nr, whatever its arguments. */
 #define ALLOW(nr)	JEQ((nr), 0, 1), RET(SECCOMP_RET_ALLOW)
 
-/* The call nr is not run: it fails with errno e. */
-#define FAILS(nr, e)	JEQ((nr), 0, 1), RET(SECCOMP_RET_ERRNO | (e))
-
 /*
  * The call nr when its argument a passes one of the n tests that follow
- * (IS, or the two of ONLY or HAS), then ARG_END: a value with a high
+ * (IS, or the two of ONLY), then ARG_END: a value with a high
  * word is killed, every checked value being 32-bit.
  */
 #define ARG(nr, a, n)	JEQ((nr), 0, 5 + (n)), LD(ARG_HI(a)), \
@@ -145,8 +141,6 @@
 #define IS(v, i, n)	JEQ((v), (n) - (i) + 1, 0)
 /* The argument sets no bit outside m (two tests). */
 #define ONLY(m)		AND(~(uint32_t)(m)), JEQ(0, 1, 0)
-/* The argument sets every bit of m (two tests). */
-#define HAS(m)		AND(m), JEQ((m), 1, 0)
 
 #ifdef SB_ARCH
 /* Memory may be readable and writable, never executable. */
@@ -293,9 +287,9 @@ static const struct sock_filter sb_prelogin_args[] = {
  * the mailbox owner: the file system calls it makes there (open, stat,
  * read and write at offsets, locks, links and renames for dotlocks and
  * the journal, syncs, truncation) and more of their kind, since the
- * chroot and the owner's rights already bound what they reach; one
- * thread for a big mailbox's scan.  Not: sockets, other processes,
- * programs, signals to others, any change of ids or root.
+ * chroot and the owner's rights already bound what they reach.  Not:
+ * sockets, other processes or threads, programs, signals to others, any
+ * change of ids or root.
  */
 static const uint16_t sb_session_any[] = {
 	__NR_openat,
@@ -416,20 +410,6 @@ static const uint16_t sb_session_any[] = {
 #endif
 	/* Over TLS, the relay is its child: reaped at the end. */
 	__NR_wait4,
-	/* The scan thread's start, locks and end. */
-	__NR_futex,
-#ifdef __NR_futex_time64
-	__NR_futex_time64,
-#endif
-	__NR_set_robust_list,
-#ifdef __NR_rseq
-	__NR_rseq,
-#endif
-	__NR_sched_yield,
-	/* glibc's first thread sets its internal signals' handlers. */
-	__NR_rt_sigaction,
-	/* malloc's first call in a second thread counts the CPUs. */
-	__NR_sched_getaffinity,
 };
 
 /* fcntl in a session: TLS's flags, the mailbox's locks, close-on-exec. */
@@ -445,15 +425,6 @@ static const struct sock_filter sb_session_args[] = {
 	SESSION_FCNTL(__NR_fcntl),
 #ifdef __NR_fcntl64
 	SESSION_FCNTL(__NR_fcntl64),
-#endif
-	/*
-	 * The scan thread: clone only with CLONE_THREAD (a thread, never a
-	 * process).  clone3 keeps its flags in memory the filter can't
-	 * read: it fails as if unknown, and glibc falls back to clone.
-	 */
-	ARG(__NR_clone, 0, 2), HAS(CLONE_THREAD), ARG_END,
-#ifdef __NR_clone3
-	FAILS(__NR_clone3, ENOSYS),
 #endif
 };
 

@@ -2,16 +2,13 @@
  * Fuzz target for the mbox maildrop: an arbitrary file is opened and
  * scanned, every message is streamed (RETR and TOP) and checked against the
  * index, and, when byte 0 asks, some messages are deleted by UPDATE and the
- * rewritten file is scanned again.  Each file is also scanned on two
- * threads, split where the seed says, which must find what one finds.
- * See fuzz/README.
+ * rewritten file is scanned again.  Each file is also scanned through
+ * reads of a size the seed picks, which must find what the scan of the
+ * mapped file finds.  See fuzz/README.
  *
  * Input: byte 0 flags (format, UPDATE), byte 1 the deletion pattern,
- * bytes 2..5 seed the read sizes and the split, the rest is the mailbox
- * file.
+ * bytes 2..5 seed the read sizes, the rest is the mailbox file.
  */
-#include <sys/stat.h>
-
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,40 +142,34 @@ found_free(struct found *f)
 }
 
 /*
- * An open of path on two threads, the second looking for its start from
- * an offset the seed picks, finds what an open on one thread finds: the
- * same status, index, UIDs, twins' fingerprints and scan decisions.
- * Mostly the main thread waits for the second one's whole half; one
- * time in four it takes over that thread's work wherever it is.
+ * An open of path through reads of 1 to 64 bytes (the seed picks), which
+ * end inside lines, From_ lines and CRLFs, finds what an open of the
+ * mapped file finds: the same status, index, UIDs, twins' fingerprints
+ * and scan decisions.
  */
 static void
-check_split(const char *path, const struct conf *conf, uint32_t seed)
+check_cut(const char *path, const struct conf *conf, uint32_t seed)
 {
 	struct found	f[2];
-	struct stat	st;
 	size_t		i;
 	int		k;
 
-	FUZZ_ASSERT(stat(path, &st) == 0, "stat");
 	for (k = 0; k < 2; k++) {
-		mbox_split_min = k == 0 ? UINT64_MAX : 0;
-		mbox_split_from = st.st_size > 0 ?
-		    seed % (uint64_t)st.st_size : 0;
-		mbox_split_wait = (seed >> 24) % 4 != 0;
+		mbox_scan_map = k == 0;
+		mbox_scan_read = k == 0 ? MBOX_READ_CHUNK : 1 + seed % 64;
 		found_open(path, conf, &f[k]);
-		mbox_split_min = MBOX_SPLIT_MIN;
-		mbox_split_from = 0;
-		mbox_split_wait = 0;
+		mbox_scan_map = 1;
+		mbox_scan_read = MBOX_READ_CHUNK;
 	}
 	FUZZ_ASSERT(f[0].st == f[1].st && f[0].n == f[1].n &&
 	    memcmp(f[0].flags, f[1].flags, sizeof(f[0].flags)) == 0 &&
-	    f[0].size == f[1].size, "two threads: another scan");
+	    f[0].size == f[1].size, "reads cut elsewhere: another scan");
 	for (i = 0; i < f[0].n; i++)
 		FUZZ_ASSERT(memcmp(&f[0].msgs[i], &f[1].msgs[i],
 		    sizeof(f[0].msgs[i])) == 0 &&
 		    strcmp(f[0].uids[i], f[1].uids[i]) == 0 &&
 		    memcmp(f[0].fps[i], f[1].fps[i], sizeof(f[0].fps[i])) == 0,
-		    "two threads: another message");
+		    "reads cut elsewhere: another message");
 	for (k = 0; k < 2; k++)
 		found_free(&f[k]);
 }
@@ -279,7 +270,7 @@ check_update(struct mbox *m, const char *path, const struct conf *conf,
 	FUZZ_ASSERT(mbox_ops.update(m, del) == MD_OK, "UPDATE failed");
 	mbox_ops.close(m);
 	/* now with the UID sidecar the UPDATE may have left */
-	check_split(path, conf, seed);
+	check_cut(path, conf, seed);
 	FUZZ_ASSERT(mbox_open(path, conf, &m2) == MD_OK, "reopen");
 	for (i = 0; i < n; i++) {
 		if (del[i])
@@ -324,7 +315,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	conf.mbox_format = flags & F_MBOXRD ? MBOX_MBOXRD :
 	    flags & F_MBOXCL2 ? MBOX_MBOXCL2 : MBOX_MBOXO;
 	FUZZ_ASSERT(fuzz_tmpfile("mbox", data, size, path) == 0, "tmpfile");
-	check_split(path, &conf, rng);
+	check_cut(path, &conf, rng);
 
 	st = mbox_open(path, &conf, &m);
 	/* Only "not an mbox" may refuse a file nobody else touches. */

@@ -29,21 +29,4 @@ int	mbox_open(const char *path, const struct conf *, struct mbox **out);
  */
 int	mbox_recover(const char *path, const struct conf *);
 
-/*
- * The scan of a mailbox of mbox_split_min bytes or more (MBOX_SPLIT_MIN)
- * runs on two threads, with a result the same as one thread's (DESIGN.md,
- * "Two threads for a big mailbox").  Tests set mbox_split_min lower, or
- * to UINT64_MAX for one thread; mbox_split_from to the offset from which
- * the second thread looks for its first From_ line (0: the middle of the
- * file); and mbox_split_wait to 1 to make the main thread wait for the
- * second one's whole half instead of taking over its work where it is.
- * The scans whose halves were joined are counted in mbox_split_done,
- * those the main thread finished alone in mbox_split_undone.
- */
-extern uint64_t		mbox_split_min;
-extern uint64_t		mbox_split_from;
-extern int		mbox_split_wait;
-extern unsigned long	mbox_split_done;
-extern unsigned long	mbox_split_undone;
-
 #endif

@@ -199,9 +199,13 @@ struct mbox {
 /*
  * 1 (the default): the scan reads a mapping of the file; 0: it reads in
  * MBOX_READ_CHUNK blocks, the fallback when mapping fails, which tests
- * set to check that both paths build the same index.
+ * set to check that both paths build the same index.  mbox_scan_read:
+ * the bytes of each of those reads (MBOX_READ_CHUNK at most), which
+ * tests set lower so that a read ends at every place in the file, where
+ * the scan must find what it finds in one piece.
  */
 extern int	mbox_scan_map;
+extern size_t	mbox_scan_read;
 
 /*
  * The file at path is still the one we hold, not shrunk below what was

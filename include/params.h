@@ -109,16 +109,6 @@ _Static_assert(sizeof(off_t) == 8, "build with -D_FILE_OFFSET_BITS=64");
 #define MBCACHE_TAIL		4096
 #define MBCACHE_SAMPLE		64
 
-/*
- * A mailbox of at least 64 MiB is scanned by two threads, each taking
- * half (mbox.c, scan_halves).  Below it a whole scan takes under about
- * 25 ms, and the second thread saves a few (measured on a 28 MB
- * mailbox: 7 against 11 ms at best): not worth a thread, its stack and
- * the second half's list (36 bytes a message) in every session with a
- * small mailbox.  bench/RESULTS.md, run J.
- */
-#define MBOX_SPLIT_MIN		(64 * 1024 * 1024)
-
 /* Bytes read from the mailbox per read(2) while scanning or streaming. */
 #define MBOX_READ_CHUNK		(128 * 1024)
 

@@ -24,9 +24,9 @@ enum sandbox_proc {
  * SANDBOX_PRELOGIN: in the pre-login process, jailed and before it reads
  * a client byte.  SANDBOX_SESSION: in the session process after login,
  * jailed in the mailbox's directory as its owner and before it opens the
- * mailbox; that filter adds the file calls a session makes there and one
- * scan thread.  From here on no new privileges, and any call outside the
- * filter's list kills the process (SIGSYS), for the rest of its life.
+ * mailbox; that filter adds the file calls a session makes there.  From
+ * here on no new privileges, and any call outside the filter's list
+ * kills the process (SIGSYS), for the rest of its life.
  * Returns 0, or -1 (logged): the caller must end the connection rather
  * than serve it unfiltered.
  */

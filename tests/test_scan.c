@@ -206,7 +206,7 @@ hex(const unsigned char *p, size_t n, char *out)
 }
 
 /* ------------------------------------------------------------------ */
-/* Two threads: the same result as one */
+/* Reads cut anywhere: the same result as the mapped file */
 
 /* All that an open of a mailbox finds, to compare two scans of it. */
 struct snap {
@@ -286,60 +286,36 @@ snap_equal(const struct snap *a, const struct snap *b)
 	}
 }
 
-/* Whether the second thread can start at off: a From_ line. */
-static int
-split_candidate(const struct bytes *b, size_t off)
-{
-	const char	*nl;
-
-	if (off < 3 || off + 5 > b->len || b->p[off - 1] != '\n')
-		return 0;
-	nl = memchr(b->p + off, '\n', b->len - off);
-	return from_line_valid(b->p + off, nl != NULL ?
-	    (size_t)(nl - (b->p + off)) : b->len - off);
-}
-
-/* Scans of path (b's bytes) that split it. */
-static unsigned long	split_done, split_undone;
-
 /*
- * Scan the file at path, holding b, with two threads, the second
- * starting at every place it can (every From_ line,
- * whatever the first thread makes of it), and looking for one from
- * three other offsets (1, 98 and 195: inside messages): each scan must
- * find what one thread finds.  The main thread waits for the second
- * one's whole half, except at every fifth offset, where it takes over
- * the second one's work wherever that is, as the daemon does.  The scans
- * whose halves were stitched, and those that fell back to one thread,
- * are added to split_done and split_undone.
+ * Open the file at path, holding b, mapped, and then through reads of
+ * other sizes: 1, 2, 3 and 5 bytes (so that reads end at every place in
+ * a small file, inside From_ lines, CRLFs and captured header lines),
+ * and a few primes; each must find what the mapped scan finds (check
+ * compares it with 128 KB reads).  Sizes that would take more than
+ * CUT_READS_MAX reads are left out.  Returns the mapped open's result.
  */
-static void
-split_check(const struct bytes *b, const char *path, enum mbox_format f)
-{
-	struct snap	 one, two;
-	unsigned long	 d0 = mbox_split_done, u0 = mbox_split_undone;
-	size_t		 off, k;
+#define CUT_READS_MAX	40000
 
-	mbox_split_min = UINT64_MAX;
+static struct snap
+cut_check(const struct bytes *b, const char *path, enum mbox_format f)
+{
+	static const size_t	sizes[] = { 1, 2, 3, 5, 61, 509, 4093 };
+	struct snap		one, two;
+	size_t			i;
+
 	one = snap_open(path, f);
-	assert_int_equal(mbox_split_done + mbox_split_undone, d0 + u0);
-	mbox_split_min = 0;
-	mbox_split_wait = 1;
-	for (off = 1, k = 0; off < b->len; off++) {
-		if (!split_candidate(b, off) && (off % 97 != 1 || k++ > 2))
+	mbox_scan_map = 0;
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		if (b->len / sizes[i] > CUT_READS_MAX)
 			continue;
-		mbox_split_from = off;
-		mbox_split_wait = off % 5 != 0;
+		mbox_scan_read = sizes[i];
 		two = snap_open(path, f);
 		snap_equal(&one, &two);
 		snap_free(&two);
 	}
-	mbox_split_min = MBOX_SPLIT_MIN;
-	mbox_split_from = 0;
-	mbox_split_wait = 0;
-	snap_free(&one);
-	split_done += mbox_split_done - d0;
-	split_undone += mbox_split_undone - u0;
+	mbox_scan_read = MBOX_READ_CHUNK;
+	mbox_scan_map = 1;
+	return one;
 }
 
 /* The bytes of the file at path, into b. */
@@ -362,7 +338,8 @@ static size_t	twins;
 /*
  * Open the mailbox in b both ways; check every message's size against
  * xform_run, its fingerprint (the UID, or a twin's group's) against
- * ref_fp, and that both ways agree.  Returns the message count.
+ * ref_fp, and that both ways agree, and so do reads cut anywhere
+ * (cut_check).  Returns the message count.
  */
 static size_t
 check(const struct bytes *b, enum mbox_format f)
@@ -371,6 +348,7 @@ check(const struct bytes *b, enum mbox_format f)
 	struct mbox		*m;
 	const char		*path = mkfile(b), *u;
 	const unsigned char	*gfp;
+	struct snap		 one;
 	unsigned char		 fp[MD5_LEN];
 	char			 want[2 * MD5_LEN + 1], got[2 * MD5_LEN + 1];
 	char			(*uids)[UID_MAX + 1] = NULL;
@@ -422,7 +400,8 @@ check(const struct bytes *b, enum mbox_format f)
 		}
 		mbox_ops.close(m);
 	}
-	split_check(b, path, f);
+	one = cut_check(b, path, f);
+	snap_free(&one);
 	free(sizes);
 	free(uids);
 	unlink(path);
@@ -461,6 +440,9 @@ static const struct fixture fixtures[] = {
 	{ FA "\nA: b\r", 1 },
 	{ FA "\nA: b\r\r\nB: c\rd\n\nx\r\r\n", 1 },
 	{ FA "\n \tcontinued first\nX-UIDL\n: not a field\n\nb\n", 1 },
+	/* bare CRs in hashed fields, past the bytes a line is judged by */
+	{ FA "\nSubject: words before a bare\rCR\r\nTo: someone@example.org"
+	    "\r\r\nCc: d\r\n\tcontinued, then a bare CR\r\r\n\nx\r\n", 1 },
 };
 
 static void
@@ -968,7 +950,7 @@ t_cache_twins(void **state)
 }
 
 /* ------------------------------------------------------------------ */
-/* Two threads on hostile mailboxes */
+/* Hostile mailboxes, read cut anywhere */
 
 /* A message of mboxcl2 whose body, len bytes, holds From_ lines. */
 static void
@@ -991,16 +973,17 @@ cl_message(struct bytes *b, int id, int lie, const char *eol_)
 
 /*
  * mboxcl2: From_ lines after blank lines inside Content-Length bodies,
- * where the second thread can start but the first reads body: those
- * splits fall back, the real boundaries stitch.  With LF and CRLF
- * lines; and with one wrong length in either half, which makes the
- * whole scan start again by From_ lines (itself split).
+ * which the scan takes whole, however its reads cut them.  With LF and
+ * CRLF lines; and with one wrong length, early or late, which makes the
+ * whole scan start again by From_ lines: every body's two From_ lines
+ * then begin messages, as in mboxo.
  */
 static void
-t_split_clen(void **state)
+t_cut_clen(void **state)
 {
 	static const char *const eols[] = { "\n", "\r\n" };
 	struct bytes	 b;
+	struct snap	 v;
 	const char	*path;
 	int		 e, lie, i;
 
@@ -1011,26 +994,30 @@ t_split_clen(void **state)
 			for (i = 0; i < 12; i++)
 				cl_message(&b, i, lie >= 0 &&
 				    i == (lie == 0 ? 2 : 9), eols[e]);
-			split_done = split_undone = 0;
 			path = mkfile(&b);
-			split_check(&b, path, MBOX_MBOXCL2);
-			assert_true(split_done > 0);
-			assert_true(split_undone > 0);
-			split_check(&b, path, MBOX_MBOXO);
+			v = cut_check(&b, path, MBOX_MBOXCL2);
+			assert_int_equal(v.st, MD_OK);
+			assert_int_equal(v.cl_ignore, lie >= 0);
+			assert_int_equal(v.n, lie >= 0 ? 36 : 12);
+			snap_free(&v);
+			v = cut_check(&b, path, MBOX_MBOXO);
+			assert_int_equal(v.n, 36);
+			snap_free(&v);
 			unlink(path);
 			free(b.p);
 		}
 }
 
 /*
- * One message of 2 MB (no From_ line to start at);
- * then with a small message before it (in mboxrd, with its >From lines)
- * or after it.
+ * One message of 2 MB, with quoted and unquoted "From " lines in its
+ * body that begin no message; then with a small message before it (in
+ * mboxrd, with its >From lines) or after it.
  */
 static void
-t_split_shapes(void **state)
+t_cut_shapes(void **state)
 {
 	struct bytes	 b;
+	struct snap	 v;
 	const char	*path;
 	int		 i, k;
 
@@ -1047,33 +1034,30 @@ t_split_shapes(void **state)
 			    "or so....\n");
 		if (k == 2)
 			b_str(&b, "\n" FA "\n\nsmall\n");
-		split_done = split_undone = 0;
 		path = mkfile(&b);
-		split_check(&b, path, k == 1 ? MBOX_MBOXRD : MBOX_MBOXO);
+		v = cut_check(&b, path, k == 1 ? MBOX_MBOXRD : MBOX_MBOXO);
+		assert_int_equal(v.n, k == 0 ? 1 : 2);
+		snap_free(&v);
 		unlink(path);
 		free(b.p);
-		/* nowhere to start but at the small messages */
-		if (k == 0)
-			assert_int_equal(split_done, 0);
-		else
-			assert_true(split_done > 0);
 	}
 }
 
 /*
- * Order-dependent decisions across the halves: the folder-data message
- * first, identical twins in both halves, an X-UIDL value unique in the
- * second half, one that both halves carry (so neither is served); then
- * the UID sidecar an UPDATE leaves (twins' ordinals), and mboxcl2's
- * "content-length ignored" note.
+ * Decisions that depend on more than one message: the folder-data
+ * message first (hidden), identical twins early and late, an X-UIDL
+ * value unique in the mailbox (served) and one that two messages carry
+ * (served by neither); then the UID sidecar an UPDATE leaves (twins'
+ * ordinals), and mboxcl2's "content-length ignored" note.
  */
 static void
-t_split_order(void **state)
+t_cut_order(void **state)
 {
 	static const char	folder[] = "From MAILER-DAEMON Mon Jan  6 "
 	    "10:00:00 2025\nSubject: DON'T DELETE THIS MESSAGE -- FOLDER "
 	    "INTERNAL DATA\nX-IMAP: 1 2\n\ninternal\n\n";
 	struct bytes	 b;
+	struct snap	 v;
 	struct conf	 c;
 	struct mbox	*m;
 	const char	*path;
@@ -1096,9 +1080,15 @@ t_split_order(void **state)
 			b_str(&b, line);
 		}
 		path = mkfile(&b);
-		split_done = 0;
-		split_check(&b, path, fmt ? MBOX_MBOXCL2 : MBOX_MBOXO);
-		assert_true(split_done > 20);
+		v = cut_check(&b, path, fmt ? MBOX_MBOXCL2 : MBOX_MBOXO);
+		assert_int_equal(v.n, 30);
+		assert_true(v.hidden);
+		assert_int_equal(v.cl_ignore, fmt);
+		assert_string_equal(v.uids[25], "only-second");
+		assert_string_not_equal(v.uids[3], "in-both");
+		assert_string_not_equal(v.uids[27], "in-both");
+		assert_true(v.fps[0][0] && v.fps[4][0]);	/* twins */
+		snap_free(&v);
 		/* delete some twins: the sidecar keeps their ordinals */
 		conf_defaults(&c);
 		c.lock_timeout = 1;
@@ -1114,28 +1104,28 @@ t_split_order(void **state)
 		free(b.p);
 		memset(&b, 0, sizeof(b));
 		file_bytes(path, &b);
-		split_done = 0;
-		split_check(&b, path, fmt ? MBOX_MBOXCL2 : MBOX_MBOXO);
-		assert_true(split_done > 20);
+		v = cut_check(&b, path, fmt ? MBOX_MBOXCL2 : MBOX_MBOXO);
+		assert_int_equal(v.n, 27);
+		assert_int_equal(v.cl_ignore, fmt);
+		snap_free(&v);
 		unlink(path);
 		free(b.p);
 	}
 }
 
 /*
- * As the daemon runs it: a mailbox of some MB split in the middle, the
- * main thread taking over the second one's work wherever it is when
- * they meet, or scanning alone if that one has not started yet.
+ * A mailbox of some MB, twins and X-UIDL values all through it: mapped,
+ * as the daemon opens it, and through reads, which end in the middle of
+ * lines and messages many times over.
  */
 static void
-t_split_takeover(void **state)
+t_cut_big(void **state)
 {
 	struct bytes	 b;
-	struct snap	 one, two;
+	struct snap	 v;
 	const char	*path;
 	char		 line[160];
-	unsigned long	 n0 = mbox_split_done + mbox_split_undone;
-	int		 i, k;
+	int		 i;
 
 	(void)state;
 	memset(&b, 0, sizeof(b));
@@ -1146,17 +1136,10 @@ t_split_takeover(void **state)
 		b_str(&b, line);
 	}
 	path = mkfile(&b);
-	mbox_split_min = UINT64_MAX;
-	one = snap_open(path, MBOX_MBOXO);
-	mbox_split_min = 0;
-	for (k = 0; k < 6; k++) {
-		two = snap_open(path, MBOX_MBOXO);
-		snap_equal(&one, &two);
-		snap_free(&two);
-	}
-	mbox_split_min = MBOX_SPLIT_MIN;
-	assert_int_equal(mbox_split_done + mbox_split_undone, n0 + 6);
-	snap_free(&one);
+	v = cut_check(&b, path, MBOX_MBOXO);
+	assert_int_equal(v.n, 30000);
+	assert_true(v.xuidl_seen);
+	snap_free(&v);
 	unlink(path);
 	free(b.p);
 }
@@ -1187,10 +1170,10 @@ main(void)
 		cmocka_unit_test(t_cache_used),
 		cmocka_unit_test(t_cache_refused),
 		cmocka_unit_test(t_cache_twins),
-		cmocka_unit_test(t_split_clen),
-		cmocka_unit_test(t_split_shapes),
-		cmocka_unit_test(t_split_order),
-		cmocka_unit_test(t_split_takeover),
+		cmocka_unit_test(t_cut_clen),
+		cmocka_unit_test(t_cut_shapes),
+		cmocka_unit_test(t_cut_order),
+		cmocka_unit_test(t_cut_big),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
