@@ -146,12 +146,6 @@ def g_tls_pss(me, best):
     return a < b, "%s vs %s kB" % (fmt(a), fmt(b))
 
 
-@goal("idle daemon Pss < 1 MB")
-def g_daemon(me, best):
-    a = me.get("idle0_pss_kb")
-    return None if a is None else (a < 1024, "%s kB" % fmt(a))
-
-
 @goal("stripped binary < 150 kB")
 def g_bin(me, best):
     a = me.get("bin_stripped_bytes")
