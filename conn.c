@@ -26,6 +26,7 @@
 #include "privsep.h"
 #include "session.h"
 #include "tls.h"
+#include "tlskeys.h"
 #include "transport.h"
 
 /* Why a connection stopped before the session ended it. */

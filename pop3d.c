@@ -47,7 +47,7 @@
 #include "proxy.h"
 #include "recover.h"
 #include "sandbox.h"
-#include "tls.h"
+#include "tlskeys.h"
 #include "transport.h"
 
 /*

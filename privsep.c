@@ -85,7 +85,7 @@
 #include "privsep.h"
 #include "sandbox.h"
 #include "spool.h"
-#include "tls.h"
+#include "tlskeys.h"
 #include "transport.h"
 
 /* Offsets of the string fields in an encoded message. */

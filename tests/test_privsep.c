@@ -30,7 +30,7 @@
 #include "conn.h"
 #include "params.h"
 #include "privsep.h"
-#include "tls.h"
+#include "tlskeys.h"
 #include "tls_testutil.h"
 
 static const char	digest[] = "0123456789abcdef0123456789abcdef";
