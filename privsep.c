@@ -81,10 +81,13 @@
 #include "faildelay.h"
 #include "iplimit.h"
 #include "log.h"
+#include "logindelay.h"
+#include "mbox.h"
 #include "params.h"
 #include "privsep.h"
 #include "sandbox.h"
 #include "spool.h"
+#include "tls.h"
 #include "tlskeys.h"
 #include "transport.h"
 
@@ -519,8 +522,14 @@ jail(const struct conf *c)
 	return switch_ids(ps_uid, ps_gid);
 }
 
-int
-privsep_check(int fd, int type, const char *user, const char *secret,
+/*
+ * In the pre-login process: ask the monitor on fd to verify a password
+ * (PS_PASSWORD) or an APOP digest (PS_APOP).  why (PRIVSEP_TEXT_MAX
+ * bytes) gets the monitor's reason.  Returns an enum auth_result;
+ * AUTH_TEMPFAIL when the monitor can't be reached.
+ */
+static int
+ask_verdict(int fd, int type, const char *user, const char *secret,
     char *why)
 {
 	struct privsep_msg	m;
@@ -561,8 +570,14 @@ privsep_rekey(int fd, const struct sockaddr *sa)
 	return (int)m.result;
 }
 
-int
-privsep_handoff(int fd, int secure, const char *tlsinfo, const char *peer,
+/*
+ * In the pre-login process, after a verified login: send the handoff
+ * message and the unread input (two pieces) to the monitor on fd.
+ * tlsinfo is "" without TLS; peer names the client; how is the login
+ * command.  Returns 0, or -1 (logged).
+ */
+static int
+send_handoff(int fd, int secure, const char *tlsinfo, const char *peer,
     const char *how, const char *a, size_t alen, const char *b, size_t blen)
 {
 	struct privsep_msg	m;
@@ -646,13 +661,18 @@ proxy_down(struct transport *t, int fd, char *buf, size_t len, int wait_ms)
 }
 
 /*
+ * In the pre-login process of a TLS session after the handoff: relay
+ * bytes between the client (through t) and the user process on fd until
+ * either side closes, or nothing moves for idle_s seconds and a grace.
+ * Returns 0, or -1 on an error or that timeout.
+ *
  * Every wait is bounded by the idle timeout and a grace: the user
  * process enforces idle_timeout itself and closes fd, which ends this
  * loop; the bound only makes sure that a client which stops reading, or
  * a user process that is gone, never keeps this process for good.
  */
-int
-privsep_proxy(struct transport *t, int fd, unsigned idle_s)
+static int
+relay(struct transport *t, int fd, unsigned idle_s)
 {
 	struct pollfd	pfd[2];
 	char		buf[SESSION_OUTBUF_SIZE];
@@ -682,6 +702,151 @@ privsep_proxy(struct transport *t, int fd, unsigned idle_s)
 	}
 	explicit_bzero(buf, sizeof(buf));
 	return r == 0 ? 0 : -1;
+}
+
+/*
+ * The pre-login process's backend: every login goes to the monitor,
+ * which verifies it and, once it is verified, serves the user itself.
+ */
+struct via_monitor {
+	int		 ch;
+	const char	*peer;
+	char		 why[PRIVSEP_TEXT_MAX];	/* the monitor's */
+};
+
+static int
+vm_password(void *ctx, const char *user, const char *pass,
+    struct auth_user *who)
+{
+	struct via_monitor	*vm = ctx;
+
+	memset(who, 0, sizeof(*who));
+	snprintf(who->name, sizeof(who->name), "%s", user);
+	return ask_verdict(vm->ch, PS_PASSWORD, user, pass, vm->why);
+}
+
+/* The monitor checks against its own copy of the stamp. */
+static int
+vm_apop(void *ctx, const char *user, const char *stamp, const char *digest,
+    struct auth_user *who)
+{
+	struct via_monitor	*vm = ctx;
+
+	(void)stamp;
+	memset(who, 0, sizeof(*who));
+	snprintf(who->name, sizeof(who->name), "%s", user);
+	return ask_verdict(vm->ch, PS_APOP, user, digest, vm->why);
+}
+
+static const char *
+vm_why(void *ctx)
+{
+	struct via_monitor	*vm = ctx;
+
+	return vm->why;
+}
+
+/* A verified login: the monitor opens the maildrop as its owner. */
+static int
+vm_open_maildrop(void *ctx, const struct auth_user *who,
+    const struct maildrop_ops **ops, void **md)
+{
+	(void)ctx;
+	(void)who;
+	(void)ops;
+	(void)md;
+	return MD_HANDOFF;
+}
+
+/* The handoff: the login command, the TLS in use, what was pipelined. */
+static int
+vm_hand_on(void *ctx, struct transport *t, const char *how, const char *a,
+    size_t alen, const char *b, size_t blen)
+{
+	struct via_monitor	*vm = ctx;
+	char			 tlsinfo[PRIVSEP_TEXT_MAX];
+
+	tls_describe(t, tlsinfo, sizeof(tlsinfo));
+	return send_handoff(vm->ch, t->secure, tlsinfo, vm->peer, how, a,
+	    alen, b, blen);
+}
+
+/*
+ * The backend of the user's process: credentials are checked here from
+ * the passwd and APOP files (a session resumed after a verified login
+ * asks for none), and the maildrop is opened as its owner, once
+ * LOGIN-DELAY allows.
+ */
+struct direct {
+	const struct conf	*c;
+};
+
+static int
+direct_password(void *ctx, const char *user, const char *pass,
+    struct auth_user *who)
+{
+	const struct direct	*d = ctx;
+
+	return auth_passwd(d->c, user, pass, who);
+}
+
+static int
+direct_apop(void *ctx, const char *user, const char *stamp,
+    const char *digest, struct auth_user *who)
+{
+	const struct direct	*d = ctx;
+
+	return auth_apop(d->c, user, stamp, digest, who);
+}
+
+static const char *
+direct_why(void *ctx)
+{
+	(void)ctx;
+	return auth_last_reason();
+}
+
+static int
+direct_open_maildrop(void *ctx, const struct auth_user *who,
+    const struct maildrop_ops **ops, void **md)
+{
+	const struct conf	*c = ((const struct direct *)ctx)->c;
+	struct mbox		*mb;
+	int			 rc;
+
+	if (!logindelay_ok(who->mailbox, c->login_delay))
+		return MD_LOGIN_DELAY;
+	if ((rc = mbox_open(who->mailbox, c, &mb)) != MD_OK)
+		return rc;
+	if (c->login_delay > 0)
+		logindelay_record(who->mailbox);
+	*ops = &mbox_ops;
+	*md = mb;
+	return MD_OK;
+}
+
+/*
+ * Serve a verified login as the mailbox's owner: the reply to the login
+ * command (how) first, then what the client pipelined (in), then t.
+ */
+static int
+serve_owner(const struct conf *c, struct transport *t,
+    const struct conn_link *link, struct auth_user *who, const char *how,
+    struct buf *in)
+{
+	struct direct			d = { c };
+	const struct conn_backend	be = {
+		.session = {
+			.ctx = &d,
+			.check_password = direct_password,
+			.check_apop = direct_apop,
+			.open_maildrop = direct_open_maildrop,
+			.why = direct_why,
+		},
+	};
+	const struct conn_resume	resume = { who, how, in };
+
+	return conn_serve(c, t, link, &be, &resume) == 0 ? 0 : -1;
 }
 
 /* One connection's privileged side. */
@@ -960,8 +1125,7 @@ serve_user(struct monitor *mo, const struct privsep_msg *m)
 	} else {
 		ul.tls = NULL;
 		ul.implicit_tls = 0;
-		ul.privsep = 0;
-		rc = conn_resume(mo->c, &t, &ul, &mo->who, how, &in);
+		rc = serve_owner(mo->c, &t, &ul, &mo->who, how, &in);
 	}
 	/* The client may have pipelined a password. */
 	explicit_bzero(in.data, in.cap);
@@ -1212,27 +1376,48 @@ session_id(void)
 
 /*
  * The pre-login process: jail, the syscall filter before any client
- * byte is read, then the protocol engine.
+ * byte is read, then the protocol engine, its logins checked by the
+ * monitor on ch; after a verified login over TLS it relays for the
+ * user's process.
  */
 static int
 preauth(const struct conf *c, int fd_in, int fd_out, struct conn_link *link,
-    int (*prepare)(struct conn_link *, void *), void *arg)
+    int ch, int (*prepare)(struct conn_link *, int, void *), void *arg)
 {
+	struct via_monitor	vm = { .ch = ch };
+	struct conn_backend	be = {
+		.session = {
+			.ctx = &vm,
+			.check_password = vm_password,
+			.check_apop = vm_apop,
+			.open_maildrop = vm_open_maildrop,
+			.why = vm_why,
+		},
+		.hand_on = vm_hand_on,
+	};
 	struct transport	t;
+	int			rc;
 
 	if (jail(c) == -1 ||
 	    (c->sandbox && sandbox_enter(SANDBOX_PRELOGIN) == -1))
 		return -1;
-	if (prepare != NULL && prepare(link, arg) == -1)
+	if (prepare != NULL && prepare(link, ch, arg) == -1)
 		return -1;
+	vm.peer = link->peer;
 	transport_plain(&t, fd_in, fd_out);
-	return conn_serve(c, &t, link);
+	rc = conn_serve(c, &t, link, &be, NULL);
+	/* TLS after a handoff: this process relays for the user process. */
+	if (rc == 1)
+		rc = t.secure ? relay(&t, ch, c->idle_timeout) : 0;
+	if (t.shutdown != NULL)
+		t.shutdown(&t);
+	return rc;
 }
 
 int
 privsep_serve(const struct conf *c, int fd_in, int fd_out,
-    struct conn_link *link, int (*prepare)(struct conn_link *, void *),
-    void *arg)
+    struct conn_link *link,
+    int (*prepare)(struct conn_link *, int monitor, void *), void *arg)
 {
 	struct monitor	mo;
 	char		stamp[128];
@@ -1251,11 +1436,9 @@ privsep_serve(const struct conf *c, int fd_in, int fd_out,
 		close(sp[0]);
 		iplimit_detach(link->lim);
 		link->lim = NULL;
-		link->privsep = 1;
-		link->privsep_fd = sp[1];
 		keys_to_monitor(link->tls, sp[1]);
-		_exit(preauth(c, fd_in, fd_out, link, prepare, arg) == 0 ?
-		    0 : 1);
+		_exit(preauth(c, fd_in, fd_out, link, sp[1], prepare, arg) ==
+		    0 ? 0 : 1);
 	}
 	close(sp[1]);
 	/* Only the pre-login process uses the keys it keeps. */
