@@ -16,9 +16,10 @@
 struct session;
 
 /*
- * The services a session calls.  Each returns at once; the caller (pop3d.c,
- * or a test) decides how: the privilege switch before a maildrop is opened
- * lives in open_maildrop.
+ * The services a session calls.  Each returns at once; the caller
+ * (privsep.c's backends, or a test) decides how: before a login, the
+ * monitor checks credentials and the login is handed on to the process
+ * that becomes the mailbox's owner; there the maildrop is opened.
  */
 struct session_backend {
 	void	*ctx;
@@ -31,8 +32,9 @@ struct session_backend {
 		    struct auth_user *who);
 
 	/*
-	 * Become who (where the process must switch users) and open its
-	 * maildrop.  Returns an enum md_status; on MD_OK *ops and *md are set.
+	 * Open who's maildrop, or hand the login on to the process that
+	 * will (MD_HANDOFF).  Returns an enum md_status; on MD_OK *ops and
+	 * *md are set.
 	 */
 	int	(*open_maildrop)(void *ctx, const struct auth_user *who,
 		    const struct maildrop_ops **ops, void **md);
