@@ -44,7 +44,7 @@
 #include "proxy.h"
 #include "recover.h"
 #include "sandbox.h"
-#include "tls.h"
+#include "tlskeys.h"
 #include "transport.h"
 
 /*
@@ -158,7 +158,7 @@ refuse(struct iplimit *lim, int fd, const char *why)
  * refused.  Returns 0, or -1 when the connection must be closed (logged).
  */
 static int
-real_client(const struct conf *c, const struct conn_link *link, int fd,
+real_client(const struct conf *c, int monitor, int fd,
     struct sockaddr_storage *ss, socklen_t *sl)
 {
 	struct proxy_hdr	 h;
@@ -187,8 +187,8 @@ real_client(const struct conf *c, const struct conn_link *link, int fd,
 		return 0;
 	*ss = h.src;
 	*sl = h.srclen;
-	if (link->privsep && c->max_sessions_per_ip > 0 &&
-	    privsep_rekey(link->privsep_fd, (struct sockaddr *)ss) != 0) {
+	if (c->max_sessions_per_ip > 0 &&
+	    privsep_rekey(monitor, (struct sockaddr *)ss) != 0) {
 		refuse(NULL, fd, NULL);
 		return -1;
 	}
@@ -209,11 +209,11 @@ struct prep {
  * PROXY header is client bytes, so it is read here and not as root.
  */
 static int
-prepare(struct conn_link *link, void *arg)
+prepare(struct conn_link *link, int monitor, void *arg)
 {
 	struct prep	*p = arg;
 
-	if (real_client(p->c, link, p->fd, p->ss, &p->sl) == -1)
+	if (real_client(p->c, monitor, p->fd, p->ss, &p->sl) == -1)
 		return -1;
 	peer_name(p->ss, p->sl, p->peer, NI_MAXHOST + 16, &link->loopback);
 	return 0;

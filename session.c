@@ -393,16 +393,11 @@ session_feed(struct session *s, const void *data, size_t len)
 }
 
 size_t
-session_unread(struct session *s, const char **p)
+session_handoff(struct session *s, const char **how, const char **p)
 {
+	*how = s->handoff_how != NULL ? s->handoff_how : "";
 	*p = s->in + s->inoff;
 	return s->inlen - s->inoff;
-}
-
-const char *
-session_handoff_how(struct session *s)
-{
-	return s->handoff_how != NULL ? s->handoff_how : "";
 }
 
 unsigned
