@@ -683,7 +683,7 @@ keyop(struct monitor *mo, const struct privsep_msg *m)
  * written and free (crypt(3)'s 32 kB of scratch, lines of the passwd and
  * group files; over TLS the handshake's state), and a session that then
  * idles for minutes would keep them for nothing: the biggest part of an
- * idle session's memory (bench/RESULTS.md, run E).
+ * idle session's memory (`BENCH_ONLY=footprint`, the heap row).
  */
 static void
 trim_heap(void)

@@ -179,7 +179,7 @@ tls_why(int r, char *buf, size_t len)
  * nothing else, so a session process gives them up by unmapping them,
  * which writes nothing.  Wiping copies on the heap, in pages it shares
  * with the listener, would make it copy every page it wiped and keep
- * the copies for as long as it lives (bench/RESULTS.md, run F).  They
+ * the copies for as long as it lives (`BENCH_ONLY=footprint`).  They
  * stay out of core dumps too.  Returns the zeroed mapping, or NULL.
  */
 static unsigned char *

@@ -45,7 +45,7 @@ _Static_assert(sizeof(off_t) == 8, "build with -D_FILE_OFFSET_BITS=64");
  * A RETR reply that needs more than one write anyway sends its first
  * part at once: the "+OK" line and this much of the message, which the
  * client takes in while the rest is transformed.  2, 4 and 8 KB measured
- * alike, each 10-15% more RETR of 100 KB messages (bench/RESULTS.md run P).
+ * alike, each 10-15% more RETR of 100 KB messages (`BENCH_ONLY=retr`).
  */
 #define SESSION_FIRST_WRITE	(4 * 1024)
 
@@ -115,7 +115,7 @@ _Static_assert(sizeof(off_t) == 8, "build with -D_FILE_OFFSET_BITS=64");
  * 25 ms, and the second thread saves a few (measured on a 28 MB
  * mailbox: 7 against 11 ms at best): not worth a thread, its stack and
  * the second half's list (36 bytes a message) in every session with a
- * small mailbox.  bench/RESULTS.md, run J.
+ * small mailbox.
  */
 #define MBOX_SPLIT_MIN		(64 * 1024 * 1024)
 
