@@ -44,7 +44,7 @@ TESTLIBS = -lcmocka
 CORE	 = session.o mbox.o uids.o update.o journal.o lock.o xform.o conf.o \
 	   auth.o log.o buf.o base64.o md5.o conn.o tls.o proxy.o iplimit.o listen.o \
 	   logindelay.o mbcache.o fdio.o faildelay.o faults.o spool.o fromline.o \
-	   privsep.o authbe.o sandbox.o recover.o
+	   privsep.o authbe.o sandbox.o recover.o tlskeys.o
 OBJS	 = pop3d.o $(CORE)
 
 # Defined before the rules that name them: make expands prerequisites as
@@ -64,7 +64,7 @@ all: pop3d
 # too: per record it only hands buffers to mbedTLS, which does the work.
 COLD	 = conf.o privsep.o pop3d.o authbe.o auth.o listen.o proxy.o \
 	   lock.o log.o faildelay.o iplimit.o logindelay.o spool.o tls.o sandbox.o \
-	   recover.o
+	   recover.o tlskeys.o
 $(COLD): CFLAGS += -Os
 
 pop3d: $(OBJS)

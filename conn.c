@@ -1,7 +1,9 @@
 /*
- * The connection loop: feeds client bytes to the session, writes its
- * replies in large batches, and enforces the idle timeout.  The session
- * itself never sees a descriptor.
+ * The connection pump: feeds client bytes from a transport to the
+ * session, writes its replies in large batches, runs STLS, and enforces
+ * the idle timeout and the login deadline.  The session never sees a
+ * descriptor; the pump never sees who checks a password or where the
+ * mailbox is: both come from its caller's backend.
  */
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -15,17 +17,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "auth.h"
 #include "buf.h"
 #include "conf.h"
 #include "conn.h"
 #include "log.h"
-#include "logindelay.h"
-#include "mbox.h"
 #include "params.h"
-#include "privsep.h"
 #include "session.h"
 #include "tls.h"
+#include "tlskeys.h"
 #include "transport.h"
 
 /* Why a connection stopped before the session ended it. */
@@ -36,7 +35,7 @@ enum conn_stop {
 	STOP_EOF,
 	STOP_ERROR,
 	STOP_TLS,		/* handshake failed (tls.c logged why) */
-	STOP_HANDOFF		/* the login went to the user process */
+	STOP_HANDOFF		/* the backend handed the login on */
 };
 
 /*
@@ -47,84 +46,6 @@ struct conn_clock {
 	unsigned	idle_s;
 	long long	deadline;	/* CLOCK_MONOTONIC ms; 0: none */
 };
-
-/* What the backend hooks reach. */
-struct conn_ctx {
-	const struct conf	*conf;
-	const struct conn_link	*link;
-	struct transport	*t;
-	struct session		*s;
-	char			 why[PRIVSEP_TEXT_MAX];	/* the monitor's */
-};
-
-static int
-be_password(void *ctx, const char *user, const char *pass,
-    struct auth_user *who)
-{
-	struct conn_ctx	*cc = ctx;
-
-	if (cc->link->privsep) {
-		memset(who, 0, sizeof(*who));
-		snprintf(who->name, sizeof(who->name), "%s", user);
-		return privsep_check(cc->link->privsep_fd, PS_PASSWORD, user,
-		    pass, cc->why);
-	}
-	return auth_passwd(cc->conf, user, pass, who);
-}
-
-static int
-be_apop(void *ctx, const char *user, const char *stamp, const char *digest,
-    struct auth_user *who)
-{
-	struct conn_ctx	*cc = ctx;
-
-	if (cc->link->privsep) {
-		memset(who, 0, sizeof(*who));
-		snprintf(who->name, sizeof(who->name), "%s", user);
-		return privsep_check(cc->link->privsep_fd, PS_APOP, user,
-		    digest, cc->why);
-	}
-	return auth_apop(cc->conf, user, stamp, digest, who);
-}
-
-static const char *
-be_why(void *ctx)
-{
-	struct conn_ctx	*cc = ctx;
-
-	return cc->link->privsep ? cc->why : auth_last_reason();
-}
-
-/*
- * The seam for privilege separation: in the pre-login process the login
- * goes to the user process (MD_HANDOFF); there, or without privilege
- * separation, the maildrop is opened here.  From here on the process
- * serves a user: the TLS keys go first (a login over plaintext never ran
- * a handshake that would have wiped them), and with them the chance of
- * STLS.
- */
-static int
-be_open_maildrop(void *ctx, const struct auth_user *who,
-    const struct maildrop_ops **ops, void **md)
-{
-	struct conn_ctx	*cc = ctx;
-	struct mbox	*mb;
-	int		 rc;
-
-	if (cc->link->privsep)
-		return MD_HANDOFF;
-	tls_forget_secrets(cc->link->tls);
-	session_set_link(cc->s, cc->t->secure, cc->link->loopback, 0);
-	if (!logindelay_ok(who->mailbox, cc->conf->login_delay))
-		return MD_LOGIN_DELAY;
-	if ((rc = mbox_open(who->mailbox, cc->conf, &mb)) != MD_OK)
-		return rc;
-	if (cc->conf->login_delay > 0)
-		logindelay_record(who->mailbox);
-	*ops = &mbox_ops;
-	*md = mb;
-	return MD_OK;
-}
 
 static ssize_t
 plain_read(struct transport *t, void *p, size_t n)
@@ -366,21 +287,18 @@ start_tls(const struct conf *c, const struct conn_link *link,
 }
 
 /*
- * A verified login in the pre-login process: send what the client
- * pipelined behind it (the session's unread bytes, then ours from off)
- * to the process that will serve the user.
+ * A login the backend handed on: pass what the client pipelined behind
+ * it (the session's unread bytes, then ours from off) to where the
+ * backend says, with the login command.
  */
 static enum conn_stop
-hand_off(const struct conn_link *link, struct session *s,
+hand_on(const struct conn_backend *be, struct session *s,
     struct transport *t, struct buf *in, size_t off)
 {
-	const char	*p;
-	char		 tlsinfo[PRIVSEP_TEXT_MAX];
-	size_t		 n = session_unread(s, &p);
+	const char	*how, *p;
+	size_t		 n = session_handoff(s, &how, &p);
 
-	tls_describe(t, tlsinfo, sizeof(tlsinfo));
-	if (privsep_handoff(link->privsep_fd, t->secure, tlsinfo, link->peer,
-	    session_handoff_how(s), p, n,
+	if (be->hand_on == NULL || be->hand_on(be->session.ctx, t, how, p, n,
 	    in->data + off, in->len - off) == -1)
 		return STOP_ERROR;
 	return STOP_HANDOFF;
@@ -393,9 +311,9 @@ hand_off(const struct conn_link *link, struct session *s,
  * worked through its lines.
  */
 static enum conn_stop
-run(const struct conf *c, const struct conn_link *link, struct session *s,
-    struct transport *t, struct buf *in, struct buf *out,
-    const struct conn_clock *ck)
+run(const struct conf *c, const struct conn_link *link,
+    const struct conn_backend *be, struct session *s, struct transport *t,
+    struct buf *in, struct buf *out, const struct conn_clock *ck)
 {
 	enum conn_stop	stop;
 	size_t		off = 0, n;
@@ -421,7 +339,7 @@ run(const struct conf *c, const struct conn_link *link, struct session *s,
 		if (want == SESSION_WRITE)
 			continue;
 		if (want == SESSION_HANDOFF)
-			return hand_off(link, s, t, in, off);
+			return hand_on(be, s, t, in, off);
 		if (want == SESSION_STARTTLS) {
 			off = 0;
 			if ((stop = start_tls(c, link, s, t, in, ck)) !=
@@ -447,90 +365,64 @@ run(const struct conf *c, const struct conn_link *link, struct session *s,
 
 /*
  * The session proper, once any implicit TLS handshake is done: from the
- * greeting, or (who set) from a login verified elsewhere.
+ * greeting, or (resume set) from a login verified elsewhere.
  */
 static enum conn_stop
 serve(const struct conf *c, const struct conn_link *link,
-    struct transport *t, struct buf *in, struct buf *out,
-    struct auth_user *who, const char *how, const struct conn_clock *ck)
+    const struct conn_backend *be, struct transport *t, struct buf *in,
+    struct buf *out, const struct conn_resume *resume,
+    const struct conn_clock *ck)
 {
-	struct conn_ctx		 cc = { .conf = c, .link = link, .t = t };
-	struct session_backend	 be = {
-		.ctx = &cc,
-		.check_password = be_password,
-		.check_apop = be_apop,
-		.open_maildrop = be_open_maildrop,
-		.why = be_why,
-	};
-	char			 stamp[128];
-	enum conn_stop		 stop;
+	struct session	*s;
+	char		 stamp[128];
+	enum conn_stop	 stop;
 
 	if (link->stamp != NULL)
 		snprintf(stamp, sizeof(stamp), "%s", link->stamp);
 	else
 		conn_make_stamp(stamp, sizeof(stamp));
-	if ((cc.s = session_new(c, &be, link->peer, stamp)) == NULL) {
+	if ((s = session_new(c, &be->session, link->peer, stamp)) == NULL) {
 		log_warn("%s: session", link->peer);
 		return STOP_ERROR;
 	}
-	session_set_link(cc.s, t->secure, link->loopback, link->tls != NULL);
-	if (who == NULL)
-		session_greeting(cc.s, out);
+	session_set_link(s, t->secure, link->loopback, link->tls != NULL);
+	if (resume == NULL)
+		session_greeting(s, out);
 	else
-		session_resume(cc.s, who, how, out);
-	stop = run(c, link, cc.s, t, in, out, ck);
+		session_resume(s, resume->who, resume->how, out);
+	stop = run(c, link, be, s, t, in, out, ck);
 	log_stop(stop, link->peer);
-	session_free(cc.s);
+	session_free(s);
 	return stop;
 }
 
 int
 conn_serve(const struct conf *c, struct transport *t,
-    const struct conn_link *link)
+    const struct conn_link *link, const struct conn_backend *be,
+    const struct conn_resume *resume)
 {
-	struct conn_clock	ck = { c->idle_timeout, 0 };
-	struct buf		in, out;
-	enum conn_stop		stop = STOP_TLS;
+	struct conn_clock	 ck = { c->idle_timeout, 0 };
+	struct buf		 own, out, *in = &own;
+	enum conn_stop		 stop = STOP_TLS;
 
-	/* Before a login (the pre-login process), within login_timeout. */
-	if (link->privsep)
+	/* Before a login (the greeting's side), within login_timeout. */
+	if (resume == NULL)
 		ck.deadline = conn_now_ms() + (long long)c->login_timeout * 1000;
-	if (buf_init(&in, SESSION_INBUF_SIZE) == -1 ||
+	if ((resume == NULL && buf_init(&own, SESSION_INBUF_SIZE) == -1) ||
 	    buf_init(&out, SESSION_OUTBUF_SIZE) == -1) {
 		log_warn("%s: buffers", link->peer);
 		return -1;
 	}
+	if (resume != NULL)
+		in = resume->in;
 	if (!link->implicit_tls || tls_start(link->tls, t,
 	    handshake_s(c, ck.deadline), link->peer) == 0) {
 		if (link->implicit_tls)
 			tls_forget_secrets(link->tls);
-		stop = serve(c, link, t, &in, &out, NULL, NULL, &ck);
+		stop = serve(c, link, be, t, in, &out, resume, &ck);
 	}
-	buf_free(&in);
+	if (resume == NULL)
+		buf_free(&own);
 	buf_free(&out);
-	/* TLS after a handoff: this process relays for the user process. */
-	if (stop == STOP_HANDOFF && t->secure &&
-	    privsep_proxy(t, link->privsep_fd, c->idle_timeout) == -1)
-		stop = STOP_ERROR;
-	if (t->shutdown != NULL)
-		t->shutdown(t);
-	return stop == STOP_NONE || stop == STOP_HANDOFF ? 0 : -1;
-}
-
-int
-conn_resume(const struct conf *c, struct transport *t,
-    const struct conn_link *link, struct auth_user *who, const char *how,
-    struct buf *in)
-{
-	struct conn_clock	ck = { c->idle_timeout, 0 };
-	struct buf		out;
-	enum conn_stop		stop;
-
-	if (buf_init(&out, SESSION_OUTBUF_SIZE) == -1) {
-		log_warn("%s: buffers", link->peer);
-		return -1;
-	}
-	stop = serve(c, link, t, in, &out, who, how, &ck);
-	buf_free(&out);
-	return stop == STOP_NONE ? 0 : -1;
+	return stop == STOP_NONE ? 0 : stop == STOP_HANDOFF ? 1 : -1;
 }

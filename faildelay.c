@@ -59,7 +59,8 @@ struct faildelay {
  * it after every fork (the new session's entry) and at every reap, and
  * in memory the child shared, each such write would leave a page that
  * only the session processes forked before it still map: about a page
- * per session, kept for as long as it lives (bench/RESULTS.md, run F).
+ * per session, kept for as long as it lives (`BENCH_ONLY=footprint`
+ * measures the private memory of idle sessions).
  * Session processes never touch the table; one that did would fault
  * rather than read it.  Mapped pages cost nothing until written, so the
  * arrays need no sizing down.

@@ -10,7 +10,6 @@
  * login, by the process serving the mailbox owner.
  */
 #include <sys/types.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -21,7 +20,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <link.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pwd.h>
@@ -33,7 +31,6 @@
 #include <time.h>
 #include <unistd.h>
 #ifdef __GLIBC__
-#include <malloc.h>
 #endif
 
 #include "conf.h"
@@ -47,7 +44,7 @@
 #include "proxy.h"
 #include "recover.h"
 #include "sandbox.h"
-#include "tls.h"
+#include "tlskeys.h"
 #include "transport.h"
 
 /*
@@ -161,7 +158,7 @@ refuse(struct iplimit *lim, int fd, const char *why)
  * refused.  Returns 0, or -1 when the connection must be closed (logged).
  */
 static int
-real_client(const struct conf *c, const struct conn_link *link, int fd,
+real_client(const struct conf *c, int monitor, int fd,
     struct sockaddr_storage *ss, socklen_t *sl)
 {
 	struct proxy_hdr	 h;
@@ -190,8 +187,8 @@ real_client(const struct conf *c, const struct conn_link *link, int fd,
 		return 0;
 	*ss = h.src;
 	*sl = h.srclen;
-	if (link->privsep && c->max_sessions_per_ip > 0 &&
-	    privsep_rekey(link->privsep_fd, (struct sockaddr *)ss) != 0) {
+	if (c->max_sessions_per_ip > 0 &&
+	    privsep_rekey(monitor, (struct sockaddr *)ss) != 0) {
 		refuse(NULL, fd, NULL);
 		return -1;
 	}
@@ -212,11 +209,11 @@ struct prep {
  * PROXY header is client bytes, so it is read here and not as root.
  */
 static int
-prepare(struct conn_link *link, void *arg)
+prepare(struct conn_link *link, int monitor, void *arg)
 {
 	struct prep	*p = arg;
 
-	if (real_client(p->c, link, p->fd, p->ss, &p->sl) == -1)
+	if (real_client(p->c, monitor, p->fd, p->ss, &p->sl) == -1)
 		return -1;
 	peer_name(p->ss, p->sl, p->peer, NI_MAXHOST + 16, &link->loopback);
 	return 0;
@@ -452,70 +449,6 @@ keep_startup(const struct conf *old, struct conf *n)
 }
 
 /*
- * Libraries the listener runs only while it starts or reloads: mbedTLS
- * to parse and check the certificates and keys, libcrypt for nothing but
- * its loader hooks.  Sessions run them in pages they map themselves:
- * fork copies no page-table entries of a file mapping that holds no
- * written page, so the listener's mappings never saved a child a fault.
- */
-static const char *const startup_libs[] = {
-	"/libmbedtls.", "/libmbedx509.", "/libmbedcrypto.", "/libcrypt."
-};
-
-/*
- * dl_iterate_phdr's callback: for a startup_libs object, take the pages
- * of its read-only segments (code, constants, symbol tables) out of this
- * process; a later use faults them back in from the file.  Only those:
- * a writable segment (the part made read-only after relocation, RELRO,
- * is always inside one) holds pages this process wrote, which
- * MADV_DONTNEED would turn back into the file's.
- */
-static int
-drop_object(struct dl_phdr_info *info, size_t size, void *arg)
-{
-	const ElfW(Phdr)	*ph;
-	uintptr_t		 lo, hi, pg = (uintptr_t)getpagesize();
-	size_t			 i;
-	int			 j;
-
-	(void)size;
-	(void)arg;
-	for (i = 0; i < sizeof(startup_libs) / sizeof(startup_libs[0]); i++)
-		if (strstr(info->dlpi_name, startup_libs[i]) != NULL)
-			break;
-	if (i == sizeof(startup_libs) / sizeof(startup_libs[0]))
-		return 0;
-	for (j = 0; j < info->dlpi_phnum; j++) {
-		ph = &info->dlpi_phdr[j];
-		if (ph->p_type != PT_LOAD || (ph->p_flags & PF_W) != 0)
-			continue;
-		lo = (info->dlpi_addr + ph->p_vaddr) & ~(pg - 1);
-		hi = (info->dlpi_addr + ph->p_vaddr + ph->p_memsz + pg - 1) &
-		    ~(pg - 1);
-		/* A failure only leaves the pages where they were. */
-		(void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
-	}
-	return 0;
-}
-
-/*
- * After start-up and after each SIGHUP, in the listener: give back what
- * only loading used.  The heap's free pages (the parsers' buffers, the
- * old configuration's TLS state) go back to the system, and the pages of
- * startup_libs leave the listener's page tables: they stay in the page
- * cache, unmapped, among the first pages reclaimed under memory pressure
- * (DESIGN.md, "Memory of an idle session").
- */
-static void
-shed_startup_memory(void)
-{
-#ifdef __GLIBC__
-	(void)malloc_trim(0);
-#endif
-	(void)dl_iterate_phdr(drop_object, NULL);
-}
-
-/*
  * Which private keys the jailed pre-login process, which parses every
  * client byte, never holds (the monitor signs with them), and which it
  * must hold for its handshakes: one line a key, logged when the keys are
@@ -594,16 +527,6 @@ reload_config(struct daemon *d)
 	report_keys(n, ts, NULL);
 }
 
-/*
- * SIGHUP.  A reload, kept or not, may have run mbedTLS and the parsers in
- * the listener: shed what they left behind.
- */
-static void
-reload(struct daemon *d)
-{
-	reload_config(d);
-	shed_startup_memory();
-}
 
 /* The TLS part of the "ready" line: what a client can expect. */
 static const char *
@@ -708,7 +631,7 @@ serve_forever(struct daemon *d)
 		}
 		if (got_hup) {
 			got_hup = 0;
-			reload(d);
+			reload_config(d);
 		}
 		if (r == -1 || got_term)
 			continue;
@@ -808,7 +731,6 @@ serve_standalone(struct conf *c, const char *path,
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	shed_startup_memory();
 	rc = serve_forever(&d);
 	pidfile_remove(d.c->pidfile, d.pidfd);
 	iplimit_free(d.lim);

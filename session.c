@@ -79,6 +79,7 @@ enum ev {
 	EV_ERR_TOOLONG,
 	EV_ERR_NUL,
 	EV_ERR_NOUSER,
+	EV_ERR_USERTWICE,
 	EV_ERR_NOMSG,
 	EV_ERR_DELETED,
 	EV_ERR_AUTH,
@@ -117,6 +118,7 @@ static const struct {
 	{ EV_ERR_TOOLONG,	1, "line too long" },
 	{ EV_ERR_NUL,		1, "NUL byte in command" },
 	{ EV_ERR_NOUSER,	1, "PASS must follow USER" },
+	{ EV_ERR_USERTWICE,	1, "USER must be followed by PASS" },
 	{ EV_ERR_NOMSG,		0, "no such message" },
 	{ EV_ERR_DELETED,	0, "message is deleted" },
 	{ EV_ERR_AUTH,		0, "[AUTH] invalid user name or password" },
@@ -172,8 +174,14 @@ struct session {
 	int				 discarding;	/* skip to the next LF */
 	char				 line[POP3_SASL_LINE_MAX + 1];
 
-	/* AUTHORIZATION: the name given by USER, until PASS. */
+	/*
+	 * AUTHORIZATION: the name given by USER, for the next line only
+	 * (RFC 1939 section 7: PASS comes right after a successful USER,
+	 * and USER not right after one).  user_before: the line before
+	 * this one was that USER.
+	 */
 	int				 have_user;
+	int				 user_before;
 	char				 user[AUTH_NAME_MAX + 1];
 	char				 text[POP3_REPLY_MAX];	/* "+OK " text */
 
@@ -385,16 +393,11 @@ session_feed(struct session *s, const void *data, size_t len)
 }
 
 size_t
-session_unread(struct session *s, const char **p)
+session_handoff(struct session *s, const char **how, const char **p)
 {
+	*how = s->handoff_how != NULL ? s->handoff_how : "";
 	*p = s->in + s->inoff;
 	return s->inlen - s->inoff;
-}
-
-const char *
-session_handoff_how(struct session *s)
-{
-	return s->handoff_how != NULL ? s->handoff_how : "";
 }
 
 unsigned
@@ -596,6 +599,8 @@ dispatch(struct session *s, struct buf *out, char *line)
 	char			*argv[ARGS_MAX], *rest;
 	int			 argc;
 
+	s->user_before = s->have_user;
+	s->have_user = 0;
 	if ((rest = strchr(line, ' ')) != NULL)
 		*rest++ = '\0';
 	c = find_cmd(tables[s->state], line);
@@ -632,6 +637,7 @@ consume(struct session *s, size_t n)
 static void
 refuse_line(struct session *s, struct buf *out, enum ev ev)
 {
+	s->have_user = 0;
 	if (s->state == ST_SASL)
 		s->state = ST_AUTHORIZATION;
 	reply(s, out, ev);
@@ -881,7 +887,6 @@ cmd_stls(struct session *s, int argc, char **argv)
 	if (!s->can_stls)
 		return EV_ERR_UNKNOWN;
 	s->tls_wanted = 1;
-	s->have_user = 0;
 	snprintf(s->text, sizeof(s->text), "begin TLS negotiation");
 	return EV_OK;
 }
@@ -906,6 +911,8 @@ cmd_user(struct session *s, int argc, char **argv)
 	(void)argc;
 	if (!plaintext_ok(s))
 		return EV_ERR_PLAINTEXT;
+	if (s->user_before)
+		return EV_ERR_USERTWICE;
 	/* Always +OK, so USER never tells which names exist. */
 	set_user(s, argv[0]);
 	s->have_user = 1;
@@ -1046,9 +1053,8 @@ cmd_pass(struct session *s, int argc, char **argv)
 	(void)argc;
 	if (!plaintext_ok(s))
 		return EV_ERR_PLAINTEXT;
-	if (!s->have_user)
+	if (!s->user_before)
 		return EV_ERR_NOUSER;
-	s->have_user = 0;
 	return login_password(s, s->user, argv[0], "USER");
 }
 
@@ -1074,7 +1080,6 @@ cmd_apop(struct session *s, int argc, char **argv)
 	/* Without APOP the greeting had no stamp: the verb doesn't exist. */
 	if (!s->conf->apop)
 		return EV_ERR_UNKNOWN;
-	s->have_user = 0;
 	/* The digest guards the password, not the mail that follows. */
 	if (!plaintext_ok(s))
 		return EV_ERR_PLAINTEXT;
@@ -1151,7 +1156,6 @@ cmd_auth(struct session *s, int argc, char **argv)
 {
 	static const char *const	mechs[] = { "PLAIN" };
 
-	s->have_user = 0;
 	if (argc == 0) {
 		start_lines(s, mechs, plaintext_ok(s) ? 1 : 0);
 		snprintf(s->text, sizeof(s->text), "SASL mechanisms follow");
@@ -1312,8 +1316,16 @@ cmd_top(struct session *s, int argc, char **argv)
 	(void)argc;
 	if ((ev = msn_to_idx(s, argv[0], &idx)) != EV_OK)
 		return ev;
-	if (parse_number(argv[1], LONG_MAX, &lines) != 0)
+	/* more lines than any body has: the whole message (RFC 1939) */
+	switch (parse_number(argv[1], LONG_MAX, &lines)) {
+	case 0:
+		break;
+	case -2:
+		lines = LONG_MAX;
+		break;
+	default:
 		return EV_ERR_SYNTAX;
+	}
 	return start_message(s, idx, (long)lines);
 }
 

@@ -103,7 +103,7 @@ ROWS += [
     ("binary size, stripped, bytes", "bin_stripped_bytes", -1),
 ]
 
-# The goals of issue 5 (Footprint, Session rate): (label, test on the
+# The footprint and session-rate goals: (label, test on the
 # medians of pop3d and the best peer); a test returns (met, evidence).
 GOALS = []
 
@@ -144,12 +144,6 @@ def g_tls_pss(me, best):
     if a is None or b is None:
         return None
     return a < b, "%s vs %s kB" % (fmt(a), fmt(b))
-
-
-@goal("idle daemon Pss < 1 MB")
-def g_daemon(me, best):
-    a = me.get("idle0_pss_kb")
-    return None if a is None else (a < 1024, "%s kB" % fmt(a))
 
 
 @goal("stripped binary < 150 kB")
@@ -274,7 +268,7 @@ def goals(data, servers):
         if vals and d != 0:
             best[key] = max(vals) if d > 0 else min(vals)
     print()
-    print("| goal (issue 5, medians) | pop3d | met? |")
+    print("| goal (medians) | pop3d | met? |")
     print("|---|---|---|")
     for label, f in GOALS:
         r = f(me, best)

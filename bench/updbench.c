@@ -1,6 +1,6 @@
 /*
- * UPDATE against the machine's floor, without the daemon (issue 3's
- * "UPDATE within 1.2x of the machine's floor"): bench/updbench.sh builds
+ * UPDATE against the machine's floor, without the daemon (the goal:
+ * UPDATE within 1.2x of the machine's floor): bench/updbench.sh builds
  * and runs it.  Each round copies the big mailbox to a scratch file on the
  * same filesystem, opens it with mbox_open, deletes every second message
  * (DELE 2, 4, ... as bench/loadgen.c does), and times the UPDATE: wall,

@@ -1,7 +1,7 @@
 /*
  * Fuzz target for what the root monitor runs on bytes from the jailed
  * pre-login process (privsep.c): the message decoder, and for a key
- * operation the bytes that follow it, as keyop() hands them to tls.c.
+ * operation the bytes that follow it, as keyop() hands them to tlskeys.c.
  * The input's first PRIVSEP_MSG_SIZE bytes (zero-padded if short) are
  * the message; the rest are the bytes that follow.  Checked: a message
  * that is refused leaves nothing behind (the struct wiped: it may hold a
@@ -28,7 +28,7 @@
 #include "fuzz_util.h"
 #include "params.h"
 #include "privsep.h"
-#include "tls.h"
+#include "tlskeys.h"
 #include "tls_testutil.h"
 
 /* Whether the string field f ends inside it. */

@@ -25,6 +25,7 @@
 #include "conf.h"
 #include "fuzz_util.h"
 #include "tls.h"
+#include "tlskeys.h"
 #include "tls_testutil.h"
 #include "transport.h"
 

@@ -1,16 +1,22 @@
 /*
- * One client connection: the loop that moves bytes between a transport
- * and a session, with the idle timeout.  Standalone, inetd and systemd
- * launches all end up here.
+ * One client connection: the pump that moves bytes between a transport
+ * and a session, with the idle timeout and STLS.  Its caller hands it the
+ * transport and the backend the session's logins and maildrop go
+ * through; it knows no process, privilege or mailbox, so the pre-login
+ * process and the user's process (privsep.c), whatever launched them,
+ * run the same loop.
  */
 #ifndef POP3D_CONN_H
 #define POP3D_CONN_H
 
+#include <stddef.h>
+
 #include "auth.h"
+#include "buf.h"
 #include "conf.h"
+#include "session.h"
 #include "transport.h"
 
-struct buf;
 struct iplimit;
 struct tls_server;
 
@@ -21,48 +27,60 @@ struct conn_link {
 	int			 sock;		/* a socket: a hang-up shows */
 	int			 implicit_tls;	/* handshake before greeting */
 	struct tls_server	*tls;		/* NULL: TLS not configured */
-
-	/* Set by privsep.c: logins go to the monitor on privsep_fd. */
-	int			 privsep;
-	int			 privsep_fd;
-
-	/*
-	 * The listener's session table and this session's slot in it, for
-	 * the monitor alone (a PROXY header's real client); NULL in the
-	 * pre-login and session processes, and without a listener.
-	 */
-	struct iplimit		*lim;
-	int			 lim_slot;
 	const char		*stamp;		/* APOP stamp; NULL: make one */
 
 	/*
-	 * Failed logins (faildelay.c): those the listener remembers from
-	 * this address, and those privsep.c's monitor counts here.
+	 * For privsep.c's monitor alone, never the pump: the listener's
+	 * session table and this session's slot in it (a PROXY header's
+	 * real client), NULL in the pre-login and session processes and
+	 * without a listener; failed logins (faildelay.c), those the
+	 * listener remembers from this address and those counted here.
 	 */
+	struct iplimit		*lim;
+	int			 lim_slot;
 	unsigned		 fail_penalty;
 	unsigned		 failures;
 };
 
 /*
- * Serve one POP3 session over t until the session ends it (QUIT, too many
- * errors), the client leaves, or the idle timeout fires.  With
- * implicit_tls the TLS handshake comes first; with tls, STLS is offered.
- * Returns 0 when the session ended it, -1 otherwise (already logged).
+ * What a session is served with: the backend its credentials checks and
+ * its maildrop go through, and hand_on, where a login goes that the
+ * backend's open_maildrop handed on (MD_HANDOFF): it gets the transport,
+ * the login command ("USER", "AUTH PLAIN") and the bytes the client sent
+ * behind the login, in two pieces, and returns 0, or -1 (logged).  NULL
+ * where open_maildrop never hands a login on.
  */
-int	conn_serve(const struct conf *, struct transport *t,
-	    const struct conn_link *link);
+struct conn_backend {
+	struct session_backend	 session;
+	int	(*hand_on)(void *ctx, struct transport *t, const char *how,
+		    const char *a, size_t alen, const char *b, size_t blen);
+};
 
 /*
- * Serve the rest of a session whose login another process verified and
- * handed over (privsep.c): who's maildrop is opened through mbox.c, the
- * reply to the login command (how) goes out, then the bytes in `in' (what
- * the client pipelined behind its login) are taken as input before t.
- * `in' stays the input buffer; the caller frees it.  Returns like
- * conn_serve.
+ * A session that starts after a login another process verified: the
+ * reply to the login command (how) comes first, from who's maildrop
+ * opened through the backend, then the bytes in `in' (what the client
+ * pipelined behind the login) are taken as input before t's.  `in' is
+ * the input buffer from then on; the caller frees it.
  */
-int	conn_resume(const struct conf *, struct transport *t,
-	    const struct conn_link *link, struct auth_user *who,
-	    const char *how, struct buf *in);
+struct conn_resume {
+	struct auth_user	*who;
+	const char		*how;
+	struct buf		*in;
+};
+
+/*
+ * Serve one POP3 session over t until the session ends it (QUIT, too many
+ * errors), the client leaves, the idle timeout fires, or a login is
+ * handed on.  Without resume it starts at the greeting and must see a
+ * login within login_timeout.  With implicit_tls the TLS handshake comes
+ * first; with tls, STLS is offered.  t is left for the caller to end (its
+ * shutdown hook).  Returns 0 when the session ended it, 1 when be handed
+ * its login on, -1 otherwise (already logged).
+ */
+int	conn_serve(const struct conf *, struct transport *t,
+	    const struct conn_link *link, const struct conn_backend *be,
+	    const struct conn_resume *resume);
 
 /* Milliseconds on CLOCK_MONOTONIC. */
 long long	conn_now_ms(void);

@@ -45,7 +45,7 @@ _Static_assert(sizeof(off_t) == 8, "build with -D_FILE_OFFSET_BITS=64");
  * A RETR reply that needs more than one write anyway sends its first
  * part at once: the "+OK" line and this much of the message, which the
  * client takes in while the rest is transformed.  2, 4 and 8 KB measured
- * alike, each 10-15% more RETR of 100 KB messages (bench/RESULTS.md run P).
+ * alike, each 10-15% more RETR of 100 KB messages (`BENCH_ONLY=retr`).
  */
 #define SESSION_FIRST_WRITE	(4 * 1024)
 

@@ -16,7 +16,6 @@
 #include "auth.h"
 #include "conf.h"
 #include "conn.h"
-#include "transport.h"
 
 /* Room for a reason ("wrong password") or "TLSv1.2 TLS-ECDHE-...". */
 #define PRIVSEP_TEXT_MAX	96
@@ -118,14 +117,17 @@ int	privsep_become_owner(uid_t uid, gid_t gid, const char *name,
 /*
  * Serve one client connection on fd_in/fd_out with privilege separation:
  * give the session an id for the log, fork the jailed pre-login process
- * and verify its logins here.  link->peer, loopback, implicit_tls and tls
- * are filled in by the caller.  prepare, unless NULL, runs first in the
- * jailed process (it may read a PROXY header and rewrite link's peer and
- * loopback); it returns 0, or -1 to close the connection.  Returns 0
+ * and verify its logins here, then serve the verified user as the owner
+ * of the mailbox.  link->peer, loopback, implicit_tls and tls are filled
+ * in by the caller.  prepare, unless NULL, runs first in the jailed
+ * process, with the descriptor of its channel to the monitor (for
+ * privsep_rekey); it may read a PROXY header and rewrite link's peer and
+ * loopback, and returns 0, or -1 to close the connection.  Returns 0
  * when the session ended normally, -1 otherwise (logged).
  */
 int	privsep_serve(const struct conf *c, int fd_in, int fd_out,
-	    struct conn_link *link, int (*prepare)(struct conn_link *, void *),
+	    struct conn_link *link,
+	    int (*prepare)(struct conn_link *, int monitor, void *),
 	    void *arg);
 
 /*
@@ -136,32 +138,5 @@ int	privsep_serve(const struct conf *c, int fd_in, int fd_out,
  * reached.
  */
 int	privsep_rekey(int fd, const struct sockaddr *sa);
-
-/*
- * In the pre-login process: ask the monitor on fd to verify a password
- * (PS_PASSWORD) or an APOP digest (PS_APOP).  why (PRIVSEP_TEXT_MAX
- * bytes) gets the monitor's reason.  Returns an enum auth_result;
- * AUTH_TEMPFAIL when the monitor can't be reached.
- */
-int	privsep_check(int fd, int type, const char *user, const char *secret,
-	    char *why);
-
-/*
- * In the pre-login process, after a verified login: send the handoff
- * message and the unread input (two pieces) to the monitor on fd.
- * tlsinfo is "" without TLS; peer names the client; how is the login
- * command.  Returns 0, or -1 (logged).
- */
-int	privsep_handoff(int fd, int secure, const char *tlsinfo,
-	    const char *peer, const char *how,
-	    const char *a, size_t alen, const char *b, size_t blen);
-
-/*
- * In the pre-login process of a TLS session after the handoff: relay
- * bytes between the client (through t) and the user process on fd until
- * either side closes, or nothing moves for idle_s seconds and a grace.
- * Returns 0, or -1 on an error or that timeout.
- */
-int	privsep_proxy(struct transport *t, int fd, unsigned idle_s);
 
 #endif

@@ -16,9 +16,10 @@
 struct session;
 
 /*
- * The services a session calls.  Each returns at once; the caller (pop3d.c,
- * or a test) decides how: the privilege switch before a maildrop is opened
- * lives in open_maildrop.
+ * The services a session calls.  Each returns at once; the caller
+ * (privsep.c's backends, or a test) decides how: before a login, the
+ * monitor checks credentials and the login is handed on to the process
+ * that becomes the mailbox's owner; there the maildrop is opened.
  */
 struct session_backend {
 	void	*ctx;
@@ -31,8 +32,9 @@ struct session_backend {
 		    struct auth_user *who);
 
 	/*
-	 * Become who (where the process must switch users) and open its
-	 * maildrop.  Returns an enum md_status; on MD_OK *ops and *md are set.
+	 * Open who's maildrop, or hand the login on to the process that
+	 * will (MD_HANDOFF).  Returns an enum md_status; on MD_OK *ops and
+	 * *md are set.
 	 */
 	int	(*open_maildrop)(void *ctx, const struct auth_user *who,
 		    const struct maildrop_ops **ops, void **md);
@@ -62,8 +64,8 @@ enum session_want {
 	/*
 	 * open_maildrop returned MD_HANDOFF: the login went to the process
 	 * that will serve the user (privsep.c), so this one adds no reply.
-	 * Flush out, hand over session_unread() and the caller's own unread
-	 * input, then stop serving the client.
+	 * Flush out, hand over what session_handoff() returns and the
+	 * caller's own unread input, then stop serving the client.
 	 */
 	SESSION_HANDOFF
 };
@@ -92,17 +94,14 @@ void		 session_set_link(struct session *, int secure, int loopback,
 void		 session_tls_started(struct session *);
 
 /*
- * The input bytes fed but not yet processed: after SESSION_HANDOFF, the
- * commands the client pipelined behind its login.  Returns their count
- * and points *p at them (valid until the next call into the session).
+ * After SESSION_HANDOFF, what the next process needs to go on: *how gets
+ * the login command that was handed off ("USER", "APOP", "AUTH PLAIN", a
+ * static string), *p the input bytes fed but not yet processed (the
+ * commands the client pipelined behind its login, valid until the next
+ * call into the session).  Returns their count.
  */
-size_t		 session_unread(struct session *, const char **p);
-
-/*
- * After SESSION_HANDOFF: the login command that was handed off ("USER",
- * "APOP", "AUTH PLAIN"), a static string.
- */
-const char	*session_handoff_how(struct session *);
+size_t		 session_handoff(struct session *, const char **how,
+		    const char **p);
 
 /*
  * Finish, in a new session, a login that another process verified: open

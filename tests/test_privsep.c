@@ -30,7 +30,7 @@
 #include "conn.h"
 #include "params.h"
 #include "privsep.h"
-#include "tls.h"
+#include "tlskeys.h"
 #include "tls_testutil.h"
 
 static const char	digest[] = "0123456789abcdef0123456789abcdef";
@@ -398,16 +398,17 @@ ask(int fd, const struct step *st, struct answer *a)
 }
 
 static int
-hostile_prepare(struct conn_link *link, void *arg)
+hostile_prepare(struct conn_link *link, int monitor, void *arg)
 {
 	struct hostile	*h = arg;
 	struct answer	 a;
 	int		 i, go = 1;
 
+	(void)link;
 	/* A monitor that ends sends SIGTERM too: the report comes first. */
 	signal(SIGTERM, SIG_IGN);
 	for (i = 0; i < h->n && go; i++) {
-		go = ask(link->privsep_fd, &h->steps[i], &a) == 0;
+		go = ask(monitor, &h->steps[i], &a) == 0;
 		if (write(h->report, &a, sizeof(a)) != (ssize_t)sizeof(a))
 			break;
 	}

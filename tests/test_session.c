@@ -295,12 +295,29 @@ test_pass_without_user(void **state)
 	    "-ERR [AUTH] invalid user name or password\r\n"
 	    "-ERR PASS must follow USER\r\n");
 	assert_int_equal(t->want, SESSION_READ);
-	/* USER then something else then PASS: PASS no longer follows USER. */
+	/*
+	 * RFC 1939 section 7: PASS only right after a successful USER (a
+	 * CAPA, an unknown verb or a refused line in between ends it), and
+	 * no USER right after one; after that refusal USER works again.
+	 */
 	assert_string_equal(talk(t, "USER alice\r\nCAPA\r\nPASS secret pass\r\n"),
 	    "+OK send PASS\r\n"
 	    "+OK capability list follows\r\nTOP\r\nUSER\r\nUIDL\r\n"
 	    "PIPELINING\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nEXPIRE 0\r\n"
 	    "SASL PLAIN\r\n.\r\n"
+	    "-ERR PASS must follow USER\r\n");
+	assert_string_equal(talk(t, "USER alice\r\nXYZZY\r\nPASS secret pass\r\n"),
+	    "+OK send PASS\r\n-ERR unknown command\r\n"
+	    "-ERR PASS must follow USER\r\n");
+	assert_string_equal(talkn(t, "USER alice\r\nPA\0SS x\r\nPASS secret pass\r\n",
+	    sizeof("USER alice\r\nPA\0SS x\r\nPASS secret pass\r\n") - 1),
+	    "+OK send PASS\r\n-ERR NUL byte in command\r\n"
+	    "-ERR PASS must follow USER\r\n");
+	assert_string_equal(talk(t, "USER bob\r\nUSER alice\r\nPASS secret pass\r\n"),
+	    "+OK send PASS\r\n-ERR USER must be followed by PASS\r\n"
+	    "-ERR PASS must follow USER\r\n");
+	assert_string_equal(talk(t, "USER alice\r\nPASS secret pass\r\n"),
+	    "+OK send PASS\r\n"
 	    "+OK alice has 3 messages (109 octets)\r\n");
 	t_free(t);
 }
@@ -763,7 +780,7 @@ test_number_edge_cases(void **state)
 		{ "TOP 1", "-ERR invalid arguments" },
 		{ "TOP 1 -1", "-ERR invalid arguments" },
 		{ "TOP 1 1x", "-ERR invalid arguments" },
-		{ "TOP 1 99999999999999999999", "-ERR invalid arguments" },
+		{ "TOP 1 99999999999999999999", "+OK top of message follows" },
 		{ "TOP 0 1", "-ERR no such message" },
 		{ "TOP x 1", "-ERR invalid arguments" },
 		{ "STAT ", "-ERR invalid arguments" },
@@ -1304,7 +1321,9 @@ test_prelogin_talk_limit(void **state)
 
 	(void)state;
 	for (i = 0; i < SESSION_MAX_PRELOGIN_COMMANDS - 1; i++) {
-		talk(t, i % 2 == 0 ? "CAPA\r\n" : "USER alice\r\n");
+		/* ending with USER, so that PASS follows it */
+		talk(t, (SESSION_MAX_PRELOGIN_COMMANDS - i) % 2 == 0 ?
+		    "USER alice\r\n" : "CAPA\r\n");
 		assert_int_equal(t->want, SESSION_READ);
 	}
 	/* a failed try is no talk */

@@ -45,6 +45,7 @@
 #include "params.h"
 #include "privsep.h"
 #include "tls.h"
+#include "tlskeys.h"
 #include "transport.h"
 #include "tls_testutil.h"
 

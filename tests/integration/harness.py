@@ -610,7 +610,7 @@ def pop3d_built():
 
 def pop3d_tls13():
     """True when the daemon under test allows TLS 1.3: built on mbedTLS 3
-    (make check-mbedtls3), where tls.c's default suites name TLS 1.3 ones;
+    (make check-mbedtls3), where tlskeys.c's default suites name TLS 1.3 ones;
     the 2.28 build speaks TLS 1.2 only."""
     try:
         with open(pop3d_path(), "rb") as f:

@@ -583,7 +583,7 @@ def rsa_secrets(key):
 
 def secret_pages(pid):
     """The pages of pid's small anonymous mappings that are kept out of
-    core dumps (VmFlags "dd"): tls.c's secret mappings, which hold the
+    core dumps (VmFlags "dd"): tlskeys.c's secret mappings, which hold the
     keys as DER and the ticket keys' seeds, each in pages of its own
     (the kernel may join neighbours into one mapping).  A sanitizer's
     shadow is marked so too, in mappings far bigger."""
