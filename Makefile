@@ -43,7 +43,7 @@ TESTLIBS = -lcmocka
 # Every module but the one holding main(), shared by the daemon and the tests.
 CORE	 = session.o mbox.o uids.o update.o journal.o lock.o xform.o conf.o \
 	   auth.o log.o buf.o base64.o md5.o conn.o tls.o proxy.o iplimit.o listen.o \
-	   logindelay.o mbcache.o fdio.o faildelay.o faults.o spool.o fromline.o \
+	   logindelay.o mbcache.o fdio.o faildelay.o spool.o fromline.o \
 	   privsep.o authbe.o sandbox.o recover.o tlskeys.o
 OBJS	 = pop3d.o $(CORE)
 
@@ -139,15 +139,20 @@ clean:
 .PHONY: all test demo bench install clean check-deps
 
 # The crash tests link objects built with -DPOP3D_FAULTS (in build-faults/),
-# whose write boundaries can be made to crash or fail (include/journal.h);
-# the daemon's objects have no such hook.  CRASH_LONG=1 runs the long
-# variants (.ci/run sets it).
+# whose write boundaries call the fault hooks of tests/faults.c
+# (include/faults.h); the daemon's objects have no such hook.
+# CRASH_LONG=1 runs the long variants (.ci/run sets it).
 FAULT_DIR	 = build-faults
-FAULT_CORE	 = $(CORE:%=$(FAULT_DIR)/%)
+FAULT_CORE	 = $(CORE:%=$(FAULT_DIR)/%) $(FAULT_DIR)/faults.o
 
 $(FAULT_DIR)/%.o: %.c include/*.h
 	@mkdir -p $(FAULT_DIR)
 	$(CC) $(CPPFLAGS) -DPOP3D_FAULTS $(CFLAGS) $(WARN) -Werror -c -o $@ $<
+
+$(FAULT_DIR)/faults.o: tests/faults.c include/*.h
+	@mkdir -p $(FAULT_DIR)
+	$(CC) $(CPPFLAGS) -DPOP3D_FAULTS $(CFLAGS) $(WARN) -Werror -c -o $@ \
+	    tests/faults.c
 
 tests/test_crash: tests/test_crash.c $(FAULT_CORE) tests/*.h
 	$(CC) $(CPPFLAGS) -DPOP3D_FAULTS -Itests $(CFLAGS) $(WARN) -o $@ $< \
