@@ -91,8 +91,10 @@ $(HOOK_BIN): tests/sandbox_hook.c $(OBJS)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -Werror $(LDFLAGS) $(HOOK_LDFLAGS) \
 	    -o $@ tests/sandbox_hook.c $(OBJS) $(LDLIBS)
 
+# make checks that the Debian packages are there and says how to install
+# them; it installs nothing (tools/test.sh and tools/deps.sh do).
 check-deps:
-	@sh tools/deps.sh test
+	@sh tools/deps.sh --check test
 
 test: check-deps pop3d $(HOOK_BIN) $(UNIT_TESTS) $(CRASH_TESTS)
 	@sh tests/run.sh $(UNIT_TESTS) $(CRASH_TESTS)
@@ -185,7 +187,7 @@ fuzz/build/fuzz_%: fuzz/fuzz_%.c $(FUZZ_CORE) fuzz/*.h tests/*.h
 	    -fsanitize=fuzzer $(WARN) -o $@ $< $(FUZZ_CORE) $(LDLIBS)
 
 check-fuzz-deps:
-	@sh tools/deps.sh fuzz
+	@sh tools/deps.sh --check fuzz
 
 fuzz-build: $(FUZZ_BIN)
 
@@ -248,7 +250,7 @@ clean-fuzz:
 # Static analysis: cppcheck and clang-tidy (.clang-tidy, tools/lint.supp);
 # minutes on a small machine.
 lint:
-	@sh tools/deps.sh lint
+	@sh tools/deps.sh --check lint
 	@sh tools/lint.sh
 
 .PHONY: lint
@@ -258,7 +260,7 @@ lint:
 # stay free of warnings.  Compile only: linking would need i386 builds
 # of the libraries.
 check-32:
-	@sh tools/deps.sh 32
+	@sh tools/deps.sh --check 32
 	@for f in $(CORE:.o=.c) pop3d.c; do \
 	    $(CC) -m32 $(CPPFLAGS) $(CFLAGS) $(WARN) -Werror -c -o /dev/null \
 	        $$f || exit 1; \
