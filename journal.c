@@ -103,7 +103,7 @@ struct jnl {
 };
 
 /* ------------------------------------------------------------------ */
-/* The write boundaries (the test build's hooks: faults.c) */
+/* The write boundaries (the crash tests' hooks: tests/faults.c) */
 
 /*
  * A write of len bytes at off of fd, called what, is about to happen:

@@ -1,26 +1,26 @@
 #!/bin/sh
 # Replay each target's regression inputs, then fuzz it for SECONDS.
 #   sh fuzz/run.sh SECONDS TARGET...     (make fuzz / make check-fuzz)
-# New corpus entries go to fuzz/build/corpus/TARGET (kept between runs, not
-# in git), crashes to fuzz/build/artifacts/, logs to fuzz/build/logs/.
+# New corpus entries go to build/fuzz/corpus/TARGET (kept between runs, not
+# in git), crashes to build/fuzz/artifacts/, logs to build/fuzz/logs/.
 # Exits non-zero when a regression input or the fuzzer fails.
 set -u
 cd "$(dirname "$0")/.."
 secs=$1
 shift
 status=0
-mkdir -p fuzz/build/artifacts fuzz/build/logs
+mkdir -p build/fuzz/artifacts build/fuzz/logs
 
 for t in "$@"; do
-	bin=fuzz/build/fuzz_$t
-	log=fuzz/build/logs/$t.log
+	bin=build/fuzz/fuzz_$t
+	log=build/fuzz/logs/$t.log
 	# Inputs a little above the longest seed: an mbox needs room to
 	# hold several messages, the rest are lines.
 	case $t in
 	mbox|xform) maxlen=16384 ;;
 	*) maxlen=4096 ;;
 	esac
-	mkdir -p "fuzz/build/corpus/$t"
+	mkdir -p "build/fuzz/corpus/$t"
 	reg=fuzz/regressions/$t
 	if [ -d "$reg" ] && [ -n "$(ls -A "$reg")" ]; then
 		if ! "$bin" "$reg"/* >"$log" 2>&1; then
@@ -34,9 +34,9 @@ for t in "$@"; do
 	echo "== $t: fuzzing for $secs s"
 	if ! "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
 	    -max_len="$maxlen" -print_final_stats=1 \
-	    -artifact_prefix="fuzz/build/artifacts/$t-" \
-	    "fuzz/build/corpus/$t" "fuzz/corpus/$t" >"$log" 2>&1; then
-		echo "== $t: FAILED (crash input in fuzz/build/artifacts/)"
+	    -artifact_prefix="build/fuzz/artifacts/$t-" \
+	    "build/fuzz/corpus/$t" "fuzz/corpus/$t" >"$log" 2>&1; then
+		echo "== $t: FAILED (crash input in build/fuzz/artifacts/)"
 		grep -A 30 -m 1 -E 'ERROR|invariant|runtime error' "$log"
 		status=1
 		continue

@@ -1,8 +1,9 @@
 /*
- * Fault injection for the crash tests, in the test build only (objects
- * built with -DPOP3D_FAULTS, build-faults/): journal.c's write boundaries
- * call these hooks, which crash, fail or record there on the tests'
- * orders; in the daemon they compile to nothing (faults.c is then empty).
+ * Fault injection for the crash tests: journal.c's write boundaries call
+ * these hooks, which crash, fail or record there on the tests' orders.
+ * Only the crash tests' objects (built with -DPOP3D_FAULTS in
+ * build/faults/, linked with tests/faults.c) have them; in the daemon
+ * they compile to nothing.
  */
 #ifndef POP3D_FAULTS_H
 #define POP3D_FAULTS_H
@@ -26,7 +27,7 @@ int	fault_point(const char *what);
  * With POP3D_POWERLOG=FILE set, write to FILE what a power cut at this
  * instant could still undo (every page written or cut since its file's
  * last sync, with the bytes it had then, and the journal's creations and
- * unlinks since the directory's last fsync; see faults.c).  Called at
+ * unlinks since the directory's last fsync; see tests/faults.c).  Called at
  * every crash point; a test calls it to cut the power after a run that
  * completed.
  */

@@ -1,5 +1,5 @@
 /*
- * Sanitizer defaults built into build-asan/pop3d only (make check-asan).
+ * Sanitizer defaults built into build/asan/pop3d only (make check-asan).
  *
  * LeakSanitizer can't work in pop3d's processes: at exit it stops the
  * world through a ptrace'ing helper that reads /proc/PID/task, which a

@@ -7,9 +7,17 @@
 #   sh tools/deps.sh lint    build packages plus cppcheck and clang-tidy
 #                            (make lint)
 #   sh tools/deps.sh 32      build packages plus gcc-multilib (make check-32)
-# As root it installs what is missing with apt-get; otherwise it prints the
-# command to run and fails.
+# Several sets may be named at once (.ci/run: fuzz lint 32).  As root it
+# installs what is missing with apt-get; otherwise it prints the command
+# to run and fails.  With --check first (what make runs) it never
+# installs: it prints what is missing and how to install it, and fails.
 set -eu
+
+check=0
+if [ "${1:-}" = --check ]; then
+	check=1
+	shift
+fi
 
 build_pkgs="gcc make libc6-dev libcrypt-dev libmbedtls-dev openssl libpam0g-dev"
 # libunwind8 and liblzma5: the libraries of Dovecot's pop3 and doveconf,
@@ -22,25 +30,34 @@ fuzz_pkgs="clang libclang-rt-dev"
 lint_pkgs="cppcheck clang-tidy"
 m32_pkgs="gcc-multilib"
 
-case "${1:-test}" in
-build) want=$build_pkgs ;;
-test) want="$build_pkgs $test_pkgs" ;;
-fuzz) want="$build_pkgs $test_pkgs $fuzz_pkgs" ;;
-lint) want="$build_pkgs $lint_pkgs" ;;
-32) want="$build_pkgs $m32_pkgs" ;;
-*) echo "usage: sh tools/deps.sh build|test|fuzz|lint|32" >&2; exit 2 ;;
-esac
+[ $# -gt 0 ] || set -- test
+want=
+for set in "$@"; do
+	case $set in
+	build) want="$want $build_pkgs" ;;
+	test) want="$want $build_pkgs $test_pkgs" ;;
+	fuzz) want="$want $build_pkgs $test_pkgs $fuzz_pkgs" ;;
+	lint) want="$want $build_pkgs $lint_pkgs" ;;
+	32) want="$want $build_pkgs $m32_pkgs" ;;
+	*) echo "usage: sh tools/deps.sh [--check] build|test|fuzz|lint|32..." >&2
+	   exit 2 ;;
+	esac
+done
 
 missing=
 for p in $want; do
+	case " $missing " in *" $p "*) continue ;; esac
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
 	    grep -q 'install ok installed' || missing="$missing $p"
 done
 [ -z "$missing" ] && exit 0
 
-if [ "$(id -u)" -ne 0 ]; then
+if [ "$check" -eq 1 ] || [ "$(id -u)" -ne 0 ]; then
+	sudo=
+	[ "$(id -u)" -ne 0 ] && sudo="sudo "
 	echo "pop3d needs these Debian packages:$missing" >&2
-	echo "install them with:  sudo apt-get install -y$missing" >&2
+	echo "install them with:  ${sudo}apt-get install -y$missing" >&2
+	echo "(or: ${sudo}sh tools/deps.sh $*)" >&2
 	exit 1
 fi
 echo "installing:$missing"

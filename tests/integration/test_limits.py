@@ -125,8 +125,13 @@ class SlotHoldingTest(Pop3dCase):
         srv = self.server([])
         c = self.client(srv)
         self.assertOK(c.line())
-        for _ in range(20):
-            self.assertOK(c.cmd("USER alice"))
+        # USER and CAPA by turns: a USER right after a USER is refused
+        for i in range(20):
+            if i % 2 == 0:
+                self.assertOK(c.cmd("USER alice"))
+            else:
+                self.assertOK(c.cmd("CAPA"))
+                c.multi()
         self.assertEqual(c.cmd("USER alice"),
                          b"-ERR too many commands without a login\r\n")
         self.assertEqual(c.read_until_eof(), b"")
