@@ -31,9 +31,7 @@ WERROR_FLAG = $(if $(filter 1,$(WERROR)),-Werror)
 # 64-bit file offsets on 32-bit systems too (i386, armhf): a mailbox of
 # 2 GiB or more must open there; include/params.h asserts it.
 CPPFLAGS += -Iinclude -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64
-# -pthread: the scan of a big mailbox runs on two threads (mbox.c); with
-# glibc 2.34 and later that adds no library.
-LDLIBS	 = -lcrypt -lmbedtls -lmbedx509 -lmbedcrypto -pthread
+LDLIBS	 = -lcrypt -lmbedtls -lmbedx509 -lmbedcrypto
 # Bind every symbol at start-up (and full RELRO): with lazy binding each
 # child resolved again, page by page, what the listener had never called,
 # about 30 page faults per plain session (counted with perf stat; make
@@ -46,7 +44,8 @@ PAM	?= $(shell test -f /usr/include/security/pam_appl.h && echo 1 || echo 0)
 ifeq ($(PAM),1)
 CPPFLAGS += -DHAVE_PAM
 endif
-TESTLIBS = -lcmocka
+# -pthread: test_sandbox starts a thread to see the session's filter kill it.
+TESTLIBS = -lcmocka -pthread
 
 # Every module but the one holding main(), shared by the daemon and the
 # tests (bench/updbench.sh and bench/opencpu.sh read this list too).
