@@ -438,7 +438,12 @@ is_keyop(uint32_t type)
 	return type == PS_SIGN || type == PS_SEAL || type == PS_OPEN;
 }
 
-/* Serve the pre-login process until it ends or hands the session over. */
+/*
+ * Serve the pre-login process until it ends or hands the session over.
+ * The user's session runs below this frame, so the handlers with
+ * message and key buffers (verify, rekey, keyop) are never inlined into
+ * it: their 3 KB would lie above every plain session's stack.
+ */
 static int
 monitor(struct monitor *mo)
 {
@@ -522,7 +527,7 @@ hold_back(struct monitor *mo, long long t0)
 }
 
 /* Answer one PS_PASSWORD or PS_APOP.  Returns 0, or -1 to end. */
-static int
+static __attribute__((noinline)) int
 verify(struct monitor *mo, struct privsep_msg *m)
 {
 	struct privsep_msg	 v;
@@ -577,7 +582,7 @@ unhex(char c)
  * Over max_sessions_per_ip, the refusal is logged here and the
  * pre-login process turns the client away.  Returns 0, or -1 to end.
  */
-static int
+static __attribute__((noinline)) int
 rekey(struct monitor *mo, const struct privsep_msg *m)
 {
 	struct conn_link	*l = mo->link;
@@ -635,7 +640,7 @@ keyop_allowed(struct monitor *mo, uint32_t type)
  * handshake needs ends the connection: no honest pre-login process
  * asks for it.  Returns 0, or -1 to end.
  */
-static int
+static __attribute__((noinline)) int
 keyop(struct monitor *mo, const struct privsep_msg *m)
 {
 	struct tls_server	*s = mo->link->tls;
