@@ -1382,10 +1382,8 @@ moved_resume(struct jnl *j, uint64_t eof)
 static int
 set_aside(const struct jnl *j, const char *why)
 {
-	char	real[PATH_MAX];
-
-	log_warnx("%s: %s: not applied; the mailbox is served as it is",
-	    spool_name(j->jpath, real, sizeof(real)), why);
+	log_warnx("%s%s: %s: not applied; the mailbox is served as it is",
+	    spool_dir(j->jpath), j->jpath, why);
 	(void)spool_set_aside(j->jpath);
 	return MD_OK;
 }
@@ -1541,7 +1539,6 @@ resume(struct jnl *j)
 static int
 jnl_open(const struct jnl *j, struct stat *st)
 {
-	char	real[PATH_MAX];
 	int	fd;
 
 	if ((fd = spool_open(j->jpath, O_RDWR, SPOOL_OURS, st)) != -1)
@@ -1550,7 +1547,7 @@ jnl_open(const struct jnl *j, struct stat *st)
 		(void)spool_set_aside(j->jpath);
 		errno = ENOENT;
 	} else if (errno != ENOENT)
-		log_warn("%s: open", spool_name(j->jpath, real, sizeof(real)));
+		log_warn("%s%s: open", spool_dir(j->jpath), j->jpath);
 	return -1;
 }
 

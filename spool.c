@@ -40,11 +40,17 @@ spool_jailed(const char *dir)
 }
 
 const char *
+spool_dir(const char *path)
+{
+	return path[0] == '/' ? jail_dir : "";
+}
+
+const char *
 spool_name(const char *path, char *out, size_t len)
 {
 	int	n;
 
-	n = snprintf(out, len, "%s%s", path[0] == '/' ? jail_dir : "", path);
+	n = snprintf(out, len, "%s%s", spool_dir(path), path);
 	if (n < 0 && len > 0)
 		out[0] = '\0';
 	return out;

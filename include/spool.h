@@ -32,6 +32,13 @@ void	spool_jailed(const char *dir);
 const char *spool_name(const char *path, char *out, size_t len);
 
 /*
+ * The same without a buffer, for a log line's "%s%s": what goes before
+ * path (the jail's directory, or "").  For functions whose frame every
+ * login runs below, where a PATH_MAX buffer would cost stack.
+ */
+const char *spool_dir(const char *path);
+
+/*
  * Open path with flags (O_RDONLY or O_RDWR, maybe O_CREAT, which makes a
  * missing file mode 0600) without following a symbolic link or blocking
  * on a FIFO, and trust it only if it is a regular file owned by our
