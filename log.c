@@ -129,8 +129,10 @@ log_sanitize(char *s)
 /*
  * Send one line to syslog as syslog(3) would: "<PRI>Mmm dd hh:mm:ss
  * ident[pid]: line", the time stamp in local time and in the C locale.
+ * Never inlined: its buffer in log_emit's frame would lie above the
+ * stderr path's fprintf too, itself deep (8 KB for an unbuffered file).
  */
-static void
+static __attribute__((noinline)) void
 log_send(int pri, const char *line)
 {
 	static const char	months[] = "JanFebMarAprMayJunJulAugSepOct"
