@@ -356,6 +356,27 @@ fp_in(struct scan *s, const void *p, size_t len)
 }
 
 /*
+ * Room for exactly len more bytes of the current input: fp_end's body
+ * samples and lengths, the last bytes it takes.  fp_in's doubling would
+ * give an input the samples take just past 1 KB a 2 KB buffer, and a
+ * batch of MD5_LANES of them twice the heap pages.  Where realloc
+ * fails, fp_in streams as before.
+ */
+static void
+fp_room(struct scan *s, size_t len)
+{
+	struct fp_job	*j = &s->job[s->npend];
+	unsigned char	*n;
+
+	if (j->streaming || len <= j->cap - j->len ||
+	    j->len + len > FP_INPUT_MAX ||
+	    (n = realloc(j->in, j->len + len)) == NULL)
+		return;
+	j->in = n;
+	j->cap = j->len + len;
+}
+
+/*
  * Bytes for fp are gathered while they lie next to each other in the
  * read buffer and copied in one go: with LF line ends that is a whole
  * header block, minus its volatile fields.
@@ -777,6 +798,7 @@ fp_end(struct scan *s, uint64_t end)
 		    &hlen, tail, &tlen) == -1))
 			return -1;
 	}
+	fp_room(s, hlen + tlen + sizeof(le));
 	fp_in(s, head, hlen);
 	fp_in(s, tail, tlen);
 	put_le64(le, hashed);
