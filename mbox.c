@@ -2262,7 +2262,7 @@ mbox_msg_open(void *md, size_t idx, long body_lines)
  * takes in the last reply.  Nothing uses these bytes: the RETR that
  * follows reads and checks the message as always, but now from the CPU's
  * caches instead of memory: 14% more RETR throughput on the bench box
- * (bench/RESULTS.md run O).  Errors are left to that read.
+ * (`BENCH_ONLY=retr`).  Errors are left to that read.
  */
 static void
 mbox_prefetch(void *md, size_t idx)
