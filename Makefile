@@ -49,10 +49,10 @@ TESTLIBS = -lcmocka -pthread
 
 # Every module but the one holding main(), shared by the daemon and the
 # tests (bench/updbench.sh and bench/opencpu.sh read this list too).
-CORE	 = session.o mbox.o uids.o update.o journal.o lock.o xform.o conf.o \
-	   auth.o log.o buf.o base64.o md5.o conn.o tls.o proxy.o iplimit.o listen.o \
-	   logindelay.o mbcache.o fdio.o faildelay.o spool.o fromline.o \
-	   privsep.o authbe.o sandbox.o recover.o tlskeys.o
+CORE	 = session.o mbox.o uids.o update.o journal.o lock.o transform.o \
+	   conf.o auth.o log.o buf.o base64.o md5.o conn.o tls.o proxy.o \
+	   iplimit.o listen.o logindelay.o indexcache.o fileio.o faildelay.o \
+	   spool.o fromline.o privsep.o pwcheck.o sandbox.o recover.o tlskeys.o
 
 UNIT_TESTS = tests/test_session tests/test_mbox tests/test_conf \
 	     tests/test_auth tests/test_base64 tests/test_mboxfeat tests/test_proxy \
@@ -144,7 +144,7 @@ FORCE:
 # message or byte of mail (tls.o too: per record it only hands buffers to
 # mbedTLS): 16 kB off the stripped binary, 174,360 bytes against 190,744
 # all -O2 (make bench: "binary size, stripped").
-COLD	 = conf.o privsep.o pop3d.o authbe.o auth.o listen.o proxy.o \
+COLD	 = conf.o privsep.o pop3d.o pwcheck.o auth.o listen.o proxy.o \
 	   lock.o log.o faildelay.o iplimit.o logindelay.o spool.o tls.o sandbox.o \
 	   recover.o tlskeys.o
 # private: the variant's flags file must not see it.
@@ -239,7 +239,7 @@ clean:
 #   make fuzz          each target FUZZ_SECONDS (default 60) seconds
 #   make check-fuzz    replay fuzz/regressions, then each target 10 s (CI)
 FUZZ_SECONDS	?= 60
-FUZZ_TARGETS	?= session mbox xform conf passwd base64 proxy privsep tls
+FUZZ_TARGETS	?= session mbox transform conf passwd base64 proxy privsep tls
 FUZZ_BIN	 = $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
 
 $(FUZZ_BIN): $(FUZZ_DIR)/%: $(FUZZ_DIR)/fuzz/%.o $(FUZZ_DIR)/fuzz/fuzz_util.o \

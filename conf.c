@@ -149,7 +149,7 @@ conf_fill_defaults(struct conf *c)
 	snprintf(c->chroot, sizeof(c->chroot), "%s", DEFAULT_CHROOT);
 	snprintf(c->mail_group, sizeof(c->mail_group), "%s",
 	    DEFAULT_MAIL_GROUP);
-	c->auth = AUTHBE_PASSWD;
+	c->auth = PWCHECK_PASSWD;
 	c->apop = 0;
 	snprintf(c->apop_file, sizeof(c->apop_file), "/etc/pop3d/apop");
 	snprintf(c->tls_ciphers, sizeof(c->tls_ciphers), "default");
@@ -551,11 +551,11 @@ static int
 conf_set_auth(struct conf_parse *p, char *val)
 {
 	if (strcmp(val, "passwd") == 0)
-		p->c->auth = AUTHBE_PASSWD;
+		p->c->auth = PWCHECK_PASSWD;
 	else if (strcmp(val, "pam") == 0)
-		p->c->auth = AUTHBE_PAM;
+		p->c->auth = PWCHECK_PAM;
 	else if (strcmp(val, "checkpassword") == 0)
-		p->c->auth = AUTHBE_CHECKPASSWORD;
+		p->c->auth = PWCHECK_CHECKPASSWORD;
 	else
 		return conf_error(p, "auth: '%s': expected passwd, pam or "
 		    "checkpassword", val);
@@ -683,7 +683,7 @@ conf_finish(struct conf_parse *p)
 		    "(the certificate for clients without SNI)");
 	if (c->tls_cert[0] == '\0' && c->nlisten_tls > 0)
 		return conf_error(p, "listen_tls needs tls_cert and tls_key");
-	if (c->auth == AUTHBE_CHECKPASSWORD && c->checkpassword[0] == '\0')
+	if (c->auth == PWCHECK_CHECKPASSWORD && c->checkpassword[0] == '\0')
 		return conf_error(p, "auth checkpassword needs a checkpassword "
 		    "line naming the program");
 	/* Not given: at least four addresses to fill max_sessions. */

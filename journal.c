@@ -25,7 +25,7 @@
 
 #include "journal.h"
 #include "faults.h"
-#include "fdio.h"
+#include "fileio.h"
 #include "fromline.h"
 #include "lock.h"
 #include "log.h"

@@ -1,10 +1,10 @@
 /*
  * The mbox maildrop: one streaming scan under the delivery locks builds a
  * small index (offsets, POP sizes, UIDs); RETR and TOP stream from the
- * file through xform_run, after cheap checks that no other program
+ * file through transform_run, after cheap checks that no other program
  * rewrote it.  The locks are in lock.c (the session lock, on a file of
  * its own, blocks no MDA); twins' and X-UIDL UIDs in uids.c; the index
- * cache that spares a big mailbox the scan in mbcache.c; UPDATE, which
+ * cache that spares a big mailbox the scan in indexcache.c; UPDATE, which
  * compacts the file in place keeping mail delivered meanwhile, in
  * update.c.
  */
@@ -30,7 +30,7 @@
 #include "md5.h"
 #include "params.h"
 #include "spool.h"
-#include "xform.h"
+#include "transform.h"
 
 /* Bytes of a line looked at to classify it: "Content-Length:" is 15. */
 #define SCAN_HEAD	16
@@ -164,7 +164,7 @@ struct scan {
 	int			 lastcr;	/* the line's last byte so far is CR */
 	int			 midline;	/* the content's last line is open */
 	int			 slow;		/* this line goes through xf */
-	struct xform		 xf;
+	struct transform	 xf;
 
 	/* job[0..npend) wait for their fingerprints; job[npend] is ours */
 	struct fp_job		 job[MD5_LANES];
@@ -612,11 +612,11 @@ index_trim(struct mbox *m)
 
 /*
  * The POP size, counted in the scan's own pass over each line rather
- * than by running xform_run over the bytes a second time.  For a line
- * that xform_run passes through (every line but mboxrd's "^>+From "
+ * than by running transform_run over the bytes a second time.  For a line
+ * that transform_run passes through (every line but mboxrd's "^>+From "
  * candidates) that is its bytes plus one for an LF without a CR before
  * it, and 2 for a last line without an LF; a line starting with '>' in
- * mboxrd goes through xform_run itself (slow).  tests/test_scan.c
+ * mboxrd goes through transform_run itself (slow).  tests/test_scan.c
  * checks that the two agree for every fixture and for random input.
  */
 static void
@@ -625,7 +625,7 @@ size_piece(struct scan *s, const char *p, size_t len, int has_nl)
 	size_t	used;
 
 	if (s->slow) {
-		s->size += xform_run(&s->xf, p, len, NULL, 0, &used);
+		s->size += transform_run(&s->xf, p, len, NULL, 0, &used);
 		s->slow = !has_nl;
 		s->midline = !has_nl;
 		return;
@@ -660,7 +660,7 @@ static void
 size_end(struct scan *s)
 {
 	if (s->slow)
-		s->size += xform_end(&s->xf, NULL, 0);
+		s->size += transform_end(&s->xf, NULL, 0);
 	else if (s->midline)
 		s->size += 2;
 	s->slow = s->midline = s->lastcr = 0;
@@ -970,7 +970,7 @@ scan_begin(struct scan *s)
 	s->job[s->npend].len = 0;
 	s->job[s->npend].hashed = 0;
 	s->job[s->npend].streaming = 0;
-	xform_init(&s->xf, s->m->format, 0, -1);
+	transform_init(&s->xf, s->m->format, 0, -1);
 	s->kind = LINE_FROM;
 	s->hashing = 0;
 	s->capkind = CAP_NONE;
@@ -995,7 +995,7 @@ scan_unhold(struct scan *s)
 {
 	if (s->pend_len == 0)
 		return;
-	/* as xform_run makes it: CRLF, from LF or CRLF */
+	/* as transform_run makes it: CRLF, from LF or CRLF */
 	s->size += 2;
 	s->pend_len = 0;
 }
@@ -1977,12 +1977,13 @@ mbox_open(const char *path, const struct conf *conf, struct mbox **out)
 	    (st = journal_recover(m->fd, m->path)) == MD_OK &&
 	    (st = uids_load(m) == -1 ? MD_TEMP : MD_OK) == MD_OK) {
 		m->cl_ignore = m->um.st.cl_ignored;
-		st = mbcache_load(m, &from) == -1 ? MD_TEMP : mbox_scan(m, from);
+		st = indexcache_load(m, &from) == -1 ? MD_TEMP :
+		    mbox_scan(m, from);
 	}
 	lock_release(&m->lk);
 	/* after the locks: an MDA need not wait for it */
 	if (st == MD_OK && m->size > from)
-		mbcache_save(m);
+		indexcache_save(m);
  done:
 	if (st != MD_OK) {
 		mbox_free(m);
@@ -2248,7 +2249,7 @@ mbox_msg_open(void *md, size_t idx, long body_lines)
 	m->probe_len = 0;
 	if ((st = mbox_msg_check(m, idx)) != MD_OK)
 		return st;
-	xform_init(&m->rx, m->format, 1, body_lines);
+	transform_init(&m->rx, m->format, 1, body_lines);
 	m->roff = msg_content(&m->msgs[idx]);
 	m->rleft = msg_len(&m->msgs[idx]);
 	m->bpos = m->blen = 0;
@@ -2326,13 +2327,13 @@ mbox_msg_read(void *md, char *out, size_t cap)
 		cap = SSIZE_MAX;
 	while (m->reading && o < cap) {
 		if (m->bpos < m->blen) {
-			o += xform_run(&m->rx, m->buf + m->bpos,
+			o += transform_run(&m->rx, m->buf + m->bpos,
 			    m->blen - m->bpos, out + o, cap - o, &used);
 			m->bpos += used;
 		} else if (m->rleft > 0 && !m->rx.done) {
 			if (mbox_fill(m) == -1)
 				return -1;
-		} else if ((n = xform_end(&m->rx, out + o,
+		} else if ((n = transform_end(&m->rx, out + o,
 		    cap - o)) > 0)
 			o += n;
 		else

@@ -46,7 +46,7 @@
  *     (tls_monitor_keys), the private keys after the signature, the
  *     ticket keys after the seal, all of them at the handoff and when
  *     the pre-login process ends (tls_forget_*).
- *   verify(): user name and secret, to authbe_password or auth_apop (the
+ *   verify(): user name and secret, to pwcheck_password or auth_apop (the
  *     passwd file, the APOP secrets, the system's shadow), at most
  *     SESSION_MAX_AUTH_FAILURES times; wait_turn() before the check and
  *     hold_back() after a failure wait on the clock and watch the client
@@ -88,7 +88,7 @@
 #endif
 
 #include "auth.h"
-#include "authbe.h"
+#include "pwcheck.h"
 #include "buf.h"
 #include "conn.h"
 #include "faildelay.h"
@@ -546,7 +546,7 @@ verify(struct monitor *mo, struct privsep_msg *m)
 	t0 = conn_now_ms();
 	memset(&mo->who, 0, sizeof(mo->who));
 	if (m->type == PS_PASSWORD) {
-		rc = authbe_password(mo->c, m->user, m->secret,
+		rc = pwcheck_password(mo->c, m->user, m->secret,
 		    mo->link->stamp, &mo->who, &why);
 		mo->how = "password";
 	} else {

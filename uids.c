@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 #include "lock.h"
-#include "fdio.h"
+#include "fileio.h"
 #include "log.h"
 #include "mbox_int.h"
 #include "md5.h"

@@ -17,7 +17,7 @@ for t in "$@"; do
 	# Inputs a little above the longest seed: an mbox needs room to
 	# hold several messages, the rest are lines.
 	case $t in
-	mbox|xform) maxlen=16384 ;;
+	mbox|transform) maxlen=16384 ;;
 	*) maxlen=4096 ;;
 	esac
 	mkdir -p "build/fuzz/corpus/$t"

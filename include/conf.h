@@ -40,9 +40,9 @@ enum plaintext_auth {
 
 /* Who verifies passwords (USER/PASS, AUTH PLAIN); APOP always uses apop_file. */
 enum auth_backend {
-	AUTHBE_PASSWD,		/* passwd_file (default) */
-	AUTHBE_PAM,		/* PAM service "pop3": system accounts */
-	AUTHBE_CHECKPASSWORD	/* an external program, qmail's interface */
+	PWCHECK_PASSWD,		/* passwd_file (default) */
+	PWCHECK_PAM,		/* PAM service "pop3": system accounts */
+	PWCHECK_CHECKPASSWORD	/* an external program, qmail's interface */
 };
 
 /* One certificate chain and its key, for a host name sent with SNI. */

@@ -16,7 +16,7 @@
 
 #include "conf.h"
 #include "lock.h"
-#include "xform.h"
+#include "transform.h"
 
 /* UID bytes kept per message: 96 bits, rendered as 24 hex characters. */
 #define MBOX_UID_BYTES	12
@@ -41,7 +41,7 @@ enum msg_field {
 	MSG_START,		/* offset of the From_ line */
 	MSG_FROMLEN,		/* content - start: the From_ line */
 	MSG_LEN,		/* content length */
-	MSG_SIZE		/* POP octets (as xform_run counts, no stuffing) */
+	MSG_SIZE		/* POP octets, unstuffed (transform_run) */
 };
 
 static inline uint64_t
@@ -186,7 +186,7 @@ struct mbox {
 
 	/* The message being streamed: buf[bpos..blen) is read, not converted. */
 	int			 reading;
-	struct xform		 rx;
+	struct transform	 rx;
 	uint64_t		 roff;
 	uint64_t		 rleft;
 	size_t			 bpos;
@@ -299,20 +299,20 @@ int	uids_shown(const struct mbox *m, const unsigned char fp[16]);
 const unsigned char *uids_fp_of(const struct mbox *m, size_t idx);
 
 /*
- * The index cache (mbcache.c).  mbcache_load, under the delivery locks
+ * The index cache (indexcache.c).  indexcache_load, under the delivery locks
  * and before the scan, fills m->msgs from .NAME.pop3d-index when every
  * check passes, and sets *from to the file offset the scan goes on from
  * (0: scan it all).  Returns 1 when used, 0 when not (m unchanged), -1
  * out of memory (logged).
  */
-int	mbcache_load(struct mbox *m, uint64_t *from);
+int	indexcache_load(struct mbox *m, uint64_t *from);
 
 /*
  * Write the index of m, as scanned, to the cache when the mailbox is big
  * enough and its UIDs are the index alone (no twins, no X-UIDL).  Best
  * effort: failures are logged at debug level.
  */
-void	mbcache_save(const struct mbox *m);
+void	indexcache_save(const struct mbox *m);
 
 /* Free m->um. */
 void	uids_free(struct mbox *m);

@@ -99,15 +99,15 @@ _Static_assert(sizeof(off_t) == 8, "build with -D_FILE_OFFSET_BITS=64");
 #define MBOX_FILE_MAX		((unsigned long long)1 << 39)
 
 /*
- * The index cache (mbcache.c): kept for mailboxes of at least 8 MiB,
+ * The index cache (indexcache.c): kept for mailboxes of at least 8 MiB,
  * where a scan costs more than reading and checking the cache (about
  * 5 ms measured for 8 MiB; a 571 MB mailbox scans in about 400 ms of CPU
  * and loads from its cache in about 10).  Checked against the hash of
  * the last 4 KB it covered and the From_ lines of 64 sample messages.
  */
-#define MBCACHE_MIN_BYTES	(8 * 1024 * 1024)
-#define MBCACHE_TAIL		4096
-#define MBCACHE_SAMPLE		64
+#define INDEXCACHE_MIN_BYTES	(8 * 1024 * 1024)
+#define INDEXCACHE_TAIL	4096
+#define INDEXCACHE_SAMPLE	64
 
 /* Bytes read from the mailbox per read(2) while scanning or streaming. */
 #define MBOX_READ_CHUNK		(128 * 1024)

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "faults.h"
-#include "fdio.h"
+#include "fileio.h"
 
 /*
  * Power-loss records (POP3D_POWERLOG=FILE): what a power cut could still

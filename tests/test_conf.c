@@ -102,7 +102,7 @@ test_defaults(void **state)
 	assert_int_equal(c.max_sessions, DEFAULT_MAX_SESSIONS);
 	assert_string_equal(c.user, "pop3d");
 	assert_string_equal(c.chroot, "/var/empty");
-	assert_int_equal(c.auth, AUTHBE_PASSWD);
+	assert_int_equal(c.auth, PWCHECK_PASSWD);
 	assert_int_equal(c.apop, 0);
 	assert_string_equal(c.apop_file, "/etc/pop3d/apop");
 	assert_int_equal(c.sandbox, 1);
@@ -329,14 +329,14 @@ test_privsep_keys(void **state)
 
 	(void)state;
 	assert_int_equal(load("auth pam\nchroot /run/pop3d/empty\n", &c), 0);
-	assert_int_equal(c.auth, AUTHBE_PAM);
+	assert_int_equal(c.auth, PWCHECK_PAM);
 	assert_string_equal(c.chroot, "/run/pop3d/empty");
 	assert_int_equal(load("auth checkpassword\n"
 	    "checkpassword /usr/local/bin/checkpw\n", &c), 0);
-	assert_int_equal(c.auth, AUTHBE_CHECKPASSWORD);
+	assert_int_equal(c.auth, PWCHECK_CHECKPASSWORD);
 	assert_string_equal(c.checkpassword, "/usr/local/bin/checkpw");
 	assert_int_equal(load("auth passwd\n", &c), 0);
-	assert_int_equal(c.auth, AUTHBE_PASSWD);
+	assert_int_equal(c.auth, PWCHECK_PASSWD);
 	load_fails("auth ldap\n", 1, "expected passwd, pam or checkpassword");
 	load_fails("auth PAM\n", 1, "expected passwd, pam or checkpassword");
 	assert_int_equal(load("auth checkpassword\n", &c), -1);

@@ -1,5 +1,5 @@
 /*
- * Unit tests for the mbox maildrop: xform_run, the scanner (fixture
+ * Unit tests for the mbox maildrop: transform_run, the scanner (fixture
  * mailboxes written to a temporary directory, and random ones checked
  * against a simple in-memory reference parser), UIDs, UPDATE and locks.
  */
@@ -30,7 +30,7 @@
 #include "maildrop.h"
 #include "mbox.h"
 #include "mbox_int.h"
-#include "xform.h"
+#include "transform.h"
 
 static int	fileno_;
 
@@ -307,30 +307,30 @@ check_against_ref(const char *path, const char *data, size_t len,
 }
 
 /* ------------------------------------------------------------------ */
-/* xform_run (xform.c) */
+/* transform_run (transform.c) */
 
 static struct bytes
 xf_run(const char *in, size_t len, enum mbox_format f, int stuff,
     long lines, size_t piece, size_t cap)
 {
-	struct xform		 x;
+	struct transform	 x;
 	struct bytes		 b = { NULL, 0, 0 };
 	char			*out = malloc(cap);
 	size_t			 i = 0, n, used, k;
 
 	assert_non_null(out);
 	b_add(&b, "", 0);
-	xform_init(&x, f, stuff, lines);
+	transform_init(&x, f, stuff, lines);
 	while (i < len) {
 		k = len - i < piece ? len - i : piece;
-		n = xform_run(&x, in + i, k, out, cap, &used);
+		n = transform_run(&x, in + i, k, out, cap, &used);
 		assert_true(n <= cap);
 		assert_true(used <= k);
 		assert_true(n > 0 || used > 0);
 		b_add(&b, out, n);
 		i += used;
 	}
-	while ((n = xform_end(&x, out, cap)) > 0)
+	while ((n = transform_end(&x, out, cap)) > 0)
 		b_add(&b, out, n);
 	free(out);
 	return b;
@@ -340,13 +340,13 @@ static size_t
 xf_count(const char *in, size_t len, enum mbox_format f, int stuff,
     long lines)
 {
-	struct xform		x;
+	struct transform	x;
 	size_t			used, n;
 
-	xform_init(&x, f, stuff, lines);
-	n = xform_run(&x, in, len, NULL, 0, &used);
+	transform_init(&x, f, stuff, lines);
+	n = transform_run(&x, in, len, NULL, 0, &used);
 	assert_int_equal(used, len);
-	return n + xform_end(&x, NULL, 0);
+	return n + transform_end(&x, NULL, 0);
 }
 
 /* Every way of feeding in gives want, and counting agrees. */
@@ -365,8 +365,8 @@ xf_expect(const char *in, enum mbox_format f, int stuff, long lines,
 			b = xf_run(in, len, f, stuff, lines, pieces[i],
 			    caps[j]);
 			if (b.len != wlen || memcmp(b.p, want, wlen) != 0)
-				fail_msg("xform(\"%s\") piece %zu cap %zu gave "
-				    "\"%s\", want \"%s\"", in, pieces[i],
+				fail_msg("transform(\"%s\") piece %zu cap %zu "
+				    "gave \"%s\", want \"%s\"", in, pieces[i],
 				    caps[j], b.p, want);
 			free(b.p);
 		}
@@ -375,7 +375,7 @@ xf_expect(const char *in, enum mbox_format f, int stuff, long lines,
 }
 
 static void
-t_xform_lines(void **state)
+t_transform_lines(void **state)
 {
 	(void)state;
 	xf_expect("", MBOX_MBOXO, 1, -1, "");
@@ -390,7 +390,7 @@ t_xform_lines(void **state)
 }
 
 static void
-t_xform_stuff(void **state)
+t_transform_stuff(void **state)
 {
 	(void)state;
 	xf_expect(".\n..\n.a\na.\n", MBOX_MBOXO, 1, -1,
@@ -402,7 +402,7 @@ t_xform_stuff(void **state)
 }
 
 static void
-t_xform_from(void **state)
+t_transform_from(void **state)
 {
 	const char	*in = ">From a\n>>From b\n>>>From c\n> From d\n>Fro\n"
 	    ">From\n>\n>>\nFrom e\n>Fromage\nx>From f\n>From ";
@@ -419,7 +419,7 @@ t_xform_from(void **state)
 }
 
 static void
-t_xform_long_gt_run(void **state)
+t_transform_long_gt_run(void **state)
 {
 	struct bytes	in = { NULL, 0, 0 }, want = { NULL, 0, 0 };
 	int		i;
@@ -441,7 +441,7 @@ t_xform_long_gt_run(void **state)
 }
 
 static void
-t_xform_top(void **state)
+t_transform_top(void **state)
 {
 	const char	*m = "A: 1\nB: 2\n\nl1\nl2\n.l3\nl4";
 
@@ -464,7 +464,7 @@ t_xform_top(void **state)
 
 /* Random bytes from a small alphabet that hits every special case. */
 static void
-t_xform_random(void **state)
+t_transform_random(void **state)
 {
 	static const char	*atoms[] = { "\n", "\r", "\r\n", ">", "From ",
 	    ".", "x", "From", ">>", "\0" };
@@ -1474,12 +1474,12 @@ int
 main(void)
 {
 	const struct CMUnitTest	tests[] = {
-		cmocka_unit_test(t_xform_lines),
-		cmocka_unit_test(t_xform_stuff),
-		cmocka_unit_test(t_xform_from),
-		cmocka_unit_test(t_xform_long_gt_run),
-		cmocka_unit_test(t_xform_top),
-		cmocka_unit_test(t_xform_random),
+		cmocka_unit_test(t_transform_lines),
+		cmocka_unit_test(t_transform_stuff),
+		cmocka_unit_test(t_transform_from),
+		cmocka_unit_test(t_transform_long_gt_run),
+		cmocka_unit_test(t_transform_top),
+		cmocka_unit_test(t_transform_random),
 		cmocka_unit_test(t_fixtures),
 		cmocka_unit_test(t_nul),
 		cmocka_unit_test(t_empty_and_missing),

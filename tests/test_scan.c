@@ -1,6 +1,6 @@
 /*
  * Unit tests for the mbox scanner's own arithmetic: the POP sizes it
- * counts in its single pass must equal what xform_run (the transform
+ * counts in its single pass must equal what transform_run (the transform
  * RETR uses) counts over the same bytes, and its fingerprints (batched
  * MD5 input, header names classified by length) must equal a plain
  * line-by-line reference.  Over fixtures and random mailboxes, in all
@@ -32,7 +32,7 @@
 #include "mbox_int.h"
 #include "md5.h"
 #include "params.h"
-#include "xform.h"
+#include "transform.h"
 
 static int	nfile;
 
@@ -51,24 +51,24 @@ mkfile(const struct bytes *b)
 	return path;
 }
 
-/* xform_run's count of a message's bytes, fed in pieces of random size. */
+/* transform_run's count of a message's bytes, fed in pieces of random size. */
 static uint64_t
-xform_count(const char *p, size_t len, enum mbox_format f)
+transform_count(const char *p, size_t len, enum mbox_format f)
 {
-	struct xform	x;
+	struct transform	x;
 	uint64_t	n = 0;
 	size_t		i = 0, piece, used;
 
-	xform_init(&x, f, 0, -1);
+	transform_init(&x, f, 0, -1);
 	while (i < len) {
 		piece = 1 + (size_t)rand() % 300;
 		if (piece > len - i)
 			piece = len - i;
-		n += xform_run(&x, p + i, piece, NULL, 0, &used);
+		n += transform_run(&x, p + i, piece, NULL, 0, &used);
 		assert_int_equal(used, piece);
 		i += piece;
 	}
-	return n + xform_end(&x, NULL, 0);
+	return n + transform_end(&x, NULL, 0);
 }
 
 /* The header fields a fingerprint covers (DESIGN.md, "UIDs"). */
@@ -337,7 +337,7 @@ static size_t	twins;
 
 /*
  * Open the mailbox in b both ways; check every message's size against
- * xform_run, its fingerprint (the UID, or a twin's group's) against
+ * transform_run, its fingerprint (the UID, or a twin's group's) against
  * ref_fp, and that both ways agree, and so do reads cut anywhere
  * (cut_check).  Returns the message count.
  */
@@ -385,7 +385,7 @@ check(const struct bytes *b, enum mbox_format f)
 			len = msg_len(&m->msgs[i]);
 			assert_true(off + len <= b->len);
 			assert_int_equal(sizes[i],
-			    xform_count(b->p + off, (size_t)len, f));
+			    transform_count(b->p + off, (size_t)len, f));
 			ref_fp(b->p + off, (size_t)len, fp);
 			if ((gfp = uids_fp_of(m, i)) != NULL) {
 				/* a twin: its group holds the fingerprint */
@@ -803,7 +803,7 @@ poke(const char *path, off_t off, const char *text, int keep_mtime)
 	close(fd);
 }
 
-/* A mailbox just over MBCACHE_MIN_BYTES; returns its path. */
+/* A mailbox just over INDEXCACHE_MIN_BYTES; returns its path. */
 static const char *
 big_mailbox(int with_twins)
 {
@@ -813,7 +813,7 @@ big_mailbox(int with_twins)
 	int		 i, k;
 
 	memset(&b, 0, sizeof(b));
-	for (i = 0; b.len < MBCACHE_MIN_BYTES + 4096; i++) {
+	for (i = 0; b.len < INDEXCACHE_MIN_BYTES + 4096; i++) {
 		snprintf(line, sizeof(line), "From a@b Mon Jan  6 10:00:00 "
 		    "2025\nMessage-ID: <%d@x>\nSubject: m\n\n",
 		    with_twins && i < 2 ? 0 : i);
@@ -909,7 +909,7 @@ t_cache_refused(void **state)
 			poke(path, st.st_size - 10, "Y", 1);
 			break;
 		case 2:		/* a sampled From_ line, mtime put back */
-			poke(path, from_of(path, a.n / MBCACHE_SAMPLE + 1),
+			poke(path, from_of(path, a.n / INDEXCACHE_SAMPLE + 1),
 			    "Frob ", 1);
 			break;
 		case 3:		/* the cache itself damaged */

@@ -2,8 +2,8 @@
  * The POP byte transform: stored mbox message bytes to the bytes POP3
  * sends, for sizes, RETR and TOP alike.
  */
-#ifndef POP3D_XFORM_H
-#define POP3D_XFORM_H
+#ifndef POP3D_TRANSFORM_H
+#define POP3D_TRANSFORM_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -22,7 +22,7 @@
  * another.  body_lines >= 0 stops after that many body lines (TOP).
  * out may be NULL to count only.
  */
-struct xform {
+struct transform {
 	enum mbox_format	format;
 	int			stuff;		/* byte-stuff for the wire */
 	long			body_lines;	/* < 0: no limit */
@@ -33,7 +33,7 @@ struct xform {
 	int			in_body;	/* past the header/body blank line */
 	long			lines;		/* body lines sent (TOP) */
 	int			done;		/* TOP limit reached */
-	int			ended;		/* xform_end staged its bytes */
+	int			ended;		/* the end's bytes are staged */
 	int			hold;		/* a '>' run at bol is held back */
 	uint64_t		gt;		/* '>' bytes in the held run */
 	int			from;		/* chars of "From " matched after it */
@@ -45,19 +45,19 @@ struct xform {
 };
 
 /* Start a message: no limit on body lines when body_lines < 0. */
-void	xform_init(struct xform *, enum mbox_format, int stuff,
+void	transform_init(struct transform *, enum mbox_format, int stuff,
 	    long body_lines);
 
 /*
  * Convert from in (inlen bytes) into out (cap bytes).  *used is set to
  * the input bytes consumed; returns the output bytes produced (counted
- * even when out is NULL).  Call xform_end at the end of the message
+ * even when out is NULL).  Call transform_end at the end of the message
  * to flush held bytes and end a last line that lacks its newline; it
  * returns the bytes produced, so call it until it returns 0 (with out
  * NULL one call produces everything).
  */
-size_t	xform_run(struct xform *, const char *in, size_t inlen,
+size_t	transform_run(struct transform *, const char *in, size_t inlen,
 	    char *out, size_t cap, size_t *used);
-size_t	xform_end(struct xform *, char *out, size_t cap);
+size_t	transform_end(struct transform *, char *out, size_t cap);
 
 #endif

@@ -3,8 +3,8 @@
  * mailbox, journal, index cache and UID files each need no loop of their
  * own.
  */
-#ifndef POP3D_FDIO_H
-#define POP3D_FDIO_H
+#ifndef POP3D_FILEIO_H
+#define POP3D_FILEIO_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -13,7 +13,7 @@
 
 #include "conf.h"
 #include "fuzz_util.h"
-#include "xform.h"
+#include "transform.h"
 
 #define F_MBOXRD	0x01
 #define F_STUFF		0x02
@@ -44,15 +44,15 @@ check_wire(const char *p, size_t len, int stuff)
 
 /* The whole message in one call with ample room.  Returns its length. */
 static size_t
-one_call(const struct xform *init, const char *in, size_t len, char *out,
+one_call(const struct transform *init, const char *in, size_t len, char *out,
     size_t cap)
 {
-	struct xform	x = *init;
-	size_t		o, used, n;
+	struct transform	x = *init;
+	size_t			o, used, n;
 
-	o = xform_run(&x, in, len, out, cap, &used);
+	o = transform_run(&x, in, len, out, cap, &used);
 	FUZZ_ASSERT(used == len, "input left over with room to spare");
-	while ((n = xform_end(&x, out + o, cap - o)) > 0)
+	while ((n = transform_end(&x, out + o, cap - o)) > 0)
 		o += n;
 	FUZZ_ASSERT(o + SLACK <= cap, "output larger than the bound");
 	return o;
@@ -64,11 +64,11 @@ one_call(const struct xform *init, const char *in, size_t len, char *out,
  * bounds the loop.  Returns the length.
  */
 static size_t
-pieces(const struct xform *init, const char *in, size_t len, char *out,
+pieces(const struct transform *init, const char *in, size_t len, char *out,
     size_t cap, uint32_t *rng)
 {
-	struct xform	x = *init;
-	size_t		i = 0, o = 0, used, n, want, room;
+	struct transform	x = *init;
+	size_t			i = 0, o = 0, used, n, want, room;
 
 	while (i < len) {
 		want = 1 + fuzz_rand(rng) % 97;
@@ -78,7 +78,7 @@ pieces(const struct xform *init, const char *in, size_t len, char *out,
 		if (room > cap - o)
 			room = cap - o;
 		FUZZ_ASSERT(room > 0, "output larger than the bound");
-		n = xform_run(&x, in + i, want, out + o, room, &used);
+		n = transform_run(&x, in + i, want, out + o, room, &used);
 		FUZZ_ASSERT(n <= room && used <= want, "run overran");
 		FUZZ_ASSERT(n > 0 || used > 0, "no progress");
 		i += used;
@@ -89,7 +89,7 @@ pieces(const struct xform *init, const char *in, size_t len, char *out,
 		if (room > cap - o)
 			room = cap - o;
 		FUZZ_ASSERT(room > 0, "output larger than the bound");
-		n = xform_end(&x, out + o, room);
+		n = transform_end(&x, out + o, room);
 		FUZZ_ASSERT(n <= room, "end overran");
 		o += n;
 	} while (n > 0);
@@ -99,12 +99,12 @@ pieces(const struct xform *init, const char *in, size_t len, char *out,
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct xform	 x, counter;
-	const char	*in;
-	char		*a, *b;
-	size_t		 len, cap, na, nb, count, used;
-	uint32_t	 rng;
-	long		 lines;
+	struct transform	 x, counter;
+	const char		*in;
+	char			*a, *b;
+	size_t			 len, cap, na, nb, count, used;
+	uint32_t		 rng;
+	long			 lines;
 
 	if (size < 6)
 		return 0;
@@ -113,7 +113,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    (uint32_t)data[4] << 16 | (uint32_t)data[5] << 24;
 	in = (const char *)data + 6;
 	len = size - 6;
-	xform_init(&x, data[0] & F_MBOXRD ? MBOX_MBOXRD : MBOX_MBOXO,
+	transform_init(&x, data[0] & F_MBOXRD ? MBOX_MBOXRD : MBOX_MBOXO,
 	    (data[0] & F_STUFF) != 0, lines);
 
 	/* Each byte gives at most two (LF: CRLF; '.': ".."), plus CRLF. */
@@ -121,10 +121,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_ASSERT((a = malloc(cap)) != NULL && (b = malloc(cap)) != NULL,
 	    "malloc");
 	counter = x;
-	count = xform_run(&counter, in, len, NULL, 0, &used);
+	count = transform_run(&counter, in, len, NULL, 0, &used);
 	FUZZ_ASSERT(used == len, "counting left input over");
-	count += xform_end(&counter, NULL, 0);
-	FUZZ_ASSERT(xform_end(&counter, NULL, 0) == 0, "end owes more");
+	count += transform_end(&counter, NULL, 0);
+	FUZZ_ASSERT(transform_end(&counter, NULL, 0) == 0, "end owes more");
 
 	na = one_call(&x, in, len, a, cap);
 	nb = pieces(&x, in, len, b, cap, &rng);
@@ -135,7 +135,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* TOP is a prefix of RETR. */
 	if (lines >= 0) {
-		xform_init(&x, x.format, x.stuff, -1);
+		transform_init(&x, x.format, x.stuff, -1);
 		nb = one_call(&x, in, len, b, cap);
 		FUZZ_ASSERT(na <= nb && memcmp(a, b, na) == 0,
 		    "TOP is not a prefix of RETR");

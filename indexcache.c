@@ -5,7 +5,7 @@
  * It is never trusted blindly: it must be ours, intact (checksum), for
  * this file (device, inode, format), for bytes still there (the file no
  * shorter, the same mtime unless mail was appended, the hash of the last
- * MBCACHE_TAIL bytes it covered, the From_ lines of a sample of its
+ * INDEXCACHE_TAIL bytes it covered, the From_ lines of a sample of its
  * messages); any doubt means a full scan.  Mail appended since is
  * scanned as usual.  Mailboxes with identical twins or X-UIDL: headers
  * are not cached (their UIDs need more than the index).
@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "lock.h"
-#include "fdio.h"
+#include "fileio.h"
 #include "log.h"
 #include "mbox_int.h"
 #include "md5.h"
@@ -54,11 +54,11 @@ get64(const unsigned char *p)
 	return v;
 }
 
-/* The hash of the mailbox's MBCACHE_TAIL bytes before size.  0 or -1. */
+/* The hash of the mailbox's INDEXCACHE_TAIL bytes before size.  0 or -1. */
 static int
 tail_hash(const struct mbox *m, uint64_t size, unsigned char out[MD5_LEN])
 {
-	char		buf[MBCACHE_TAIL];
+	char		buf[INDEXCACHE_TAIL];
 	uint64_t	n = size < sizeof(buf) ? size : sizeof(buf);
 
 	if (fd_pread_all(m->fd, buf, (size_t)n, size - n) == -1)
@@ -86,14 +86,15 @@ checksum(const unsigned char *h, const struct mbox_msg *e, size_t n,
  * for every reader otherwise.
  */
 void
-mbcache_save(const struct mbox *m)
+indexcache_save(const struct mbox *m)
 {
 	unsigned char	h[C_HDR];
 	char		name[PATH_MAX], tmp[PATH_MAX];
 	int		fd, ok;
 
-	if (m->size < MBCACHE_MIN_BYTES || m->um.ngrp > 0 || m->um.nmem > 0 ||
-	    m->xuidl_seen || m->format == MBOX_MBOXCL2 || m->fd == -1)
+	if (m->size < INDEXCACHE_MIN_BYTES || m->um.ngrp > 0 ||
+	    m->um.nmem > 0 || m->xuidl_seen || m->format == MBOX_MBOXCL2 ||
+	    m->fd == -1)
 		return;
 	if (lock_sibling(m->path, ".pop3d-index", name, sizeof(name)) == -1)
 		return;
@@ -140,7 +141,7 @@ header_fits(const struct mbox *m, const unsigned char *h, uint64_t fsize,
 	    get64(h + C_INO) != (uint64_t)m->ino ||
 	    n == 0 || n > (fsize - C_HDR) / sizeof(struct mbox_msg) ||
 	    fsize != C_HDR + n * sizeof(struct mbox_msg) ||
-	    size > cur || size < MBCACHE_MIN_BYTES)
+	    size > cur || size < INDEXCACHE_MIN_BYTES)
 		return 0;
 	/* same size: the very file scanned, mtime and all */
 	return size < cur || (get64(h + C_MTSEC) == (uint64_t)mt->tv_sec &&
@@ -149,7 +150,7 @@ header_fits(const struct mbox *m, const unsigned char *h, uint64_t fsize,
 
 /*
  * The entries lie in order inside the first size bytes, and a sample of
- * them (the first, the last and MBCACHE_SAMPLE between) starts with a
+ * them (the first, the last and INDEXCACHE_SAMPLE between) starts with a
  * From_ line.  Then the end: the last message must have been followed
  * by a blank line (so that mail appended after it starts a new message
  * in a full scan too) unless nothing was appended, and what was appended
@@ -160,7 +161,7 @@ entries_fit(struct mbox *m, const struct mbox_msg *e, size_t n,
     uint64_t size, uint64_t cur)
 {
 	uint64_t	prev = 0, end;
-	size_t		i, step = n / MBCACHE_SAMPLE + 1;
+	size_t		i, step = n / INDEXCACHE_SAMPLE + 1;
 	char		b[3];
 	int		r;
 
@@ -184,7 +185,7 @@ entries_fit(struct mbox *m, const struct mbox_msg *e, size_t n,
 	return mbox_from_at(m, size);
 }
 
-/* Read and check the cache of m's file; see mbcache_load.  1, 0 or -1. */
+/* Read and check the cache of m's file; see indexcache_load.  1, 0 or -1. */
 static int
 load(struct mbox *m, int fd, const struct stat *st, uint64_t cur,
     const struct timespec *mt, uint64_t *from)
@@ -232,7 +233,7 @@ load(struct mbox *m, int fd, const struct stat *st, uint64_t cur,
 }
 
 int
-mbcache_load(struct mbox *m, uint64_t *from)
+indexcache_load(struct mbox *m, uint64_t *from)
 {
 	char		name[PATH_MAX];
 	struct stat	st, cst;
@@ -241,7 +242,7 @@ mbcache_load(struct mbox *m, uint64_t *from)
 	*from = 0;
 	if (m->format == MBOX_MBOXCL2 || m->um.ngrp > 0 ||
 	    fstat(m->fd, &st) == -1 ||
-	    (uint64_t)st.st_size < MBCACHE_MIN_BYTES ||
+	    (uint64_t)st.st_size < INDEXCACHE_MIN_BYTES ||
 	    lock_sibling(m->path, ".pop3d-index", name, sizeof(name)) == -1)
 		return 0;
 	/* A foreign one is logged, and replaced by the next save. */

@@ -1,6 +1,6 @@
 /*
- * Password backends on the privileged side of privilege separation: the
- * passwd file (auth.c), PAM and checkpassword.
+ * The root side's password checks: the passwd file (auth.c), PAM and
+ * checkpassword, on the privileged side of privilege separation.
  *
  * PAM is loaded with dlopen(3) the first time `auth pam' needs it, so a
  * daemon that doesn't use it maps none of libpam's libraries (the
@@ -34,7 +34,7 @@
 #endif
 
 #include "auth.h"
-#include "authbe.h"
+#include "pwcheck.h"
 #include "log.h"
 #include "params.h"
 
@@ -179,7 +179,7 @@ pam_check(const char *user, const char *pass, const char **why)
 }
 
 int
-authbe_have_pam(void)
+pwcheck_have_pam(void)
 {
 	return 1;
 }
@@ -197,7 +197,7 @@ pam_check(const char *user, const char *pass, const char **why)
 }
 
 int
-authbe_have_pam(void)
+pwcheck_have_pam(void)
 {
 	return 0;
 }
@@ -309,17 +309,17 @@ checkpw_check(const struct conf *c, const char *user, const char *pass,
 }
 
 int
-authbe_password(const struct conf *c, const char *user, const char *pass,
+pwcheck_password(const struct conf *c, const char *user, const char *pass,
     const char *stamp, struct auth_user *who, const char **why)
 {
 	int	rc;
 
 	switch (c->auth) {
-	case AUTHBE_PAM:
+	case PWCHECK_PAM:
 		if ((rc = pam_check(user, pass, why)) != AUTH_OK)
 			return rc;
 		return fill_who(c, user, 1, who, why);
-	case AUTHBE_CHECKPASSWORD:
+	case PWCHECK_CHECKPASSWORD:
 		if ((rc = checkpw_check(c, user, pass, stamp, why)) != AUTH_OK)
 			return rc;
 		return fill_who(c, user, 0, who, why);

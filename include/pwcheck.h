@@ -1,9 +1,9 @@
 /*
- * Password backends, run on the privileged side: the passwd file, PAM
- * (service "pop3") and qmail's checkpassword interface.
+ * The root side's password checks: the passwd file, PAM (service "pop3")
+ * and qmail's checkpassword interface.
  */
-#ifndef POP3D_AUTHBE_H
-#define POP3D_AUTHBE_H
+#ifndef POP3D_PWCHECK_H
+#define POP3D_PWCHECK_H
 
 #include "auth.h"
 #include "conf.h"
@@ -16,11 +16,11 @@
  * uid 0 account never logs in.  *why gets a reason for the log.  Returns
  * an enum auth_result.
  */
-int	authbe_password(const struct conf *c, const char *user,
+int	pwcheck_password(const struct conf *c, const char *user,
 	    const char *pass, const char *stamp, struct auth_user *who,
 	    const char **why);
 
 /* 1 when this binary was built with PAM support, else 0. */
-int	authbe_have_pam(void);
+int	pwcheck_have_pam(void);
 
 #endif

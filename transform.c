@@ -1,17 +1,17 @@
 /*
- * The POP byte transform (see xform.h): line ends to CRLF, mboxrd
+ * The POP byte transform (see transform.h): line ends to CRLF, mboxrd
  * unquoting, byte-stuffing and TOP's line limit, in one pass that sizes,
  * RETR and TOP all share.
  */
 #include <stdint.h>
 #include <string.h>
 
-#include "xform.h"
+#include "transform.h"
 
 static const char from_[] = "From ";
 
 void
-xform_init(struct xform *x, enum mbox_format format, int stuff,
+transform_init(struct transform *x, enum mbox_format format, int stuff,
     long body_lines)
 {
 	memset(x, 0, sizeof(*x));
@@ -22,21 +22,21 @@ xform_init(struct xform *x, enum mbox_format format, int stuff,
 }
 
 static void
-xf_stage(struct xform *x, const char *p, size_t n)
+xf_stage(struct transform *x, const char *p, size_t n)
 {
 	memcpy(x->pend + x->pend_len, p, n);
 	x->pend_len += n;
 }
 
 static int
-xf_owed(const struct xform *x)
+xf_owed(const struct transform *x)
 {
 	return x->pend_gt > 0 || x->pend_off < x->pend_len;
 }
 
 /* Move owed bytes to out[*o..cap); out NULL takes them all. */
 static void
-xf_drain(struct xform *x, char *out, size_t cap, size_t *o)
+xf_drain(struct transform *x, char *out, size_t cap, size_t *o)
 {
 	size_t	n;
 
@@ -62,7 +62,7 @@ xf_drain(struct xform *x, char *out, size_t cap, size_t *o)
 
 /* A held "^>+From" prefix turned out to be text: owe it as it was. */
 static void
-xf_release(struct xform *x)
+xf_release(struct transform *x)
 {
 	x->pend_gt = x->gt;
 	xf_stage(x, from_, x->from);
@@ -72,7 +72,7 @@ xf_release(struct xform *x)
 
 /* A line ended (its line end is out): advance the TOP line count. */
 static void
-xf_newline(struct xform *x)
+xf_newline(struct transform *x)
 {
 	int	blank;
 
@@ -93,7 +93,7 @@ xf_newline(struct xform *x)
 }
 
 static void
-xf_eol(struct xform *x)
+xf_eol(struct transform *x)
 {
 	if (x->lastcr)
 		xf_stage(x, "\n", 1);
@@ -108,7 +108,7 @@ xf_eol(struct xform *x)
  * most 4 + 2 bytes staged here.
  */
 static void
-xf_byte(struct xform *x, char c)
+xf_byte(struct transform *x, char c)
 {
 	if (x->hold) {
 		if (c == '>' && x->from == 0) {
@@ -150,13 +150,13 @@ xf_byte(struct xform *x, char c)
  * Whole lines at once, where nearly every byte goes: from inside a line,
  * with nothing held or owed and no TOP limit, copy each line through its
  * end (adding the CR) while the next line starts with an ordinary byte
- * and fits.  Anything else is left to xform_run's loop, bol set when i
+ * and fits.  Anything else is left to transform_run's loop, bol set when i
  * is at a line start.  That loop costs a pass per line end: with it the
  * transform took a sixth of a RETR session's CPU time, and 1.4-1.8 times
  * as long as with this one.
  */
 static void
-xf_lines(struct xform *x, const char *in, size_t inlen, size_t *ip,
+xf_lines(struct transform *x, const char *in, size_t inlen, size_t *ip,
     char *out, size_t cap, size_t *op)
 {
 	const char	*nl;
@@ -195,7 +195,7 @@ xf_lines(struct xform *x, const char *in, size_t inlen, size_t *ip,
  * is the loop every byte of every message goes through.
  */
 size_t
-xform_run(struct xform *x, const char *in, size_t inlen, char *out,
+transform_run(struct transform *x, const char *in, size_t inlen, char *out,
     size_t cap, size_t *used)
 {
 	const char	*nl;
@@ -262,7 +262,7 @@ xform_run(struct xform *x, const char *in, size_t inlen, char *out,
 }
 
 size_t
-xform_end(struct xform *x, char *out, size_t cap)
+transform_end(struct transform *x, char *out, size_t cap)
 {
 	size_t	o = 0;
 

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fdio.h"
+#include "fileio.h"
 #include "spool.h"
 
 /* One step's result: 0 to go on with n more bytes done, -1 to fail. */
