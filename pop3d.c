@@ -35,7 +35,7 @@
 
 #include "conf.h"
 #include "conn.h"
-#include "faildelay.h"
+#include "peerlimit.h"
 #include "iplimit.h"
 #include "listen.h"
 #include "log.h"

@@ -91,7 +91,7 @@
 #include "pwcheck.h"
 #include "buf.h"
 #include "conn.h"
-#include "faildelay.h"
+#include "peerlimit.h"
 #include "iplimit.h"
 #include "log.h"
 #include "logindelay.h"
@@ -477,7 +477,7 @@ monitor(struct monitor *mo)
 }
 
 /*
- * Before a check: wait as faildelay.c says for the failures that came
+ * Before a check: wait as peerlimit.c says for the failures that came
  * before it (in this connection, and remembered from the address).  The
  * wait comes before the check, not after its failure, so that a guesser
  * who hangs up as soon as a quick "+OK" fails to come learns nothing

@@ -927,7 +927,7 @@ login_failed(struct session *s, int ev, const char *how, const char *why)
 	log_info("login %s from %s (%s): failed, %s", log_name(s->user),
 	    s->peer, how, why);
 	if (ev == EV_ERR_AUTH || ev == EV_ERR_AUTHZID) {
-		/* The base; the monitor adds the growth (faildelay.c). */
+		/* The base; the monitor adds the growth (peerlimit.c). */
 		s->delay = SESSION_AUTH_FAIL_DELAY_MS;
 		s->pause = 1;
 	}

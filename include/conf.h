@@ -92,7 +92,7 @@ struct conf {
 	struct proxy_net	proxy_trusted[CONF_PROXY_NETS_MAX];
 	int			nproxy_trusted;		/* 0: no PROXY */
 	unsigned		login_delay;		/* seconds, 0: none */
-	unsigned		auth_fail_delay_max;	/* seconds (faildelay.c) */
+	unsigned		auth_fail_delay_max;	/* seconds (peerlimit.c) */
 	int			sandbox;	/* syscall filters (sandbox.c) */
 };
 

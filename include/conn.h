@@ -33,7 +33,7 @@ struct conn_link {
 	 * For privsep.c's monitor alone, never the pump: the listener's
 	 * session table and this session's slot in it (a PROXY header's
 	 * real client), NULL in the pre-login and session processes and
-	 * without a listener; failed logins (faildelay.c), those the
+	 * without a listener; failed logins (peerlimit.c), those the
 	 * listener remembers from this address and those counted here.
 	 */
 	struct iplimit		*lim;

@@ -20,7 +20,7 @@ struct iplimit;
 /*
  * The 16-byte key that stands for sa's client: IPv4 as an IPv4-mapped
  * IPv6 address, IPv6 cut to its /64, an IPv4-mapped IPv6 address as the
- * IPv4 one.  Also the key of faildelay.c's table.  Returns 0, or -1 for
+ * IPv4 one.  Also the key of peerlimit.c's table.  Returns 0, or -1 for
  * other families (unix sockets: no address).
  */
 int		 iplimit_addr_key(const struct sockaddr *sa,

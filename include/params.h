@@ -58,7 +58,7 @@ _Static_assert(sizeof(off_t) == 8, "build with -D_FILE_OFFSET_BITS=64");
 /*
  * Delay before answering a failed login, in milliseconds (slows guessing),
  * counted from the request: the base, which the monitor holds with the
- * growth (faildelay.c) and the session applies to failures it decides
+ * growth (peerlimit.c) and the session applies to failures it decides
  * itself (a malformed AUTH PLAIN).
  */
 #define SESSION_AUTH_FAIL_DELAY_MS	1000
@@ -283,7 +283,7 @@ _Static_assert(sizeof(off_t) == 8, "build with -D_FILE_OFFSET_BITS=64");
 #define IPLIMIT_LOG_INTERVAL	10
 
 /*
- * Failed logins per address (faildelay.c).  A failed login is answered
+ * Failed logins per address (peerlimit.c).  A failed login is answered
  * after SESSION_AUTH_FAIL_DELAY_MS doubled once per failure remembered
  * from the address and per earlier one in the connection, up to
  * auth_fail_delay_max seconds: 30 by default, a guesser's waste of time

@@ -1,5 +1,5 @@
 /*
- * Unit tests of the failed-login table (faildelay.c): the delay's growth
+ * Unit tests of the failed-login table (peerlimit.c): the delay's growth
  * and cap, halving with time on an injected clock, IPv6 /64 grouping,
  * eviction when full, the exit status that carries a connection's
  * failures from a real child process to its parent, and a table that a
@@ -22,7 +22,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "faildelay.h"
+#include "peerlimit.h"
 #include "net_testutil.h"
 #include "params.h"
 

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "faildelay.h"
+#include "peerlimit.h"
 #include "iplimit.h"
 #include "params.h"
 

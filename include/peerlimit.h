@@ -5,8 +5,8 @@
  * connection's failures from its exit status at reap.  The monitor turns
  * the counts into the wait before it checks the next login.
  */
-#ifndef POP3D_FAILDELAY_H
-#define POP3D_FAILDELAY_H
+#ifndef POP3D_PEERLIMIT_H
+#define POP3D_PEERLIMIT_H
 
 #include <sys/types.h>
 #include <sys/socket.h>
