@@ -51,13 +51,13 @@ TESTLIBS = -lcmocka -pthread
 # tests (bench/updbench.sh and bench/opencpu.sh read this list too).
 CORE	 = session.o mbox.o uids.o update.o journal.o lock.o transform.o \
 	   conf.o auth.o log.o buf.o base64.o md5.o conn.o tls.o proxy.o \
-	   iplimit.o listen.o logindelay.o indexcache.o fileio.o peerlimit.o \
-	   spool.o fromline.o privsep.o pwcheck.o sandbox.o recover.o tlskeys.o
+	   peerlimit.o listen.o logindelay.o indexcache.o fileio.o spool.o \
+	   fromline.o privsep.o pwcheck.o sandbox.o recover.o tlskeys.o
 
 UNIT_TESTS = tests/test_session tests/test_mbox tests/test_conf \
 	     tests/test_auth tests/test_base64 tests/test_mboxfeat tests/test_proxy \
-	     tests/test_privsep tests/test_iplimit tests/test_scan \
-	     tests/test_peerlimit tests/test_tls tests/test_md5 tests/test_spool \
+	     tests/test_privsep tests/test_peerlimit tests/test_scan \
+	     tests/test_tls tests/test_md5 tests/test_spool \
 	     tests/test_fromline tests/test_sandbox
 CRASH_TESTS	 = tests/test_crash
 HOOK_BIN	 = tests/pop3d-sandbox-hook
@@ -145,7 +145,7 @@ FORCE:
 # mbedTLS): 16 kB off the stripped binary, 174,360 bytes against 190,744
 # all -O2 (make bench: "binary size, stripped").
 COLD	 = conf.o privsep.o pop3d.o pwcheck.o auth.o listen.o proxy.o \
-	   lock.o log.o peerlimit.o iplimit.o logindelay.o spool.o tls.o sandbox.o \
+	   lock.o log.o peerlimit.o logindelay.o spool.o tls.o sandbox.o \
 	   recover.o tlskeys.o
 # private: the variant's flags file must not see it.
 $(COLD:%=$(OBJ_DIR)/%): private CFLAGS += -Os

@@ -35,11 +35,10 @@
 
 #include "conf.h"
 #include "conn.h"
-#include "peerlimit.h"
-#include "iplimit.h"
 #include "listen.h"
 #include "log.h"
 #include "params.h"
+#include "peerlimit.h"
 #include "privsep.h"
 #include "proxy.h"
 #include "recover.h"
@@ -58,8 +57,8 @@ struct daemon {
 	const char		*path;		/* the config file, for SIGHUP */
 	struct listeners	 l;
 	struct tls_server	*ts;
-	struct iplimit		*lim;		/* sessions per client address */
-	struct faildelay	*fails;		/* failed logins per address */
+	struct peerlimit_sess	*lim;		/* sessions per client address */
+	struct peerlimit_fail	*fails;		/* failed logins per address */
 	unsigned		 nchild;
 	int			 pidfd;		/* -1: no pidfile */
 	pid_t			 recovering;	/* recover_spool's process */
@@ -137,7 +136,7 @@ peer_name(const struct sockaddr_storage *ss, socklen_t sl, char *out,
  * a flood can't fill the disk.
  */
 static void
-refuse(struct iplimit *lim, int fd, const char *why)
+refuse(struct peerlimit_sess *lim, int fd, const char *why)
 {
 	static const char	msg[] =
 	    "-ERR [SYS/TEMP] too many sessions, try again later\r\n";
@@ -147,7 +146,7 @@ refuse(struct iplimit *lim, int fd, const char *why)
 	(void)n;
 	close(fd);
 	if (why != NULL)
-		iplimit_log_refusal(lim, why);
+		peerlimit_sess_log_refusal(lim, why);
 }
 
 /*
@@ -274,7 +273,7 @@ child_session(const struct daemon *d, int fd, int tls, int slot,
 	no_delay(fd);
 	rc = privsep_serve(c, fd, fd, &link, prepare, &p);
 	/* The listener learns this connection's failed logins from it. */
-	_exit(faildelay_exit_code(rc == 0, link.failures));
+	_exit(peerlimit_fail_exit_code(rc == 0, link.failures));
 }
 
 /*
@@ -303,7 +302,7 @@ start_recovery(struct daemon *d)
 	if (d->pidfd != -1)
 		close(d->pidfd);
 	tls_forget_secrets(d->ts);
-	iplimit_detach(d->lim);
+	peerlimit_sess_detach(d->lim);
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
@@ -342,8 +341,8 @@ reap(struct daemon *d)
 			log_warnx("session process %ld killed by the syscall "
 			    "filter (SIGSYS): see the kernel's audit log for "
 			    "the call", (long)pid);
-		faildelay_reaped(d->fails, pid, st, now_s());
-		iplimit_release(d->lim, pid);
+		peerlimit_fail_reaped(d->fails, pid, st, now_s());
+		peerlimit_sess_release(d->lim, pid);
 		if (d->nchild > 0)
 			d->nchild--;
 	}
@@ -380,30 +379,32 @@ accept_one(struct daemon *d, int i)
 	behind = c->nproxy_trusted > 0 && proxy_trusted(c->proxy_trusted,
 	    c->nproxy_trusted, (struct sockaddr *)&ss);
 	if (c->max_sessions_per_ip > 0 && !behind &&
-	    iplimit_count(d->lim, (struct sockaddr *)&ss) >=
+	    peerlimit_sess_count(d->lim, (struct sockaddr *)&ss) >=
 	    c->max_sessions_per_ip) {
 		refuse(d->lim, fd, "max_sessions_per_ip reached");
 		return;
 	}
 	/* Never full while nchild < max_sessions (a reload only lowers it). */
-	if ((slot = iplimit_claim(d->lim, (struct sockaddr *)&ss)) == -1) {
+	slot = peerlimit_sess_claim(d->lim, (struct sockaddr *)&ss);
+	if (slot == -1) {
 		refuse(d->lim, fd, "session table full");
 		return;
 	}
 	if (!behind)
-		penalty = faildelay_penalty(d->fails, (struct sockaddr *)&ss,
-		    now_s());
+		penalty = peerlimit_fail_penalty(d->fails,
+		    (struct sockaddr *)&ss, now_s());
 	if ((pid = fork()) == -1) {
 		log_warn("fork");
-		iplimit_set_pid(d->lim, slot, 0);
+		peerlimit_sess_set_pid(d->lim, slot, 0);
 		refuse(NULL, fd, "no process for it");
 		return;
 	}
 	if (pid == 0)
 		child_session(d, fd, d->l.tls[i], slot, &ss, sl, penalty);
-	iplimit_set_pid(d->lim, slot, pid);
+	peerlimit_sess_set_pid(d->lim, slot, pid);
 	if (!behind)
-		(void)faildelay_track(d->fails, pid, (struct sockaddr *)&ss);
+		(void)peerlimit_fail_track(d->fails, pid,
+		    (struct sockaddr *)&ss);
 	d->nchild++;
 	close(fd);
 }
@@ -586,7 +587,7 @@ shut_down(struct daemon *d, const sigset_t *waitmask)
 	if (d->nchild > 0) {
 		log_info("SIGTERM: ending %u sessions without update",
 		    d->nchild);
-		iplimit_signal_all(d->lim, SIGTERM);
+		peerlimit_sess_signal_all(d->lim, SIGTERM);
 		wait_sessions(d, SHUTDOWN_KILL_WAIT, waitmask);
 	}
 	if (d->nchild > 0)
@@ -705,9 +706,9 @@ serve_standalone(struct conf *c, const char *path,
 			    c->file);
 			return 1;
 		}
-	if ((d.lim = iplimit_new(c->max_sessions)) == NULL ||
-	    (d.fails = faildelay_new(FAILDELAY_ADDRS, c->max_sessions)) ==
-	    NULL) {
+	if ((d.lim = peerlimit_sess_new(c->max_sessions)) == NULL ||
+	    (d.fails = peerlimit_fail_new(PEERLIMIT_FAIL_ADDRS,
+	    c->max_sessions)) == NULL) {
 		log_warn("session table");
 		return 1;
 	}
@@ -733,8 +734,8 @@ serve_standalone(struct conf *c, const char *path,
 	signal(SIGPIPE, SIG_IGN);
 	rc = serve_forever(&d);
 	pidfile_remove(d.c->pidfile, d.pidfd);
-	iplimit_free(d.lim);
-	faildelay_free(d.fails);
+	peerlimit_sess_free(d.lim);
+	peerlimit_fail_free(d.fails);
 	conf_free(d.c);		/* c, or the one a reload put in its place */
 	return rc;
 }

@@ -34,8 +34,8 @@
  *     terminated strings, hex) before anything acts on it; answers go
  *     out through send_msg, privsep_encode (put32, put_str), write_all.
  *   rekey(): the decoded key (hex, turned into bytes by unhex); the
- *     shared per-address table through iplimit_rekey, the one slot it
- *     holds.
+ *     shared per-address table through peerlimit_sess_rekey, the one slot
+ *     it holds.
  *   keyop(): exactly the byte count privsep_decode allowed for the type,
  *     handed unparsed to tls_sign (a PKCS#1 v1.5 signature of the
  *     digest), tls_ticket_seal or tls_ticket_open (AES-256-GCM; open
@@ -55,13 +55,13 @@
  *   serve_user() on PS_HANDOFF after a verified login: reads the
  *     pipelined input bytes into the session's buffer unparsed (trim_heap
  *     first), gives up the keys and the per-address table
- *     (iplimit_detach), then become() and privsep_become_owner() (also
- *     recover.c's), with set_groups and add_group (the owner's groups,
- *     read before the chroot), jail_mailbox (chroot into the mailbox's
- *     directory) and switch_ids (to the owner, refusing uid 0).  The
- *     rest of serve_user() runs as the owner: the session's syscall
- *     filter goes on before serve_owner() parses the first of those
- *     bytes.
+ *     (peerlimit_sess_detach), then become() and privsep_become_owner()
+ *     (also recover.c's), with set_groups and add_group (the owner's
+ *     groups, read before the chroot), jail_mailbox (chroot into the
+ *     mailbox's directory) and switch_ids (to the owner, refusing
+ *     uid 0).  The rest of serve_user() runs as the owner: the
+ *     session's syscall filter goes on before serve_owner() parses the
+ *     first of those bytes.
  *   reap_child(): the pre-login process's exit status.
  *
  * Not started as root, the same processes run as that user, unjailed.
@@ -88,16 +88,15 @@
 #endif
 
 #include "auth.h"
-#include "pwcheck.h"
 #include "buf.h"
 #include "conn.h"
-#include "peerlimit.h"
-#include "iplimit.h"
 #include "log.h"
 #include "logindelay.h"
 #include "mbox.h"
 #include "params.h"
+#include "peerlimit.h"
 #include "privsep.h"
+#include "pwcheck.h"
 #include "sandbox.h"
 #include "spool.h"
 #include "tls.h"
@@ -340,7 +339,7 @@ privsep_serve(const struct conf *c, int fd_in, int fd_out,
 	}
 	if (mo.child == 0) {
 		close(sp[0]);
-		iplimit_detach(link->lim);
+		peerlimit_sess_detach(link->lim);
 		link->lim = NULL;
 		keys_to_monitor(link->tls, sp[1]);
 		_exit(preauth(c, fd_in, fd_out, link, sp[1], prepare, arg) ==
@@ -491,7 +490,7 @@ wait_turn(struct monitor *mo)
 	struct conn_link	*l = mo->link;
 	unsigned		 ms;
 
-	ms = faildelay_wait_ms(l->fail_penalty, l->failures,
+	ms = peerlimit_fail_wait_ms(l->fail_penalty, l->failures,
 	    mo->c->auth_fail_delay_max);
 	if (ms == 0)
 		return 0;
@@ -587,7 +586,7 @@ rekey(struct monitor *mo, const struct privsep_msg *m)
 {
 	struct conn_link	*l = mo->link;
 	struct privsep_msg	 a;
-	unsigned char		 key[IPLIMIT_KEY_LEN];
+	unsigned char		 key[PEERLIMIT_KEY_LEN];
 	size_t			 i;
 
 	if (mo->rekeyed || mo->tries > 0 ||
@@ -603,9 +602,10 @@ rekey(struct monitor *mo, const struct privsep_msg *m)
 	memset(&a, 0, sizeof(a));
 	a.type = PS_ADMIT;
 	if (l->lim != NULL && mo->c->max_sessions_per_ip > 0 &&
-	    iplimit_rekey(l->lim, l->lim_slot, key) >
+	    peerlimit_sess_rekey(l->lim, l->lim_slot, key) >
 	    mo->c->max_sessions_per_ip) {
-		iplimit_log_refusal(l->lim, "max_sessions_per_ip reached");
+		peerlimit_sess_log_refusal(l->lim,
+		    "max_sessions_per_ip reached");
 		a.result = 1;
 	}
 	return send_msg(mo->ch, &a);
@@ -746,7 +746,7 @@ serve_user(struct monitor *mo, const struct privsep_msg *m)
 		transport_plain(&t, mo->fd_in, mo->fd_out);
 	t.secure = (int)m->secure;
 	/* The user's process must not be able to change what root counts. */
-	iplimit_detach(mo->link->lim);
+	peerlimit_sess_detach(mo->link->lim);
 	mo->link->lim = NULL;
 	if (become(mo) == -1 ||
 	    (mo->c->sandbox && sandbox_enter(SANDBOX_SESSION) == -1)) {
@@ -1112,10 +1112,10 @@ privsep_rekey(int fd, const struct sockaddr *sa)
 {
 	static const char	hex[] = "0123456789abcdef";
 	struct privsep_msg	m;
-	unsigned char		key[IPLIMIT_KEY_LEN];
+	unsigned char		key[PEERLIMIT_KEY_LEN];
 	size_t			i;
 
-	if (iplimit_addr_key(sa, key) == -1)
+	if (peerlimit_key(sa, key) == -1)
 		return 0;
 	memset(&m, 0, sizeof(m));
 	m.type = PS_REKEY;

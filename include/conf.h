@@ -84,7 +84,7 @@ struct conf {
 	unsigned		tls_handshake_timeout;	/* seconds */
 	enum plaintext_auth	plaintext_auth;
 
-	/* Process model and limits (pop3d.c, iplimit.c, proxy.c). */
+	/* Process model and limits (pop3d.c, peerlimit.c, proxy.c). */
 	char			pidfile[PATH_MAX];	/* "" for none */
 	unsigned		shutdown_timeout;	/* seconds, SIGTERM */
 	unsigned		max_sessions_per_ip;	/* 0: no limit */

@@ -17,7 +17,7 @@
 #include "session.h"
 #include "transport.h"
 
-struct iplimit;
+struct peerlimit_sess;
 struct tls_server;
 
 /* What the process model knows about one connection. */
@@ -36,7 +36,7 @@ struct conn_link {
 	 * without a listener; failed logins (peerlimit.c), those the
 	 * listener remembers from this address and those counted here.
 	 */
-	struct iplimit		*lim;
+	struct peerlimit_sess	*lim;
 	int			 lim_slot;
 	unsigned		 fail_penalty;
 	unsigned		 failures;

@@ -280,7 +280,7 @@ _Static_assert(sizeof(off_t) == 8, "build with -D_FILE_OFFSET_BITS=64");
 #define RELAY_GRACE			10
 
 /* At most one "refused" log line per this many seconds (a flood logs once). */
-#define IPLIMIT_LOG_INTERVAL	10
+#define PEERLIMIT_LOG_INTERVAL		10
 
 /*
  * Failed logins per address (peerlimit.c).  A failed login is answered
@@ -297,21 +297,21 @@ _Static_assert(sizeof(off_t) == 8, "build with -D_FILE_OFFSET_BITS=64");
  * is 40 KB, more than the guessers at work on a site at one time; when it
  * is full the address that failed longest ago is forgotten first.
  */
-#define FAILDELAY_ADDRS		1024
+#define PEERLIMIT_FAIL_ADDRS		1024
 
 /*
  * An address's failure count halves every this many seconds: a guesser
  * back after a pause of minutes finds most of its penalty, a user who
  * mistyped three times is at a few seconds again after twenty minutes.
  */
-#define FAILDELAY_HALF_LIFE	600
+#define PEERLIMIT_FAIL_HALF_LIFE	600
 
 /*
  * The count stops growing here: 2^9 s already passes the longest
  * auth_fail_delay_max (300 s), and a cap keeps the time to forget
  * bounded (from 16 to 0 in five half-lives).
  */
-#define FAILDELAY_COUNT_MAX	16
+#define PEERLIMIT_FAIL_COUNT_MAX	16
 
 /*
  * Privilege separation.  The account pre-login processes run as when
