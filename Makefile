@@ -54,8 +54,9 @@ CORE	 = session.o mbox.o uids.o update.o journal.o lock.o transform.o \
 	   peerlimit.o listen.o logindelay.o indexcache.o fileio.o spool.o \
 	   fromline.o privsep.o pwcheck.o sandbox.o recover.o tlskeys.o
 
-UNIT_TESTS = tests/test_session tests/test_mbox tests/test_conf \
-	     tests/test_auth tests/test_base64 tests/test_mboxfeat tests/test_proxy \
+UNIT_TESTS = tests/test_session tests/test_mbox tests/test_transform \
+	     tests/test_lock tests/test_uids tests/test_update tests/test_conf \
+	     tests/test_auth tests/test_base64 tests/test_proxy \
 	     tests/test_privsep tests/test_peerlimit tests/test_scan \
 	     tests/test_tls tests/test_md5 tests/test_spool \
 	     tests/test_fromline tests/test_sandbox

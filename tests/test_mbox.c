@@ -1,14 +1,12 @@
 /*
- * Unit tests for the mbox maildrop: transform_run, the scanner (fixture
- * mailboxes written to a temporary directory, and random ones checked
- * against a simple in-memory reference parser), UIDs, UPDATE and locks.
+ * Unit tests for the mbox maildrop (mbox.c): opening and scanning
+ * (fixture mailboxes written to a temporary directory, and random ones
+ * checked against a simple in-memory reference parser), reading (TOP,
+ * read boundaries, prefetch, a file changed under a reader), the
+ * folder-data message and mboxcl2.
  */
-#include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 
-#include <dirent.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -26,17 +24,13 @@
 #include "mbox_testutil.h"
 #include "conf.h"
 #include "fromline.h"
-#include "log.h"
 #include "maildrop.h"
 #include "mbox.h"
 #include "mbox_int.h"
-#include "transform.h"
-
-static int	fileno_;
+#include "params.h"
 
 /* ------------------------------------------------------------------ */
 /* Helpers */
-
 
 static void
 b_printf(struct bytes *b, const char *fmt, ...)
@@ -50,109 +44,6 @@ b_printf(struct bytes *b, const char *fmt, ...)
 	va_end(ap);
 	assert_true(n >= 0 && (size_t)n < sizeof(tmp));
 	b_add(b, tmp, (size_t)n);
-}
-
-/* A fresh file name in the temporary directory. */
-static char *
-newpath(void)
-{
-	static char	path[128];
-
-	snprintf(path, sizeof(path), "%s/mbox%d", tmpdir, ++fileno_);
-	return path;
-}
-
-static struct bytes
-read_file(const char *path)
-{
-	struct bytes	b = { NULL, 0, 0 };
-	char		buf[65536];
-	ssize_t		n;
-	int		fd;
-
-	fd = open(path, O_RDONLY);
-	assert_true(fd >= 0);
-	b_add(&b, "", 0);
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		b_add(&b, buf, (size_t)n);
-	close(fd);
-	return b;
-}
-
-static char *
-mkfile(const void *p, size_t len)
-{
-	char	*path = newpath();
-
-	write_file(path, p, len);
-	return path;
-}
-
-static void
-test_conf(struct conf *c, enum mbox_format f)
-{
-	conf_defaults(c);
-	c->mbox_format = f;
-	c->lock_timeout = 1;
-}
-
-static struct mbox *
-open_ok(const char *path, enum mbox_format f)
-{
-	struct conf	 c;
-	struct mbox	*m = NULL;
-
-	test_conf(&c, f);
-	assert_int_equal(mbox_open(path, &c, &m), MD_OK);
-	assert_non_null(m);
-	return m;
-}
-
-static int
-open_status(const char *path, const struct conf *c)
-{
-	struct mbox	*m = (struct mbox *)1;
-	int		 st;
-
-	st = mbox_open(path, c, &m);
-	if (st == MD_OK)
-		mbox_ops.close(m);
-	else
-		assert_null(m);
-	return st;
-}
-
-/* Stream message idx through msg_read in reads of cap bytes. */
-static struct bytes
-retr(struct mbox *m, size_t idx, long lines, size_t cap)
-{
-	struct bytes	 b = { NULL, 0, 0 };
-	char		*out = malloc(cap);
-	ssize_t		 n;
-
-	assert_non_null(out);
-	b_add(&b, "", 0);
-	assert_int_equal(mbox_ops.msg_open(m, idx, lines), MD_OK);
-	while ((n = mbox_ops.msg_read(m, out, cap)) > 0) {
-		assert_true((size_t)n <= cap);
-		b_add(&b, out, (size_t)n);
-	}
-	assert_int_equal(n, 0);
-	assert_int_equal(mbox_ops.msg_read(m, out, cap), 0);
-	free(out);
-	return b;
-}
-
-/* Stuffed dots in POP output: one per line that starts with '.'. */
-static size_t
-stuffed(const struct bytes *b)
-{
-	size_t	i, n = 0;
-
-	for (i = 0; i < b->len; i++)
-		if (b->p[i] == '.' && (i == 0 || b->p[i - 1] == '\n'))
-			n++;
-	return n;
 }
 
 /* RETR output is CRLF-clean and as long as the LIST size says. */
@@ -289,7 +180,7 @@ static void
 check_against_ref(const char *path, const char *data, size_t len,
     enum mbox_format f)
 {
-	struct mbox	*m = open_ok(path, f);
+	struct mbox	*m = open_fmt(path, f);
 	struct bytes	*ref, got;
 	size_t		 n, i;
 
@@ -307,202 +198,6 @@ check_against_ref(const char *path, const char *data, size_t len,
 }
 
 /* ------------------------------------------------------------------ */
-/* transform_run (transform.c) */
-
-static struct bytes
-xf_run(const char *in, size_t len, enum mbox_format f, int stuff,
-    long lines, size_t piece, size_t cap)
-{
-	struct transform	 x;
-	struct bytes		 b = { NULL, 0, 0 };
-	char			*out = malloc(cap);
-	size_t			 i = 0, n, used, k;
-
-	assert_non_null(out);
-	b_add(&b, "", 0);
-	transform_init(&x, f, stuff, lines);
-	while (i < len) {
-		k = len - i < piece ? len - i : piece;
-		n = transform_run(&x, in + i, k, out, cap, &used);
-		assert_true(n <= cap);
-		assert_true(used <= k);
-		assert_true(n > 0 || used > 0);
-		b_add(&b, out, n);
-		i += used;
-	}
-	while ((n = transform_end(&x, out, cap)) > 0)
-		b_add(&b, out, n);
-	free(out);
-	return b;
-}
-
-static size_t
-xf_count(const char *in, size_t len, enum mbox_format f, int stuff,
-    long lines)
-{
-	struct transform	x;
-	size_t			used, n;
-
-	transform_init(&x, f, stuff, lines);
-	n = transform_run(&x, in, len, NULL, 0, &used);
-	assert_int_equal(used, len);
-	return n + transform_end(&x, NULL, 0);
-}
-
-/* Every way of feeding in gives want, and counting agrees. */
-static void
-xf_expect(const char *in, enum mbox_format f, int stuff, long lines,
-    const char *want)
-{
-	struct bytes	b;
-	size_t		len = strlen(in), wlen = strlen(want);
-	size_t		pieces[] = { 1, 2, 3, 5, 1000 };
-	size_t		caps[] = { 1, 2, 7, 1000 };
-	size_t		i, j;
-
-	for (i = 0; i < sizeof(pieces) / sizeof(pieces[0]); i++) {
-		for (j = 0; j < sizeof(caps) / sizeof(caps[0]); j++) {
-			b = xf_run(in, len, f, stuff, lines, pieces[i],
-			    caps[j]);
-			if (b.len != wlen || memcmp(b.p, want, wlen) != 0)
-				fail_msg("transform(\"%s\") piece %zu cap %zu "
-				    "gave \"%s\", want \"%s\"", in, pieces[i],
-				    caps[j], b.p, want);
-			free(b.p);
-		}
-	}
-	assert_int_equal(xf_count(in, len, f, stuff, lines), wlen);
-}
-
-static void
-t_transform_lines(void **state)
-{
-	(void)state;
-	xf_expect("", MBOX_MBOXO, 1, -1, "");
-	xf_expect("a\nb\n", MBOX_MBOXO, 1, -1, "a\r\nb\r\n");
-	xf_expect("a\r\nb\r\n", MBOX_MBOXO, 1, -1, "a\r\nb\r\n");
-	xf_expect("a\nb", MBOX_MBOXO, 1, -1, "a\r\nb\r\n");
-	xf_expect("a\rb\n", MBOX_MBOXO, 1, -1, "a\rb\r\n");
-	xf_expect("a\r\r\n", MBOX_MBOXO, 1, -1, "a\r\r\n");
-	xf_expect("\r", MBOX_MBOXO, 1, -1, "\r\r\n");
-	xf_expect("\n\n", MBOX_MBOXO, 1, -1, "\r\n\r\n");
-	xf_expect("x\r", MBOX_MBOXO, 0, -1, "x\r\r\n");
-}
-
-static void
-t_transform_stuff(void **state)
-{
-	(void)state;
-	xf_expect(".\n..\n.a\na.\n", MBOX_MBOXO, 1, -1,
-	    "..\r\n...\r\n..a\r\na.\r\n");
-	xf_expect(".\n..\n.a\na.\n", MBOX_MBOXO, 0, -1, ".\r\n..\r\n.a\r\na.\r\n");
-	xf_expect(".", MBOX_MBOXO, 1, -1, "..\r\n");
-	xf_expect(".\r\n", MBOX_MBOXRD, 1, -1, "..\r\n");
-	xf_expect(">.\n", MBOX_MBOXRD, 1, -1, ">.\r\n");
-}
-
-static void
-t_transform_from(void **state)
-{
-	const char	*in = ">From a\n>>From b\n>>>From c\n> From d\n>Fro\n"
-	    ">From\n>\n>>\nFrom e\n>Fromage\nx>From f\n>From ";
-
-	(void)state;
-	xf_expect(in, MBOX_MBOXO, 1, -1,
-	    ">From a\r\n>>From b\r\n>>>From c\r\n> From d\r\n>Fro\r\n"
-	    ">From\r\n>\r\n>>\r\nFrom e\r\n>Fromage\r\nx>From f\r\n>From \r\n");
-	xf_expect(in, MBOX_MBOXRD, 1, -1,
-	    "From a\r\n>From b\r\n>>From c\r\n> From d\r\n>Fro\r\n"
-	    ">From\r\n>\r\n>>\r\nFrom e\r\n>Fromage\r\nx>From f\r\nFrom \r\n");
-	xf_expect(">From a\r\n>>>", MBOX_MBOXRD, 1, -1, "From a\r\n>>>\r\n");
-	xf_expect(">>From x\r\n", MBOX_MBOXRD, 1, -1, ">From x\r\n");
-}
-
-static void
-t_transform_long_gt_run(void **state)
-{
-	struct bytes	in = { NULL, 0, 0 }, want = { NULL, 0, 0 };
-	int		i;
-
-	(void)state;
-	for (i = 0; i < 300; i++)
-		b_str(&in, ">");
-	b_str(&want, in.p + 1);
-	b_str(&in, "From x\n");
-	b_str(&want, "From x\r\n");
-	for (i = 0; i < 300; i++)
-		b_str(&in, ">");
-	b_str(&want, in.p + in.len - 300);
-	b_str(&in, "Frog\n");
-	b_str(&want, "Frog\r\n");
-	xf_expect(in.p, MBOX_MBOXRD, 1, -1, want.p);
-	free(in.p);
-	free(want.p);
-}
-
-static void
-t_transform_top(void **state)
-{
-	const char	*m = "A: 1\nB: 2\n\nl1\nl2\n.l3\nl4";
-
-	(void)state;
-	xf_expect(m, MBOX_MBOXO, 1, 0, "A: 1\r\nB: 2\r\n\r\n");
-	xf_expect(m, MBOX_MBOXO, 1, 1, "A: 1\r\nB: 2\r\n\r\nl1\r\n");
-	xf_expect(m, MBOX_MBOXO, 1, 3,
-	    "A: 1\r\nB: 2\r\n\r\nl1\r\nl2\r\n..l3\r\n");
-	xf_expect(m, MBOX_MBOXO, 1, 4,
-	    "A: 1\r\nB: 2\r\n\r\nl1\r\nl2\r\n..l3\r\nl4\r\n");
-	xf_expect(m, MBOX_MBOXO, 1, 1000,
-	    "A: 1\r\nB: 2\r\n\r\nl1\r\nl2\r\n..l3\r\nl4\r\n");
-	/* no header/body separator: all of it is header */
-	xf_expect("A: 1\nB: 2\n", MBOX_MBOXO, 1, 0, "A: 1\r\nB: 2\r\n");
-	xf_expect("A: 1\r\n\r\nb\r\n", MBOX_MBOXO, 1, 0, "A: 1\r\n\r\n");
-	xf_expect("\nbody\n", MBOX_MBOXO, 1, 0, "\r\n");
-	xf_expect("\nbody\nmore\n", MBOX_MBOXO, 1, 1, "\r\nbody\r\n");
-	xf_expect("A: 1\r\n\r\n", MBOX_MBOXO, 1, 0, "A: 1\r\n\r\n");
-}
-
-/* Random bytes from a small alphabet that hits every special case. */
-static void
-t_transform_random(void **state)
-{
-	static const char	*atoms[] = { "\n", "\r", "\r\n", ">", "From ",
-	    ".", "x", "From", ">>", "\0" };
-	struct bytes		 in, whole, bytewise;
-	unsigned		 seed = 1;
-	size_t			 k, c;
-	int			 round, f, stuff;
-	long			 lines;
-
-	(void)state;
-	for (round = 0; round < 400; round++) {
-		memset(&in, 0, sizeof(in));
-		b_add(&in, "", 0);
-		k = (size_t)rand_r(&seed) % 60;
-		while (k-- > 0) {
-			c = (size_t)rand_r(&seed) % 10;
-			b_add(&in, atoms[c], c == 9 ? 1 : strlen(atoms[c]));
-		}
-		f = round % 2 ? MBOX_MBOXRD : MBOX_MBOXO;
-		stuff = round % 3 != 0;
-		lines = round % 5 == 0 ? (long)(rand_r(&seed) % 4) : -1;
-		whole = xf_run(in.p, in.len, f, stuff, lines, in.len + 1,
-		    in.len * 3 + 8);
-		bytewise = xf_run(in.p, in.len, f, stuff, lines, 1, 1);
-		assert_int_equal(whole.len, bytewise.len);
-		assert_memory_equal(whole.p, bytewise.p, whole.len);
-		assert_int_equal(xf_count(in.p, in.len, f, stuff, lines),
-		    whole.len);
-		if (lines < 0 && stuff)
-			assert_int_equal(xf_count(in.p, in.len, f, 0, -1),
-			    whole.len - stuffed(&whole));
-		free(in.p);
-		free(whole.p);
-		free(bytewise.p);
-	}
-}
-
-/* ------------------------------------------------------------------ */
 /* Fixtures */
 
 struct fixture {
@@ -513,9 +208,6 @@ struct fixture {
 	size_t		 nmsgs;
 	const char	*msgs[4];	/* RETR bytes, stuffed */
 };
-
-#define FROM1	"From alice@example.org Mon Jan  1 00:00:00 2024"
-#define FROM2	"From bob@example.org Tue Jan  2 00:00:00 2024"
 
 static const struct fixture fixtures[] = {
 	{ "two messages",
@@ -600,8 +292,8 @@ t_fixtures(void **state)
 	for (i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++) {
 		fx = &fixtures[i];
 		len = fx->len != 0 ? fx->len : strlen(fx->data);
-		path = mkfile(fx->data, len);
-		m = open_ok(path, fx->format);
+		path = mkfile_len(fx->data, len);
+		m = open_fmt(path, fx->format);
 		if (mbox_ops.count(m) != fx->nmsgs)
 			fail_msg("%s: %zu messages, want %zu", fx->name,
 			    mbox_ops.count(m), fx->nmsgs);
@@ -630,7 +322,7 @@ t_nul(void **state)
 	struct bytes		 got;
 
 	(void)state;
-	m = open_ok(mkfile(data, sizeof(data) - 1), MBOX_MBOXO);
+	m = open_ok(mkfile_len(data, sizeof(data) - 1));
 	assert_int_equal(mbox_ops.count(m), 1);
 	got = retr(m, 0, -1, 4096);
 	assert_int_equal(got.len, sizeof(want) - 1);
@@ -647,12 +339,12 @@ t_empty_and_missing(void **state)
 	unsigned char	 del[1] = { 1 };
 
 	(void)state;
-	m = open_ok(mkfile("", 0), MBOX_MBOXO);
+	m = open_ok(mkfile(""));
 	assert_int_equal(mbox_ops.count(m), 0);
 	assert_int_equal(mbox_ops.update(m, del), MD_OK);
 	mbox_ops.close(m);
 
-	m = open_ok(newpath(), MBOX_MBOXO);
+	m = open_ok(newpath());
 	assert_int_equal(mbox_ops.count(m), 0);
 	assert_int_equal(mbox_ops.update(m, del), MD_OK);
 	mbox_ops.close(m);
@@ -668,9 +360,9 @@ t_corrupt(void **state)
 	size_t			 i;
 
 	(void)state;
-	test_conf(&c, MBOX_MBOXO);
+	conf_for(&c, MBOX_MBOXO);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(open_status(mkfile(bad[i], strlen(bad[i])),
+		assert_int_equal(open_status(mkfile(bad[i]),
 		    &c), MD_PERM);
 	/* a directory is no mailbox either */
 	assert_int_equal(open_status(tmpdir, &c), MD_PERM);
@@ -685,7 +377,7 @@ t_top(void **state)
 	struct bytes		 b;
 
 	(void)state;
-	m = open_ok(mkfile(data, sizeof(data) - 1), MBOX_MBOXO);
+	m = open_ok(mkfile_len(data, sizeof(data) - 1));
 	assert_int_equal(mbox_ops.count(m), 3);
 	b = retr(m, 0, 0, 5);
 	assert_string_equal(b.p, "A: 1\r\nB: 2\r\n\r\n");
@@ -768,7 +460,7 @@ t_random_mailboxes(void **state)
 		/* sometimes the last line without a newline */
 		if (round % 3 == 0 && b.len > 0 && b.p[b.len - 1] == '\n')
 			b.len--;
-		check_against_ref(mkfile(b.p, b.len), b.p, b.len,
+		check_against_ref(mkfile_len(b.p, b.len), b.p, b.len,
 		    round % 5 == 0 ? MBOX_MBOXRD : MBOX_MBOXO);
 		free(b.p);
 	}
@@ -793,7 +485,7 @@ t_read_boundaries(void **state)
 	size_t		 k, fill;
 
 	(void)state;
-	m = open_ok(mkfile(TAIL, strlen(TAIL)), MBOX_MBOXO);
+	m = open_ok(mkfile(TAIL));
 	memcpy(want, mbox_ops.uid(m, 0), sizeof(want));
 	mbox_ops.close(m);
 	for (k = 0; k <= strlen(TAIL); k++) {
@@ -811,9 +503,9 @@ t_read_boundaries(void **state)
 		b_str(&b, "\n\n");
 		assert_int_equal(b.len, MBOX_READ_CHUNK - k);
 		b_str(&b, TAIL);
-		path = mkfile(b.p, b.len);
+		path = mkfile_len(b.p, b.len);
 		check_against_ref(path, b.p, b.len, MBOX_MBOXO);
-		m = open_ok(path, MBOX_MBOXO);
+		m = open_ok(path);
 		assert_int_equal(mbox_ops.count(m), 2);
 		assert_string_equal(mbox_ops.uid(m, 1), want);
 		mbox_ops.close(m);
@@ -823,119 +515,7 @@ t_read_boundaries(void **state)
 }
 
 /* ------------------------------------------------------------------ */
-/* UIDs */
-
-static int
-uid_ok(const char *u)
-{
-	size_t	i;
-
-	for (i = 0; u[i] != '\0'; i++)
-		if (!((u[i] >= '0' && u[i] <= '9') ||
-		    (u[i] >= 'a' && u[i] <= 'f')))
-			return 0;
-	return i == 24;
-}
-
-/* The UIDs of every message, as one malloc'd array of 25-byte strings. */
-static char *
-uids(const char *path, size_t *n)
-{
-	struct mbox	*m = open_ok(path, MBOX_MBOXO);
-	char		*v;
-	size_t		 i;
-
-	*n = mbox_ops.count(m);
-	v = calloc(*n + 1, 25);
-	assert_non_null(v);
-	for (i = 0; i < *n; i++) {
-		assert_true(uid_ok(mbox_ops.uid(m, i)));
-		memcpy(v + 25 * i, mbox_ops.uid(m, i), 25);
-	}
-	mbox_ops.close(m);
-	return v;
-}
-
-static int
-cmp_uid(const void *a, const void *b)
-{
-	return strcmp(a, b);
-}
-
-static void
-assert_unique(char *v, size_t n)
-{
-	size_t	i;
-
-	qsort(v, n, 25, cmp_uid);
-	for (i = 1; i < n; i++)
-		assert_string_not_equal(v + 25 * (i - 1), v + 25 * i);
-}
-
-#define MSG_A	FROM1 "\nSubject: a\nMessage-ID: <1@x>\n\nhello\n\n"
-#define MSG_A_STATUS	FROM1 "\nSubject: a\nStatus: RO\nX-Status: A\n" \
-	"X-UID: 17\n  continued\nX-Keywords: $x\nMessage-ID: <1@x>\n\nhello\n\n"
-/* header lines ended by CRLF, the same body */
-#define MSG_A_CRLF	FROM1 "\r\nSubject: a\r\nMessage-ID: <1@x>\r\n\r\n" \
-	"hello\n\n"
-#define MSG_B	FROM2 "\nSubject: b\n\nhello\n\n"
-
-static void
-t_uid_basic(void **state)
-{
-	static const char	data[] = MSG_A MSG_B MSG_A MSG_A MSG_B;
-	const char		*path;
-	char			*u1, *u2, *u3;
-	size_t			 n, n2;
-
-	(void)state;
-	path = mkfile(data, sizeof(data) - 1);
-	u1 = uids(path, &n);
-	assert_int_equal(n, 5);
-	u2 = uids(path, &n2);
-	assert_int_equal(n2, 5);
-	/* stable across opens */
-	assert_memory_equal(u1, u2, 25 * n);
-	/* adding to the file keeps the earlier UIDs */
-	write_file(path, MSG_A MSG_B MSG_A MSG_A MSG_B MSG_A,
-	    sizeof(MSG_A MSG_B MSG_A MSG_A MSG_B MSG_A) - 1);
-	u3 = uids(path, &n2);
-	assert_int_equal(n2, 6);
-	assert_memory_equal(u1, u3, 25 * n);
-	/* identical messages still get distinct UIDs */
-	assert_unique(u3, n2);
-	free(u1);
-	free(u2);
-	free(u3);
-}
-
-static void
-t_uid_volatile_headers(void **state)
-{
-	char	*a, *b, *c, *d;
-	size_t	 n;
-
-	(void)state;
-	a = uids(mkfile(MSG_A MSG_B, sizeof(MSG_A MSG_B) - 1), &n);
-	assert_int_equal(n, 2);
-	b = uids(mkfile(MSG_A_STATUS MSG_B, sizeof(MSG_A_STATUS MSG_B) - 1),
-	    &n);
-	assert_int_equal(n, 2);
-	assert_memory_equal(a, b, 50);
-	/* nor does the header's line-end style */
-	c = uids(mkfile(MSG_A_CRLF MSG_B, sizeof(MSG_A_CRLF MSG_B) - 1), &n);
-	assert_memory_equal(a, c, 50);
-	/* but a different body length does */
-	d = uids(mkfile(FROM1 "\nSubject: a\nMessage-ID: <1@x>\n\nhello!\n\n"
-	    MSG_B, sizeof(FROM1 "\nSubject: a\nMessage-ID: <1@x>\n\nhello!\n\n"
-	    MSG_B) - 1), &n);
-	assert_memory_not_equal(a, d, 25);
-	assert_memory_equal(a + 25, d + 25, 25);
-	free(a);
-	free(b);
-	free(c);
-	free(d);
-}
+/* A big mailbox */
 
 static void
 t_big_mailbox(void **state)
@@ -958,9 +538,9 @@ t_big_mailbox(void **state)
 			    "2024\nSubject: twin\n\nsame\n");
 		b_str(&b, "\n");
 	}
-	path = mkfile(b.p, b.len);
+	path = mkfile_len(b.p, b.len);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	m = open_ok(path, MBOX_MBOXO);
+	m = open_ok(path);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	assert_int_equal(mbox_ops.count(m), 10100);
 	assert_true(t1.tv_sec - t0.tv_sec < 5);
@@ -968,7 +548,7 @@ t_big_mailbox(void **state)
 	    "\r\nbody 8\r\n"));
 	check_sizes(m);
 	mbox_ops.close(m);
-	u = uids(path, &n);
+	u = hashed_uids(path, &n);
 	assert_int_equal(n, 10100);
 	assert_unique(u, n);
 	free(u);
@@ -976,197 +556,7 @@ t_big_mailbox(void **state)
 }
 
 /* ------------------------------------------------------------------ */
-/* UPDATE */
-
-#define M1	FROM1 "\nSubject: 1\n\none\n\n"
-#define M2	FROM2 "\nSubject: 2\n\ntwo\n>From x\n\n"
-#define M3	FROM1 "\nSubject: 3\n\nthree\n\n"
-#define M4	FROM2 "\nSubject: 4\n\nfour"
-
-static void
-update_case(const char *data, const unsigned char *del, const char *want)
-{
-	const char	*path = mkfile(data, strlen(data));
-	struct mbox	*m = open_ok(path, MBOX_MBOXO);
-	struct bytes	 got;
-
-	assert_int_equal(mbox_ops.update(m, del), MD_OK);
-	mbox_ops.close(m);
-	got = read_file(path);
-	assert_string_equal(got.p, want);
-	assert_int_equal(got.len, strlen(want));
-	free(got.p);
-}
-
-static void
-t_update_delete(void **state)
-{
-	static const unsigned char	d1[] = { 0, 1, 0, 0 };
-	static const unsigned char	d2[] = { 1, 0, 1, 0 };
-	static const unsigned char	d3[] = { 0, 0, 0, 1 };
-	static const unsigned char	d4[] = { 1, 1, 1, 1 };
-	static const unsigned char	d5[] = { 1, 0, 0, 0 };
-
-	(void)state;
-	update_case(M1 M2 M3 M4, d1, M1 M3 M4);
-	update_case(M1 M2 M3 M4, d2, M2 M4);
-	update_case(M1 M2 M3 M4, d3, M1 M2 M3);
-	update_case(M1 M2 M3 M4, d4, "");
-	update_case(M1 M2 M3 M4, d5, M2 M3 M4);
-}
-
-static void
-append(const char *path, const char *s)
-{
-	int	fd = open(path, O_WRONLY | O_APPEND);
-
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, s, strlen(s)), (ssize_t)strlen(s));
-	close(fd);
-}
-
-static void
-t_update_appended(void **state)
-{
-	static const unsigned char	del[] = { 1, 0, 1 };
-	const char			*path = mkfile(M1 M2 M3, strlen(M1 M2 M3));
-	struct mbox			*m = open_ok(path, MBOX_MBOXO);
-	struct bytes			 got;
-
-	(void)state;
-	append(path, M4);
-	assert_int_equal(mbox_ops.update(m, del), MD_OK);
-	mbox_ops.close(m);
-	got = read_file(path);
-	assert_string_equal(got.p, M2 M4);
-	free(got.p);
-}
-
-/* Fixed-format alerts: every one exactly as long as the others. */
-#define ALERT(n) "From monitor@example.org Mon Jan  1 00:00:0" #n " 2024\n" \
-	"Subject: alert " #n "\n\ndisk " #n " is full\n\n"
-
-/*
- * Another program expunges the first message in place (mutt's sync:
- * rewrite from the first change, truncate) and mail of the same length
- * arrives: every later message now sits where the one before it was,
- * From_ lines and all.  UPDATE must not take the offsets' word for it:
- * the client's DELE 2 (or RETR 1-3 with expire 0) would remove messages
- * it never saw.  Nothing is removed.
- */
-static void
-t_update_shifted(void **state)
-{
-	static const unsigned char	 dele2[] = { 0, 1, 0 };
-	static const unsigned char	 all[] = { 1, 1, 1 };
-	static const char		 after[] = ALERT(2) ALERT(3) ALERT(4)
-					    ALERT(5);
-	const unsigned char		*del[] = { dele2, all };
-	const char			*path;
-	struct mbox			*m;
-	struct bytes			 got;
-	size_t				 i;
-
-	(void)state;
-	for (i = 0; i < 2; i++) {
-		path = mkfile(ALERT(1) ALERT(2) ALERT(3),
-		    strlen(ALERT(1) ALERT(2) ALERT(3)));
-		m = open_ok(path, MBOX_MBOXO);
-		write_file(path, after, strlen(after));
-		assert_int_equal(mbox_ops.update(m, del[i]), MD_CHANGED);
-		mbox_ops.close(m);
-		got = read_file(path);
-		assert_string_equal(got.p, after);
-		free(got.p);
-	}
-}
-
-/*
- * UPDATE skips rereading the messages it removes only when the file has
- * not been written since the open: its ctime says so, which a program
- * can't set back as it can the mtime.  A same-length rewrite of a body
- * with the mtime restored must still be caught.
- */
-static void
-t_update_untouched(void **state)
-{
-	static const unsigned char	 dele2[] = { 0, 1, 0 };
-	static const char		 mb[] = ALERT(1) ALERT(2) ALERT(3);
-	const struct timespec		 tick = { 0, 30 * 1000 * 1000 };
-	struct timespec			 times[2];
-	struct stat			 st;
-	const char			*path, *digit;
-	struct mbox			*m;
-	struct bytes			 got;
-	int				 fd;
-
-	(void)state;
-	path = mkfile(mb, strlen(mb));
-	/* let the file's ctime fall a clock tick behind the open */
-	nanosleep(&tick, NULL);
-	m = open_ok(path, MBOX_MBOXO);
-	assert_int_equal(mbox_untouched(m), 1);
-	/* "disk 2 is full" becomes "disk 7 is full", mtime put back */
-	digit = strstr(mb, "disk 2") + 5;
-	assert_int_not_equal((fd = open(path, O_RDWR)), -1);
-	assert_int_equal(fstat(fd, &st), 0);
-	assert_int_equal(pwrite(fd, "7", 1, digit - mb), 1);
-	times[0] = st.st_atim;
-	times[1] = st.st_mtim;
-	assert_int_equal(futimens(fd, times), 0);
-	close(fd);
-	assert_int_equal(mbox_untouched(m), 0);
-	assert_int_equal(mbox_ops.update(m, dele2), MD_CHANGED);
-	mbox_ops.close(m);
-	got = read_file(path);
-	assert_int_equal(got.len, strlen(mb));
-	assert_memory_equal(got.p, mb, (size_t)(digit - mb));
-	assert_int_equal(got.p[digit - mb], '7');
-	free(got.p);
-}
-
-static void
-t_update_changed(void **state)
-{
-	static const unsigned char	 del[] = { 1, 0, 0 };
-	static const char		*rewrites[] = {
-	    M1 M3,			/* shrank */
-	    "X" M2 M3 M1,		/* no From_ where a message was */
-	    M1 M2 M3 "garbage\n",	/* appended text that is no message */
-	};
-	const char			*path;
-	struct mbox			*m;
-	struct bytes			 got;
-	char				 other[PATH_MAX];
-	size_t				 i;
-
-	(void)state;
-	for (i = 0; i < sizeof(rewrites) / sizeof(rewrites[0]); i++) {
-		path = mkfile(M1 M2 M3, strlen(M1 M2 M3));
-		m = open_ok(path, MBOX_MBOXO);
-		/* rewrite in place, as a local mail reader might */
-		write_file(path, rewrites[i], strlen(rewrites[i]));
-		assert_int_equal(mbox_ops.update(m, del), MD_CHANGED);
-		mbox_ops.close(m);
-		got = read_file(path);
-		assert_string_equal(got.p, rewrites[i]);
-		free(got.p);
-		snprintf(other, sizeof(other), "%s.lock", path);
-		assert_int_equal(access(other, F_OK), -1);
-	}
-	/* replaced by rename: a different inode */
-	path = mkfile(M1 M2 M3, strlen(M1 M2 M3));
-	m = open_ok(path, MBOX_MBOXO);
-	snprintf(other, sizeof(other), "%s.new", path);
-	write_file(other, M1 M2 M3, strlen(M1 M2 M3));
-	assert_int_equal(rename(other, path), 0);
-	assert_int_equal(mbox_ops.msg_open(m, 0, -1), MD_CHANGED);
-	assert_int_equal(mbox_ops.update(m, del), MD_CHANGED);
-	mbox_ops.close(m);
-	got = read_file(path);
-	assert_string_equal(got.p, M1 M2 M3);
-	free(got.p);
-}
+/* Reading a file that changes */
 
 /*
  * The prefetch hint reads ahead but serves nothing from it: a body changed
@@ -1191,9 +581,9 @@ t_prefetch(void **state)
 
 	(void)state;
 	assert_int_equal(strlen(before), strlen(after));
-	path = mkfile(before, strlen(before));
+	path = mkfile(before);
 	assert_int_equal(stat(path, &st), 0);
-	m = open_ok(path, MBOX_MBOXO);
+	m = open_ok(path);
 	got = retr(m, 0, -1, 4096);
 	free(got.p);
 	mbox_ops.prefetch(m, 1);
@@ -1226,34 +616,10 @@ t_prefetch(void **state)
 }
 
 static void
-t_update_nothing(void **state)
-{
-	static const unsigned char	 del[] = { 0, 0, 0 };
-	struct timespec			 old[2] = { { 1000000, 0 },
-	    { 1000000, 0 } };
-	const char			*path = mkfile(M1 M2 M3,
-	    strlen(M1 M2 M3));
-	struct mbox			*m;
-	struct stat			 st;
-	struct bytes			 got;
-
-	(void)state;
-	assert_int_equal(utimensat(AT_FDCWD, path, old, 0), 0);
-	m = open_ok(path, MBOX_MBOXO);
-	assert_int_equal(mbox_ops.update(m, del), MD_OK);
-	mbox_ops.close(m);
-	assert_int_equal(stat(path, &st), 0);
-	assert_int_equal(st.st_mtime, 1000000);
-	got = read_file(path);
-	assert_string_equal(got.p, M1 M2 M3);
-	free(got.p);
-}
-
-static void
 t_msg_open_after_shrink(void **state)
 {
-	const char	*path = mkfile(M1 M2 M3, strlen(M1 M2 M3));
-	struct mbox	*m = open_ok(path, MBOX_MBOXO);
+	const char	*path = mkfile(M1 M2 M3);
+	struct mbox	*m = open_ok(path);
 
 	(void)state;
 	assert_int_equal(truncate(path, 10), 0);
@@ -1262,224 +628,254 @@ t_msg_open_after_shrink(void **state)
 }
 
 /* ------------------------------------------------------------------ */
-/* Locks */
+/* The folder-data message */
+
+#define FOLDER_DATA	FROM1 "\nDate: Mon, 1 Jan 2024 00:00:00 +0000\n" \
+	"Subject: DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA\n" \
+	"X-IMAP: 1700000000 0000000003\nStatus: RO\n\n" \
+	"This text is part of the internal format of your mail folder.\n\n"
 
 static void
-t_session_lock(void **state)
+t_folder_data(void **state)
 {
-	const char	*path = mkfile(M1, strlen(M1));
-	struct mbox	*m, *m2;
-	struct conf	 c;
-
-	(void)state;
-	test_conf(&c, MBOX_MBOXO);
-	m = open_ok(path, MBOX_MBOXO);
-	assert_int_equal(mbox_open(path, &c, &m2), MD_INUSE);
-	assert_null(m2);
-	mbox_ops.close(m);
-	m = open_ok(path, MBOX_MBOXO);
-	mbox_ops.close(m);
-}
-
-static void
-t_no_lock_left(void **state)
-{
-	static const unsigned char	 del[] = { 1, 0 };
-	const char			*path = mkfile(M1 M2, strlen(M1 M2));
+	static const unsigned char	del[] = { 1, 0 };
+	const char			*path = mkfile(FOLDER_DATA MSG_B MSG_C);
+	char				*u, *u2;
+	size_t				 n;
 	struct mbox			*m;
-	char				 lock[PATH_MAX];
 
 	(void)state;
-	snprintf(lock, sizeof(lock), "%s.lock", path);
-	m = open_ok(path, MBOX_MBOXO);
-	assert_int_equal(access(lock, F_OK), -1);
-	assert_int_equal(mbox_ops.update(m, del), MD_OK);
-	assert_int_equal(access(lock, F_OK), -1);
+	m = open_ok(path);
+	assert_int_equal(mbox_ops.count(m), 2);
+	assert_string_equal(retr_text(m, 0), "Subject: b\r\n\r\nhello b\r\n");
 	mbox_ops.close(m);
-	assert_int_equal(access(lock, F_OK), -1);
-	/* and no temporary link file either */
-	{
-		DIR		*d = opendir(tmpdir);
-		struct dirent	*e;
-
-		assert_non_null(d);
-		while ((e = readdir(d)) != NULL)
-			assert_null(strstr(e->d_name, ".lk"));
-		closedir(d);
-	}
-}
-
-static void
-t_dotlock(void **state)
-{
-	const char	*path = mkfile(M1, strlen(M1));
-	char		 lock[PATH_MAX];
-	struct timespec	 old[2] = { { 0, 0 }, { 0, 0 } };
-	struct timespec	 t0, t1;
-	struct conf	 c;
-
-	(void)state;
-	snprintf(lock, sizeof(lock), "%s.lock", path);
-	test_conf(&c, MBOX_MBOXO);
-	/* a fresh dotlock: wait lock_timeout, then [SYS/TEMP] */
-	write_file(lock, "1\n", 2);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	assert_int_equal(open_status(path, &c), MD_TEMP);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	assert_true(t1.tv_sec - t0.tv_sec >= 1 && t1.tv_sec - t0.tv_sec < 4);
-	assert_int_equal(access(lock, F_OK), 0);
-	/* only fcntl configured: the dotlock is not looked at */
-	c.mbox_locks[0] = LOCK_FCNTL;
-	c.nlocks = 1;
-	assert_int_equal(open_status(path, &c), MD_OK);
-	/* a stale one is broken */
-	test_conf(&c, MBOX_MBOXO);
-	old[0].tv_sec = old[1].tv_sec = time(NULL) - DOTLOCK_STALE_AGE - 10;
-	assert_int_equal(utimensat(AT_FDCWD, lock, old, 0), 0);
-	assert_int_equal(open_status(path, &c), MD_OK);
-	assert_int_equal(access(lock, F_OK), -1);
+	/* same UIDs as without it */
+	u = uids(path, MBOX_MBOXO, &n);
+	u2 = uids(mkfile(MSG_B MSG_C), MBOX_MBOXO, &n);
+	assert_memory_equal(u, u2, 2 * UIDLEN);
+	/* never deleted: UPDATE keeps it in place */
+	update_ok(path, del);
+	assert_string_equal(read_text(path), FOLDER_DATA MSG_C);
+	free(u);
+	free(u2);
+	/* not first, or without X-IMAP: an ordinary message */
+	m = open_ok(mkfile(MSG_B FOLDER_DATA));
+	assert_int_equal(mbox_ops.count(m), 2);
+	mbox_ops.close(m);
+	m = open_ok(mkfile(FROM1 "\nSubject: DON'T DELETE THIS MESSAGE -- "
+	    "FOLDER INTERNAL DATA\n\nx\n\n" MSG_B));
+	assert_int_equal(mbox_ops.count(m), 2);
+	mbox_ops.close(m);
+	/* a subject that only starts the same */
+	m = open_ok(mkfile(FROM1 "\nSubject: DON'T DELETE THIS MESSAGE -- "
+	    "FOLDER INTERNAL DATA!\nX-IMAP: 1 2\n\nx\n\n" MSG_B));
+	assert_int_equal(mbox_ops.count(m), 2);
+	mbox_ops.close(m);
 }
 
 /*
- * A dotlock whose process is gone (a session or an MDA killed holding
- * it) is broken at once, not after DOTLOCK_STALE_AGE; one whose process
- * lives is waited for.
+ * A delivered message that only looks like the folder-data message is
+ * served while it is not first, and stays served when an UPDATE makes it
+ * first: the sidecar remembers it.  Deleting it drops that note.
  */
-static void
-t_dotlock_dead_owner(void **state)
-{
-	const char	*path = mkfile(M1, strlen(M1));
-	char		 lock[PATH_MAX], pid[32];
-	struct conf	 c;
-	pid_t		 dead;
-	int		 st;
-
-	(void)state;
-	snprintf(lock, sizeof(lock), "%s.lock", path);
-	test_conf(&c, MBOX_MBOXO);
-	if ((dead = fork()) == 0)
-		_exit(0);
-	assert_int_equal(waitpid(dead, &st, 0), dead);
-	snprintf(pid, sizeof(pid), "%ld\n", (long)dead);
-	write_file(lock, pid, strlen(pid));
-	c.lock_timeout = 30;
-	assert_int_equal(open_status(path, &c), MD_OK);
-	assert_int_equal(access(lock, F_OK), -1);
-	/* alive: a lock like any other */
-	snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-	write_file(lock, pid, strlen(pid));
-	c.lock_timeout = 1;
-	assert_int_equal(open_status(path, &c), MD_TEMP);
-	assert_int_equal(access(lock, F_OK), 0);
-	assert_int_equal(unlink(lock), 0);
-}
+#define LOOKALIKE	FROM2 "\nSubject: DON'T DELETE THIS MESSAGE -- " \
+	"FOLDER INTERNAL DATA\nX-IMAP: 1 2\n\nsent by anyone\n\n"
 
 static void
-t_fcntl_held(void **state)
+t_folder_data_promoted(void **state)
 {
-	const char	*path = mkfile(M1, strlen(M1));
-	struct flock	 fl;
-	struct timespec	 t0, t1;
-	struct conf	 c;
-	pid_t		 pid;
-	int		 ready[2], hold[2], fd, st;
-	char		 ch;
+	static const unsigned char	del_b[] = { 1, 0, 0 };
+	static const unsigned char	del_c[] = { 0, 1 };
+	static const unsigned char	del_look[] = { 1, 0 };
+	const char			*path = mkfile(MSG_B LOOKALIKE MSG_C);
+	char				 side[PATH_MAX];
+	char				 keep[PATH_MAX + 8];
+	struct mbox			*m;
+	size_t				 n;
+	char				*u0, *u1;
 
 	(void)state;
-	assert_int_equal(pipe(ready), 0);
-	assert_int_equal(pipe(hold), 0);
-	if ((pid = fork()) == 0) {
-		close(ready[0]);
-		close(hold[1]);
-		memset(&fl, 0, sizeof(fl));
-		fl.l_type = F_WRLCK;
-		fl.l_whence = SEEK_SET;
-		fd = open(path, O_RDWR);
-		if (fd == -1 || fcntl(fd, F_SETLK, &fl) == -1)
-			_exit(1);
-		(void)write(ready[1], "x", 1);
-		/* hold the lock until the parent closes its end */
-		(void)read(hold[0], &ch, 1);
-		_exit(0);
-	}
-	assert_true(pid > 0);
-	close(ready[1]);
-	close(hold[0]);
-	assert_int_equal(read(ready[0], &ch, 1), 1);
-	test_conf(&c, MBOX_MBOXO);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	assert_int_equal(open_status(path, &c), MD_TEMP);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	assert_true(t1.tv_sec - t0.tv_sec >= 1 && t1.tv_sec - t0.tv_sec < 4);
-	close(hold[1]);
-	close(ready[0]);
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	/* the lock went with the child: open works again */
-	assert_int_equal(open_status(path, &c), MD_OK);
-}
-
-/* As an unprivileged user in a directory it cannot write: [SYS/TEMP]. */
-static void
-t_dotlock_dir_not_writable(void **state)
-{
-	char		 dir[128], path[PATH_MAX];
-	struct conf	 c;
-	pid_t		 pid;
-	int		 st;
-
-	(void)state;
-	snprintf(dir, sizeof(dir), "%s/ro", tmpdir);
-	assert_int_equal(chmod(tmpdir, 0711), 0);
-	assert_int_equal(mkdir(dir, 0755), 0);
-	snprintf(path, sizeof(path), "%s/mbox", dir);
-	write_file(path, M1, strlen(M1));
-	test_conf(&c, MBOX_MBOXO);
-	if ((pid = fork()) == 0) {
-		if (geteuid() == 0) {
-			if (chown(path, 65534, 65534) == -1 ||
-			    setgid(65534) == -1 || setuid(65534) == -1)
-				_exit(2);
-		} else if (chmod(dir, 0555) == -1)
-			_exit(2);
-		_exit(open_status(path, &c) == MD_TEMP ? 0 : 1);
-	}
-	assert_true(pid > 0);
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	chmod(dir, 0755);
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
-	unlink(path);
-	rmdir(dir);
+	sibling(path, ".pop3d-uids", side);
+	u0 = uids(path, MBOX_MBOXO, &n);
+	assert_int_equal(n, 3);
+	update_ok(path, del_b);
+	assert_string_equal(read_text(path), LOOKALIKE MSG_C);
+	assert_non_null(strstr(read_text(side), "\nshown "));
+	m = open_ok(path);
+	assert_int_equal(mbox_ops.count(m), 2);
+	assert_string_equal(retr_text(m, 0), "Subject: DON'T DELETE THIS "
+	    "MESSAGE -- FOLDER INTERNAL DATA\r\nX-IMAP: 1 2\r\n\r\n"
+	    "sent by anyone\r\n");
+	mbox_ops.close(m);
+	u1 = uids(path, MBOX_MBOXO, &n);
+	assert_memory_equal(u1, u0 + UIDLEN, 2 * UIDLEN);
+	/* it stays first: still shown */
+	update_ok(path, del_c);
+	m = open_ok(path);
+	assert_int_equal(mbox_ops.count(m), 1);
+	mbox_ops.close(m);
+	/* without the note it would be hidden: the note is what works */
+	append(path, MSG_B);
+	snprintf(keep, sizeof(keep), "%s.saved", side);
+	assert_int_equal(rename(side, keep), 0);
+	free(u1);
+	u1 = uids(path, MBOX_MBOXO, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(rename(keep, side), 0);
+	free(u1);
+	u1 = uids(path, MBOX_MBOXO, &n);
+	assert_int_equal(n, 2);
+	/* deleted at last: the note goes with it */
+	update_ok(path, del_look);
+	assert_null(strstr(read_text(side), "shown "));
+	m = open_ok(path);
+	assert_int_equal(mbox_ops.count(m), 1);
+	assert_string_equal(retr_text(m, 0), "Subject: b\r\n\r\nhello b\r\n");
+	mbox_ops.close(m);
+	free(u0);
+	free(u1);
 }
 
 /* ------------------------------------------------------------------ */
+/* mboxcl2 */
 
-static int
-setup(void **state)
+#define CL_FROM	"From body@example.org Mon Jan  1 00:00:09 2024"
+#define FA	"From a@x.org Mon Jan  1 00:00:00 2024"
+#define FB	"From b@x.org Mon Jan  1 00:00:00 2024"
+#define FC	"From c@x.org Mon Jan  1 00:00:00 2024"
+#define FD	"From d@x.org Mon Jan  1 00:00:00 2024"
+#define CL_BODY	"first\n\n" CL_FROM "\n.dot\n"
+#define CL_MSG	FROM1 "\nSubject: cl\nContent-Length: 59\n\n" CL_BODY "\n"
+
+static void
+t_mboxcl2(void **state)
 {
+	struct mbox	*m;
+	const char	*path;
+
 	(void)state;
-	log_init(1, "test_mbox");
-	return tmpdir_make("test_mbox");
+	assert_int_equal(strlen(CL_BODY), 59);
+	path = mkfile(CL_MSG MSG_B CL_MSG);
+	m = open_fmt(path, MBOX_MBOXCL2);
+	assert_int_equal(mbox_ops.count(m), 3);
+	assert_string_equal(retr_text(m, 0), "Subject: cl\r\n"
+	    "Content-Length: 59\r\n\r\nfirst\r\n\r\n" CL_FROM "\r\n..dot\r\n");
+	assert_int_equal(mbox_ops.size(m, 0), strlen("Subject: cl\r\n"
+	    "Content-Length: 59\r\n\r\nfirst\r\n\r\n" CL_FROM "\r\n"
+	    ".dot\r\n"));
+	assert_string_equal(retr_text(m, 1), "Subject: b\r\n\r\nhello b\r\n");
+	(void)retr_text(m, 2);
+	mbox_ops.close(m);
+	/* the same file as mboxo: the From_ line in the body splits it */
+	m = open_fmt(path, MBOX_MBOXO);
+	assert_int_equal(mbox_ops.count(m), 5);
+	mbox_ops.close(m);
+	/* the last message, no separator after it */
+	path = mkfile(MSG_B FROM1 "\nContent-Length: 50\n\nx\n\n" CL_FROM
+	    "\n");
+	m = open_fmt(path, MBOX_MBOXCL2);
+	assert_int_equal(mbox_ops.count(m), 2);
+	assert_string_equal(retr_text(m, 1), "Content-Length: 50\r\n\r\n"
+	    "x\r\n\r\n" CL_FROM "\r\n");
+	mbox_ops.close(m);
+	m = open_fmt(path, MBOX_MBOXO);
+	assert_int_equal(mbox_ops.count(m), 3);
+	mbox_ops.close(m);
 }
 
-static int
-teardown(void **state)
+static void
+t_mboxcl2_fallback(void **state)
 {
+	static const char	*bad[] = {
+	    "Content-Length: 58\n",		/* not at a boundary */
+	    "Content-Length: 9999\n",		/* past the end */
+	    "Content-Length: x61\n",		/* not a number */
+	    "Content-Length: 59\nContent-Length: 59\n",	/* twice */
+	    "Content-Length: 99999999999999999999999\n",
+	    "",					/* missing */
+	};
+	char		 data[1024];
+	struct mbox	*m;
+	size_t		 i;
+
 	(void)state;
-	return tmpdir_remove();
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(data, sizeof(data), "%s\nSubject: cl\n%s\n%s\n%s",
+		    FROM1, bad[i], CL_BODY, MSG_B);
+		m = open_fmt(mkfile(data), MBOX_MBOXCL2);
+		/* scanned for From_ lines: the body's one splits it */
+		assert_int_equal(mbox_ops.count(m), 3);
+		mbox_ops.close(m);
+	}
+	/* an empty body */
+	m = open_fmt(mkfile(FROM1 "\nContent-Length: 0\n\n\n" MSG_B),
+	    MBOX_MBOXCL2);
+	assert_int_equal(mbox_ops.count(m), 2);
+	assert_string_equal(retr_text(m, 0), "Content-Length: 0\r\n\r\n");
+	mbox_ops.close(m);
+}
+
+/*
+ * One wrong Content-Length makes the scan read every message of the
+ * mailbox by its From_ lines, and the sidecar keeps it so once an UPDATE
+ * has moved messages: otherwise the wrong length could end at a new
+ * boundary and swallow the next kept message.
+ */
+static void
+t_mboxcl2_wrong_sticks(void **state)
+{
+	static const unsigned char	del_b[] = { 0, 0, 0, 1, 0, 0 };
+	static const unsigned char	del_all[] = { 1, 1, 1, 1, 1 };
+	struct mbox			*m;
+	const char			*path;
+	char				 side[PATH_MAX], keep[PATH_MAX + 8];
+	char				*u0, *u1;
+	size_t				 n;
+
+	(void)state;
+	/* a's length covers b's From_ line: wrong, but right once b is gone */
+	path = mkfile(CL_MSG FA "\nContent-Length: 38\n\n" FB "\nX\n\n"
+	    FC "\n\n" FD "\n\n");
+	sibling(path, ".pop3d-uids", side);
+	/* the right one is split by its body's From_ line too */
+	u0 = uids(path, MBOX_MBOXCL2, &n);
+	assert_int_equal(n, 6);
+	m = open_fmt(path, MBOX_MBOXCL2);
+	assert_int_equal(mbox_ops.update(m, del_b), MD_OK);
+	mbox_ops.close(m);
+	assert_non_null(strstr(read_text(side), "\ncontent-length ignored\n"));
+	/* the kept five, the same UIDs */
+	u1 = uids(path, MBOX_MBOXCL2, &n);
+	assert_int_equal(n, 5);
+	assert_memory_equal(u1, u0, 3 * UIDLEN);
+	assert_memory_equal(u1 + 3 * UIDLEN, u0 + 4 * UIDLEN, 2 * UIDLEN);
+	m = open_fmt(path, MBOX_MBOXCL2);
+	assert_string_equal(retr_text(m, 2), "Content-Length: 38\r\n");
+	mbox_ops.close(m);
+	free(u0);
+	free(u1);
+	/* without the note, a would now swallow c */
+	snprintf(keep, sizeof(keep), "%s.saved", side);
+	assert_int_equal(rename(side, keep), 0);
+	m = open_fmt(path, MBOX_MBOXCL2);
+	assert_int_equal(mbox_ops.count(m), 3);
+	mbox_ops.close(m);
+	assert_int_equal(rename(keep, side), 0);
+	/* all gone: new mail is read afresh, by its lengths */
+	m = open_fmt(path, MBOX_MBOXCL2);
+	assert_int_equal(mbox_ops.update(m, del_all), MD_OK);
+	mbox_ops.close(m);
+	assert_null(strstr(read_text(side), "content-length"));
+	append(path, CL_MSG);
+	m = open_fmt(path, MBOX_MBOXCL2);
+	assert_int_equal(mbox_ops.count(m), 1);
+	mbox_ops.close(m);
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest	tests[] = {
-		cmocka_unit_test(t_transform_lines),
-		cmocka_unit_test(t_transform_stuff),
-		cmocka_unit_test(t_transform_from),
-		cmocka_unit_test(t_transform_long_gt_run),
-		cmocka_unit_test(t_transform_top),
-		cmocka_unit_test(t_transform_random),
 		cmocka_unit_test(t_fixtures),
 		cmocka_unit_test(t_nul),
 		cmocka_unit_test(t_empty_and_missing),
@@ -1487,24 +883,15 @@ main(void)
 		cmocka_unit_test(t_top),
 		cmocka_unit_test(t_random_mailboxes),
 		cmocka_unit_test(t_read_boundaries),
-		cmocka_unit_test(t_uid_basic),
-		cmocka_unit_test(t_uid_volatile_headers),
 		cmocka_unit_test(t_big_mailbox),
-		cmocka_unit_test(t_update_delete),
-		cmocka_unit_test(t_update_appended),
-		cmocka_unit_test(t_update_changed),
-		cmocka_unit_test(t_update_shifted),
-		cmocka_unit_test(t_update_untouched),
 		cmocka_unit_test(t_prefetch),
-		cmocka_unit_test(t_update_nothing),
 		cmocka_unit_test(t_msg_open_after_shrink),
-		cmocka_unit_test(t_session_lock),
-		cmocka_unit_test(t_no_lock_left),
-		cmocka_unit_test(t_dotlock),
-		cmocka_unit_test(t_dotlock_dead_owner),
-		cmocka_unit_test(t_fcntl_held),
-		cmocka_unit_test(t_dotlock_dir_not_writable),
+		cmocka_unit_test(t_folder_data),
+		cmocka_unit_test(t_folder_data_promoted),
+		cmocka_unit_test(t_mboxcl2),
+		cmocka_unit_test(t_mboxcl2_fallback),
+		cmocka_unit_test(t_mboxcl2_wrong_sticks),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
 }

@@ -34,23 +34,6 @@
 #include "params.h"
 #include "transform.h"
 
-static int	nfile;
-
-
-static char *
-mkfile(const struct bytes *b)
-{
-	static char	path[128];
-	int		fd;
-
-	snprintf(path, sizeof(path), "%s/mbox%d", tmpdir, ++nfile);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, b->p, b->len), (ssize_t)b->len);
-	assert_int_equal(close(fd), 0);
-	return path;
-}
-
 /* transform_run's count of a message's bytes, fed in pieces of random size. */
 static uint64_t
 transform_count(const char *p, size_t len, enum mbox_format f)
@@ -346,7 +329,7 @@ check(const struct bytes *b, enum mbox_format f)
 {
 	struct conf		 c;
 	struct mbox		*m;
-	const char		*path = mkfile(b), *u;
+	const char		*path = mkfile_len(b->p, b->len), *u;
 	const unsigned char	*gfp;
 	struct snap		 one;
 	unsigned char		 fp[MD5_LEN];
@@ -682,7 +665,7 @@ t_uid_pinned(void **state)
 	(void)state;
 	memset(&b, 0, sizeof(b));
 	b_add(&b, data, sizeof(data) - 1);
-	path = mkfile(&b);
+	path = mkfile_len(b.p, b.len);
 	conf_defaults(&c);
 	c.lock_timeout = 1;
 	for (k = 0; k < 2; k++) {
@@ -767,42 +750,6 @@ seen_equal(const struct seen *a, const struct seen *b)
 	}
 }
 
-static void
-append(const char *path, const char *text)
-{
-	int	fd = open(path, O_WRONLY | O_APPEND);
-
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
-}
-
-/* Overwrite bytes at off; keep the mtime when keep_mtime. */
-static void
-poke(const char *path, off_t off, const char *text, int keep_mtime)
-{
-	struct stat	st;
-	struct timespec	ts[2];
-	int		fd = open(path, O_WRONLY);
-
-	assert_true(fd >= 0);
-	assert_int_equal(fstat(fd, &st), 0);
-	assert_int_equal(pwrite(fd, text, strlen(text), off),
-	    (ssize_t)strlen(text));
-	if (keep_mtime) {
-		ts[0] = st.st_atim;
-		ts[1] = st.st_mtim;
-		assert_int_equal(futimens(fd, ts), 0);
-	} else {
-		/* a new mtime even within the file system's tick */
-		ts[0].tv_nsec = UTIME_OMIT;
-		ts[1] = st.st_mtim;
-		ts[1].tv_sec += 2;
-		assert_int_equal(futimens(fd, ts), 0);
-	}
-	close(fd);
-}
-
 /* A mailbox just over INDEXCACHE_MIN_BYTES; returns its path. */
 static const char *
 big_mailbox(int with_twins)
@@ -823,7 +770,7 @@ big_mailbox(int with_twins)
 			    "a message, long enough\n");
 		b_str(&b, "\n");
 	}
-	snprintf(path, sizeof(path), "%s", mkfile(&b));
+	snprintf(path, sizeof(path), "%s", mkfile_len(b.p, b.len));
 	snprintf(cachepath, sizeof(cachepath), "%s/.%s.pop3d-index",
 	    tmpdir, strrchr(path, '/') + 1);
 	free(b.p);
@@ -994,7 +941,7 @@ t_cut_clen(void **state)
 			for (i = 0; i < 12; i++)
 				cl_message(&b, i, lie >= 0 &&
 				    i == (lie == 0 ? 2 : 9), eols[e]);
-			path = mkfile(&b);
+			path = mkfile_len(b.p, b.len);
 			v = cut_check(&b, path, MBOX_MBOXCL2);
 			assert_int_equal(v.st, MD_OK);
 			assert_int_equal(v.cl_ignore, lie >= 0);
@@ -1034,7 +981,7 @@ t_cut_shapes(void **state)
 			    "or so....\n");
 		if (k == 2)
 			b_str(&b, "\n" FA "\n\nsmall\n");
-		path = mkfile(&b);
+		path = mkfile_len(b.p, b.len);
 		v = cut_check(&b, path, k == 1 ? MBOX_MBOXRD : MBOX_MBOXO);
 		assert_int_equal(v.n, k == 0 ? 1 : 2);
 		snap_free(&v);
@@ -1079,7 +1026,7 @@ t_cut_order(void **state)
 			    fmt == 1 && i == 20 ? "Content-Length: 99\n" : "");
 			b_str(&b, line);
 		}
-		path = mkfile(&b);
+		path = mkfile_len(b.p, b.len);
 		v = cut_check(&b, path, fmt ? MBOX_MBOXCL2 : MBOX_MBOXO);
 		assert_int_equal(v.n, 30);
 		assert_true(v.hidden);
@@ -1135,7 +1082,7 @@ t_cut_big(void **state)
 		    0 : i, i % 1000 == 1 ? "X-UIDL: u\n" : "", i % 7);
 		b_str(&b, line);
 	}
-	path = mkfile(&b);
+	path = mkfile_len(b.p, b.len);
 	v = cut_check(&b, path, MBOX_MBOXO);
 	assert_int_equal(v.n, 30000);
 	assert_true(v.xuidl_seen);
@@ -1149,13 +1096,6 @@ setup(void **state)
 {
 	(void)state;
 	return tmpdir_make("test_scan");
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	return tmpdir_remove();
 }
 
 int
@@ -1176,5 +1116,5 @@ main(void)
 		cmocka_unit_test(t_cut_big),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, tmpdir_teardown);
 }

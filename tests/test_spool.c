@@ -34,9 +34,6 @@
 /* A uid and gid nobody here has: the hostile local user. */
 #define OTHER_ID	4242
 
-#define M1	"From a@b Mon Jan  1 00:00:00 2024\nSubject: 1\n\none\n\n"
-#define M2	"From a@b Mon Jan  1 00:00:01 2024\nSubject: 2\n\ntwo\n\n"
-
 /* How a planted file may look. */
 enum planted {
 	PL_OWNER,	/* another user's file */
@@ -123,20 +120,6 @@ setup(void **state)
 	return tmpdir_make("test_spool");
 }
 
-static int
-teardown(void **state)
-{
-	(void)state;
-	return tmpdir_remove();
-}
-
-static void
-test_conf(struct conf *c)
-{
-	conf_defaults(c);
-	c->lock_timeout = 1;
-}
-
 /* ------------------------------------------------------------------ */
 
 /* Each planted kind is refused with EPERM; a file of ours is opened. */
@@ -192,7 +175,7 @@ t_mailbox_planted(void **state)
 	enum planted	 k;
 
 	(void)state;
-	test_conf(&c);
+	conf_for(&c, MBOX_MBOXO);
 	in_tmp(path, sizeof(path), "victim");
 	in_tmp(spare, sizeof(spare), "other");
 	for (k = 0; k < PL_END; k++) {
@@ -238,7 +221,7 @@ t_session_lock_planted(void **state)
 		for (k = 0; k < PL_END; k++) {
 			if (k == PL_OWNER && !is_root)
 				continue;
-			test_conf(&c);
+			conf_for(&c, MBOX_MBOXO);
 			if (flock_too)
 				c.mbox_locks[c.nlocks++] = LOCK_FLOCK;
 			plant(k, lock, spare, "");
@@ -273,7 +256,7 @@ t_uids_planted(void **state)
 	enum planted	 k;
 
 	(void)state;
-	test_conf(&c);
+	conf_for(&c, MBOX_MBOXO);
 	in_tmp(path, sizeof(path), "uids");
 	in_tmp(side, sizeof(side), ".uids.pop3d-uids");
 	in_tmp(spare, sizeof(spare), "spare");
@@ -340,7 +323,7 @@ t_dotlock_future(void **state)
 	struct conf	 c;
 
 	(void)state;
-	test_conf(&c);
+	conf_for(&c, MBOX_MBOXO);
 	in_tmp(path, sizeof(path), "dotted");
 	in_tmp(lock, sizeof(lock), "dotted.lock");
 	write_file(path, M1, strlen(M1));
@@ -365,5 +348,5 @@ main(void)
 		cmocka_unit_test(t_dotlock_future),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, tmpdir_teardown);
 }
