@@ -20,7 +20,7 @@ valid(const char *line)
 }
 
 static void
-t_valid(void **state)
+test_valid(void **state)
 {
 	static const char	*ok[] = {
 		"From a@b Mon Jan  1 00:00:00 2024",
@@ -46,7 +46,7 @@ t_valid(void **state)
 }
 
 static void
-t_invalid(void **state)
+test_invalid(void **state)
 {
 	static const char	*bad[] = {
 		"From here on, we go",
@@ -84,8 +84,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(t_valid),
-		cmocka_unit_test(t_invalid),
+		cmocka_unit_test(test_valid),
+		cmocka_unit_test(test_invalid),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

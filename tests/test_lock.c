@@ -35,7 +35,7 @@
 /* The session lock */
 
 static void
-t_session_lock(void **state)
+test_session_lock(void **state)
 {
 	const char	*path = mkfile(M1);
 	struct mbox	*m, *m2;
@@ -52,7 +52,7 @@ t_session_lock(void **state)
 }
 
 static void
-t_session_lock_file(void **state)
+test_session_lock_file(void **state)
 {
 	const char	*path = mkfile(MSG_A);
 	char		 name[PATH_MAX];
@@ -123,7 +123,7 @@ in_unwritable_dir(const char *text, int (*check)(const char *path))
 	rmdir(dir);
 }
 
-/* t_session_lock_fallback's child: 0, or bits for what went wrong. */
+/* test_session_lock_fallback's child: 0, or bits for what went wrong. */
 static int
 fallback_check(const char *path)
 {
@@ -153,7 +153,7 @@ fallback_check(const char *path)
  * write): flock on the mailbox instead, unless flock is a delivery lock.
  */
 static void
-t_session_lock_fallback(void **state)
+test_session_lock_fallback(void **state)
 {
 	(void)state;
 	in_unwritable_dir(MSG_A, fallback_check);
@@ -161,7 +161,7 @@ t_session_lock_fallback(void **state)
 
 /* A session lock file planted by someone else is not trusted. */
 static void
-t_session_lock_foreign(void **state)
+test_session_lock_foreign(void **state)
 {
 	const char	*path = mkfile(MSG_A);
 	char		 name[PATH_MAX], p2[PATH_MAX];
@@ -195,7 +195,7 @@ t_session_lock_foreign(void **state)
 /* Delivery locks: dotlock, fcntl, flock */
 
 static void
-t_no_lock_left(void **state)
+test_no_lock_left(void **state)
 {
 	static const unsigned char	 del[] = { 1, 0 };
 	const char			*path = mkfile(M1 M2);
@@ -223,7 +223,7 @@ t_no_lock_left(void **state)
 }
 
 static void
-t_dotlock(void **state)
+test_dotlock(void **state)
 {
 	const char	*path = mkfile(M1);
 	char		 lock[PATH_MAX];
@@ -259,7 +259,7 @@ t_dotlock(void **state)
  * lives is waited for.
  */
 static void
-t_dotlock_dead_owner(void **state)
+test_dotlock_dead_owner(void **state)
 {
 	const char	*path = mkfile(M1);
 	char		 lock[PATH_MAX], pid[32];
@@ -292,7 +292,7 @@ t_dotlock_dead_owner(void **state)
  * time do two hold it.
  */
 static void
-t_dotlock_race(void **state)
+test_dotlock_race(void **state)
 {
 	const char	*path = mkfile(MSG_A);
 	char		 inside[PATH_MAX];
@@ -336,7 +336,7 @@ t_dotlock_race(void **state)
 	assert_int_equal(access(inside, F_OK), -1);
 }
 
-/* t_dotlock_dir_not_writable's child: 0 when the open is [SYS/TEMP]. */
+/* test_dotlock_dir_not_writable's child: 0 when the open is [SYS/TEMP]. */
 static int
 dotlock_check(const char *path)
 {
@@ -348,14 +348,14 @@ dotlock_check(const char *path)
 
 /* As an unprivileged user in a directory it cannot write: [SYS/TEMP]. */
 static void
-t_dotlock_dir_not_writable(void **state)
+test_dotlock_dir_not_writable(void **state)
 {
 	(void)state;
 	in_unwritable_dir(M1, dotlock_check);
 }
 
 static void
-t_fcntl_held(void **state)
+test_fcntl_held(void **state)
 {
 	const char	*path = mkfile(M1);
 	struct flock	 fl;
@@ -400,7 +400,7 @@ t_fcntl_held(void **state)
 }
 
 static void
-t_flock_delivery(void **state)
+test_flock_delivery(void **state)
 {
 	const char	*path = mkfile(MSG_A MSG_B);
 	struct timespec	 t0, t1;
@@ -439,17 +439,17 @@ int
 main(void)
 {
 	const struct CMUnitTest	tests[] = {
-		cmocka_unit_test(t_session_lock),
-		cmocka_unit_test(t_session_lock_file),
-		cmocka_unit_test(t_session_lock_fallback),
-		cmocka_unit_test(t_session_lock_foreign),
-		cmocka_unit_test(t_no_lock_left),
-		cmocka_unit_test(t_dotlock),
-		cmocka_unit_test(t_dotlock_dead_owner),
-		cmocka_unit_test(t_dotlock_race),
-		cmocka_unit_test(t_dotlock_dir_not_writable),
-		cmocka_unit_test(t_fcntl_held),
-		cmocka_unit_test(t_flock_delivery),
+		cmocka_unit_test(test_session_lock),
+		cmocka_unit_test(test_session_lock_file),
+		cmocka_unit_test(test_session_lock_fallback),
+		cmocka_unit_test(test_session_lock_foreign),
+		cmocka_unit_test(test_no_lock_left),
+		cmocka_unit_test(test_dotlock),
+		cmocka_unit_test(test_dotlock_dead_owner),
+		cmocka_unit_test(test_dotlock_race),
+		cmocka_unit_test(test_dotlock_dir_not_writable),
+		cmocka_unit_test(test_fcntl_held),
+		cmocka_unit_test(test_flock_delivery),
 	};
 
 	return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);

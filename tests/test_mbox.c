@@ -280,7 +280,7 @@ static const struct fixture fixtures[] = {
 };
 
 static void
-t_fixtures(void **state)
+test_fixtures(void **state)
 {
 	const struct fixture	*fx;
 	struct mbox		*m;
@@ -314,7 +314,7 @@ t_fixtures(void **state)
 }
 
 static void
-t_nul(void **state)
+test_nul(void **state)
 {
 	static const char	data[] = FROM1 "\nS: x\n\na\0b\n";
 	static const char	want[] = "S: x\r\n\r\na\0b\r\n";
@@ -333,7 +333,7 @@ t_nul(void **state)
 }
 
 static void
-t_empty_and_missing(void **state)
+test_empty_and_missing(void **state)
 {
 	struct mbox	*m;
 	unsigned char	 del[1] = { 1 };
@@ -351,7 +351,7 @@ t_empty_and_missing(void **state)
 }
 
 static void
-t_corrupt(void **state)
+test_corrupt(void **state)
 {
 	static const char	*bad[] = { "Subject: x\n\nbody\n",
 	    "\n" FROM1 "\n\nb\n", "From\n", "from a\n", "From", " From a\n",
@@ -369,7 +369,7 @@ t_corrupt(void **state)
 }
 
 static void
-t_top(void **state)
+test_top(void **state)
 {
 	static const char	data[] = FROM1 "\nA: 1\nB: 2\n\nl1\n.l2\nl3\n\n"
 	    FROM2 "\nA: 1\nB: 2\n\n" FROM1 "\nC: 3\n";
@@ -445,7 +445,7 @@ gen_random(struct bytes *b, unsigned *seed, int crlf, size_t nmsgs,
 }
 
 static void
-t_random_mailboxes(void **state)
+test_random_mailboxes(void **state)
 {
 	struct bytes	b;
 	unsigned	seed = 7;
@@ -476,7 +476,7 @@ t_random_mailboxes(void **state)
 	"Subject: t\r\n\r\nbody\r\n"
 
 static void
-t_read_boundaries(void **state)
+test_read_boundaries(void **state)
 {
 	struct bytes	 b;
 	struct mbox	*m;
@@ -518,7 +518,7 @@ t_read_boundaries(void **state)
 /* A big mailbox */
 
 static void
-t_big_mailbox(void **state)
+test_big_mailbox(void **state)
 {
 	struct bytes	 b = { NULL, 0, 0 };
 	struct mbox	*m;
@@ -565,7 +565,7 @@ t_big_mailbox(void **state)
  * streamed leaves that stream whole.
  */
 static void
-t_prefetch(void **state)
+test_prefetch(void **state)
 {
 	/* a reader marks message 2 read: no part of its UID changes */
 	static const char	 before[] = M1 FROM2 "\nSubject: 2\nStatus: O\n"
@@ -616,7 +616,7 @@ t_prefetch(void **state)
 }
 
 static void
-t_msg_open_after_shrink(void **state)
+test_msg_open_after_shrink(void **state)
 {
 	const char	*path = mkfile(M1 M2 M3);
 	struct mbox	*m = open_ok(path);
@@ -636,7 +636,7 @@ t_msg_open_after_shrink(void **state)
 	"This text is part of the internal format of your mail folder.\n\n"
 
 static void
-t_folder_data(void **state)
+test_folder_data(void **state)
 {
 	static const unsigned char	del[] = { 1, 0 };
 	const char			*path = mkfile(FOLDER_DATA MSG_B MSG_C);
@@ -682,7 +682,7 @@ t_folder_data(void **state)
 	"FOLDER INTERNAL DATA\nX-IMAP: 1 2\n\nsent by anyone\n\n"
 
 static void
-t_folder_data_promoted(void **state)
+test_folder_data_promoted(void **state)
 {
 	static const unsigned char	del_b[] = { 1, 0, 0 };
 	static const unsigned char	del_c[] = { 0, 1 };
@@ -748,7 +748,7 @@ t_folder_data_promoted(void **state)
 #define CL_MSG	FROM1 "\nSubject: cl\nContent-Length: 59\n\n" CL_BODY "\n"
 
 static void
-t_mboxcl2(void **state)
+test_mboxcl2(void **state)
 {
 	struct mbox	*m;
 	const char	*path;
@@ -784,7 +784,7 @@ t_mboxcl2(void **state)
 }
 
 static void
-t_mboxcl2_fallback(void **state)
+test_mboxcl2_fallback(void **state)
 {
 	static const char	*bad[] = {
 	    "Content-Length: 58\n",		/* not at a boundary */
@@ -822,7 +822,7 @@ t_mboxcl2_fallback(void **state)
  * boundary and swallow the next kept message.
  */
 static void
-t_mboxcl2_wrong_sticks(void **state)
+test_mboxcl2_wrong_sticks(void **state)
 {
 	static const unsigned char	del_b[] = { 0, 0, 0, 1, 0, 0 };
 	static const unsigned char	del_all[] = { 1, 1, 1, 1, 1 };
@@ -876,21 +876,21 @@ int
 main(void)
 {
 	const struct CMUnitTest	tests[] = {
-		cmocka_unit_test(t_fixtures),
-		cmocka_unit_test(t_nul),
-		cmocka_unit_test(t_empty_and_missing),
-		cmocka_unit_test(t_corrupt),
-		cmocka_unit_test(t_top),
-		cmocka_unit_test(t_random_mailboxes),
-		cmocka_unit_test(t_read_boundaries),
-		cmocka_unit_test(t_big_mailbox),
-		cmocka_unit_test(t_prefetch),
-		cmocka_unit_test(t_msg_open_after_shrink),
-		cmocka_unit_test(t_folder_data),
-		cmocka_unit_test(t_folder_data_promoted),
-		cmocka_unit_test(t_mboxcl2),
-		cmocka_unit_test(t_mboxcl2_fallback),
-		cmocka_unit_test(t_mboxcl2_wrong_sticks),
+		cmocka_unit_test(test_fixtures),
+		cmocka_unit_test(test_nul),
+		cmocka_unit_test(test_empty_and_missing),
+		cmocka_unit_test(test_corrupt),
+		cmocka_unit_test(test_top),
+		cmocka_unit_test(test_random_mailboxes),
+		cmocka_unit_test(test_read_boundaries),
+		cmocka_unit_test(test_big_mailbox),
+		cmocka_unit_test(test_prefetch),
+		cmocka_unit_test(test_msg_open_after_shrink),
+		cmocka_unit_test(test_folder_data),
+		cmocka_unit_test(test_folder_data_promoted),
+		cmocka_unit_test(test_mboxcl2),
+		cmocka_unit_test(test_mboxcl2_fallback),
+		cmocka_unit_test(test_mboxcl2_wrong_sticks),
 	};
 
 	return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);

@@ -429,7 +429,7 @@ static const struct fixture fixtures[] = {
 };
 
 static void
-t_fixtures(void **state)
+test_fixtures(void **state)
 {
 	const enum mbox_format	 fmts[] = { MBOX_MBOXO, MBOX_MBOXRD,
 	    MBOX_MBOXCL2 };
@@ -515,7 +515,7 @@ rand_message(struct bytes *b, int id)
 }
 
 static void
-t_random(void **state)
+test_random(void **state)
 {
 	const enum mbox_format	 fmts[] = { MBOX_MBOXO, MBOX_MBOXRD,
 	    MBOX_MBOXCL2 };
@@ -546,7 +546,7 @@ t_random(void **state)
  * a scan that takes whole blocks of bytes at a time must pass it too.
  */
 static void
-t_body_lines(void **state)
+test_body_lines(void **state)
 {
 	static const char *const stop[] = {
 		"\n", "\r\n", ">From x\n", "\nFrom y@z Mon Jan  6 10:00:00 2025\n",
@@ -598,7 +598,7 @@ t_body_lines(void **state)
 
 /* Identical twins: their group keeps the fingerprint; UIDs differ. */
 static void
-t_twins(void **state)
+test_twins(void **state)
 {
 	struct bytes	b;
 	int		i;
@@ -638,7 +638,7 @@ t_twins(void **state)
 	"\n"
 
 static void
-t_uid_pinned(void **state)
+test_uid_pinned(void **state)
 {
 	static const char	data[] = PIN_MSG1
 	    "From bob@example.org Tue Jan  2 00:00:00 2024\r\n"
@@ -778,7 +778,7 @@ big_mailbox(int with_twins)
 }
 
 static void
-t_cache_used(void **state)
+test_cache_used(void **state)
 {
 	const char	*path = big_mailbox(0);
 	struct seen	 a, b, c;
@@ -831,7 +831,7 @@ from_of(const char *path, size_t idx)
 
 /* Each change must make the next open scan, and find what a scan finds. */
 static void
-t_cache_refused(void **state)
+test_cache_refused(void **state)
 {
 	const char	*path = big_mailbox(0);
 	struct seen	 a, b;
@@ -883,7 +883,7 @@ t_cache_refused(void **state)
 
 /* Twins need more than the index: no cache is kept. */
 static void
-t_cache_twins(void **state)
+test_cache_twins(void **state)
 {
 	const char	*path = big_mailbox(1);
 	struct seen	 a;
@@ -926,7 +926,7 @@ cl_message(struct bytes *b, int id, int lie, const char *eol_)
  * then begin messages, as in mboxo.
  */
 static void
-t_cut_clen(void **state)
+test_cut_clen(void **state)
 {
 	static const char *const eols[] = { "\n", "\r\n" };
 	struct bytes	 b;
@@ -961,7 +961,7 @@ t_cut_clen(void **state)
  * mboxrd, with its >From lines) or after it.
  */
 static void
-t_cut_shapes(void **state)
+test_cut_shapes(void **state)
 {
 	struct bytes	 b;
 	struct snap	 v;
@@ -998,7 +998,7 @@ t_cut_shapes(void **state)
  * ordinals), and mboxcl2's "content-length ignored" note.
  */
 static void
-t_cut_order(void **state)
+test_cut_order(void **state)
 {
 	static const char	folder[] = "From MAILER-DAEMON Mon Jan  6 "
 	    "10:00:00 2025\nSubject: DON'T DELETE THIS MESSAGE -- FOLDER "
@@ -1066,7 +1066,7 @@ t_cut_order(void **state)
  * lines and messages many times over.
  */
 static void
-t_cut_big(void **state)
+test_cut_big(void **state)
 {
 	struct bytes	 b;
 	struct snap	 v;
@@ -1102,18 +1102,18 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(t_fixtures),
-		cmocka_unit_test(t_random),
-		cmocka_unit_test(t_body_lines),
-		cmocka_unit_test(t_twins),
-		cmocka_unit_test(t_uid_pinned),
-		cmocka_unit_test(t_cache_used),
-		cmocka_unit_test(t_cache_refused),
-		cmocka_unit_test(t_cache_twins),
-		cmocka_unit_test(t_cut_clen),
-		cmocka_unit_test(t_cut_shapes),
-		cmocka_unit_test(t_cut_order),
-		cmocka_unit_test(t_cut_big),
+		cmocka_unit_test(test_fixtures),
+		cmocka_unit_test(test_random),
+		cmocka_unit_test(test_body_lines),
+		cmocka_unit_test(test_twins),
+		cmocka_unit_test(test_uid_pinned),
+		cmocka_unit_test(test_cache_used),
+		cmocka_unit_test(test_cache_refused),
+		cmocka_unit_test(test_cache_twins),
+		cmocka_unit_test(test_cut_clen),
+		cmocka_unit_test(test_cut_shapes),
+		cmocka_unit_test(test_cut_order),
+		cmocka_unit_test(test_cut_big),
 	};
 
 	return cmocka_run_group_tests(tests, setup, tmpdir_teardown);

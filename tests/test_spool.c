@@ -124,7 +124,7 @@ setup(void **state)
 
 /* Each planted kind is refused with EPERM; a file of ours is opened. */
 static void
-t_spool_open(void **state)
+test_spool_open(void **state)
 {
 	char		path[PATH_MAX], spare[PATH_MAX];
 	struct stat	st;
@@ -167,7 +167,7 @@ t_spool_open(void **state)
  * not touched); a directory of the user's own is a mistake, [SYS/PERM].
  */
 static void
-t_mailbox_planted(void **state)
+test_mailbox_planted(void **state)
 {
 	char		 path[PATH_MAX], spare[PATH_MAX];
 	struct mbox	*m;
@@ -203,7 +203,7 @@ t_mailbox_planted(void **state)
  * delivery locks, where falling back to flock on the mailbox can't be.
  */
 static void
-t_session_lock_planted(void **state)
+test_session_lock_planted(void **state)
 {
 	char		 path[PATH_MAX], lock[PATH_MAX], spare[PATH_MAX];
 	struct flock	 fl;
@@ -248,7 +248,7 @@ t_session_lock_planted(void **state)
  * name, is not read (it would take UIDs over), and is set aside.
  */
 static void
-t_uids_planted(void **state)
+test_uids_planted(void **state)
 {
 	char		 path[PATH_MAX], side[PATH_MAX], spare[PATH_MAX];
 	struct mbox	*m;
@@ -280,7 +280,7 @@ t_uids_planted(void **state)
  * is recorded in a file of our own.
  */
 static void
-t_login_stamp_planted(void **state)
+test_login_stamp_planted(void **state)
 {
 	char		path[PATH_MAX], stamp[PATH_MAX], spare[PATH_MAX];
 	struct stat	st;
@@ -315,7 +315,7 @@ t_login_stamp_planted(void **state)
  * broken like a stale one, instead of locking everyone out until then.
  */
 static void
-t_dotlock_future(void **state)
+test_dotlock_future(void **state)
 {
 	char		 path[PATH_MAX], lock[PATH_MAX];
 	struct timespec	 t[2] = { { 0, 0 }, { 0, 0 } };
@@ -340,12 +340,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(t_spool_open),
-		cmocka_unit_test(t_mailbox_planted),
-		cmocka_unit_test(t_session_lock_planted),
-		cmocka_unit_test(t_uids_planted),
-		cmocka_unit_test(t_login_stamp_planted),
-		cmocka_unit_test(t_dotlock_future),
+		cmocka_unit_test(test_spool_open),
+		cmocka_unit_test(test_mailbox_planted),
+		cmocka_unit_test(test_session_lock_planted),
+		cmocka_unit_test(test_uids_planted),
+		cmocka_unit_test(test_login_stamp_planted),
+		cmocka_unit_test(test_dotlock_future),
 	};
 
 	return cmocka_run_group_tests(tests, setup, tmpdir_teardown);

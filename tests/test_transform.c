@@ -85,7 +85,7 @@ xf_expect(const char *in, enum mbox_format f, int stuff, long lines,
 }
 
 static void
-t_transform_lines(void **state)
+test_transform_lines(void **state)
 {
 	(void)state;
 	xf_expect("", MBOX_MBOXO, 1, -1, "");
@@ -100,7 +100,7 @@ t_transform_lines(void **state)
 }
 
 static void
-t_transform_stuff(void **state)
+test_transform_stuff(void **state)
 {
 	(void)state;
 	xf_expect(".\n..\n.a\na.\n", MBOX_MBOXO, 1, -1,
@@ -112,7 +112,7 @@ t_transform_stuff(void **state)
 }
 
 static void
-t_transform_from(void **state)
+test_transform_from(void **state)
 {
 	const char	*in = ">From a\n>>From b\n>>>From c\n> From d\n>Fro\n"
 	    ">From\n>\n>>\nFrom e\n>Fromage\nx>From f\n>From ";
@@ -129,7 +129,7 @@ t_transform_from(void **state)
 }
 
 static void
-t_transform_long_gt_run(void **state)
+test_transform_long_gt_run(void **state)
 {
 	struct bytes	in = { NULL, 0, 0 }, want = { NULL, 0, 0 };
 	int		i;
@@ -151,7 +151,7 @@ t_transform_long_gt_run(void **state)
 }
 
 static void
-t_transform_top(void **state)
+test_transform_top(void **state)
 {
 	const char	*m = "A: 1\nB: 2\n\nl1\nl2\n.l3\nl4";
 
@@ -174,7 +174,7 @@ t_transform_top(void **state)
 
 /* Random bytes from a small alphabet that hits every special case. */
 static void
-t_transform_random(void **state)
+test_transform_random(void **state)
 {
 	static const char	*atoms[] = { "\n", "\r", "\r\n", ">", "From ",
 	    ".", "x", "From", ">>", "\0" };
@@ -217,12 +217,12 @@ int
 main(void)
 {
 	const struct CMUnitTest	tests[] = {
-		cmocka_unit_test(t_transform_lines),
-		cmocka_unit_test(t_transform_stuff),
-		cmocka_unit_test(t_transform_from),
-		cmocka_unit_test(t_transform_long_gt_run),
-		cmocka_unit_test(t_transform_top),
-		cmocka_unit_test(t_transform_random),
+		cmocka_unit_test(test_transform_lines),
+		cmocka_unit_test(test_transform_stuff),
+		cmocka_unit_test(test_transform_from),
+		cmocka_unit_test(test_transform_long_gt_run),
+		cmocka_unit_test(test_transform_top),
+		cmocka_unit_test(test_transform_random),
 	};
 
 	return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);

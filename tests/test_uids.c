@@ -32,7 +32,7 @@
 #define MSG_B_HELLO	FROM2 "\nSubject: b\n\nhello\n\n"
 
 static void
-t_uid_basic(void **state)
+test_uid_basic(void **state)
 {
 	static const char	data[] = MSG_A MSG_B_HELLO MSG_A MSG_A
 				    MSG_B_HELLO;
@@ -62,7 +62,7 @@ t_uid_basic(void **state)
 }
 
 static void
-t_uid_volatile_headers(void **state)
+test_uid_volatile_headers(void **state)
 {
 	char	*a, *b, *c, *d;
 	size_t	 n;
@@ -104,7 +104,7 @@ in_list(const char *u, const char *v, size_t n)
  * reopenings, and a UID once given out is never given to a later copy.
  */
 static void
-t_uid_twins(void **state)
+test_uid_twins(void **state)
 {
 	static const unsigned char	d_first[] = { 1, 0, 0, 0 };
 	static const unsigned char	d_b[] = { 0, 1, 0, 0 };
@@ -209,7 +209,7 @@ subst(char *out, size_t len, const char *tmpl, const char *fp)
 
 /* A bad or foreign UID file is ignored, never trusted. */
 static void
-t_uid_file_hostile(void **state)
+test_uid_file_hostile(void **state)
 {
 	static const char	*bad[] = {
 	    "",
@@ -287,7 +287,7 @@ t_uid_file_hostile(void **state)
  * messages instead of two, and the whole file turned to CRLF.
  */
 static void
-t_uid_reader_changes(void **state)
+test_uid_reader_changes(void **state)
 {
 	static const char	base[] = DELIVERED(1, "", FROM_N(1)) "\n"
 	    DELIVERED(2, "", FROM_N(2)) "\n" DELIVERED(3, "", FROM_N(3))
@@ -346,7 +346,7 @@ t_uid_reader_changes(void **state)
  * fetch it.  Their bodies tell them apart.
  */
 static void
-t_uid_alike_messages(void **state)
+test_uid_alike_messages(void **state)
 {
 #define ALERT(n)	FROM1 "\nSubject: disk alert\nDate: Mon, 1 Jan 2024 " \
 	"00:00:00 +0000\n\ndisk " #n " is full\n\n"
@@ -367,7 +367,7 @@ t_uid_alike_messages(void **state)
 #define B10	"bbbbbbbbbb"
 
 static void
-t_xuidl(void **state)
+test_xuidl(void **state)
 {
 	char	*u, *h;
 	size_t	 n;
@@ -411,13 +411,13 @@ int
 main(void)
 {
 	const struct CMUnitTest	tests[] = {
-		cmocka_unit_test(t_uid_basic),
-		cmocka_unit_test(t_uid_volatile_headers),
-		cmocka_unit_test(t_uid_twins),
-		cmocka_unit_test(t_uid_file_hostile),
-		cmocka_unit_test(t_xuidl),
-		cmocka_unit_test(t_uid_reader_changes),
-		cmocka_unit_test(t_uid_alike_messages),
+		cmocka_unit_test(test_uid_basic),
+		cmocka_unit_test(test_uid_volatile_headers),
+		cmocka_unit_test(test_uid_twins),
+		cmocka_unit_test(test_uid_file_hostile),
+		cmocka_unit_test(test_xuidl),
+		cmocka_unit_test(test_uid_reader_changes),
+		cmocka_unit_test(test_uid_alike_messages),
 	};
 
 	return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);

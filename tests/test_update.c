@@ -44,7 +44,7 @@ update_case(const char *data, const unsigned char *del, const char *want)
 }
 
 static void
-t_update_delete(void **state)
+test_update_delete(void **state)
 {
 	static const unsigned char	d1[] = { 0, 1, 0, 0 };
 	static const unsigned char	d2[] = { 1, 0, 1, 0 };
@@ -61,7 +61,7 @@ t_update_delete(void **state)
 }
 
 static void
-t_update_appended(void **state)
+test_update_appended(void **state)
 {
 	static const unsigned char	del[] = { 1, 0, 1 };
 	const char			*path = mkfile(M1 M2 M3);
@@ -90,7 +90,7 @@ t_update_appended(void **state)
  * it never saw.  Nothing is removed.
  */
 static void
-t_update_shifted(void **state)
+test_update_shifted(void **state)
 {
 	static const unsigned char	 dele2[] = { 0, 1, 0 };
 	static const unsigned char	 all[] = { 1, 1, 1 };
@@ -122,7 +122,7 @@ t_update_shifted(void **state)
  * with the mtime restored must still be caught.
  */
 static void
-t_update_untouched(void **state)
+test_update_untouched(void **state)
 {
 	static const unsigned char	 dele2[] = { 0, 1, 0 };
 	static const char		 mb[] = ALERT(1) ALERT(2) ALERT(3);
@@ -160,7 +160,7 @@ t_update_untouched(void **state)
 }
 
 static void
-t_update_changed(void **state)
+test_update_changed(void **state)
 {
 	static const unsigned char	 del[] = { 1, 0, 0 };
 	static const char		*rewrites[] = {
@@ -203,7 +203,7 @@ t_update_changed(void **state)
 }
 
 static void
-t_update_nothing(void **state)
+test_update_nothing(void **state)
 {
 	static const unsigned char	 del[] = { 0, 0, 0 };
 	struct timespec			 old[2] = { { 1000000, 0 },
@@ -229,7 +229,7 @@ t_update_nothing(void **state)
 /* Rewrites by other programs */
 
 static void
-t_rewrite_same_size(void **state)
+test_rewrite_same_size(void **state)
 {
 	static const unsigned char	del[] = { 1, 0, 0 };
 	const char			*path = mkfile(MSG_A MSG_B MSG_C);
@@ -254,7 +254,7 @@ t_rewrite_same_size(void **state)
  * still catches a changed header, message by message.
  */
 static void
-t_rewrite_and_append(void **state)
+test_rewrite_and_append(void **state)
 {
 	const char	*path = mkfile(MSG_A MSG_B MSG_C);
 	struct mbox	*m;
@@ -283,14 +283,14 @@ int
 main(void)
 {
 	const struct CMUnitTest	tests[] = {
-		cmocka_unit_test(t_update_delete),
-		cmocka_unit_test(t_update_appended),
-		cmocka_unit_test(t_update_changed),
-		cmocka_unit_test(t_update_shifted),
-		cmocka_unit_test(t_update_untouched),
-		cmocka_unit_test(t_update_nothing),
-		cmocka_unit_test(t_rewrite_same_size),
-		cmocka_unit_test(t_rewrite_and_append),
+		cmocka_unit_test(test_update_delete),
+		cmocka_unit_test(test_update_appended),
+		cmocka_unit_test(test_update_changed),
+		cmocka_unit_test(test_update_shifted),
+		cmocka_unit_test(test_update_untouched),
+		cmocka_unit_test(test_update_nothing),
+		cmocka_unit_test(test_rewrite_same_size),
+		cmocka_unit_test(test_rewrite_and_append),
 	};
 
 	return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
