@@ -40,41 +40,39 @@ fd_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-int
-fd_pread_all(int fd, void *buf, size_t len, uint64_t off)
+/*
+ * pread into rd, or (rd NULL) pwrite from wr, exactly len bytes at off.
+ * 0, or -1 with errno set.
+ */
+static int
+pio_all(int fd, char *rd, const char *wr, size_t len, uint64_t off)
 {
-	char	*p = buf;
-	ssize_t	 n;
+	size_t	done = 0;
+	ssize_t	n;
 
-	while (len > 0) {
-		if ((n = pread(fd, p, len, (off_t)off)) == -1 && errno == EINTR)
+	while (done < len) {
+		n = rd != NULL ?
+		    pread(fd, rd + done, len - done, (off_t)(off + done)) :
+		    pwrite(fd, wr + done, len - done, (off_t)(off + done));
+		if (n == -1 && errno == EINTR)
 			continue;
 		if (step(n) == -1)
 			return -1;
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
+		done += (size_t)n;
 	}
 	return 0;
 }
 
 int
+fd_pread_all(int fd, void *buf, size_t len, uint64_t off)
+{
+	return pio_all(fd, buf, NULL, len, off);
+}
+
+int
 fd_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
 {
-	const char	*p = buf;
-	ssize_t		 n;
-
-	while (len > 0) {
-		if ((n = pwrite(fd, p, len, (off_t)off)) == -1 &&
-		    errno == EINTR)
-			continue;
-		if (step(n) == -1)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
+	return pio_all(fd, NULL, buf, len, off);
 }
 
 /* fsync the directory that holds path.  0, or -1 with errno set. */

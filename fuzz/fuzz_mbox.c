@@ -60,38 +60,6 @@ stream(struct mbox *m, uint64_t size, size_t *len, uint32_t *rng)
 	return out;
 }
 
-/*
- * The wire form: CRLF lines, the last one ended, every line starting with
- * '.' stuffed.  Returns the size before stuffing.
- */
-static uint64_t
-check_wire(const char *p, size_t len)
-{
-	uint64_t	unstuffed = 0;
-	size_t		i;
-	int		bol = 1;
-
-	FUZZ_ASSERT(len == 0 || (len >= 2 && p[len - 2] == '\r' &&
-	    p[len - 1] == '\n'), "last line not ended by CRLF");
-	for (i = 0; i < len; i++) {
-		if (bol && p[i] == '.') {
-			FUZZ_ASSERT(i + 1 < len && p[i + 1] == '.',
-			    "unstuffed '.' line");
-			i++;
-		}
-		FUZZ_ASSERT(p[i] != '\n' || (i > 0 && p[i - 1] == '\r'),
-		    "bare LF");
-		bol = p[i] == '\n';
-	}
-	/* Count again without the stuffed dots: one per '.'-led line. */
-	for (i = 0, bol = 1; i < len; i++) {
-		if (!(bol && p[i] == '.'))
-			unstuffed++;
-		bol = p[i] == '\n';
-	}
-	return unstuffed;
-}
-
 /* What an open found, kept to compare with another open. */
 struct found {
 	int		  st;
@@ -229,13 +197,13 @@ check_message(struct mbox *m, size_t idx, struct copy *c, uint32_t *rng)
 
 	FUZZ_ASSERT(mbox_ops.msg_open(m, idx, -1) == MD_OK, "RETR open");
 	c->data = stream(m, size, &c->len, rng);
-	FUZZ_ASSERT(check_wire(c->data, c->len) == size,
+	FUZZ_ASSERT(fuzz_check_wire(c->data, c->len, 1) == size,
 	    "LIST size differs from the bytes RETR sends");
 
 	/* TOP sends a prefix of what RETR sends. */
 	FUZZ_ASSERT(mbox_ops.msg_open(m, idx, lines) == MD_OK, "TOP open");
 	top = stream(m, size, &toplen, rng);
-	(void)check_wire(top, toplen);
+	(void)fuzz_check_wire(top, toplen, 1);
 	FUZZ_ASSERT(toplen <= c->len && memcmp(top, c->data, toplen) == 0,
 	    "TOP is not a prefix of RETR");
 	free(top);

@@ -21,27 +21,6 @@
 /* Room beyond the largest possible output, so running out is an error. */
 #define SLACK		16
 
-/* Every LF is part of a CRLF, the output ends with one, dots are stuffed. */
-static void
-check_wire(const char *p, size_t len, int stuff)
-{
-	size_t	i;
-	int	bol = 1;
-
-	FUZZ_ASSERT(len == 0 || (len >= 2 && p[len - 2] == '\r' &&
-	    p[len - 1] == '\n'), "last line not ended by CRLF");
-	for (i = 0; i < len; i++) {
-		if (stuff && bol && p[i] == '.') {
-			FUZZ_ASSERT(i + 1 < len && p[i + 1] == '.',
-			    "unstuffed '.' line");
-			i++;
-		}
-		FUZZ_ASSERT(p[i] != '\n' || (i > 0 && p[i - 1] == '\r'),
-		    "bare LF");
-		bol = p[i] == '\n';
-	}
-}
-
 /* The whole message in one call with ample room.  Returns its length. */
 static size_t
 one_call(const struct transform *init, const char *in, size_t len, char *out,
@@ -131,7 +110,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_ASSERT(na == count, "counted size differs from the output");
 	FUZZ_ASSERT(nb == na && memcmp(a, b, na) == 0,
 	    "output depends on the piece sizes");
-	check_wire(a, na, x.stuff);
+	(void)fuzz_check_wire(a, na, x.stuff);
 
 	/* TOP is a prefix of RETR. */
 	if (lines >= 0) {

@@ -26,6 +26,34 @@ fuzz_fail(const char *file, int line, const char *msg)
 	abort();
 }
 
+uint64_t
+fuzz_check_wire(const char *p, size_t len, int stuff)
+{
+	uint64_t	unstuffed = 0;
+	size_t		i;
+	int		bol = 1;
+
+	FUZZ_ASSERT(len == 0 || (len >= 2 && p[len - 2] == '\r' &&
+	    p[len - 1] == '\n'), "last line not ended by CRLF");
+	for (i = 0; i < len; i++) {
+		if (stuff && bol && p[i] == '.') {
+			FUZZ_ASSERT(i + 1 < len && p[i + 1] == '.',
+			    "unstuffed '.' line");
+			i++;
+		}
+		FUZZ_ASSERT(p[i] != '\n' || (i > 0 && p[i - 1] == '\r'),
+		    "bare LF");
+		bol = p[i] == '\n';
+	}
+	/* Count again without the stuffed dots: one per '.'-led line. */
+	for (i = 0, bol = 1; i < len; i++) {
+		if (!(stuff && bol && p[i] == '.'))
+			unstuffed++;
+		bol = p[i] == '\n';
+	}
+	return unstuffed;
+}
+
 uint32_t
 fuzz_rand(uint32_t *state)
 {

@@ -22,6 +22,13 @@ int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 void	fuzz_fail(const char *file, int line, const char *msg)
 	    __attribute__((noreturn));
 
+/*
+ * Check POP's wire form of a message (RETR or TOP as sent): CRLF lines,
+ * the last one ended, and with stuff every line starting with '.'
+ * stuffed.  Returns the size before stuffing.
+ */
+uint64_t	fuzz_check_wire(const char *p, size_t len, int stuff);
+
 /* The next number of a xorshift32 sequence; *state must not stay 0. */
 uint32_t	fuzz_rand(uint32_t *state);
 
