@@ -1587,7 +1587,7 @@ scan_init(struct scan *s, struct mbox *m, uint64_t off)
  * in place saves the copy a read makes (a seventh of the open of a big
  * mailbox, measured).  Not MAP_POPULATE: filling the page table up
  * front went page by page and cost more system time than the faults,
- * which map 16 pages each (bench/RESULTS.md, "Cold open").  *pos is
+ * which map 16 pages each (bench/opencpu.sh measures it).  *pos is
  * moved past the bytes scanned; when the file can't be mapped (a 32-bit
  * address space, say), it stays and the reads do it all.  The mapping
  * counts towards the session's Pss as shared page cache, not as its own

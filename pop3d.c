@@ -30,8 +30,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#ifdef __GLIBC__
-#endif
 
 #include "conf.h"
 #include "conn.h"

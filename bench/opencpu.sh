@@ -6,7 +6,7 @@
 # of the mailbox, and prints per tree the median [min..max] of CPU
 # (getrusage), user, system and wall ms, and the digest of every
 # message's size and UID, which must be the same for every tree
-# (bench/RESULTS.md, "Cold open").  Not part of `make` or `make test`.
+# (DESIGN.md quotes it).  Not part of `make` or `make test`.
 #
 #   bench/opencpu.sh [-n ROUNDS] [TREE...]
 #

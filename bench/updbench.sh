@@ -1,8 +1,8 @@
 #!/bin/sh
 # UPDATE of the big bench mailbox (delete every second message) against
 # the machine's floor, without the daemon: builds bench/updbench.c with
-# the daemon's modules and runs it (bench/RESULTS.md, "UPDATE against the
-# floor").  Not part of `make` or `make test`.
+# the daemon's modules and runs it (bench/RESULTS.md quotes it).  Not part
+# of `make` or `make test`.
 #
 #   bench/updbench.sh [-n rounds] [-v]
 #

@@ -886,7 +886,7 @@ static struct mail	small, large, twins;
 static char		*twin_text;	/* one more copy of twins' twin */
 
 static void
-t_crash_patterns(void **state)
+test_crash_patterns(void **state)
 {
 	static const enum pattern	pats[] = {
 		PAT_ALT, PAT_FIRST, PAT_LAST, PAT_ALL, PAT_RUNS, PAT_BIG
@@ -909,7 +909,7 @@ t_crash_patterns(void **state)
 }
 
 static void
-t_crash_torn(void **state)
+test_crash_torn(void **state)
 {
 	struct run	r;
 
@@ -1014,7 +1014,7 @@ append_loop(enum pattern pat)
 }
 
 static void
-t_append_unlocked(void **state)
+test_append_unlocked(void **state)
 {
 	(void)state;
 	append_loop(PAT_ALT);
@@ -1022,14 +1022,14 @@ t_append_unlocked(void **state)
 }
 
 static void
-t_eio(void **state)
+test_eio(void **state)
 {
 	(void)state;
 	fail_loop("POP3D_FAULT_EIO");
 }
 
 static void
-t_enospc(void **state)
+test_enospc(void **state)
 {
 	(void)state;
 	fail_loop("POP3D_FAULT_ENOSPC");
@@ -1048,7 +1048,7 @@ half_done(const char *path, long k)
 }
 
 static void
-t_journal_garbage(void **state)
+test_journal_garbage(void **state)
 {
 	char	path[PATH_MAX], jpath[PATH_MAX], junk[5000], *got;
 	size_t	len, i;
@@ -1181,7 +1181,7 @@ assert_set_aside(const char *jpath)
  * on any mailbox.
  */
 static void
-t_journal_versions(void **state)
+test_journal_versions(void **state)
 {
 	static void	(*const as[])(unsigned char *, int) = {
 		as_v1, as_v2, as_v9
@@ -1210,7 +1210,7 @@ t_journal_versions(void **state)
 }
 
 static void
-t_journal_other_inode(void **state)
+test_journal_other_inode(void **state)
 {
 	char	path[PATH_MAX], jpath[PATH_MAX], copy[PATH_MAX + 8], *a;
 	size_t	alen;
@@ -1229,7 +1229,7 @@ t_journal_other_inode(void **state)
 }
 
 static void
-t_journal_mailbox_shrunk(void **state)
+test_journal_mailbox_shrunk(void **state)
 {
 	char		path[PATH_MAX], jpath[PATH_MAX];
 	struct stat	st;
@@ -1287,7 +1287,7 @@ plant(enum planted k, const char *jpath, const char *other)
  * open up: it is set aside, and the mailbox is served as it is.
  */
 static void
-t_journal_foreign(void **state)
+test_journal_foreign(void **state)
 {
 	char		 path[PATH_MAX], jpath[PATH_MAX], other[PATH_MAX + 8];
 	char		*mid;
@@ -1315,7 +1315,7 @@ t_journal_foreign(void **state)
  * so it is not redone over the reader's bytes.
  */
 static void
-t_journal_mailbox_rewritten(void **state)
+test_journal_mailbox_rewritten(void **state)
 {
 	char	path[PATH_MAX], jpath[PATH_MAX], *mid, *p;
 	size_t	mlen;
@@ -1385,7 +1385,7 @@ reader_change(enum reader_change how, char **file, size_t len)
  * aside and the reader's file served as it is.
  */
 static void
-t_journal_reader_changes(void **state)
+test_journal_reader_changes(void **state)
 {
 	static const enum reader_change	 hows[] = {
 		RC_FLAG_IN_PLACE, RC_STATUS_ADDED, RC_MERGED
@@ -1475,7 +1475,7 @@ assert_mailbox(const char *path, const char *jpath, const char *want,
  * namespace); skipped otherwise.
  */
 static void
-t_full_disk(void **state)
+test_full_disk(void **state)
 {
 	char	 dir[PATH_MAX], path[PATH_MAX + 8], jpath[PATH_MAX + 32];
 	char	 filler[PATH_MAX + 8], keep[sizeof(powerlog)], *after, *last;
@@ -1650,7 +1650,7 @@ twins_loop(const char *name, enum pattern pat)
 }
 
 static void
-t_crash_twins(void **state)
+test_crash_twins(void **state)
 {
 	(void)state;
 	twins_loop("twins", PAT_TWINS);
@@ -1658,7 +1658,7 @@ t_crash_twins(void **state)
 }
 
 static void
-t_report(void **state)
+test_report(void **state)
 {
 	(void)state;
 	printf("crash points tried: %ld; power-loss cases tried: %ld "
@@ -1705,21 +1705,21 @@ int
 main(void)
 {
 	const struct CMUnitTest	tests[] = {
-		cmocka_unit_test(t_crash_patterns),
-		cmocka_unit_test(t_crash_torn),
-		cmocka_unit_test(t_crash_twins),
-		cmocka_unit_test(t_append_unlocked),
-		cmocka_unit_test(t_eio),
-		cmocka_unit_test(t_enospc),
-		cmocka_unit_test(t_journal_garbage),
-		cmocka_unit_test(t_journal_versions),
-		cmocka_unit_test(t_journal_other_inode),
-		cmocka_unit_test(t_journal_mailbox_shrunk),
-		cmocka_unit_test(t_journal_foreign),
-		cmocka_unit_test(t_journal_mailbox_rewritten),
-		cmocka_unit_test(t_journal_reader_changes),
-		cmocka_unit_test(t_full_disk),
-		cmocka_unit_test(t_report),
+		cmocka_unit_test(test_crash_patterns),
+		cmocka_unit_test(test_crash_torn),
+		cmocka_unit_test(test_crash_twins),
+		cmocka_unit_test(test_append_unlocked),
+		cmocka_unit_test(test_eio),
+		cmocka_unit_test(test_enospc),
+		cmocka_unit_test(test_journal_garbage),
+		cmocka_unit_test(test_journal_versions),
+		cmocka_unit_test(test_journal_other_inode),
+		cmocka_unit_test(test_journal_mailbox_shrunk),
+		cmocka_unit_test(test_journal_foreign),
+		cmocka_unit_test(test_journal_mailbox_rewritten),
+		cmocka_unit_test(test_journal_reader_changes),
+		cmocka_unit_test(test_full_disk),
+		cmocka_unit_test(test_report),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -29,7 +29,7 @@ hex(const unsigned char d[MD5_LEN], char out[2 * MD5_LEN + 1])
 }
 
 static void
-t_rfc1321_vectors(void **state)
+test_rfc1321_vectors(void **state)
 {
 	static const char *const v[][2] = {
 		{ "", "d41d8cd98f00b204e9800998ecf8427e" },
@@ -105,7 +105,7 @@ pieces_md5(const unsigned char *p, size_t len, unsigned char out[MD5_LEN])
  * beyond), then longer ones, each three ways, against mbedTLS.
  */
 static void
-t_random_against_mbedtls(void **state)
+test_random_against_mbedtls(void **state)
 {
 	unsigned char	*buf, want[MD5_LEN], got[MD5_LEN];
 	unsigned char	 dl[MD5_LANES][MD5_LEN];
@@ -148,8 +148,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(t_rfc1321_vectors),
-		cmocka_unit_test(t_random_against_mbedtls),
+		cmocka_unit_test(test_rfc1321_vectors),
+		cmocka_unit_test(test_random_against_mbedtls),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
