@@ -229,6 +229,20 @@ no_delay(int fd)
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 }
 
+/* A forked child takes the default signals back, SIGHUP ignored. */
+static void
+child_signals(void)
+{
+	sigset_t	none;
+
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_IGN);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 /*
  * A session process.  SIGHUP is the listener's (reload): a session
  * ignores it, so `pkill -HUP pop3d' does not cut open sessions.
@@ -242,7 +256,6 @@ child_session(const struct daemon *d, int fd, int tls, int slot,
 	struct tls_server	*ts = d->ts;
 	struct conn_link	link;
 	struct prep		p;
-	sigset_t		none;
 	char			peer[NI_MAXHOST + 16];
 	int			i, rc;
 
@@ -251,12 +264,7 @@ child_session(const struct daemon *d, int fd, int tls, int slot,
 		close(l->pfd[i].fd);
 	if (d->pidfd != -1)
 		close(d->pidfd);
-	signal(SIGCHLD, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGHUP, SIG_IGN);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	child_signals();
 	/* tls_start reseeds the DRBG in this process before its first use */
 	memset(&link, 0, sizeof(link));
 	peer_name(ss, sl, peer, sizeof(peer), &link.loopback);
@@ -282,7 +290,6 @@ child_session(const struct daemon *d, int fd, int tls, int slot,
 static void
 start_recovery(struct daemon *d)
 {
-	sigset_t	none;
 	pid_t		pid;
 	int		i;
 
@@ -301,12 +308,7 @@ start_recovery(struct daemon *d)
 		close(d->pidfd);
 	tls_forget_secrets(d->ts);
 	peerlimit_sess_detach(d->lim);
-	signal(SIGCHLD, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGHUP, SIG_IGN);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	child_signals();
 	recover_spool(d->c);
 	_exit(0);
 }
