@@ -20,9 +20,11 @@
  *   its maildrop opened by direct.c); the pre-login process exits
  *   (plain) or relays TLS to it (socketpair).
  *
- * Every function here runs as root, and here they all are, in the order
- * a connection meets them, with what each reads.  What they call in
- * other files is named with its file.
+ * Every function here runs as root, and each is named below, in the
+ * order a connection meets them, with what each reads.  The other names
+ * are what they call in other files: privmsg.c's (the messages, shared
+ * with the pre-login process), prelogin.c's, direct.c's, and those of
+ * tlskeys.c, peerlimit.c, pwcheck.c, auth.c and conn.c.
  *
  *   privsep_init, privsep_check_setup, find_user, jail_ready, jail_ok
  *     (the listener, at start): the configuration, the passwd entry of
