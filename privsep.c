@@ -77,11 +77,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <arpa/inet.h>
 
 #include <errno.h>
 #include <grp.h>
-#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -103,7 +101,6 @@
 #include "pwcheck.h"
 #include "sandbox.h"
 #include "spool.h"
-#include "tls.h"
 #include "tlskeys.h"
 #include "transport.h"
 
@@ -363,7 +360,6 @@ jail(const struct conf *c)
 	}
 	return switch_ids(ps_uid, ps_gid);
 }
-
 
 /*
  * Check credentials: the monitor answers the pre-login process, one
