@@ -6,8 +6,8 @@
  * and TLS keys, opens the sockets and the pidfile, then only accepts and
  * forks; and privsep.c's monitor in each connection's process.  Every
  * client byte, a PROXY header included, is read by the jailed pre-login
- * process privsep.c forks (prepare() below runs there) or, after a
- * login, by the process serving the mailbox owner.
+ * process privsep.c forks (prelogin.c; prepare() below runs there) or,
+ * after a login, by the process serving the mailbox owner.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -37,6 +37,7 @@
 #include "log.h"
 #include "params.h"
 #include "peerlimit.h"
+#include "prelogin.h"
 #include "privsep.h"
 #include "proxy.h"
 #include "recover.h"
@@ -185,7 +186,7 @@ real_client(const struct conf *c, int monitor, int fd,
 	*ss = h.src;
 	*sl = h.srclen;
 	if (c->max_sessions_per_ip > 0 &&
-	    privsep_rekey(monitor, (struct sockaddr *)ss) != 0) {
+	    prelogin_rekey(monitor, (struct sockaddr *)ss) != 0) {
 		refuse(NULL, fd, NULL);
 		return -1;
 	}
@@ -202,7 +203,7 @@ struct prep {
 };
 
 /*
- * In the jailed pre-login process (privsep.c), before the greeting: a
+ * In the jailed pre-login process (prelogin.c), before the greeting: a
  * PROXY header is client bytes, so it is read here and not as root.
  */
 static int

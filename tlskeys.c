@@ -12,7 +12,7 @@
  * split them right after their fork: the pre-login process, which parses
  * every client byte, unmaps the ticket keys and every RSA key it can
  * leave to the monitor (tls_key_separated), and asks the monitor (struct
- * tls_keyops, carried by privsep.c) for the one signature and the
+ * tls_keyops, carried by prelogin.c) for the one signature and the
  * tickets its handshake needs; the monitor unmaps the keys the pre-login
  * process keeps.  Those (ECDSA keys: mbedTLS 2.28 can't sign with one
  * elsewhere) the pre-login process parses into its own memory for its

@@ -1,6 +1,6 @@
 /*
  * Fuzz target for what the root monitor runs on bytes from the jailed
- * pre-login process (privsep.c): the message decoder, and for a key
+ * pre-login process (privmsg.c): the message decoder, and for a key
  * operation the bytes that follow it, as keyop() hands them to tlskeys.c.
  * The input's first PRIVSEP_MSG_SIZE bytes (zero-padded if short) are
  * the message; the rest are the bytes that follow.  Checked: a message
@@ -27,7 +27,7 @@
 #include "conf.h"
 #include "fuzz_util.h"
 #include "params.h"
-#include "privsep.h"
+#include "privmsg.h"
 #include "tlskeys.h"
 #include "tls_testutil.h"
 

@@ -17,9 +17,10 @@ struct session;
 
 /*
  * The services a session calls.  Each returns at once; the caller
- * (privsep.c's backends, or a test) decides how: before a login, the
- * monitor checks credentials and the login is handed on to the process
- * that becomes the mailbox's owner; there the maildrop is opened.
+ * (prelogin.c's and direct.c's backends, or a test) decides how: before
+ * a login, the monitor checks credentials and the login is handed on to
+ * the process that becomes the mailbox's owner; there the maildrop is
+ * opened.
  */
 struct session_backend {
 	void	*ctx;

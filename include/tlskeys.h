@@ -26,7 +26,7 @@ enum tls_md {
 size_t			 tls_md_size(unsigned md);
 
 /*
- * What a pre-login process asks of the keys it does not hold (privsep.c
+ * What a pre-login process asks of the keys it does not hold (prelogin.c
  * carries the requests to the monitor): sign a digest with certificate
  * cert's key (0 the default, n the nth tls_sni), seal session state into
  * a ticket, open a ticket into session state.  Each writes at most cap

@@ -1,5 +1,5 @@
 /*
- * Unit tests for the privilege separation message (privsep.c): a fixed
+ * Unit tests for the privilege separation message (privmsg.c): a fixed
  * size, bounded fields, and a decoder that trusts nothing it is sent.
  * Then the monitor's key operations, asked for by a pre-login process
  * that sends what it likes (a compromised one): the monitor signs once
@@ -29,6 +29,7 @@
 #include "conf.h"
 #include "conn.h"
 #include "params.h"
+#include "privmsg.h"
 #include "privsep.h"
 #include "tlskeys.h"
 #include "tls_testutil.h"
