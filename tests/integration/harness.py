@@ -579,6 +579,13 @@ def wait_for(pred, limit=5.0, step=0.05):
         time.sleep(step)
 
 
+def make_jail():
+    """A root-owned 0755 empty directory for `chroot'."""
+    d = tempfile.mkdtemp(prefix="pop3d-jail-")
+    os.chmod(d, 0o755)
+    return d
+
+
 def session_pids(daemon_pid):
     """The pids of the processes the daemon forked."""
     pids = []

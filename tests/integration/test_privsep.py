@@ -19,7 +19,7 @@ import unittest
 
 import harness
 from harness import (IS_ROOT, RUN_AS, CertMixin, Pop3dCase, make_cert,
-                     message, pop_form, stuff, tls_conf, wait_for)
+                     make_jail, message, pop_form, stuff, tls_conf, wait_for)
 
 WAIT = 5.0
 
@@ -30,13 +30,6 @@ def children(pid):
 
 def root_dir(pid):
     return os.readlink("/proc/%d/root" % pid)
-
-
-def make_jail():
-    """A root-owned 0755 empty directory for `chroot'."""
-    d = tempfile.mkdtemp(prefix="pop3d-jail-")
-    os.chmod(d, 0o755)
-    return d
 
 
 @unittest.skipUnless(IS_ROOT, "privilege separation needs root: run the "

@@ -24,13 +24,13 @@ import signal
 import socket
 import ssl
 import subprocess
-import tempfile
 import time
 import unittest
 
 import harness
 from harness import (IS_ROOT, REPO, PROC_TIMEOUT, SIGSYS_LINE, CertMixin,
-                     Pop3dCase, message, pop_form, stuff, tls_conf, wait_for)
+                     Pop3dCase, make_jail, message, pop_form, stuff, tls_conf,
+                     wait_for)
 
 CALLS = ("open", "socket", "execve", "fork", "kill", "ptrace")
 
@@ -62,12 +62,6 @@ def read_text(path):
 
 def children(pid):
     return harness.session_pids(pid)
-
-
-def make_jail():
-    d = tempfile.mkdtemp(prefix="pop3d-jail-")
-    os.chmod(d, 0o755)
-    return d
 
 
 @unittest.skipUnless(IS_ROOT, "the jail needs root: run the tests as root "
