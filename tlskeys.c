@@ -29,6 +29,7 @@
  */
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -209,11 +210,12 @@ secret_unmap(unsigned char *p, size_t used, size_t len)
  * Read a key file whole into a secret mapping of KEY_FILE_MAX + 1 bytes:
  * stdio would leave copies of the key in freed buffers.  Returns the
  * buffer (NUL-terminated, *len counts the NUL, as mbedtls_pk_parse_key
- * wants for PEM) or NULL with errno set.
+ * wants for PEM) with the file's mode in *mode, or NULL with errno set.
  */
 static unsigned char *
-read_secret(const char *path, size_t *len)
+read_secret(const char *path, size_t *len, mode_t *mode)
 {
+	struct stat	 st;
 	unsigned char	*buf;
 	size_t		 got = 0;
 	ssize_t		 n;
@@ -221,12 +223,14 @@ read_secret(const char *path, size_t *len)
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return NULL;
-	if ((buf = secret_map(KEY_FILE_MAX + 1)) == NULL) {
+	if (fstat(fd, &st) == -1 ||
+	    (buf = secret_map(KEY_FILE_MAX + 1)) == NULL) {
 		saved = errno;
 		close(fd);
 		errno = saved;
 		return NULL;
 	}
+	*mode = st.st_mode;
 	while (got < KEY_FILE_MAX &&
 	    (n = read(fd, buf + got, KEY_FILE_MAX - got)) != 0) {
 		if (n == -1 && errno == EINTR)
@@ -246,6 +250,73 @@ read_secret(const char *path, size_t *len)
 	return buf;
 }
 
+/*
+ * The messages about the files: what is wrong, in words, after the
+ * setting and the file's path, and what the system or mbedTLS said in
+ * parentheses, for a search or a bug report.  label is the setting
+ * ("tls_key", "tls_sni NAME cert").
+ */
+
+/* mbedTLS error r as "(PK - Invalid key tag or value, -0x3d00)". */
+static const char *
+code_why(int r, char *buf, size_t len)
+{
+	char	msg[160];
+
+	mbedtls_strerror(r, msg, sizeof(msg));
+	snprintf(buf, len, "(%s, -0x%04x)", msg, (unsigned)-r);
+	return buf;
+}
+
+/* Why a file that open(2) or read(2) refused with e can't be read. */
+static const char *
+file_words(int e)
+{
+	switch (e) {
+	case ENOENT:
+		return "no such file";
+	case EACCES:
+	case EPERM:
+		return "pop3d may not read it: check the modes and owners "
+		    "of the file and of the directories above it";
+	case EISDIR:
+		return "a directory, not a file";
+	case ENOTDIR:
+		return "a part of the path is not a directory";
+	default:
+		return "could not be read";
+	}
+}
+
+static void
+file_err(char *err, size_t errlen, const char *label, const char *path,
+    int e)
+{
+	seterr(err, errlen, "%s %s: %s (%s)", label, path, file_words(e),
+	    strerror(e));
+}
+
+/*
+ * Why buf, which mbedtls_pk_parse_key refused with r, is no key pop3d
+ * can use.  A certificate is told by its PEM header: trying to parse
+ * the bytes as one would copy what may be a key to the heap.
+ */
+static const char *
+key_words(int r, const unsigned char *buf)
+{
+	if (r == MBEDTLS_ERR_PK_PASSWORD_REQUIRED ||
+	    r == MBEDTLS_ERR_PK_PASSWORD_MISMATCH)
+		return "an encrypted private key, and pop3d can't ask for "
+		    "its passphrase: store it decrypted, readable by root "
+		    "alone, e.g. with openssl pkey -in OLD -out NEW";
+	if (strstr((const char *)buf, "-----BEGIN CERTIFICATE-----") != NULL)
+		return "a certificate, not a private key: tls_cert and "
+		    "tls_key swapped?";
+	if (r == MBEDTLS_ERR_PK_UNKNOWN_PK_ALG)
+		return "a private key of a type this mbedTLS can't use";
+	return "not a private key in PEM or DER";
+}
+
 int
 tls_parse_key(mbedtls_pk_context *key, const unsigned char *buf, size_t len,
     int (*f_rng)(void *, unsigned char *, size_t), void *p_rng)
@@ -260,25 +331,24 @@ tls_parse_key(mbedtls_pk_context *key, const unsigned char *buf, size_t len,
 }
 
 static int
-load_key(struct tls_server *s, mbedtls_pk_context *key, const char *path,
-    char *err, size_t errlen)
+load_key(struct tls_server *s, mbedtls_pk_context *key, const char *label,
+    const char *path, mode_t *mode, char *err, size_t errlen)
 {
 	unsigned char	*buf;
 	size_t		 len;
 	char		 w[200];
 	int		 r;
 
-	if ((buf = read_secret(path, &len)) == NULL) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+	if ((buf = read_secret(path, &len, mode)) == NULL) {
+		file_err(err, errlen, label, path, errno);
 		return -1;
 	}
 	r = tls_parse_key(key, buf, len, mbedtls_ctr_drbg_random, &s->drbg);
+	if (r != 0)
+		seterr(err, errlen, "%s %s: %s %s", label, path,
+		    key_words(r, buf), code_why(r, w, sizeof(w)));
 	secret_unmap(buf, len, KEY_FILE_MAX + 1);
-	if (r != 0) {
-		seterr(err, errlen, "%s: %s", path, tls_why(r, w, sizeof(w)));
-		return -1;
-	}
-	return 0;
+	return r == 0 ? 0 : -1;
 }
 
 /*
@@ -307,26 +377,112 @@ seal_key(struct tls_cert *tc)
 	return n > 0 ? 0 : n < 0 ? n : MBEDTLS_ERR_PK_BAD_INPUT_DATA;
 }
 
-/* Load one chain and its key, and check that they belong together. */
+/*
+ * Why path, which mbedtls_x509_crt_parse_file refused with r, holds no
+ * certificate.  A private key in it is read as the key files are, into
+ * a secret mapping, and parsed only to tell what it is.
+ */
+static void
+cert_err(struct tls_server *s, const char *label, const char *path, int r,
+    char *err, size_t errlen)
+{
+	mbedtls_pk_context	 k;
+	struct stat		 st;
+	unsigned char		*buf;
+	const char		*what = "not a certificate in PEM or DER";
+	size_t			 len;
+	mode_t			 mode;
+	char			 w[200];
+	int			 kr;
+
+	/* mbedTLS keeps no errno (and takes a directory for a file too
+	   large to read): ask the system again. */
+	if (stat(path, &st) == -1)
+		what = file_words(errno);
+	else if (S_ISDIR(st.st_mode))
+		what = file_words(EISDIR);
+	else if (r == MBEDTLS_ERR_PK_FILE_IO_ERROR)
+		what = file_words(access(path, R_OK) == -1 ? errno : EIO);
+	else if ((buf = read_secret(path, &len, &mode)) != NULL) {
+		mbedtls_pk_init(&k);
+		kr = tls_parse_key(&k, buf, len, mbedtls_ctr_drbg_random,
+		    &s->drbg);
+		if (kr == 0 || kr == MBEDTLS_ERR_PK_PASSWORD_REQUIRED)
+			what = "a private key, not a certificate: "
+			    "tls_cert and tls_key swapped?";
+		mbedtls_pk_free(&k);
+		secret_unmap(buf, len, KEY_FILE_MAX + 1);
+	}
+	seterr(err, errlen, "%s %s: %s %s", label, path, what,
+	    code_why(r, w, sizeof(w)));
+}
+
+/* When a certificate is out of its dates: clients will refuse it. */
+static void
+warn_dates(const char *label, const char *path, const mbedtls_x509_crt *crt)
+{
+	const mbedtls_x509_time	*t;
+
+	if (mbedtls_x509_time_is_past(&crt->valid_to)) {
+		t = &crt->valid_to;
+		log_warnx("%s %s: the certificate expired on "
+		    "%04d-%02d-%02d %02d:%02d:%02d UTC; clients will refuse "
+		    "it", label, path, t->year, t->mon, t->day, t->hour,
+		    t->min, t->sec);
+	} else if (mbedtls_x509_time_is_future(&crt->valid_from)) {
+		t = &crt->valid_from;
+		log_warnx("%s %s: the certificate is not valid before "
+		    "%04d-%02d-%02d %02d:%02d:%02d UTC; clients will refuse "
+		    "it until then", label, path, t->year, t->mon, t->day,
+		    t->hour, t->min, t->sec);
+	}
+}
+
+/* When others than the key file's owner may read or change it. */
+static void
+warn_mode(const char *label, const char *path, mode_t mode)
+{
+	const char	*who, *verb;
+
+	if ((mode & (S_IRWXG | S_IRWXO) & ~(S_IXGRP | S_IXOTH)) == 0)
+		return;
+	who = (mode & 060) && (mode & 006) ? "its group and others" :
+	    (mode & 060) ? "its group" : "others";
+	verb = (mode & 044) && (mode & 022) ? "read and change" :
+	    (mode & 044) ? "read" : "change";
+	log_warnx("%s %s: mode %04o lets %s %s the private key; make it "
+	    "the owner's alone: chmod 600 %s", label, path,
+	    (unsigned)(mode & 07777), who, verb, path);
+}
+
+/*
+ * Load one chain and its key, and check that they belong together.
+ * name is the tls_sni name, "" for tls_cert and tls_key.
+ */
 static int
 load_cert(struct tls_server *s, const char *name, const char *cert,
     const char *key, char *err, size_t errlen)
 {
 	struct tls_cert	*tc = &s->certs[s->ncerts];
-	char		 w[200];
+	char		 w[200], cl[300], kl[300];	/* a tls_sni name and words */
+	mode_t		 mode = 0;
 	int		 r;
 
 	mbedtls_x509_crt_init(&tc->crt);
 	mbedtls_pk_init(&tc->key);
 	snprintf(tc->name, sizeof(tc->name), "%s", name);
 	tc->index = (unsigned)s->ncerts++;
+	snprintf(cl, sizeof(cl), *name ? "tls_sni %s cert" : "tls_cert", name);
+	snprintf(kl, sizeof(kl), *name ? "tls_sni %s key" : "tls_key", name);
 	if ((r = mbedtls_x509_crt_parse_file(&tc->crt, cert)) != 0) {
-		seterr(err, errlen, "%s: %s", cert, r > 0 ?
-		    "some certificates could not be parsed" :
-		    tls_why(r, w, sizeof(w)));
+		if (r > 0)
+			seterr(err, errlen, "%s %s: %d of its certificates "
+			    "could not be parsed", cl, cert, r);
+		else
+			cert_err(s, cl, cert, r, err, errlen);
 		return -1;
 	}
-	if (load_key(s, &tc->key, key, err, errlen) == -1)
+	if (load_key(s, &tc->key, kl, key, &mode, err, errlen) == -1)
 		return -1;
 #if MBEDTLS_VERSION_NUMBER >= 0x03000000
 	r = mbedtls_pk_check_pair(&tc->crt.pk, &tc->key,
@@ -335,16 +491,18 @@ load_cert(struct tls_server *s, const char *name, const char *cert,
 	r = mbedtls_pk_check_pair(&tc->crt.pk, &tc->key);
 #endif
 	if (r != 0) {
-		seterr(err, errlen, "%s does not match the certificate %s",
-		    key, cert);
+		seterr(err, errlen, "%s %s: the private key does not match "
+		    "the certificate %s %s", kl, key, cert,
+		    code_why(r, w, sizeof(w)));
 		return -1;
 	}
 	if ((r = seal_key(tc)) != 0) {
-		seterr(err, errlen, "%s: %s", key, tls_why(r, w, sizeof(w)));
+		seterr(err, errlen, "%s %s: %s", kl, key, tls_why(r, w,
+		    sizeof(w)));
 		return -1;
 	}
-	if (mbedtls_x509_time_is_past(&tc->crt.valid_to))
-		log_warnx("%s: the certificate has expired", cert);
+	warn_dates(cl, cert, &tc->crt);
+	warn_mode(kl, key, mode);
 	return 0;
 }
 
