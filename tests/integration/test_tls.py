@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Pop3dCase, pop_form, default_messages,  # noqa: E402
                      make_cert, tls_conf, chown_tree, session_pids, stuff,
                      pop3d_path, pop3d_tls13, wait_for, IO_TIMEOUT,
-                     IS_ROOT, PROC_TIMEOUT, TLS_NEWEST)
+                     IS_ROOT, PROC_TIMEOUT, RUN_AS, TLS_NEWEST)
 
 # Built on mbedTLS 3 pop3d speaks TLS 1.3 too (make check-mbedtls3).
 NEEDS_TLS13 = unittest.skipUnless(pop3d_tls13(),
@@ -912,15 +912,31 @@ class ConfigTest(TlsCase):
         self.assertIn("TLS key %s (RSA 2048 bits): separated: " % rsa_key,
                       out)
 
+    def t_fails(self, srv, *texts):
+        """pop3d -t refuses srv's configuration, saying every one of
+        texts on stderr; returns stderr."""
+        r = self.run_t(srv)
+        err = r.stderr.decode()
+        self.assertNotEqual(r.returncode, 0, err)
+        for t in texts:
+            self.assertIn(t, err)
+        return err
+
+    def put(self, srv, name, data):
+        path = os.path.join(srv.dir, name)
+        with open(path, "w") as fh:
+            fh.write(data)
+        os.chmod(path, 0o600)
+        return path
+
     def test_bad_tls_files_are_reported(self):
         srv = self.tls_server(start=False)
         shutil.copy(self.key2, srv.key)	# not the certificate's key
-        r = self.run_t(srv)
-        self.assertNotEqual(r.returncode, 0)
-        self.assertIn(b"does not match", r.stderr)
+        self.t_fails(srv, "tls_key %s: the private key does not match the "
+                     "certificate %s (" % (srv.key, srv.cert))
         srv.extra["tls_key"] = os.path.join(srv.dir, "missing.key")
-        r = self.run_t(srv)
-        self.assertIn(b"missing.key: No such file", r.stderr)
+        self.t_fails(srv, "tls_key %s/missing.key: no such file (No such "
+                     "file or directory)" % srv.dir)
         shutil.copy(self.key, srv.key)
         srv.extra["tls_key"] = srv.key
         srv.extra["tls_ciphers"] = "TLS-RSA-WITH-NOTHING"
@@ -933,6 +949,140 @@ class ConfigTest(TlsCase):
         r = self.run_t(srv)
         self.assertIn(b"tls_cert and tls_key go together", r.stderr)
 
+    def test_missing_certificate(self):
+        srv = self.tls_server(start=False)
+        srv.extra["tls_cert"] = os.path.join(srv.dir, "missing.crt")
+        self.t_fails(srv, "tls_cert %s/missing.crt: no such file (PK - "
+                     "Read/write of file failed, -0x3e00)" % srv.dir)
+
+    def test_directory_given_as_files(self):
+        srv = self.tls_server(start=False)
+        srv.extra["tls_key"] = srv.dir
+        self.t_fails(srv, "tls_key %s: a directory, not a file (" % srv.dir)
+        srv.extra.update(tls_cert=srv.dir, tls_key=srv.key)
+        self.t_fails(srv, "tls_cert %s: a directory, not a file (" %
+                     srv.dir)
+
+    def test_unreadable_key(self):
+        # Root reads a file of any mode (and searches any directory), so
+        # pop3d -t runs as RUN_AS here when the tests run as root.
+        srv = self.tls_server(start=False)
+        os.chmod(srv.key, 0)
+        srv.write_conf(srv.port or 1, None)
+        os.chmod(srv.conf_path, 0o644)
+
+        def drop():
+            if IS_ROOT:
+                import pwd
+                pw = pwd.getpwnam(RUN_AS)
+                os.setgroups([])
+                os.setgid(pw.pw_gid)
+                os.setuid(pw.pw_uid)
+
+        r = subprocess.run([pop3d_path(), "-t", "-f", srv.conf_path],
+                           capture_output=True, timeout=PROC_TIMEOUT,
+                           preexec_fn=drop)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("tls_key %s: pop3d may not read it: check the modes "
+                      "and owners of the file and of the directories above "
+                      "it (Permission denied)" % srv.key, r.stderr.decode())
+
+    def test_certificate_and_key_swapped(self):
+        srv = self.tls_server(start=False)
+        srv.extra["tls_key"] = srv.cert
+        self.t_fails(srv, "tls_key %s: a certificate, not a private key: "
+                     "tls_cert and tls_key swapped? (PK - " % srv.cert)
+        srv.extra.update(tls_cert=srv.key, tls_key=srv.key)
+        self.t_fails(srv, "tls_cert %s: a private key, not a certificate: "
+                     "tls_cert and tls_key swapped? (X509 - " % srv.key)
+
+    def test_garbage_files(self):
+        srv = self.tls_server(start=False)
+        junk = self.put(srv, "junk", "not PEM, not DER\n")
+        srv.extra["tls_key"] = junk
+        self.t_fails(srv, "tls_key %s: not a private key in PEM or DER (PK "
+                     "- Invalid key tag or value, -0x3d00)" % junk)
+        srv.extra.update(tls_cert=junk, tls_key=srv.key)
+        self.t_fails(srv, "tls_cert %s: not a certificate in PEM or DER "
+                     "(X509 - " % junk)
+
+    def test_encrypted_key(self):
+        srv = self.tls_server(start=False)
+        enc = os.path.join(srv.dir, "enc.key")
+        subprocess.run(["openssl", "pkey", "-in", srv.key, "-aes256",
+                        "-passout", "pass:secret", "-out", enc],
+                       check=True, capture_output=True, timeout=PROC_TIMEOUT)
+        srv.extra["tls_key"] = enc
+        self.t_fails(srv, "tls_key %s: an encrypted private key, and pop3d "
+                     "can't ask for its passphrase: " % enc, "-0x3c00)")
+
+    def test_sni_files_are_named(self):
+        srv = self.tls_server(start=False)
+        srv.extra["tls_sni"] = "other.test %s %s" % (srv.cert, srv.cert)
+        self.t_fails(srv, "tls_sni other.test key %s: a certificate, not a "
+                     "private key" % srv.cert)
+
+    def test_key_mode_warning(self):
+        srv = self.tls_server(start=False)
+        os.chmod(srv.key, 0o600)
+        r = self.run_t(srv)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn(b"chmod", r.stderr)
+        os.chmod(srv.key, 0o640)
+        r = self.run_t(srv)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("tls_key %s: mode 0640 lets its group read the "
+                      "private key; make it the owner's alone: chmod 600 %s"
+                      % (srv.key, srv.key), r.stderr.decode())
+        os.chmod(srv.key, 0o666)
+        r = self.run_t(srv)
+        self.assertIn("tls_key %s: mode 0666 lets its group and others read "
+                      "and change the private key" % srv.key,
+                      r.stderr.decode())
+
+    def test_certificate_dates_warning(self):
+        try:
+            from cryptography import x509
+            from cryptography.hazmat.primitives import hashes, serialization
+            from cryptography.hazmat.primitives.asymmetric import ec
+            from cryptography.x509.oid import NameOID
+        except ImportError:
+            self.skipTest("no Python cryptography to date a certificate")
+        import datetime
+        srv = self.tls_server(start=False)
+        with open(srv.key, "rb") as fh:
+            key = serialization.load_pem_private_key(fh.read(), None)
+        self.assertIsInstance(key, ec.EllipticCurvePrivateKey)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME,
+                                             "localhost")])
+        day = datetime.timedelta(days=1)
+        now = datetime.datetime.now(datetime.timezone.utc).replace(
+            microsecond=0)
+        for start, end, text in (
+                (now - 3 * day, now - day, "the certificate expired on "),
+                (now + day, now + 3 * day,
+                 "the certificate is not valid before ")):
+            crt = (x509.CertificateBuilder().subject_name(name)
+                   .issuer_name(name).public_key(key.public_key())
+                   .serial_number(x509.random_serial_number())
+                   .not_valid_before(start).not_valid_after(end)
+                   .sign(key, hashes.SHA256()))
+            with open(srv.cert, "wb") as fh:
+                fh.write(crt.public_bytes(serialization.Encoding.PEM))
+            r = self.run_t(srv)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            when = (end if "expired" in text else start).strftime(
+                "%Y-%m-%d %H:%M:%S UTC")
+            self.assertIn("tls_cert %s: %s%s; clients will refuse it" %
+                          (srv.cert, text, when), r.stderr.decode())
+
+    def test_sighup_says_what_is_wrong(self):
+        srv = self.tls_server()
+        shutil.copy(self.cert, srv.key)
+        os.kill(srv.proc.pid, signal.SIGHUP)
+        self.wait_log(srv, "TLS reload failed, keeping the old")
+        self.assertIn("tls_key %s: a certificate, not a private key" %
+                      srv.key, srv.log())
 
 if __name__ == "__main__":
     unittest.main()
