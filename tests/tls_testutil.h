@@ -6,6 +6,8 @@
 #ifndef POP3D_TLS_TESTUTIL_H
 #define POP3D_TLS_TESTUTIL_H
 
+#include <sys/stat.h>
+
 #include <stdio.h>
 
 #include <mbedtls/ctr_drbg.h>
@@ -70,7 +72,8 @@ tls_test_cert(mbedtls_ctr_drbg_context *drbg, const char *subject,
 #endif
 	if (tls_test_key(&key, drbg, rsa_bits) != 0 ||
 	    mbedtls_pk_write_key_pem(&key, pem, sizeof(pem)) != 0 ||
-	    tls_test_write(keypath, pem) == -1)
+	    tls_test_write(keypath, pem) == -1 ||
+	    chmod(keypath, 0600) == -1)		/* or pop3d warns */
 		goto out;
 	mbedtls_x509write_crt_set_version(&crt, MBEDTLS_X509_CRT_VERSION_3);
 	mbedtls_x509write_crt_set_md_alg(&crt, MBEDTLS_MD_SHA256);
