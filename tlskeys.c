@@ -472,8 +472,10 @@ load_cert(struct tls_server *s, const char *name, const char *cert,
 	mbedtls_pk_init(&tc->key);
 	snprintf(tc->name, sizeof(tc->name), "%s", name);
 	tc->index = (unsigned)s->ncerts++;
-	snprintf(cl, sizeof(cl), *name ? "tls_sni %s cert" : "tls_cert", name);
-	snprintf(kl, sizeof(kl), *name ? "tls_sni %s key" : "tls_key", name);
+	snprintf(cl, sizeof(cl), "%s%s%s", name[0] != '\0' ? "tls_sni " : "",
+	    name, name[0] != '\0' ? " cert" : "tls_cert");
+	snprintf(kl, sizeof(kl), "%s%s%s", name[0] != '\0' ? "tls_sni " : "",
+	    name, name[0] != '\0' ? " key" : "tls_key");
 	if ((r = mbedtls_x509_crt_parse_file(&tc->crt, cert)) != 0) {
 		if (r > 0)
 			seterr(err, errlen, "%s %s: %d of its certificates "
