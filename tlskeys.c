@@ -444,7 +444,7 @@ warn_mode(const char *label, const char *path, mode_t mode)
 {
 	const char	*who, *verb;
 
-	if ((mode & (S_IRWXG | S_IRWXO) & ~(S_IXGRP | S_IXOTH)) == 0)
+	if ((mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)) == 0)
 		return;
 	who = (mode & 060) && (mode & 006) ? "its group and others" :
 	    (mode & 060) ? "its group" : "others";
@@ -464,7 +464,7 @@ load_cert(struct tls_server *s, const char *name, const char *cert,
     const char *key, char *err, size_t errlen)
 {
 	struct tls_cert	*tc = &s->certs[s->ncerts];
-	char		 w[200], cl[300], kl[300];	/* a tls_sni name and words */
+	char		 w[200], cl[300], kl[300];	/* the settings' names */
 	mode_t		 mode = 0;
 	int		 r;
 
