@@ -938,7 +938,12 @@ cmd_user(struct session *s, int argc, char **argv)
 	return EV_OK;
 }
 
-/* Count a failed login; the last allowed one ends the session. */
+/*
+ * Count a failed login; the last allowed one ends the session.  The why
+ * of a failure after a verified password or from a server fault is
+ * matched by its text in dist/fail2ban/filter.d/pop3d.conf, which must
+ * not ban for it: change both together.
+ */
 static int
 login_failed(struct session *s, int ev, const char *how, const char *why)
 {

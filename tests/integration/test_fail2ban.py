@@ -181,6 +181,23 @@ class Fail2banTest(CertMixin, Pop3dCase):
         self.assertEqual(len(re.findall(r": refused, ", log)), 2, log)
         self.assertEqual(self.matched_ips(as_syslog(log)), [])
 
+
+
+class Fail2banFilesTest(unittest.TestCase):
+    """What needs no fail2ban: the files agree with session.c and say
+    what the README and pop3d.8 promise."""
+
+    def test_reasons_skipped_are_session_c_texts(self):
+        """The failed-login reasons the filter skips are spelled as in
+        session.c (a reason renamed there would start bans)."""
+        with open(FILTER) as f:
+            m = re.search(r"(?m)^_not_a_guess = \(\?:(.*)\)\$$", f.read())
+        self.assertIsNotNone(m)
+        with open(os.path.join(REPO, "session.c")) as f:
+            src = f.read()
+        for why in m.group(1).split("|"):
+            self.assertIn('"%s"' % why, src)
+
     def test_jail_names_the_filter_and_ports(self):
         with open(JAIL) as f:
             jail = f.read()
