@@ -219,6 +219,12 @@ install: pop3d
 	sed 's|@SBINDIR@|$(SBINDIR)|g' dist/inetd.conf \
 	    >$(DESTDIR)$(PREFIX)/share/doc/pop3d/inetd.conf
 	install -m 644 dist/pam.d/pop3 $(DESTDIR)$(PREFIX)/share/doc/pop3d/pam.pop3
+	install -d $(DESTDIR)$(PREFIX)/share/doc/pop3d/fail2ban/filter.d \
+	    $(DESTDIR)$(PREFIX)/share/doc/pop3d/fail2ban/jail.d
+	install -m 644 dist/fail2ban/filter.d/pop3d.conf \
+	    $(DESTDIR)$(PREFIX)/share/doc/pop3d/fail2ban/filter.d/
+	install -m 644 dist/fail2ban/jail.d/pop3d.conf \
+	    $(DESTDIR)$(PREFIX)/share/doc/pop3d/fail2ban/jail.d/
 	install -d -m 755 $(DESTDIR)/var/empty
 	@echo "pop3d installed.  Before the first start: create its user"
 	@echo "(adduser --system --group --no-create-home pop3d), then"

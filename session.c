@@ -159,6 +159,7 @@ struct session {
 	int				 bad;	/* bad commands so far */
 	int				 authfail;	/* failed logins so far */
 	int				 talk;	/* commands before login, no try */
+	int				 refused; /* plaintext refusal logged */
 
 	/* The connection, from session_set_link and session_tls_started. */
 	int				 secure;	/* TLS active */
@@ -891,6 +892,23 @@ cmd_stls(struct session *s, int argc, char **argv)
 	return EV_OK;
 }
 
+/*
+ * A password refused by plaintext_auth before any check, as EV_ERR_PLAINTEXT.
+ * name: the one the client gave, or NULL.  Not a failed login, since no
+ * password was tried; logged once per connection, since the refusal
+ * doesn't count towards any limit and a client may repeat it.
+ */
+static int
+login_refused(struct session *s, const char *name, const char *how)
+{
+	if (!s->refused)
+		log_info("login %s from %s (%s): refused, plaintext_auth "
+		    "forbids passwords without TLS",
+		    name != NULL ? log_name(name) : "(no name)", s->peer, how);
+	s->refused = 1;
+	return EV_ERR_PLAINTEXT;
+}
+
 /* Remember the login name; one too long to keep becomes one that can't log in. */
 static void
 set_user(struct session *s, const char *name)
@@ -910,7 +928,7 @@ cmd_user(struct session *s, int argc, char **argv)
 {
 	(void)argc;
 	if (!plaintext_ok(s))
-		return EV_ERR_PLAINTEXT;
+		return login_refused(s, argv[0], "USER");
 	if (s->user_before)
 		return EV_ERR_USERTWICE;
 	/* Always +OK, so USER never tells which names exist. */
@@ -920,7 +938,12 @@ cmd_user(struct session *s, int argc, char **argv)
 	return EV_OK;
 }
 
-/* Count a failed login; the last allowed one ends the session. */
+/*
+ * Count a failed login; the last allowed one ends the session.  The why
+ * of a failure after a verified password or from a server fault is
+ * matched by its text in dist/fail2ban/filter.d/pop3d.conf, which must
+ * not ban for it: change both together.
+ */
 static int
 login_failed(struct session *s, int ev, const char *how, const char *why)
 {
@@ -984,15 +1007,17 @@ static int
 login_finish(struct session *s, int rc, struct auth_user *who,
     const char *how)
 {
-	int	st;
+	const char	*why;
+	int		 st;
 
 	if (rc == AUTH_TEMPFAIL)
 		return login_failed(s, EV_ERR_AUTHTEMP, how,
 		    "credentials could not be checked");
-	if (rc != AUTH_OK)
+	if (rc != AUTH_OK) {
+		why = s->be->why != NULL ? s->be->why(s->be->ctx) : NULL;
 		return login_failed(s, EV_ERR_AUTH, how,
-		    s->be->why != NULL ? s->be->why(s->be->ctx) :
-		    "bad credentials");
+		    why != NULL && why[0] != '\0' ? why : "bad credentials");
+	}
 	st = s->be->open_maildrop(s->be->ctx, who, &s->ops, &s->md);
 	auth_wipe(who, sizeof(*who));
 	if (st == MD_HANDOFF) {
@@ -1038,12 +1063,13 @@ login_password(struct session *s, const char *user, const char *pass,
 	int			rc;
 
 	set_user(s, user);
-	memset(&who, 0, sizeof(who));
 	/* Names that could never log in fail like a wrong password. */
-	if (!auth_name_ok(s->user) || strlen(pass) > AUTH_PASS_MAX)
-		rc = AUTH_FAIL;
-	else
-		rc = s->be->check_password(s->be->ctx, s->user, pass, &who);
+	if (!auth_name_ok(s->user))
+		return login_failed(s, EV_ERR_AUTH, how, "invalid user name");
+	if (strlen(pass) > AUTH_PASS_MAX)
+		return login_failed(s, EV_ERR_AUTH, how, "password too long");
+	memset(&who, 0, sizeof(who));
+	rc = s->be->check_password(s->be->ctx, s->user, pass, &who);
 	return login_finish(s, rc, &who, how);
 }
 
@@ -1052,7 +1078,8 @@ cmd_pass(struct session *s, int argc, char **argv)
 {
 	(void)argc;
 	if (!plaintext_ok(s))
-		return EV_ERR_PLAINTEXT;
+		return login_refused(s, s->user_before ? s->user : NULL,
+		    "USER");
 	if (!s->user_before)
 		return EV_ERR_NOUSER;
 	return login_password(s, s->user, argv[0], "USER");
@@ -1082,14 +1109,16 @@ cmd_apop(struct session *s, int argc, char **argv)
 		return EV_ERR_UNKNOWN;
 	/* The digest guards the password, not the mail that follows. */
 	if (!plaintext_ok(s))
-		return EV_ERR_PLAINTEXT;
+		return login_refused(s, argv[0], "APOP");
 	set_user(s, argv[0]);
+	if (!auth_name_ok(argv[0]))
+		return login_failed(s, EV_ERR_AUTH, "APOP",
+		    "invalid user name");
+	if (!digest_ok(argv[1]))
+		return login_failed(s, EV_ERR_AUTH, "APOP",
+		    "malformed APOP digest");
 	memset(&who, 0, sizeof(who));
-	if (!auth_name_ok(argv[0]) || !digest_ok(argv[1]))
-		rc = AUTH_FAIL;
-	else
-		rc = s->be->check_apop(s->be->ctx, argv[0], s->stamp, argv[1],
-		    &who);
+	rc = s->be->check_apop(s->be->ctx, argv[0], s->stamp, argv[1], &who);
 	return login_finish(s, rc, &who, "APOP");
 }
 
@@ -1164,7 +1193,7 @@ cmd_auth(struct session *s, int argc, char **argv)
 	if (strcasecmp(argv[0], "PLAIN") != 0)
 		return EV_ERR_MECH;
 	if (!plaintext_ok(s))
-		return EV_ERR_PLAINTEXT;
+		return login_refused(s, NULL, "AUTH PLAIN");
 	if (argc == 2)
 		return sasl_plain_b64(s, argv[1]);
 	s->state = ST_SASL;

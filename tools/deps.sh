@@ -22,10 +22,11 @@ fi
 build_pkgs="gcc make libc6-dev libcrypt-dev libmbedtls-dev openssl libpam0g-dev"
 # libunwind8 and liblzma5: the libraries of Dovecot's pop3 and doveconf,
 # which tests/integration/dovecot_ref.py unpacks from their packages (apt
-# and dpkg fetch and unpack them) without installing Dovecot.
+# and dpkg fetch and unpack them) without installing Dovecot.  fail2ban:
+# its fail2ban-regex checks dist/fail2ban (tests/integration/test_fail2ban.py).
 test_pkgs="libcmocka-dev python3 curl procps mpop fetchmail ca-certificates
     openbsd-inetd haproxy systemd procmail liblockfile-bin getmail6 mandoc
-    valgrind apt dpkg libunwind8 liblzma5"
+    valgrind apt dpkg libunwind8 liblzma5 fail2ban"
 fuzz_pkgs="clang libclang-rt-dev"
 lint_pkgs="cppcheck clang-tidy"
 m32_pkgs="gcc-multilib"

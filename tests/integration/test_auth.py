@@ -19,6 +19,21 @@ def plain(authcid, password, authzid=""):
     return base64.b64encode(raw).decode()
 
 
+def peer(c):
+    """The client's address as pop3d logs it: "a.b.c.d:port", "[::1]:port"."""
+    host, port = c.sock.getsockname()[:2]
+    return ("[%s]:%d" if ":" in host else "%s:%d") % (host, port)
+
+
+def wait_log(srv, pattern, limit=5.0):
+    """srv's log once a line matches pattern (a regex); fails after limit s."""
+    deadline = time.monotonic() + limit
+    while True:
+        log = srv.log()
+        if re.search(pattern, log, re.M) or time.monotonic() >= deadline:
+            return log
+
+
 class AuthTest(Pop3dCase):
 
     def setUp(self):
@@ -132,6 +147,66 @@ class AuthTest(Pop3dCase):
         self.assertERR(c2.cmd("AUTH NOSUCHMECH"))
         self.assertOK(c2.cmd("AUTH PLAIN " + plain("alice", PASSWORD)))
 
+    def assertLogged(self, line):
+        """One log line ends in exactly line (after ident and session id)."""
+        pat = r"\] " + re.escape(line) + "$"
+        log = wait_log(self.srv, pat)
+        self.assertEqual(len(re.findall(pat, log, re.M)), 1,
+                         "%r not logged once in:\n%s" % (line, log))
+
+    def test_failed_logins_say_why(self):
+        c = self.client(self.srv)
+        c.greeting = c.line()
+        self.fail_login(c, "alice", "not the password")
+        self.assertLogged("login alice from %s (USER): failed, wrong "
+                          "password" % peer(c))
+        self.fail_login(c, "nosuchuser", "whatever")
+        self.assertLogged("login nosuchuser from %s (USER): failed, "
+                          "unknown user" % peer(c))
+        # Names and passwords refused before any check had no reason.
+        self.fail_login(c, "bad/name", "whatever")
+        self.assertLogged("login (invalid name) from %s (USER): failed, "
+                          "invalid user name" % peer(c))
+        c = self.client(self.srv)
+        c.greeting = c.line()
+        self.assertTrue(c.cmd("AUTH PLAIN").startswith(b"+"))
+        r = c.cmd(plain("bob", "x" * 256))
+        self.assertTrue(r.startswith(b"-ERR [AUTH]"), r)
+        self.assertLogged("login bob from %s (AUTH PLAIN): failed, password "
+                          "too long" % peer(c))
+        r = c.cmd("AUTH PLAIN " + base64.b64encode(b"no nul").decode())
+        self.assertTrue(r.startswith(b"-ERR [AUTH]"), r)
+        self.assertLogged("login bob from %s (AUTH PLAIN): failed, "
+                          "malformed PLAIN message" % peer(c))
+        c = self.client(self.srv)
+        c.greeting = c.line()
+        r = c.cmd("AUTH PLAIN " + plain("x" * 65, "pw"))
+        self.assertTrue(r.startswith(b"-ERR [AUTH]"), r)
+        self.assertLogged("login (invalid name) from %s (AUTH PLAIN): "
+                          "failed, invalid user name" % peer(c))
+        self.assertNotRegex(self.srv.log(), r"failed, *$")
+
+    def test_plaintext_refusal_logged_once(self):
+        srv = self.server([], conf={"plaintext_auth": "no"})
+        self.srv = srv
+        c = self.client(srv)
+        c.greeting = c.line()
+        self.assertTrue(c.cmd("USER alice").startswith(b"-ERR [AUTH]"))
+        self.assertTrue(c.cmd("USER alice").startswith(b"-ERR [AUTH]"))
+        self.assertTrue(c.cmd("PASS x").startswith(b"-ERR [AUTH]"))
+        self.assertLogged("login alice from %s (USER): refused, "
+                          "plaintext_auth forbids passwords without TLS"
+                          % peer(c))
+        c = self.client(srv)
+        c.greeting = c.line()
+        r = c.cmd("AUTH PLAIN " + plain("alice", PASSWORD))
+        self.assertTrue(r.startswith(b"-ERR [AUTH]"), r)
+        self.assertLogged("login (no name) from %s (AUTH PLAIN): refused, "
+                          "plaintext_auth forbids passwords without TLS"
+                          % peer(c))
+        self.assertNotIn(PASSWORD, srv.log())
+        self.assertNotIn("failed", srv.log())
+
     def test_log_names_user_never_password(self):
         p = self.poplib(self.srv, password=PASSWORD)
         p.stat()
@@ -239,6 +314,20 @@ class ApopTest(Pop3dCase):
         digest = hashlib.md5(stamp2 + b"apop secret").hexdigest()
         r = c.cmd("APOP dave " + digest)
         self.assertTrue(r.startswith(b"-ERR [AUTH]"), r)
+
+    def test_apop_failures_say_why(self):
+        c, stamp = self.greet()
+        for cmd, line in (
+                ("APOP dave 1234", "login dave from %s (APOP): failed, "
+                 "malformed APOP digest"),
+                ("APOP bad/name " + "0" * 32, "login (invalid name) from %s "
+                 "(APOP): failed, invalid user name"),
+                ("APOP dave " + "0" * 32, "login dave from %s (APOP): "
+                 "failed, wrong APOP digest")):
+            r = c.cmd(cmd)
+            self.assertTrue(r.startswith(b"-ERR [AUTH]"), r)
+            pat = r"\] " + re.escape(line % peer(c)) + "$"
+            self.assertRegex(wait_log(self.srv, pat), re.compile(pat, re.M))
 
     def test_apop_user_cannot_use_pass(self):
         c, _ = self.greet()

@@ -288,7 +288,9 @@ class InstallTest(unittest.TestCase):
                 "usr/lib/systemd/system/pop3s.socket",
                 "usr/lib/systemd/system/pop3d@.service",
                 "usr/lib/systemd/system/pop3d.service",
-                "usr/share/doc/pop3d/inetd.conf"}
+                "usr/share/doc/pop3d/inetd.conf",
+                "usr/share/doc/pop3d/fail2ban/filter.d/pop3d.conf",
+                "usr/share/doc/pop3d/fail2ban/jail.d/pop3d.conf"}
         self.assertLessEqual(want, got, sorted(got))
         self.assertTrue(os.access(os.path.join(dest, "usr/sbin/pop3d"),
                                   os.X_OK))
