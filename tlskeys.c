@@ -464,6 +464,7 @@ load_cert(struct tls_server *s, const char *name, const char *cert,
     const char *key, char *err, size_t errlen)
 {
 	struct tls_cert	*tc = &s->certs[s->ncerts];
+	struct stat	 st;
 	char		 w[200], cl[300], kl[300];	/* the settings' names */
 	mode_t		 mode = 0;
 	int		 r;
@@ -476,6 +477,15 @@ load_cert(struct tls_server *s, const char *name, const char *cert,
 	    name, name[0] != '\0' ? " cert" : "tls_cert");
 	snprintf(kl, sizeof(kl), "%s%s%s", name[0] != '\0' ? "tls_sni " : "",
 	    name, name[0] != '\0' ? " key" : "tls_key");
+	/* mbedTLS would block on a FIFO, and take a directory's size for
+	   a file's (a huge allocation): only a regular file goes to it */
+	if (stat(cert, &st) == 0 && !S_ISREG(st.st_mode)) {
+		seterr(err, errlen, "%s %s: %s (%s)", cl, cert,
+		    S_ISDIR(st.st_mode) ? file_words(EISDIR) :
+		    "not a regular file", strerror(S_ISDIR(st.st_mode) ?
+		    EISDIR : EINVAL));
+		return -1;
+	}
 	if ((r = mbedtls_x509_crt_parse_file(&tc->crt, cert)) != 0) {
 		if (r > 0)
 			seterr(err, errlen, "%s %s: %d of its certificates "
