@@ -221,9 +221,13 @@ read_secret(const char *path, size_t *len, mode_t *mode)
 	ssize_t		 n;
 	int		 fd, saved;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	/* O_NONBLOCK: a FIFO must not hang the start; only files are read */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
 		return NULL;
-	if (fstat(fd, &st) == -1 ||
+	st.st_mode = 0;		/* a failed fstat leaves its errno */
+	if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode))
+		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+	if (!S_ISREG(st.st_mode) ||
 	    (buf = secret_map(KEY_FILE_MAX + 1)) == NULL) {
 		saved = errno;
 		close(fd);
@@ -283,6 +287,8 @@ file_words(int e)
 		return "a directory, not a file";
 	case ENOTDIR:
 		return "a part of the path is not a directory";
+	case EINVAL:
+		return "not a regular file";
 	default:
 		return "could not be read";
 	}

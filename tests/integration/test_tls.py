@@ -962,6 +962,13 @@ class ConfigTest(TlsCase):
         srv.extra.update(tls_cert=srv.dir, tls_key=srv.key)
         self.t_fails(srv, "tls_cert %s: a directory, not a file (" %
                      srv.dir)
+        # a FIFO would have blocked mbedTLS's read for ever
+        fifo = os.path.join(srv.dir, "cert.fifo")
+        os.mkfifo(fifo)
+        srv.extra.update(tls_cert=fifo)
+        self.t_fails(srv, "tls_cert %s: not a regular file (" % fifo)
+        srv.extra.update(tls_cert=srv.cert, tls_key=fifo)
+        self.t_fails(srv, "tls_key %s: not a regular file (" % fifo)
 
     def test_unreadable_key(self):
         # Root reads a file of any mode (and searches any directory), so
