@@ -51,7 +51,6 @@ msg() {
 	echo "tls_key $dir/demo.key"
 	echo "passwd_file $dir/passwd"
 	echo "mailbox $dir/mail/%u"
-	echo "expire never"
 } > "$dir/pop3d.conf"
 
 if [ "$(id -u)" -eq 0 ]; then
@@ -64,12 +63,21 @@ fi
 cat <<TXT
 
 pop3d demo: user "demo", password "demo", 3 messages in $dir/mail/demo
-(expire never: retrieved mail stays; DELE removes it at QUIT).
+
+It runs on pop3d's defaults, so it deletes mail as a real server would:
+at QUIT, every message the session retrieved with RETR and every one
+marked with DELE is removed from the mailbox (expire 0, CAPA says
+"EXPIRE 0").  LIST, UIDL and TOP remove nothing, nor does a session that
+ends without QUIT.  Start the demo again for fresh mail.  Sites whose
+users leave mail on the server set "expire never" (pop3d.conf.example).
+
 TLS uses a self-signed certificate: $dir/demo.crt
 
   Implicit TLS, as on port 995:
     openssl s_client -connect 127.0.0.1:$tls_port -CAfile $dir/demo.crt -crlf
+    curl --cacert $dir/demo.crt pop3s://demo:demo@localhost:$tls_port/
     curl --cacert $dir/demo.crt pop3s://demo:demo@localhost:$tls_port/1
+        (lists the messages; retrieves message 1, which QUIT then removes)
   STLS on the plain port:
     openssl s_client -starttls pop3 -connect 127.0.0.1:$port -CAfile $dir/demo.crt -crlf
     curl --ssl-reqd --cacert $dir/demo.crt pop3://demo:demo@localhost:$port/
