@@ -306,7 +306,8 @@ reseed(struct tls_server *s)
 	r = mbedtls_ctr_drbg_reseed(&s->drbg, add, sizeof(add));
 	mbedtls_platform_zeroize(add, sizeof(add));
 	if (r != 0) {
-		log_warnx("TLS random reseed: %s", tls_why(r, w, sizeof(w)));
+		log_warnx("TLS random reseed failed %s",
+		    tls_why(r, w, sizeof(w)));
 		return -1;
 	}
 #if MBEDTLS_VERSION_NUMBER >= 0x03000000 && defined(MBEDTLS_PSA_CRYPTO_C)
@@ -348,7 +349,8 @@ unseal(struct tls_server *s, const char *peer)
 		    mbedtls_ctr_drbg_random, &s->drbg) :
 		    stand_in(s, &s->certs[i]);
 	if (r != 0) {
-		log_warnx("%s: TLS keys: %s", peer, tls_why(r, w, sizeof(w)));
+		log_warnx("%s: TLS keys failed %s", peer,
+		    tls_why(r, w, sizeof(w)));
 		return -1;
 	}
 	return 0;
@@ -453,7 +455,7 @@ tls_result(const struct tls_conn *tc, int r, int reading)
 		errno = reading ? ECONNRESET : EPIPE;
 		return -1;
 	}
-	log_warnx("%s: TLS %s: %s", tc->peer, reading ? "read" : "write",
+	log_warnx("%s: TLS %s failed %s", tc->peer, reading ? "read" : "write",
 	    tls_why(r, w, sizeof(w)));
 	errno = EPROTO;
 	return -1;
@@ -531,7 +533,7 @@ log_failed(const struct tls_conn *tc, int r, unsigned timeout_s)
 		log_info("%s: client left during the TLS handshake",
 		    tc->peer);
 	else
-		log_warnx("%s: TLS handshake failed: %s", tc->peer,
+		log_warnx("%s: TLS handshake failed %s", tc->peer,
 		    tls_why(r, w, sizeof(w)));
 }
 
@@ -574,7 +576,8 @@ tls_start(struct tls_server *s, struct transport *t, unsigned timeout_s,
 	snprintf(tc->peer, sizeof(tc->peer), "%s", peer);
 	mbedtls_ssl_init(&tc->ssl);
 	if ((r = mbedtls_ssl_setup(&tc->ssl, &s->conf)) != 0) {
-		log_warnx("%s: TLS setup: %s", peer, tls_why(r, w, sizeof(w)));
+		log_warnx("%s: TLS setup failed %s", peer,
+		    tls_why(r, w, sizeof(w)));
 		goto fail;
 	}
 	mbedtls_ssl_set_bio(&tc->ssl, tc, bio_send, bio_recv, NULL);

@@ -161,13 +161,18 @@ seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * mbedTLS error r as "(PK - Invalid key tag or value, -0x3d00)": after
+ * what went wrong in words, the library's text and code for a search or
+ * a bug report.
+ */
 const char *
 tls_why(int r, char *buf, size_t len)
 {
 	char	msg[160];
 
 	mbedtls_strerror(r, msg, sizeof(msg));
-	snprintf(buf, len, "%s (-0x%04x)", msg, (unsigned)-r);
+	snprintf(buf, len, "(%s, -0x%04x)", msg, (unsigned)-r);
 	return buf;
 }
 
@@ -261,17 +266,6 @@ read_secret(const char *path, size_t *len, mode_t *mode)
  * ("tls_key", "tls_sni NAME cert").
  */
 
-/* mbedTLS error r as "(PK - Invalid key tag or value, -0x3d00)". */
-static const char *
-code_why(int r, char *buf, size_t len)
-{
-	char	msg[160];
-
-	mbedtls_strerror(r, msg, sizeof(msg));
-	snprintf(buf, len, "(%s, -0x%04x)", msg, (unsigned)-r);
-	return buf;
-}
-
 /* Why a file that open(2) or read(2) refused with e can't be read. */
 static const char *
 file_words(int e)
@@ -352,7 +346,7 @@ load_key(struct tls_server *s, mbedtls_pk_context *key, const char *label,
 	r = tls_parse_key(key, buf, len, mbedtls_ctr_drbg_random, &s->drbg);
 	if (r != 0)
 		seterr(err, errlen, "%s %s: %s %s", label, path,
-		    key_words(r, buf), code_why(r, w, sizeof(w)));
+		    key_words(r, buf), tls_why(r, w, sizeof(w)));
 	secret_unmap(buf, len, KEY_FILE_MAX + 1);
 	return r == 0 ? 0 : -1;
 }
@@ -420,7 +414,7 @@ cert_err(struct tls_server *s, const char *label, const char *path, int r,
 		secret_unmap(buf, len, KEY_FILE_MAX + 1);
 	}
 	seterr(err, errlen, "%s %s: %s %s", label, path, what,
-	    code_why(r, w, sizeof(w)));
+	    tls_why(r, w, sizeof(w)));
 }
 
 /* When a certificate is out of its dates: clients will refuse it. */
@@ -511,11 +505,11 @@ load_cert(struct tls_server *s, const char *name, const char *cert,
 	if (r != 0) {
 		seterr(err, errlen, "%s %s: the private key does not match "
 		    "the certificate %s %s", kl, key, cert,
-		    code_why(r, w, sizeof(w)));
+		    tls_why(r, w, sizeof(w)));
 		return -1;
 	}
 	if ((r = seal_key(tc)) != 0) {
-		seterr(err, errlen, "%s %s: %s", kl, key, tls_why(r, w,
+		seterr(err, errlen, "%s %s: cannot seal the key %s", kl, key, tls_why(r, w,
 		    sizeof(w)));
 		return -1;
 	}
@@ -852,7 +846,7 @@ setup_config(struct tls_server *s, char *err, size_t errlen)
 	    MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT)) != 0 ||
 	    (r = mbedtls_ssl_conf_own_cert(sc, &s->certs[0].crt,
 	    &s->certs[0].key)) != 0) {
-		seterr(err, errlen, "TLS setup: %s", tls_why(r, w, sizeof(w)));
+		seterr(err, errlen, "TLS setup failed %s", tls_why(r, w, sizeof(w)));
 		return -1;
 	}
 	mbedtls_ssl_conf_rng(sc, mbedtls_ctr_drbg_random, &s->drbg);
@@ -962,7 +956,8 @@ tls_server_new(const struct conf *c, char *err, size_t errlen)
 #endif
 	if ((r = mbedtls_ctr_drbg_seed(&s->drbg, sys_entropy, NULL,
 	    (const unsigned char *)"pop3d", 5)) != 0) {
-		seterr(err, errlen, "TLS random: %s", tls_why(r, w, sizeof(w)));
+		seterr(err, errlen, "TLS random generator failed %s",
+		    tls_why(r, w, sizeof(w)));
 		goto fail;
 	}
 	s->seeded = getpid();
