@@ -253,7 +253,9 @@ install: pop3d
 
 # Removes what install put there and nothing else: not /etc/pop3d.conf
 # nor what the administrator put in /etc/pop3d (a directory that is not
-# empty stays, and is named).
+# empty stays, and is named).  An empty /var/empty goes too, though make
+# can't tell whether install made it: pop3d makes it again at start
+# where it can (not under ProtectSystem=strict).
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/pop3d $(DESTDIR)$(MANDIR)/man8/pop3d.8 \
 	    $(DESTDIR)$(MANDIR)/man5/pop3d.conf.5 \

@@ -4,7 +4,7 @@ say about the installed paths and the version.
 Each test installs into a fresh temporary DESTDIR with the Makefile's
 default PREFIX (/usr/local) unless it says otherwise, and reads the tree
 install left there: modes, the binary's ELF section headers (stripped:
-no .symtab), the paths the README, pop3d.8 and the units name.
+no .symtab), the paths README, pop3d.8 and pop3d.conf.5 name.
 """
 
 import os
@@ -44,16 +44,16 @@ def section_names(path):
         shoff, = struct.unpack_from(end + "Q", data, 0x28)
         shentsize, shnum, shstrndx = struct.unpack_from(end + "HHH", data,
                                                         0x3a)
-        name_at, off_at, fmt = 0, 0x18, "QQ"
+        off_at, fmt = 0x18, "QQ"
     else:
         shoff, = struct.unpack_from(end + "I", data, 0x20)
         shentsize, shnum, shstrndx = struct.unpack_from(end + "HHH", data,
                                                         0x2e)
-        name_at, off_at, fmt = 0, 0x10, "II"
+        off_at, fmt = 0x10, "II"
 
     def header(i):
         base = shoff + i * shentsize
-        name, = struct.unpack_from(end + "I", data, base + name_at)
+        name, = struct.unpack_from(end + "I", data, base)
         off, size = struct.unpack_from(end + fmt, data, base + off_at)
         return name, off, size
 
