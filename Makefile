@@ -4,7 +4,8 @@
 #   make check      the same with warnings as errors (WERROR=1), as CI does
 #   make demo       build and run a demo server in the foreground on loopback
 #   make bench      benchmark against Dovecot and popa3d (bench/run; minutes)
-#   make install    install under $(DESTDIR)$(PREFIX)
+#   make install    install under $(DESTDIR)$(PREFIX) (INSTALL_STRIP= keeps symbols)
+#   make uninstall  remove what make install put there
 #   make lint       cppcheck and clang-tidy (tools/lint.sh)
 # Objects go under build/, a directory per variant ("Variants" below);
 # ./pop3d and the test programs in tests/ are the normal build's.
@@ -12,10 +13,15 @@
 PREFIX	?= /usr/local
 SBINDIR	?= $(PREFIX)/sbin
 MANDIR	?= $(PREFIX)/share/man
+DOCDIR	?= $(PREFIX)/share/doc/pop3d
 ETCDIR	?= /etc
 # systemd units: Debian's place for units a package ships.
 SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
 UNITS	 = pop3d.socket pop3s.socket pop3d.service pop3d@.service
+# The installed binary is stripped (-g's debug information and the
+# symbol table are four fifths of ./pop3d); INSTALL_STRIP= keeps them, for a debug build or a packager
+# whose tools strip and keep the symbols apart (dh_strip).
+INSTALL_STRIP ?= -s
 
 CC	?= cc
 # No unwind tables: C without exceptions never unwinds, and debuggers
@@ -201,36 +207,65 @@ demo: pop3d
 bench: pop3d
 	@bench/run
 
+# What make install puts under $(DESTDIR) besides the directories of
+# the hierarchy (sbin, share/man/man8, ...), which make uninstall leaves.
+DOCS	 = README NEWS LICENSE DESIGN.md pop3d.conf.example
+F2B	 = filter.d/pop3d.conf jail.d/pop3d.conf
+# /etc/pop3d holds the passwd file and TLS keys, read only by root (the
+# daemon reads them before it leaves root): 0750, root's group; made
+# only where missing, so an existing one keeps its administrator's mode.
+# /var/empty is the default chroot, which pop3d can't make itself under
+# the units' ProtectSystem=strict.  Children before parents.
+OWN_DIRS = $(DOCDIR)/fail2ban/filter.d $(DOCDIR)/fail2ban/jail.d \
+	   $(DOCDIR)/fail2ban $(DOCDIR) $(ETCDIR)/pop3d /var/empty
+
 install: pop3d
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
-	    $(DESTDIR)$(MANDIR)/man5
-	install -m 755 pop3d $(DESTDIR)$(SBINDIR)/pop3d
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSTEMDDIR) \
+	    $(DESTDIR)$(DOCDIR)/fail2ban/filter.d \
+	    $(DESTDIR)$(DOCDIR)/fail2ban/jail.d
+	install $(INSTALL_STRIP) -m 755 pop3d $(DESTDIR)$(SBINDIR)/pop3d
 	install -m 644 pop3d.8 $(DESTDIR)$(MANDIR)/man8/pop3d.8
 	install -m 644 pop3d.conf.5 $(DESTDIR)$(MANDIR)/man5/pop3d.conf.5
-	install -d $(DESTDIR)$(PREFIX)/share/doc/pop3d
-	install -m 644 pop3d.conf.example README DESIGN.md \
-	    $(DESTDIR)$(PREFIX)/share/doc/pop3d/
-	install -d $(DESTDIR)$(SYSTEMDDIR)
+	install -m 644 $(DOCS) $(DESTDIR)$(DOCDIR)/
 	for f in $(UNITS); do \
 	    sed 's|@SBINDIR@|$(SBINDIR)|g' dist/$$f \
 	        >$(DESTDIR)$(SYSTEMDDIR)/$$f && \
 	    chmod 644 $(DESTDIR)$(SYSTEMDDIR)/$$f || exit 1; \
 	done
 	sed 's|@SBINDIR@|$(SBINDIR)|g' dist/inetd.conf \
-	    >$(DESTDIR)$(PREFIX)/share/doc/pop3d/inetd.conf
-	install -m 644 dist/pam.d/pop3 $(DESTDIR)$(PREFIX)/share/doc/pop3d/pam.pop3
-	install -d $(DESTDIR)$(PREFIX)/share/doc/pop3d/fail2ban/filter.d \
-	    $(DESTDIR)$(PREFIX)/share/doc/pop3d/fail2ban/jail.d
-	install -m 644 dist/fail2ban/filter.d/pop3d.conf \
-	    $(DESTDIR)$(PREFIX)/share/doc/pop3d/fail2ban/filter.d/
-	install -m 644 dist/fail2ban/jail.d/pop3d.conf \
-	    $(DESTDIR)$(PREFIX)/share/doc/pop3d/fail2ban/jail.d/
+	    >$(DESTDIR)$(DOCDIR)/inetd.conf
+	chmod 644 $(DESTDIR)$(DOCDIR)/inetd.conf
+	install -m 644 dist/pam.d/pop3 $(DESTDIR)$(DOCDIR)/pam.pop3
+	for f in $(F2B); do \
+	    install -m 644 dist/fail2ban/$$f $(DESTDIR)$(DOCDIR)/fail2ban/$$f \
+	    || exit 1; \
+	done
+	test -d $(DESTDIR)$(ETCDIR)/pop3d || \
+	    install -d -m 750 $(DESTDIR)$(ETCDIR)/pop3d
 	install -d -m 755 $(DESTDIR)/var/empty
 	@echo "pop3d installed.  Before the first start: create its user"
 	@echo "(adduser --system --group --no-create-home pop3d), then"
-	@echo "$(ETCDIR)/pop3d.conf from $(PREFIX)/share/doc/pop3d/pop3d.conf.example"
-	@echo "and either 'systemctl enable --now pop3d.socket' or an inetd line."
-	@echo "For auth pam: copy $(PREFIX)/share/doc/pop3d/pam.pop3 to /etc/pam.d/pop3."
+	@echo "$(ETCDIR)/pop3d.conf from $(DOCDIR)/pop3d.conf.example"
+	@echo "and either 'systemctl enable --now pop3d.socket' or an inetd line;"
+	@echo "port 995 once tls_cert is set: 'systemctl enable --now pop3s.socket'."
+	@echo "For auth pam: copy $(DOCDIR)/pam.pop3 to /etc/pam.d/pop3."
+
+# Removes what install put there and nothing else: not /etc/pop3d.conf
+# nor what the administrator put in /etc/pop3d (a directory that is not
+# empty stays, and is named).  An empty /var/empty goes too, though make
+# can't tell whether install made it: pop3d makes it again at start
+# where it can (not under ProtectSystem=strict).
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/pop3d $(DESTDIR)$(MANDIR)/man8/pop3d.8 \
+	    $(DESTDIR)$(MANDIR)/man5/pop3d.conf.5 \
+	    $(UNITS:%=$(DESTDIR)$(SYSTEMDDIR)/%) \
+	    $(DOCS:%=$(DESTDIR)$(DOCDIR)/%) $(DESTDIR)$(DOCDIR)/inetd.conf \
+	    $(DESTDIR)$(DOCDIR)/pam.pop3 $(F2B:%=$(DESTDIR)$(DOCDIR)/fail2ban/%)
+	@for d in $(OWN_DIRS:%=$(DESTDIR)%); do \
+	    test ! -d $$d || rmdir $$d 2>/dev/null || \
+	        echo "$$d is not empty: kept"; \
+	done
 
 # build/fuzz and build/asan stay (make clean-fuzz), and so does
 # build/mbedtls3, whose packages came over the network (rm -rf it).
@@ -240,7 +275,7 @@ clean:
 	rm -rf tests/__pycache__ tests/integration/__pycache__
 	rm -rf tests/integration/.dovecot
 
-.PHONY: all test check demo bench install clean check-deps FORCE
+.PHONY: all test check demo bench install uninstall clean check-deps FORCE
 
 # ----------------------------------------------------------------------
 # Fuzzing (fuzz/README): libFuzzer targets, clang with ASan and UBSan.

@@ -14,7 +14,7 @@
  */
 _Static_assert(sizeof(off_t) == 8, "build with -D_FILE_OFFSET_BITS=64");
 
-#define POP3D_VERSION		"0.1.0"
+#define POP3D_VERSION		"0.2.0"
 #define POP3D_IMPLEMENTATION	"pop3d-" POP3D_VERSION
 
 /* RFC 2449 section 4: commands up to 255 octets including the CRLF. */

@@ -32,6 +32,7 @@ import shutil
 import signal
 import socket
 import ssl
+import stat
 import subprocess
 import sys
 import tempfile
@@ -53,6 +54,7 @@ BOOT_WAIT = 30.0	# systemd running after unshare (a loaded machine)
 WAIT = 10.0		# a unit changing state, a log line arriving
 # The virtual user's ids in the passwd file (no account needed).
 UID, GID = 4242, 4243
+UNITS = ("pop3d.socket", "pop3s.socket", "pop3d.service", "pop3d@.service")
 # The test's unit directory, as the namespace sees it.
 INSIDE = "/run/pop3d-test"
 
@@ -404,6 +406,96 @@ def unit_value(text, key):
     return None
 
 
+def unit_values(text, key):
+    """Every value of key in a unit's text, lines split into words."""
+    return [w for line in text.splitlines() if line.startswith(key + "=")
+            for w in line.split("=", 1)[1].split()]
+
+
+def example_pidfile():
+    """The pidfile pop3d.conf.example suggests (`#   pidfile PATH`)."""
+    with open(os.path.join(REPO, "pop3d.conf.example")) as f:
+        paths = re.findall(r"(?m)^#\s+pidfile (/\S+)$", f.read())
+    return paths[0] if len(paths) == 1 else None
+
+
+class UnitFilesTest(unittest.TestCase):
+    """The units as files, without booting: what systemd-analyze verify
+    says of them, what `systemctl enable` turns on, their sandbox."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="pop3d-units-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+
+    def install(self, unitdir, sbindir):
+        os.makedirs(unitdir, exist_ok=True)
+        for n in UNITS:
+            with open(os.path.join(REPO, "dist", n)) as f:
+                text = f.read().replace("@SBINDIR@", sbindir)
+            with open(os.path.join(unitdir, n), "w") as f:
+                f.write(text)
+
+    @unittest.skipUnless(shutil.which("systemd-analyze"),
+                         "no systemd-analyze (package systemd)")
+    def test_systemd_analyze_verify(self):
+        # The binary the units name must exist for verify: the one built.
+        self.install(self.dir, os.path.dirname(os.path.abspath(
+            pop3d_path())))
+        r = subprocess.run(["systemd-analyze", "verify", "--man=no"] +
+                           [os.path.join(self.dir, n) for n in UNITS],
+                           capture_output=True, timeout=PROC_TIMEOUT,
+                           cwd=self.dir)
+        # verify exits 0 on an unknown key, but says so.
+        self.assertEqual((r.returncode, r.stdout + r.stderr), (0, b""))
+
+    @unittest.skipUnless(shutil.which("systemctl"),
+                         "no systemctl (package systemd)")
+    def test_enabling_opens_no_tls_port(self):
+        # What `systemctl enable` links, in a root of the test's
+        # (--root: no systemd running, nothing of the host's touched).
+        def enable(unit):
+            root = tempfile.mkdtemp(dir=self.dir)
+            self.install(os.path.join(root, "usr/lib/systemd/system"),
+                         "/usr/sbin")
+            r = subprocess.run(["systemctl", "--root=" + root, "enable",
+                                unit], capture_output=True,
+                               timeout=PROC_TIMEOUT)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            wants = os.path.join(root, "etc/systemd/system")
+            return {os.path.relpath(os.path.join(d, n), wants)
+                    for d, _, files in os.walk(wants) for n in files}
+
+        self.assertEqual(enable("pop3d.service"), {
+            "multi-user.target.wants/pop3d.service",
+            "sockets.target.wants/pop3d.socket"})
+        self.assertEqual(enable("pop3d.socket"),
+                         {"sockets.target.wants/pop3d.socket"})
+        # The administrator's step, once TLS is configured.
+        self.assertEqual(enable("pop3s.socket"),
+                         {"sockets.target.wants/pop3s.socket"})
+
+    def test_sandbox_and_runtime_directory(self):
+        units = {n: unit_text(n) for n in UNITS}
+        for n in ("pop3d.service", "pop3d@.service"):
+            self.assertEqual(unit_values(units[n], "ProtectSystem"),
+                             ["strict"], n)
+            self.assertEqual(unit_values(units[n], "ReadWritePaths"),
+                             ["/var/mail"], n)
+        service = units["pop3d.service"]
+        rundir = unit_values(service, "RuntimeDirectory")
+        self.assertEqual(rundir, ["pop3d"])
+        # The pidfile the example suggests is in that directory.
+        self.assertEqual(example_pidfile(), "/run/pop3d/pop3d.pid")
+        self.assertEqual(os.path.dirname(example_pidfile()),
+                         "/run/" + rundir[0])
+        # Nothing in the service pulls port 995 in.
+        for key in ("Also", "Wants", "Requires", "BindsTo", "Upholds",
+                    "Sockets"):
+            self.assertNotIn("pop3s.socket", unit_values(service, key), key)
+        self.assertEqual(unit_values(units["pop3s.socket"], "WantedBy"),
+                         ["sockets.target"])
+
+
 @unittest.skipIf(why_not(), why_not())
 class SystemdCase(Pop3dCase):
     """A booted systemd with pop3d installed and alice's mailbox of two
@@ -662,6 +754,28 @@ class AcceptNoTest(SystemdCase):
         self.assertNotIn(self.conf_port, _listening_ports())
         self.assertHealthy()
 
+
+    def test_pidfile_in_runtime_directory(self):
+        # ProtectSystem=strict leaves /run read-only: the pidfile the
+        # example configures goes in the unit's RuntimeDirectory.
+        with open(self.path("etc", "pop3d.conf"), "a") as f:
+            f.write("pidfile %s\n" % example_pidfile())
+        self.start_sockets()
+        self.check_session()
+        main = self.m.main_pid("pop3d.service")
+        self.assertTrue(main, self.m.log()[-3000:])
+        pidfile = "/proc/%d/root%s" % (self.m.pid, example_pidfile())
+        self.assertTrue(wait_for(lambda: os.path.exists(pidfile)),
+                        self.m.log()[-3000:])
+        with open(pidfile) as f:
+            self.assertEqual(f.read().strip(), str(self.m.ns_pid(main)))
+        st = os.stat(os.path.dirname(pidfile))
+        self.assertEqual((st.st_uid, stat.S_IMODE(st.st_mode)), (0, 0o755))
+        self.m.systemctl("stop", "pop3d.service")
+        self.assertEqual(self.m.show("pop3d.service", "Result"), "success")
+        self.assertFalse(os.path.exists(os.path.dirname(pidfile)),
+                         "the RuntimeDirectory goes with the service")
+        self.assertHealthy()
 
 class AcceptYesTest(SystemdCase):
     """pop3d.socket with the README's Accept=yes drop-in: one
