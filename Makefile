@@ -5,6 +5,7 @@
 #   make demo       build and run a demo server in the foreground on loopback
 #   make bench      benchmark against Dovecot and popa3d (bench/run; minutes)
 #   make install    install under $(DESTDIR)$(PREFIX)
+#   make deb        the Debian package (debian/), into build/deb/
 #   make lint       cppcheck and clang-tidy (tools/lint.sh)
 # Objects go under build/, a directory per variant ("Variants" below);
 # ./pop3d and the test programs in tests/ are the normal build's.
@@ -232,6 +233,21 @@ install: pop3d
 	@echo "and either 'systemctl enable --now pop3d.socket' or an inetd line."
 	@echo "For auth pam: copy $(PREFIX)/share/doc/pop3d/pam.pop3 to /etc/pam.d/pop3."
 
+# The Debian package, built by dpkg-buildpackage in a copy of the tree
+# (DEB_DIR/src): its clean step runs make clean, which must not take this
+# tree's build, and it writes the .deb into the parent directory, here
+# DEB_DIR.  The copy leaves out what make and make bench put in the tree.
+DEB_DIR	?= build/deb
+
+deb:
+	@sh tools/deps.sh --check deb
+	rm -rf $(DEB_DIR)/src $(DEB_DIR)/pop3d*_* && mkdir -p $(DEB_DIR)/src
+	tar -cf - --exclude=./.git --exclude=./build --exclude=./bench/work \
+	    --exclude=./tests/integration/.dovecot . | tar -xf - -C $(DEB_DIR)/src
+	cd $(DEB_DIR)/src && dpkg-buildpackage -us -uc -b
+	rm -rf $(DEB_DIR)/src
+	@ls $(DEB_DIR)/*.deb
+
 # build/fuzz and build/asan stay (make clean-fuzz), and so does
 # build/mbedtls3, whose packages came over the network (rm -rf it).
 clean:
@@ -240,7 +256,7 @@ clean:
 	rm -rf tests/__pycache__ tests/integration/__pycache__
 	rm -rf tests/integration/.dovecot
 
-.PHONY: all test check demo bench install clean check-deps FORCE
+.PHONY: all test check demo bench install deb clean check-deps FORCE
 
 # ----------------------------------------------------------------------
 # Fuzzing (fuzz/README): libFuzzer targets, clang with ASan and UBSan.
