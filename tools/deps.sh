@@ -30,8 +30,10 @@ test_pkgs="libcmocka-dev python3 curl procps mpop fetchmail ca-certificates
     openbsd-inetd haproxy systemd procmail liblockfile-bin getmail6 mandoc
     valgrind apt dpkg libunwind8 liblzma5 fail2ban"
 # make deb and tests/integration/test_deb.py: building the package
-# (dpkg-buildpackage, dh, fakeroot) and checking it (lintian).
-deb_pkgs="dpkg-dev debhelper fakeroot lintian"
+# (dpkg-buildpackage, which also wants build-essential itself; dh) and
+# checking it (lintian).  debian/control says Rules-Requires-Root: no, so
+# no fakeroot.
+deb_pkgs="dpkg-dev build-essential debhelper lintian"
 fuzz_pkgs="clang libclang-rt-dev"
 lint_pkgs="cppcheck clang-tidy"
 m32_pkgs="gcc-multilib"

@@ -29,7 +29,7 @@ from harness import (REPO, PROC_TIMEOUT, build_mbox, make_hash,  # noqa: E402
 BUILD_TIMEOUT = 900	# make deb on a loaded two-core machine
 LINTIAN_TIMEOUT = 300
 TOOLS = {"dpkg-buildpackage": "dpkg-dev", "dh": "debhelper",
-         "fakeroot": "fakeroot", "lintian": "lintian"}
+         "lintian": "lintian"}
 # The files and conffiles the package must hold.
 EXPECTED_FILES = [
     "/usr/sbin/pop3d", "/etc/pop3d.conf", "/etc/pam.d/pop3",
@@ -41,7 +41,7 @@ EXPECTED_FILES = [
     "/usr/share/doc/pop3d/README.gz", "/usr/share/doc/pop3d/README.Debian",
     "/usr/share/doc/pop3d/copyright",
     "/usr/share/doc/pop3d/fail2ban/jail.d/pop3d.conf",
-    "/var/lib/pop3d/empty",
+    "/var/lib/pop3d/empty", "/etc/pop3d",
 ]
 CONFFILES = ["/etc/pop3d.conf", "/etc/pam.d/pop3",
              "/etc/fail2ban/filter.d/pop3d.conf"]
@@ -50,8 +50,16 @@ USER, PASSWORD, UID = "alice", "alice deb pw", 1100
 _deb = {}
 
 
+def installed(pkg):
+    r = subprocess.run(["dpkg-query", "-W", "-f=${Status}", pkg],
+                       capture_output=True, timeout=PROC_TIMEOUT)
+    return r.stdout.endswith(b" installed")
+
+
 def why_not_build():
     missing = sorted(p for t, p in TOOLS.items() if shutil.which(t) is None)
+    if shutil.which("dpkg-query") and not installed("build-essential"):
+        missing.append("build-essential")
     if missing:
         return ("make deb needs %s (apt-get install %s, or sh tools/deps.sh "
                 "deb)" % (", ".join(missing), " ".join(missing)))
@@ -321,6 +329,8 @@ class InstallTest(unittest.TestCase):
         st = os.stat(self.sr.path("/var/lib/pop3d/empty"))
         self.assertEqual((st.st_uid, st.st_mode & 0o777), (0, 0o755))
         self.assertEqual(os.listdir(self.sr.path("/var/lib/pop3d/empty")), [])
+        st = os.stat(self.sr.path("/etc/pop3d"))	# for keys
+        self.assertEqual((st.st_uid, st.st_mode & 0o777), (0, 0o750))
 
     def test_nothing_enabled(self):
         """No unit is enabled: no symlink to one anywhere in /etc/systemd."""
