@@ -84,8 +84,12 @@ def setUpModule():
         raise unittest.SkipTest(why)
     out = tempfile.mkdtemp(prefix="pop3d-deb-")
     _deb["dir"] = out
+    # Not the flags of a make that runs this test (make test CFLAGS=...):
+    # the package is built with dpkg-buildflags'.
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     r = subprocess.run(["nice", "-n", "19", "make", "-s", "-C", REPO, "deb",
-                        "DEB_DIR=" + out], capture_output=True,
+                        "DEB_DIR=" + out], capture_output=True, env=env,
                        timeout=BUILD_TIMEOUT)
     if r.returncode != 0:
         raise AssertionError("make deb failed:\n" +
@@ -229,6 +233,12 @@ class ScratchRoot:
                               capture_output=True, timeout=PROC_TIMEOUT)
 
     def remove(self):
+        # chroot()'s binds live and die in its namespace; should one ever
+        # show here, removing the tree would remove this machine's /usr/lib.
+        for inside in ("/usr/lib", "/lib", "/lib64"):
+            if os.path.ismount(self.path(inside)):
+                raise AssertionError("%s is still mounted: %s left in "
+                                     "place" % (inside, self.root))
         shutil.rmtree(self.root, ignore_errors=True)
 
 
