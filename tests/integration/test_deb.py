@@ -168,7 +168,7 @@ class BuildTest(unittest.TestCase):
         self.assertRegex(listing, r"/usr/lib/debug/\.build-id/.*\.debug")
 
     def test_lintian_no_errors(self):
-        r = subprocess.run(["nice", "-n", "19", "lintian", "--info",
+        r = subprocess.run(["nice", "-n", "19", "lintian", "--display-info",
                             "--pedantic", "--fail-on", "error",
                             _deb["changes"]], capture_output=True,
                            timeout=LINTIAN_TIMEOUT)
