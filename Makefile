@@ -6,6 +6,7 @@
 #   make bench      benchmark against Dovecot and popa3d (bench/run; minutes)
 #   make install    install under $(DESTDIR)$(PREFIX) (INSTALL_STRIP= keeps symbols)
 #   make uninstall  remove what make install put there
+#   make deb        the Debian package (debian/), into build/deb/
 #   make lint       cppcheck and clang-tidy (tools/lint.sh)
 # Objects go under build/, a directory per variant ("Variants" below);
 # ./pop3d and the test programs in tests/ are the normal build's.
@@ -267,6 +268,21 @@ uninstall:
 	        echo "$$d is not empty: kept"; \
 	done
 
+# The Debian package, built by dpkg-buildpackage in a copy of the tree
+# (DEB_DIR/src): its clean step runs make clean, which must not take this
+# tree's build, and it writes the .deb into the parent directory, here
+# DEB_DIR.  The copy leaves out what make and make bench put in the tree.
+DEB_DIR	?= build/deb
+
+deb:
+	@sh tools/deps.sh --check deb
+	rm -rf $(DEB_DIR)/src $(DEB_DIR)/pop3d*_* && mkdir -p $(DEB_DIR)/src
+	tar -cf - --exclude=./.git --exclude=./build --exclude=./bench/work \
+	    --exclude=./tests/integration/.dovecot . | tar -xf - -C $(DEB_DIR)/src
+	cd $(DEB_DIR)/src && dpkg-buildpackage -us -uc -b
+	rm -rf $(DEB_DIR)/src
+	@ls $(DEB_DIR)/*.deb
+
 # build/fuzz and build/asan stay (make clean-fuzz), and so does
 # build/mbedtls3, whose packages came over the network (rm -rf it).
 clean:
@@ -275,7 +291,7 @@ clean:
 	rm -rf tests/__pycache__ tests/integration/__pycache__
 	rm -rf tests/integration/.dovecot
 
-.PHONY: all test check demo bench install uninstall clean check-deps FORCE
+.PHONY: all test check demo bench install uninstall deb clean check-deps FORCE
 
 # ----------------------------------------------------------------------
 # Fuzzing (fuzz/README): libFuzzer targets, clang with ASan and UBSan.

@@ -7,6 +7,8 @@
 #   sh tools/deps.sh lint    build packages plus cppcheck and clang-tidy
 #                            (make lint)
 #   sh tools/deps.sh 32      build packages plus gcc-multilib (make check-32)
+#   sh tools/deps.sh deb     build packages plus dpkg-buildpackage, debhelper
+#                            and lintian (make deb; the test set has them too)
 # Several sets may be named at once (.ci/run: fuzz lint 32).  As root it
 # installs what is missing with apt-get; otherwise it prints the command
 # to run and fails.  With --check first (what make runs) it never
@@ -27,6 +29,11 @@ build_pkgs="gcc make libc6-dev libcrypt-dev libmbedtls-dev openssl libpam0g-dev"
 test_pkgs="libcmocka-dev python3 curl procps mpop fetchmail ca-certificates
     openbsd-inetd haproxy systemd procmail liblockfile-bin getmail6 mandoc
     valgrind apt dpkg libunwind8 liblzma5 fail2ban"
+# make deb and tests/integration/test_deb.py: building the package
+# (dpkg-buildpackage, which also wants build-essential itself; dh) and
+# checking it (lintian).  debian/control says Rules-Requires-Root: no, so
+# no fakeroot.
+deb_pkgs="dpkg-dev build-essential debhelper lintian"
 fuzz_pkgs="clang libclang-rt-dev"
 lint_pkgs="cppcheck clang-tidy"
 m32_pkgs="gcc-multilib"
@@ -36,11 +43,12 @@ want=
 for set in "$@"; do
 	case $set in
 	build) want="$want $build_pkgs" ;;
-	test) want="$want $build_pkgs $test_pkgs" ;;
-	fuzz) want="$want $build_pkgs $test_pkgs $fuzz_pkgs" ;;
+	test) want="$want $build_pkgs $test_pkgs $deb_pkgs" ;;
+	fuzz) want="$want $build_pkgs $test_pkgs $deb_pkgs $fuzz_pkgs" ;;
 	lint) want="$want $build_pkgs $lint_pkgs" ;;
 	32) want="$want $build_pkgs $m32_pkgs" ;;
-	*) echo "usage: sh tools/deps.sh [--check] build|test|fuzz|lint|32..." >&2
+	deb) want="$want $build_pkgs $deb_pkgs" ;;
+	*) echo "usage: sh tools/deps.sh [--check] build|test|fuzz|lint|32|deb..." >&2
 	   exit 2 ;;
 	esac
 done
