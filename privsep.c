@@ -26,8 +26,9 @@
  * with the pre-login process), prelogin.c's, direct.c's, and those of
  * tlskeys.c, peerlimit.c, pwcheck.c, account.c, auth.c and conn.c.
  *
- *   privsep_init, privsep_check_setup, find_user, jail_ready, jail_ok
- *     (the listener, at start): the configuration, the account `user'
+ *   privsep_init, privsep_check_setup, find_user, find_mail_group,
+ *     jail_ready, jail_ok (the listener, at start; privsep_reload and
+ *     find_mail_group at SIGHUP): the configuration, the account `user'
  *     and the group mail_group (account.c's lookups, each in a child),
  *     the jail directory's mode and owner.
  *   session_id, privsep_serve up to the fork: nothing from the client.
@@ -193,6 +194,24 @@ jail_ready(const char *dir, int check)
 }
 
 /*
+ * Look up c's mail_group into *gid (0 for none, or when there is no such
+ * group).  Returns 0, or -1 when the lookup failed (logged).
+ */
+static int
+find_mail_group(const struct conf *c, gid_t *gid)
+{
+	int	r;
+
+	*gid = 0;
+	if (c->mail_group[0] == '\0')
+		return 0;
+	if ((r = account_group(c->mail_group, gid)) == 0)
+		log_warnx("mail_group %s: no such group; sessions can make "
+		    "dotlocks only where their owner may", c->mail_group);
+	return r == -1 ? -1 : 0;
+}
+
+/*
  * When root: look up `user' (never uid 0) and the mail group, once, in
  * the listener, so no connection's process has to (account.c says why
  * each lookup runs in a child of its own).
@@ -217,15 +236,7 @@ find_user(const struct conf *c)
 	}
 	ps_uid = a.uid;
 	ps_gid = a.gid;
-	ps_mail_gid = 0;
-	if (c->mail_group[0] != '\0' &&
-	    (r = account_group(c->mail_group, &ps_mail_gid)) != 1) {
-		if (r == -1)
-			return -1;
-		log_warnx("mail_group %s: no such group; sessions can make "
-		    "dotlocks only where their owner may", c->mail_group);
-	}
-	return 0;
+	return find_mail_group(c, &ps_mail_gid);
 }
 
 int
@@ -237,6 +248,20 @@ privsep_init(const struct conf *c)
 		return -1;
 	ps_root = 1;
 	return jail_ready(c->chroot, 0);
+}
+
+void
+privsep_reload(const struct conf *c)
+{
+	gid_t	gid;
+
+	if (!ps_root)
+		return;
+	if (find_mail_group(c, &gid) == -1)
+		log_warnx("SIGHUP: mail_group %s not looked up; sessions keep "
+		    "the old one", c->mail_group);
+	else
+		ps_mail_gid = gid;
 }
 
 int
