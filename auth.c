@@ -423,6 +423,8 @@ auth_fill(const struct conf *c, const char *user, const struct auth_entry *e,
 	who->has_ids = e->found && e->has_ids;
 	who->uid = who->has_ids ? e->uid : 0;
 	who->gid = who->has_ids ? e->gid : 0;
+	/* The passwd file's ids come alone: no system account's groups. */
+	who->ngroups = 0;
 	if (who->mailbox[0] == '\0' && conf_mailbox_path(c->mailbox, user,
 	    who->mailbox, sizeof(who->mailbox)) == -1) {
 		log_warnx("mailbox template %s: no valid path for %s",

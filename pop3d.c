@@ -520,6 +520,7 @@ reload_config(struct daemon *d)
 		return;
 	}
 	keep_startup(d->c, n);
+	privsep_reload(n);
 	/* Sessions have their own copy of the old one, made by fork. */
 	conf_free(d->c);
 	d->c = n;

@@ -24,11 +24,13 @@
  * order a connection meets them, with what each reads.  The other names
  * are what they call in other files: privmsg.c's (the messages, shared
  * with the pre-login process), prelogin.c's, direct.c's, and those of
- * tlskeys.c, peerlimit.c, pwcheck.c, auth.c and conn.c.
+ * tlskeys.c, peerlimit.c, pwcheck.c, account.c, auth.c and conn.c.
  *
- *   privsep_init, privsep_check_setup, find_user, jail_ready, jail_ok
- *     (the listener, at start): the configuration, the passwd entry of
- *     `user', the group mail_group, the jail directory's mode and owner.
+ *   privsep_init, privsep_check_setup, find_user, find_mail_group,
+ *     jail_ready, jail_ok (the listener, at start; privsep_reload and
+ *     find_mail_group at SIGHUP): the configuration, the account `user'
+ *     and the group mail_group (account.c's lookups, each in a child),
+ *     the jail directory's mode and owner.
  *   session_id, privsep_serve up to the fork: nothing from the client.
  *   In the new child until it switches user, keys_to_monitor
  *     (tlskeys.c's tls_prelogin_keys unmaps, reads no key; prelogin.c's
@@ -61,13 +63,14 @@
  *   serve_user() on PS_HANDOFF after a verified login: reads the
  *     pipelined input bytes into the session's buffer unparsed
  *     (privmsg.c's privsep_trim_heap first), gives up the keys and the
- *     per-address table (peerlimit_sess_detach), then become() and
- *     privsep_become_owner() (also recover.c's), with set_groups and
- *     add_group (the owner's groups, read before the chroot),
- *     jail_mailbox (chroot into the mailbox's directory) and switch_ids
- *     (to the owner, refusing uid 0).  The rest of serve_user() runs as
- *     the owner: the session's syscall filter goes on before direct.c's
- *     direct_serve() parses the first of those bytes.
+ *     per-address table (peerlimit_sess_detach), then become(), with
+ *     set_groups and add_group (the groups verify() found, no lookup),
+ *     settle(), jail_mailbox (chroot into the mailbox's directory) and
+ *     switch_ids (to the owner, refusing uid 0); recover.c's processes
+ *     take privsep_become_owner() there instead.  The rest of
+ *     serve_user() runs as the owner: the session's syscall filter goes
+ *     on before direct.c's direct_serve() parses the first of those
+ *     bytes.
  *   reap_child(): the pre-login process's exit status.
  *
  * Not started as root, the same processes run as that user, unjailed.
@@ -80,7 +83,6 @@
 
 #include <errno.h>
 #include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,6 +90,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "account.h"
 #include "auth.h"
 #include "buf.h"
 #include "conn.h"
@@ -132,8 +135,10 @@ static int	rekey(struct monitor *mo, const struct privsep_msg *m);
 static int	keyop(struct monitor *mo, const struct privsep_msg *m);
 static int	serve_user(struct monitor *mo, const struct privsep_msg *m);
 static int	become(struct monitor *mo);
-static int	set_groups(uid_t uid, gid_t gid, const char *name,
+static int	set_groups(uid_t uid, gid_t gid, int n, const gid_t *groups,
 	    gid_t extra);
+static int	add_group(gid_t extra);
+static int	settle(uid_t uid, gid_t gid, char *mailbox);
 static int	jail_mailbox(char *mailbox);
 static int	switch_ids(uid_t uid, gid_t gid);
 static void	keys_to_monitor(struct tls_server *s, int fd);
@@ -188,36 +193,50 @@ jail_ready(const char *dir, int check)
 	return jail_ok(dir);
 }
 
-/* When root: look up `user' (never uid 0) and the mail group. */
+/*
+ * Look up c's mail_group into *gid (0 for none, or when there is no such
+ * group).  Returns 0, or -1 when the lookup failed (logged).
+ */
+static int
+find_mail_group(const struct conf *c, gid_t *gid)
+{
+	int	r;
+
+	*gid = 0;
+	if (c->mail_group[0] == '\0')
+		return 0;
+	if ((r = account_group(c->mail_group, gid)) == 0)
+		log_warnx("mail_group %s: no such group; sessions can make "
+		    "dotlocks only where their owner may", c->mail_group);
+	return r == -1 ? -1 : 0;
+}
+
+/*
+ * When root: look up `user' (never uid 0) and the mail group, once, in
+ * the listener, so no connection's process has to (account.c says why
+ * each lookup runs in a child of its own).
+ */
 static int
 find_user(const struct conf *c)
 {
-	struct passwd	*pw;
-	struct group	*gr;
+	struct account	a;
+	int		r;
 
-	if ((pw = getpwnam(c->user)) == NULL) {
-		log_warnx("user %s: no such account (create it: useradd "
-		    "--system --no-create-home --shell /usr/sbin/nologin %s)",
-		    c->user, c->user);
+	if ((r = account_user(c->user, &a)) != 1) {
+		if (r == 0)
+			log_warnx("user %s: no such account (create it: "
+			    "useradd --system --no-create-home --shell "
+			    "/usr/sbin/nologin %s)", c->user, c->user);
 		return -1;
 	}
-	if (pw->pw_uid == 0) {
+	if (a.uid == 0) {
 		log_warnx("user %s has uid 0: refusing to run as root",
 		    c->user);
 		return -1;
 	}
-	ps_uid = pw->pw_uid;
-	ps_gid = pw->pw_gid;
-	ps_mail_gid = 0;
-	if (c->mail_group[0] != '\0') {
-		if ((gr = getgrnam(c->mail_group)) == NULL)
-			log_warnx("mail_group %s: no such group; sessions "
-			    "can make dotlocks only where their owner may",
-			    c->mail_group);
-		else
-			ps_mail_gid = gr->gr_gid;
-	}
-	return 0;
+	ps_uid = a.uid;
+	ps_gid = a.gid;
+	return find_mail_group(c, &ps_mail_gid);
 }
 
 int
@@ -229,6 +248,20 @@ privsep_init(const struct conf *c)
 		return -1;
 	ps_root = 1;
 	return jail_ready(c->chroot, 0);
+}
+
+void
+privsep_reload(const struct conf *c)
+{
+	gid_t	gid;
+
+	if (!ps_root)
+		return;
+	if (find_mail_group(c, &gid) == -1)
+		log_warnx("SIGHUP: mail_group %s not looked up; sessions keep "
+		    "the old one", c->mail_group);
+	else
+		ps_mail_gid = gid;
 }
 
 int
@@ -352,7 +385,7 @@ jail(const struct conf *c)
 	if (!ps_root)
 		return 0;
 	/* No supplementary groups: the jail has nothing a group could open. */
-	if (set_groups(ps_uid, ps_gid, NULL, 0) == -1)
+	if (set_groups(ps_uid, ps_gid, 1, &ps_gid, 0) == -1)
 		return -1;
 	if (chroot(c->chroot) == -1 || chdir("/") == -1) {
 		log_warn("chroot %s", c->chroot);
@@ -686,41 +719,62 @@ serve_user(struct monitor *mo, const struct privsep_msg *m)
 }
 
 /*
- * Become the verified user: the uid and gid from the passwd file or the
- * system account, with that account's groups; else `user''s uid and gid
- * alone (virtual users share its ids, not its groups, which saves a group
- * database lookup per login).  Not root: stay who we are.  Returns 0, or
- * -1.
+ * Become the verified user: the uid, gid and groups pwcheck.c found (a
+ * system account's, looked up in a child of their own, so this process
+ * loads no name-service module), or the passwd file's uid and gid alone;
+ * else `user''s uid and gid alone (virtual users share its ids, not its
+ * groups).  Not root: stay who we are.  Returns 0, or -1.
  */
 static int
 become(struct monitor *mo)
 {
 	struct auth_user	*w = &mo->who;
-	struct passwd		*pw;
-	const char		*name = NULL;
+	const gid_t		*groups = &ps_gid;
 	uid_t			 uid = ps_uid;
 	gid_t			 gid = ps_gid;
+	int			 n = 1;
 
 	if (!ps_root)
 		return 0;
 	if (w->has_ids) {
 		uid = w->uid;
 		gid = w->gid;
-		pw = getpwnam(w->name);
-		name = pw != NULL && pw->pw_uid == uid ? w->name : NULL;
+		groups = w->ngroups > 0 ? w->groups : &w->gid;
+		n = w->ngroups > 0 ? w->ngroups : 1;
 	}
-	return privsep_become_owner(uid, gid, name, w->mailbox);
+	if (set_groups(uid, gid, n, groups, ps_mail_gid) == -1)
+		return -1;
+	return settle(uid, gid, w->mailbox);
 }
 
+/*
+ * recover.c's: the account's groups by initgroups when name names one.
+ * Its process is no session, and is forked for one journal, so the
+ * name service may load what it likes there.
+ */
 int
 privsep_become_owner(uid_t uid, gid_t gid, const char *name, char *mailbox)
 {
 	if (!ps_root)
 		return 0;
-	if (set_groups(uid, gid, name, ps_mail_gid) == -1 ||
-	    jail_mailbox(mailbox) == -1)
+	if (name == NULL)
+		return set_groups(uid, gid, 1, &gid, ps_mail_gid) == -1 ? -1 :
+		    settle(uid, gid, mailbox);
+	if (initgroups(name, gid) == -1 || add_group(ps_mail_gid) == -1) {
+		log_warn("groups of %s", name);
 		return -1;
-	return switch_ids(uid, gid);
+	}
+	return settle(uid, gid, mailbox);
+}
+
+/*
+ * The rest of becoming uid/gid once the groups are set: into the
+ * mailbox's directory, then the ids for good.  Returns 0, or -1.
+ */
+static int
+settle(uid_t uid, gid_t gid, char *mailbox)
+{
+	return jail_mailbox(mailbox) == -1 ? -1 : switch_ids(uid, gid);
 }
 
 /*
@@ -757,18 +811,17 @@ add_group(gid_t extra)
 }
 
 /*
- * Set the supplementary groups a session of uid/gid runs with: the
- * account's (initgroups, when name names a system account), else gid alone,
- * plus extra unless 0.  Done before any chroot: initgroups reads
- * /etc/group through the current root, and in a mailbox's directory
- * that would be a file whoever can write to the spool could plant.
- * Returns 0, or -1 (logged).
+ * Set the supplementary groups a session of uid/gid runs with: the n
+ * groups given (an account's, or gid alone), plus extra unless 0.
+ * Nothing is looked up here: a lookup would load name-service modules
+ * into this process, and in a mailbox's directory read a /etc/group
+ * whoever can write to the spool could plant.  Returns 0, or -1
+ * (logged).
  */
 static int
-set_groups(uid_t uid, gid_t gid, const char *name, gid_t extra)
+set_groups(uid_t uid, gid_t gid, int n, const gid_t *groups, gid_t extra)
 {
-	if ((name != NULL ? initgroups(name, gid) : setgroups(1, &gid)) == -1 ||
-	    add_group(extra) == -1) {
+	if (setgroups((size_t)n, groups) == -1 || add_group(extra) == -1) {
 		log_warn("groups for uid %lu gid %lu", (unsigned long)uid,
 		    (unsigned long)gid);
 		return -1;

@@ -2,9 +2,10 @@
  * The root side's password checks: the passwd file (auth.c), PAM and
  * checkpassword, on the privileged side of privilege separation.
  *
- * PAM is loaded with dlopen(3) the first time `auth pam' needs it, so a
- * daemon that doesn't use it maps none of libpam's libraries (the
- * footprint goal allows five).  It is compiled in when the build finds
+ * PAM is loaded with dlopen(3) in a throw-away child for each check, so
+ * no lasting process maps libpam, its modules or the name-service
+ * modules they load (the monitor becomes the session; account.c says
+ * why that matters).  It is compiled in when the build finds
  * <security/pam_appl.h> (HAVE_PAM).
  *
  * checkpassword is qmail's interface: the program gets
@@ -20,7 +21,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -33,6 +33,7 @@
 #include <security/pam_appl.h>
 #endif
 
+#include "account.h"
 #include "auth.h"
 #include "pwcheck.h"
 #include "log.h"
@@ -42,35 +43,43 @@
 #define CHECKPW_NEXT	"/bin/true"
 
 /*
- * The account behind a name verified by PAM or checkpassword.  need: the
- * account must exist (PAM).  Returns AUTH_OK, or AUTH_FAIL for root or a
- * missing account that was needed.
+ * The account behind a name verified by PAM or checkpassword, found (1),
+ * missing (0) or not looked up (-1) by account.c into *a.  need: the
+ * account must exist (PAM).  Returns AUTH_OK, AUTH_FAIL for root or a
+ * missing account that was needed, or AUTH_TEMPFAIL.
  */
 static int
-account_ids(const char *user, int need, struct auth_user *who,
-    const char **why)
+account_ids(int found, const struct account *a, int need,
+    struct auth_user *who, const char **why)
 {
-	struct passwd	*pw;
-
-	errno = 0;
-	if ((pw = getpwnam(user)) == NULL) {
+	if (found == -1) {
+		*why = "account lookup failed";
+		return AUTH_TEMPFAIL;
+	}
+	if (found == 0) {
 		*why = "no system account";
 		return need ? AUTH_FAIL : AUTH_OK;
 	}
-	if (pw->pw_uid == 0) {
+	if (a->uid == 0) {
 		*why = "uid 0 refused";
 		return AUTH_FAIL;
 	}
 	who->has_ids = 1;
-	who->uid = pw->pw_uid;
-	who->gid = pw->pw_gid;
+	who->uid = a->uid;
+	who->gid = a->gid;
+	who->ngroups = a->ngroups;
+	memcpy(who->groups, a->groups, (size_t)a->ngroups * sizeof(gid_t));
 	return AUTH_OK;
 }
 
-/* Name and mailbox of a user verified outside the passwd file. */
+/*
+ * Name, mailbox and account of a user verified outside the passwd file;
+ * found and a say what account.c found for the name.
+ */
 static int
-fill_who(const struct conf *c, const char *user, int need_account,
-    struct auth_user *who, const char **why)
+fill_who(const struct conf *c, const char *user, int found,
+    const struct account *a, int need_account, struct auth_user *who,
+    const char **why)
 {
 	memset(who, 0, sizeof(*who));
 	snprintf(who->name, sizeof(who->name), "%s", user);
@@ -80,7 +89,7 @@ fill_who(const struct conf *c, const char *user, int need_account,
 		return AUTH_TEMPFAIL;
 	}
 	*why = "ok";
-	return account_ids(user, need_account, who, why);
+	return account_ids(found, a, need_account, who, why);
 }
 
 #ifdef HAVE_PAM
@@ -94,7 +103,7 @@ struct pam_lib {
 	int	(*end)(pam_handle_t *, int);
 };
 
-/* Load libpam once.  Returns 0, or -1 (logged). */
+/* Load libpam.  Returns 0, or -1 (logged). */
 static int
 pam_load(struct pam_lib *l)
 {
@@ -150,7 +159,7 @@ fail:
 static int
 pam_check(const char *user, const char *pass, const char **why)
 {
-	static struct pam_lib	 lib;
+	struct pam_lib		 lib = { 0 };
 	struct pam_conv		 conv = { pam_converse, (void *)(uintptr_t)pass };
 	pam_handle_t		*ph = NULL;
 	int			 r;
@@ -178,6 +187,44 @@ pam_check(const char *user, const char *pass, const char **why)
 	    AUTH_TEMPFAIL;
 }
 
+/* A PAM check as the child runs it, and its answer. */
+struct pam_question {
+	const char	*user, *pass;
+};
+struct pam_answer {
+	int	rc;
+	char	why[64];
+};
+
+static void
+pam_child(const void *in, void *out)
+{
+	const struct pam_question	*q = in;
+	struct pam_answer		*a = out;
+	const char			*why = "ok";
+
+	a->rc = pam_check(q->user, q->pass, &why);
+	snprintf(a->why, sizeof(a->why), "%s", why);
+}
+
+/*
+ * pam_check in a child of its own (account_isolated).  *why points into
+ * a buffer the next call overwrites.
+ */
+static int
+pam_isolated(const char *user, const char *pass, const char **why)
+{
+	static struct pam_answer	a;
+	struct pam_question		q = { user, pass };
+
+	if (account_isolated(pam_child, &q, &a, sizeof(a)) == -1) {
+		*why = "PAM check failed to run";
+		return AUTH_TEMPFAIL;
+	}
+	*why = a.why;
+	return a.rc;
+}
+
 int
 pwcheck_have_pam(void)
 {
@@ -187,7 +234,7 @@ pwcheck_have_pam(void)
 #else
 
 static int
-pam_check(const char *user, const char *pass, const char **why)
+pam_isolated(const char *user, const char *pass, const char **why)
 {
 	(void)user;
 	(void)pass;
@@ -312,17 +359,20 @@ int
 pwcheck_password(const struct conf *c, const char *user, const char *pass,
     const char *stamp, struct auth_user *who, const char **why)
 {
-	int	rc;
+	struct account	a;
+	int		rc;
 
 	switch (c->auth) {
 	case PWCHECK_PAM:
-		if ((rc = pam_check(user, pass, why)) != AUTH_OK)
+		if ((rc = pam_isolated(user, pass, why)) != AUTH_OK)
 			return rc;
-		return fill_who(c, user, 1, who, why);
+		return fill_who(c, user, account_user(user, &a), &a, 1, who,
+		    why);
 	case PWCHECK_CHECKPASSWORD:
 		if ((rc = checkpw_check(c, user, pass, stamp, why)) != AUTH_OK)
 			return rc;
-		return fill_who(c, user, 0, who, why);
+		return fill_who(c, user, account_user(user, &a), &a, 0, who,
+		    why);
 	default:
 		rc = auth_passwd(c, user, pass, who);
 		*why = auth_last_reason();

@@ -255,6 +255,8 @@ static __thread struct tls_client *tls_client;
 /* Handshakes made and how many of them resumed, over every thread. */
 static long	tls_handshakes, tls_resumed;
 static int	tls_described;
+/* The suite the first handshake negotiated, for the table's cipher share. */
+static char	tls_suite[64];
 
 /*
  * The groups a current browser or mail client offers, in its order (an
@@ -352,10 +354,13 @@ tls_after_handshake(struct tls_client *tc, struct tls_conn *t)
 	__atomic_add_fetch(&tls_handshakes, 1, __ATOMIC_RELAXED);
 	if (tls_was_resumed(tc, t))
 		__atomic_add_fetch(&tls_resumed, 1, __ATOMIC_RELAXED);
-	if (!__atomic_exchange_n(&tls_described, 1, __ATOMIC_RELAXED))
+	if (!__atomic_exchange_n(&tls_described, 1, __ATOMIC_RELAXED)) {
 		fprintf(stderr, "loadgen: %s %s\n",
 		    mbedtls_ssl_get_version(&t->ssl),
 		    mbedtls_ssl_get_ciphersuite(&t->ssl));
+		snprintf(tls_suite, sizeof(tls_suite), "%s",
+		    mbedtls_ssl_get_ciphersuite(&t->ssl));
+	}
 	if (!opt.resume)
 		return;
 	mbedtls_ssl_session_free(&tc->saved);
@@ -448,7 +453,10 @@ static const struct transport tls_transport = {
 	tls_open, tls_read, tls_write, tls_close
 };
 
-/* Handshake counts of a TLS run, after its mode's own metrics. */
+/*
+ * Handshake counts of a TLS run, after its mode's own metrics, and the
+ * suite by name (a METRIC whose value is a word).
+ */
 static void
 tls_metrics(void)
 {
@@ -456,6 +464,9 @@ tls_metrics(void)
 		return;
 	metric("tls_handshakes", (double)tls_handshakes);
 	metric("tls_resumed", (double)tls_resumed);
+	if (tls_suite[0] != '\0')
+		printf("METRIC %s%stls_suite %s\n", opt.tag != NULL ? opt.tag :
+		    "", opt.tag != NULL ? "_" : "", tls_suite);
 }
 
 /* ------------------------------------------------------- connections */

@@ -20,9 +20,12 @@ child and its parent still share counts for neither.
 With sessions open it also prints PREFIX_session_libs: the most shared
 libraries (distinct mapped *.so files, not counting the dynamic loader
 ld-linux*.so, which every dynamic program maps) mapped by one session
-process.  Session processes are told from the server's other
-helpers (Dovecot's auth, log, config...) by number: they are the processes,
-roots excluded, whose command name at least MIN_SAME others share.
+process, and PREFIX_session_lib_names: the file names of the libraries
+any session process maps, sorted and joined by commas (a name-service
+module such as libnss_systemd.so.2 shows here).  Session processes are
+told from the server's other helpers (Dovecot's auth, log, config...) by
+number: they are the processes, roots excluded, whose command name at
+least MIN_SAME others share.
 
     procmem.py --maps PID
 
@@ -122,6 +125,7 @@ def comm(pid):
 
 
 def libs(pid):
+    """The shared libraries pid maps but ld.so, by path, or None."""
     found = set()
     try:
         with open("/proc/%d/maps" % pid) as f:
@@ -133,15 +137,20 @@ def libs(pid):
                     found.add(path)
     except OSError:
         return None
-    return len(found)
+    return found
 
 
 def session_libs(pids, roots):
+    """The most libraries one session process maps, and the names of
+    those any maps; (None, None) without sessions."""
     names = {p: comm(p) for p in pids if p not in roots}
     count = collections.Counter(n for n in names.values() if n)
-    most = [libs(p) for p, n in names.items() if n and count[n] >= MIN_SAME]
-    most = [m for m in most if m is not None]
-    return max(most) if most else None
+    each = [libs(p) for p, n in names.items() if n and count[n] >= MIN_SAME]
+    each = [m for m in each if m is not None]
+    if not each:
+        return None, None
+    return max(len(m) for m in each), \
+        sorted({os.path.basename(path) for m in each for path in m})
 
 
 MAP_FIELDS = ("Rss", "Pss", "Private_Clean", "Private_Dirty", "Anonymous")
@@ -191,9 +200,10 @@ def main():
     print("METRIC %s_procs %d" % (prefix, n))
     for kind in KINDS:
         print("METRIC %s_priv_%s_kb %d" % (prefix, kind, priv[kind]))
-    sl = session_libs(pids, roots)
-    if sl is not None:
-        print("METRIC %s_session_libs %d" % (prefix, sl))
+    most, names = session_libs(pids, roots)
+    if most is not None:
+        print("METRIC %s_session_libs %d" % (prefix, most))
+        print("METRIC %s_session_lib_names %s" % (prefix, ",".join(names)))
     sys.stdout.flush()
 
 

@@ -5,7 +5,10 @@ Reads the "server repeat metric value" lines bench/run collects, derives the
 per-session and per-message memory figures, and prints a Markdown table of
 median [min..max] over the repeats for each server.  "xN" is the server's
 median against the best peer's (pop3d is never a peer): N times worse, so
-below 1 is better than the best peer.
+below 1 is better than the best peer.  Then the libraries a session
+process maps, by name; each server's share of the machine's ceilings
+measured in the same run (RETR, sessions/s with the same crypt, TLS RETR
+against its suite's AEAD in mbedTLS); and pop3d's targets against them.
 """
 
 import statistics
@@ -103,73 +106,39 @@ ROWS += [
     ("binary size, stripped, bytes", "bin_stripped_bytes", -1),
 ]
 
-# The footprint and session-rate goals: (label, test on the
-# medians of pop3d and the best peer); a test returns (met, evidence).
-GOALS = []
+# What bench/run measures beside the servers, as server "ceiling": the
+# RETR responder (bench/wire.c), the fork-per-connection server with the
+# same crypt (bench/sessceil.c) and mbedTLS's AEADs on one core
+# (bench/cipherspeed.c).
+CEILING = "ceiling"
 
+# The cipher-speed metric of a negotiated suite's AEAD (loadgen's
+# tls_tls_suite names the suite).
+AEADS = (("CHACHA20-POLY1305", "cipher_chachapoly_mb_per_s"),
+         ("AES-128-GCM", "cipher_aes128gcm_mb_per_s"),
+         ("AES-256-GCM", "cipher_aes256gcm_mb_per_s"))
 
-def goal(label):
-    def add(f):
-        GOALS.append((label, f))
-        return f
-    return add
-
-
-@goal("sessions/s plain >= 2x the best peer")
-def g_rate(me, best):
-    a, b = me.get("sessions_per_s"), best.get("sessions_per_s")
-    if a is None or b is None:
-        return None
-    return a >= 2 * b, "%s vs %s: %.2fx" % (fmt(a), fmt(b), a / b)
-
-
-@goal("sessions/s over implicit TLS >= 4x the best peer")
-def g_tls_rate(me, best):
-    a, b = me.get("tls_sessions_per_s"), best.get("tls_sessions_per_s")
-    if a is None or b is None:
-        return None
-    return a >= 4 * b, "%s vs %s: %.2fx" % (fmt(a), fmt(b), a / b)
-
-
-@goal("Pss per idle plain session <= 150 kB")
-def g_pss(me, best):
-    a = me.get("idle_pss_per_session_kb")
-    return None if a is None else (a <= 150, "%s kB" % fmt(a))
-
-
-@goal("Pss per idle TLS session the least of the servers")
-def g_tls_pss(me, best):
-    a, b = me.get("tls_idle_pss_per_session_kb"), \
-        best.get("tls_idle_pss_per_session_kb")
-    if a is None or b is None:
-        return None
-    return a < b, "%s vs %s kB" % (fmt(a), fmt(b))
-
-
-@goal("stripped binary < 150 kB")
-def g_bin(me, best):
-    a = me.get("bin_stripped_bytes")
-    return None if a is None else (a < 150 * 1024, "%.1f kB (KiB)" % (a / 1024))
-
-
-@goal("<= 5 shared libraries mapped by a session process")
-def g_libs(me, best):
-    a = [me.get(k) for k in ("idleK_session_libs", "tls_idleK_session_libs")]
-    a = [v for v in a if v is not None]
-    if not a:
-        return None
-    return max(a) <= 5, "%d (mapped *.so files besides ld-linux)" % max(a)
+# The targets against the machine's ceilings: (label, share, wanted).
+TARGETS = (("sessions/s against the same-crypt ceiling", "sessions_share",
+            0.85),
+           ("TLS RETR against the negotiated cipher's speed",
+            "tls_retr_cipher_share", 0.8))
 
 
 def load(path):
-    data = {}
+    """The numbers, data[server][repeat][metric], and the words (suites,
+    library lists), words[server][metric] = the values of the repeats."""
+    data, words = {}, {}
     for line in open(path):
-        f = line.split("\t")
+        f = line.rstrip("\n").split("\t")
         if len(f) != 4:
             continue
-        s, r, m, v = f[0], f[1], f[2], float(f[3])
-        data.setdefault(s, {}).setdefault(r, {})[m] = v
-    return data
+        s, r, m = f[0], f[1], f[2]
+        try:
+            data.setdefault(s, {}).setdefault(r, {})[m] = float(f[3])
+        except ValueError:
+            words.setdefault(s, {}).setdefault(m, []).append(f[3])
+    return data, words
 
 
 def per_session(m, mode, n):
@@ -256,54 +225,111 @@ def medians(reps):
             for k in keys}
 
 
-def goals(data, servers):
-    """Issue 5's goals: pop3d's medians against the best peer's."""
-    if SELF not in data:
-        return
-    me = medians(data[SELF])
-    peers = [medians(data[s]) for s in servers if s != SELF]
-    best = {}
-    for label, key, d in ROWS:
-        vals = [p[key] for p in peers if key in p]
-        if vals and d != 0:
-            best[key] = max(vals) if d > 0 else min(vals)
+def most_common(vals):
+    return max(set(vals), key=vals.count) if vals else None
+
+
+def aead_of(suite):
+    """The cipherspeed metric of suite's AEAD, or None."""
+    for name, metric in AEADS:
+        if suite and name in suite:
+            return metric
+    return None
+
+
+def share(data, s, key, top):
+    """Server s's median of key over top, or None."""
+    mine = [r[key] for r in data.get(s, {}).values() if key in r]
+    if not mine or not top:
+        return None
+    return statistics.median(mine) / top
+
+
+def ceiling_median(data, key):
+    v = [r[key] for r in data.get(CEILING, {}).values() if key in r]
+    return (statistics.median(v), min(v), max(v)) if v else None
+
+
+def ceilings(data, words, servers):
+    """Each server against what the machine allows in the same run: RETR
+    against bench/wire.c, sessions/s against bench/sessceil.c, TLS RETR
+    against its suite's AEAD in mbedTLS on one core; then the targets."""
+    shares = {}
     print()
-    print("| goal (medians) | pop3d | met? |")
+    print("| ceiling on this machine, this run | median [min..max] | " +
+          " | ".join("%s's share" % s for s in servers) + " |")
+    print("|---" * (len(servers) + 2) + "|")
+    for label, key, mine in (
+            ("RETR MB/s, canned replies from memory (bench/wire.c)",
+             "retr_mb_per_s", "retr_mb_per_s"),
+            ("sessions/s, fork per connection, same crypt, no privilege "
+             "separation (bench/sessceil.c)", "sessions_per_s",
+             "sessions_per_s")):
+        m = ceiling_median(data, key)
+        if m is None:
+            continue
+        cells = []
+        for s in servers:
+            x = share(data, s, mine, m[0])
+            cells.append("n/a" if x is None else "%.2f" % x)
+            if key == "sessions_per_s" and x is not None:
+                shares.setdefault(s, {})["sessions_share"] = x
+        print("| %s | %s [%s..%s] | %s |" % (label, fmt(m[0]), fmt(m[1]),
+                                             fmt(m[2]), " | ".join(cells)))
+    for name, metric in AEADS:
+        m = ceiling_median(data, metric)
+        if m is None:
+            continue
+        cells = []
+        for s in servers:
+            suite = most_common(words.get(s, {}).get("tls_tls_suite", []))
+            x = share(data, s, "tls_retr_mb_per_s", m[0]) \
+                if aead_of(suite) == metric else None
+            cells.append("n/a" if x is None else "%.2f (TLS RETR)" % x)
+            if x is not None:
+                shares.setdefault(s, {})["tls_retr_cipher_share"] = x
+        print("| %s MB/s, mbedTLS on one core, 16 KB records "
+              "(bench/cipherspeed.c) | %s [%s..%s] | %s |" % (
+                  name, fmt(m[0]), fmt(m[1]), fmt(m[2]), " | ".join(cells)))
+    mine = shares.get(SELF, {})
+    if not mine:
+        return
+    print()
+    print("| target (pop3d, medians) | share | met? |")
     print("|---|---|---|")
-    for label, f in GOALS:
-        r = f(me, best)
-        if r is not None:
-            print("| %s | %s | %s |" % (label, r[1],
-                                        "yes" if r[0] else "**no**"))
+    for label, key, want in TARGETS:
+        if key in mine:
+            print("| %s >= %.2f | %.2f | %s |" % (
+                label, want, mine[key], "yes" if mine[key] >= want
+                else "**no**"))
 
 
-def ceiling(data, servers):
-    """RETR against bench/wire.c, and each server's share of it."""
-    v = [r["retr_mb_per_s"] for r in data.get("ceiling", {}).values()
-         if "retr_mb_per_s" in r]
-    if not v:
-        return
-    top = statistics.median(v)
-    shares = []
+def libraries(words, servers):
+    """The libraries a session process maps, by name (procmem.py)."""
+    lines = []
     for s in servers:
-        mine = [r["retr_mb_per_s"] for r in data[s].values()
-                if "retr_mb_per_s" in r]
-        if mine and top > 0:
-            shares.append("%s %.0f%%" % (s, 100 * statistics.median(mine) /
-                                         top))
-    print()
-    print("RETR ceiling (bench/wire.c: canned replies of the same size from "
-          "memory, no mailbox): median %s MB/s [%s..%s]%s" % (
-              fmt(top), fmt(min(v)), fmt(max(v)),
-              "; share of it: " + ", ".join(shares) if shares else ""))
+        for mode, key in (("plain", "idleK_session_lib_names"),
+                          ("TLS", "tls_idleK_session_lib_names")):
+            names = most_common(words.get(s, {}).get(key, []))
+            if names:
+                nss = [n for n in names.split(",") if n.startswith("libnss_")]
+                lines.append("- %s, idle %s session: %s%s" % (
+                    s, mode, names.replace(",", ", "),
+                    " (**name-service modules: %s**)" % ", ".join(nss)
+                    if nss else ""))
+    if lines:
+        print()
+        print("Libraries a session process maps (besides ld.so; the union "
+              "over the sessions held):")
+        print("\n".join(lines))
 
 
 def main():
-    data = load(sys.argv[1])
+    data, words = load(sys.argv[1])
     floor = derive(data)
     servers = [s for s in ("pop3d", "dovecot", "popa3d") if s in data]
     servers += sorted(s for s in data
-                      if s not in servers and s not in ("floor", "ceiling"))
+                      if s not in servers and s not in ("floor", CEILING))
     print("| metric | " + " | ".join(servers) + " |")
     print("|---" * (len(servers) + 1) + "|")
     for label, key, d in ROWS:
@@ -329,8 +355,8 @@ def main():
             continue
         print("| %s%s | " % (label, " (higher better)" if d > 0 else "") +
               " | ".join(cells[s] for s in servers) + " |")
-    goals(data, servers)
-    ceiling(data, servers)
+    libraries(words, servers)
+    ceilings(data, words, servers)
     if floor:
         print()
         print("Machine floor for the update (write the surviving half of the "

@@ -9,6 +9,7 @@
 #include <limits.h>
 
 #include "conf.h"
+#include "params.h"
 
 enum auth_result {
 	AUTH_OK,	/* credentials verified, *who filled in */
@@ -18,9 +19,11 @@ enum auth_result {
 
 struct auth_user {
 	char	name[AUTH_NAME_MAX + 1];
-	int	has_ids;		/* uid/gid given in the passwd file */
+	int	has_ids;		/* uid/gid (passwd file, or account) */
 	uid_t	uid;
 	gid_t	gid;
+	int	ngroups;		/* a system account's groups, or 0 */
+	gid_t	groups[ACCOUNT_GROUPS_MAX];
 	char	mailbox[PATH_MAX];	/* expanded path of the maildrop */
 };
 

@@ -71,6 +71,21 @@ _Static_assert(sizeof(off_t) == 8, "build with -D_FILE_OFFSET_BITS=64");
 #define AUTH_PASS_MAX		255
 
 /*
+ * Supplementary groups a system account's session gets (setgroups); more
+ * are cut, with a log line.  Linux allows 65536, but mail access turns on
+ * the mailbox's owner and mail_group, and each group is 4 bytes of every
+ * login's lookup answer.
+ */
+#define ACCOUNT_GROUPS_MAX	256
+
+/*
+ * Largest answer a lookup child sends back (account_isolated): it goes
+ * down a pipe in one write of at most PIPE_BUF (4096 on Linux), so the
+ * child never blocks on it and the parent reads it whole.
+ */
+#define ACCOUNT_OUT_MAX		4096
+
+/*
  * Longest line in the passwd and APOP files: a name, a crypt(3) hash (at
  * most CRYPT_OUTPUT_SIZE, 384), two ids and a PATH_MAX mailbox path.
  */

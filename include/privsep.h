@@ -28,6 +28,13 @@ int	privsep_init(const struct conf *c);
 int	privsep_check_setup(const struct conf *c);
 
 /*
+ * At SIGHUP, in the listener, with the new configuration c: look up
+ * mail_group again for the sessions to come (`user' stays the start's).
+ * A failed lookup keeps the old group, logged.
+ */
+void	privsep_reload(const struct conf *c);
+
+/*
  * Become a mailbox's owner for good, as a session does after its login:
  * the groups of the account name (NULL: gid alone) plus mail_group,
  * chroot into the directory of mailbox (rewritten to the path inside),

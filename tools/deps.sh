@@ -26,9 +26,11 @@ build_pkgs="gcc make libc6-dev libcrypt-dev libmbedtls-dev openssl libpam0g-dev"
 # which tests/integration/dovecot_ref.py unpacks from their packages (apt
 # and dpkg fetch and unpack them) without installing Dovecot.  fail2ban:
 # its fail2ban-regex checks dist/fail2ban (tests/integration/test_fail2ban.py).
+# libnss-systemd: Debian's `passwd: files systemd', whose module no session
+# may map (tests/integration/test_nss.py).
 test_pkgs="libcmocka-dev python3 curl procps mpop fetchmail ca-certificates
     openbsd-inetd haproxy systemd procmail liblockfile-bin getmail6 mandoc
-    valgrind apt dpkg libunwind8 liblzma5 fail2ban"
+    valgrind apt dpkg libunwind8 liblzma5 fail2ban libnss-systemd"
 # make deb and tests/integration/test_deb.py: building the package
 # (dpkg-buildpackage, which also wants build-essential itself; dh) and
 # checking it (lintian).  debian/control says Rules-Requires-Root: no, so

@@ -136,6 +136,35 @@ class PrivsepTest(Pop3dCase):
             self.assertOK(c.cmd("QUIT"))
             c.read_until_eof(5)
 
+    def test_mail_group_follows_sighup(self):
+        # mail_group is looked up again at SIGHUP: `none' there drops it
+        # from the sessions that start afterwards.
+        import grp
+        try:
+            mail = grp.getgrnam("mail").gr_gid
+        except KeyError:
+            self.skipTest("no group mail on this machine")
+        srv = self.srv_with()
+        for want in (True, False):
+            c = self.client(srv)
+            self.assertOK(c.line())
+            self.assertOK(c.cmd("USER alice"))
+            self.assertOK(c.cmd("PASS secret"))
+            self.assertTrue(c.cmd("STAT").startswith(b"+OK 1 "))
+            mon = children(srv.proc.pid)[0]
+            with open("/proc/%d/status" % mon) as f:
+                line = [l for l in f if l.startswith("Groups:")][0]
+            self.assertEqual(mail in [int(g) for g in line.split()[1:]],
+                             want)
+            self.assertOK(c.cmd("QUIT"))
+            c.read_until_eof(5)
+            if want:
+                with open(srv.conf_path, "a") as f:
+                    f.write("mail_group none\n")
+                srv.proc.send_signal(signal.SIGHUP)
+                self.assertTrue(wait_for(lambda: "configuration reloaded"
+                                         in srv.log()))
+
     def test_groups_not_read_inside_the_spool(self):
         # A system account's groups are read before the session is jailed
         # in the mailbox's directory: an etc/group planted there (anyone
