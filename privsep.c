@@ -669,7 +669,7 @@ serve_user(struct monitor *mo, const struct privsep_msg *m)
 	/* The user's process must not be able to change what root counts. */
 	peerlimit_sess_detach(mo->link->lim);
 	mo->link->lim = NULL;
-	if (become(mo) == -1 ||
+	if (conn_catch_term() == -1 || become(mo) == -1 ||
 	    (mo->c->sandbox && sandbox_enter(SANDBOX_SESSION) == -1)) {
 		(void)privsep_write_all(t.fd_out, fail, sizeof(fail) - 1);
 		rc = -1;

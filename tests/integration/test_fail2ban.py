@@ -164,6 +164,13 @@ class Fail2banTest(CertMixin, Pop3dCase):
         self.assertEqual(len(ips), fails, log)
         want = {"127.0.0.1": 3 * 2, "::1": 3 * 2 if ipv6 else 0}
         self.assertEqual({h: ips.count(h) for h in want}, want)
+        # Over TLS the lines name the protocol and suite, and match too.
+        tls_failed = [l for l in failed if re.search(
+            r"\((USER|APOP|AUTH PLAIN), TLSv1\.[23] [A-Z0-9-]+\): failed, ",
+            l) and "maildrop in use" not in l]
+        self.assertEqual(len(tls_failed), fails // 2, log)
+        self.assertEqual(len(self.matched_ips(as_syslog(
+            "\n".join(tls_failed)))), fails // 2)
         self.assertEqual(self.matched_ips(as_syslog("\n".join(ok))), [])
         self.assertEqual(self.matched_ips(as_syslog(
             "\n".join(l for l in failed if "maildrop in use" in l))), [])
