@@ -1,9 +1,11 @@
 """The session's log lines an administrator reads (pop3d.8, LOGGING), from
 the daemon's own log: the TLS in use on failed logins as on good ones,
-QUIT's deletions by DELE apart from those of EXPIRE 0, and a logout line
-for a session ended by SIGTERM."""
+QUIT's deletions by DELE apart from those of EXPIRE 0, a logout line for
+a session ended by SIGTERM, and file paths named as they are outside the
+session's chroot, with the uid it ran as."""
 
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -12,8 +14,9 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (CertMixin, Client, Pop3dCase, chown_tree,  # noqa: E402
-                     message, session_pids, tls_conf, wait_for)
+from harness import (CertMixin, Client, IS_ROOT, RUN_AS, Pop3dCase,  # noqa: E402
+                     chown_tree, make_jail, message, session_pids, tls_conf,
+                     wait_for)
 
 WAIT = 10
 TLS_HOW = r"TLSv1\.[23] TLS-[A-Z0-9-]+"
@@ -140,6 +143,23 @@ class SessionLogTest(CertMixin, Pop3dCase):
         # The daemon goes on serving.
         c = self.login_client(srv)
         self.assertOK(c.cmd("QUIT"))
+
+
+    @unittest.skipUnless(IS_ROOT, "the session's chroot needs root")
+    def test_unreadable_mailbox_named_by_real_path_and_uid(self):
+        # The session runs chrooted in the mailbox's directory, as RUN_AS.
+        jail = make_jail()
+        self.addCleanup(shutil.rmtree, jail, True)
+        srv = self.server([message("a", "x\n")], conf={"chroot": jail})
+        os.chmod(srv.mbox_path(), 0)
+        c = self.client(srv)
+        self.assertOK(c.line())
+        self.assertOK(c.cmd("USER alice"))
+        self.assertTrue(c.cmd("PASS secret").startswith(b"-ERR [SYS/PERM]"))
+        uid = pwd.getpwnam(RUN_AS).pw_uid
+        self.wait_log(srv, re.escape("%s: open as uid %d: Permission denied"
+                                     % (srv.mbox_path(), uid)))
+        self.assertNotRegex(srv.log(), r"\] /alice: ")
 
 
 if __name__ == "__main__":
