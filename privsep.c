@@ -481,7 +481,7 @@ verify(struct monitor *mo, struct privsep_msg *m)
 	memset(&mo->who, 0, sizeof(mo->who));
 	if (m->type == PS_PASSWORD) {
 		rc = pwcheck_password(mo->c, m->user, m->secret,
-		    mo->link->stamp, &mo->who, &why);
+		    mo->link->stamp, mo->link->peer, &mo->who, &why);
 		mo->how = "password";
 	} else {
 		rc = auth_apop(mo->c, m->user, mo->link->stamp, m->secret,

@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
@@ -92,6 +93,7 @@ struct pam_lib {
 	int	(*authenticate)(pam_handle_t *, int);
 	int	(*acct_mgmt)(pam_handle_t *, int);
 	int	(*end)(pam_handle_t *, int);
+	int	(*set_item)(pam_handle_t *, int, const void *);
 };
 
 /* Load libpam once.  Returns 0, or -1 (logged). */
@@ -108,8 +110,9 @@ pam_load(struct pam_lib *l)
 	*(void **)&l->authenticate = dlsym(l->h, "pam_authenticate");
 	*(void **)&l->acct_mgmt = dlsym(l->h, "pam_acct_mgmt");
 	*(void **)&l->end = dlsym(l->h, "pam_end");
+	*(void **)&l->set_item = dlsym(l->h, "pam_set_item");
 	if (l->start == NULL || l->authenticate == NULL ||
-	    l->acct_mgmt == NULL || l->end == NULL) {
+	    l->acct_mgmt == NULL || l->end == NULL || l->set_item == NULL) {
 		log_warnx("auth pam: libpam.so.0 lacks a pam_* function");
 		dlclose(l->h);
 		l->h = NULL;
@@ -147,12 +150,39 @@ fail:
 	return PAM_CONV_ERR;
 }
 
+/*
+ * PAM_RHOST, for pam_access rules and auth.log: the client's address
+ * without its port, from peer as the monitor named it ("192.0.2.7:1234",
+ * "[2001:db8::7]:1234"); "" for none ("stdin").  That is the socket's
+ * peer, never a PROXY header's client: the header is the pre-login
+ * process's word, and an access rule must not rest on it.
+ */
+static void
+rhost_of(const char *peer, char *out, size_t len)
+{
+	const char	*end;
+
+	out[0] = '\0';
+	if (peer == NULL)
+		return;
+	if (peer[0] == '[')
+		end = strchr(++peer, ']');
+	else
+		end = strrchr(peer, ':');
+	if (end == NULL || (size_t)(end - peer) >= len)
+		return;
+	memcpy(out, peer, (size_t)(end - peer));
+	out[end - peer] = '\0';
+}
+
 static int
-pam_check(const char *user, const char *pass, const char **why)
+pam_check(const char *user, const char *pass, const char *peer,
+    const char **why)
 {
 	static struct pam_lib	 lib;
 	struct pam_conv		 conv = { pam_converse, (void *)(uintptr_t)pass };
 	pam_handle_t		*ph = NULL;
+	char			 rhost[NI_MAXHOST];
 	int			 r;
 
 	if (pam_load(&lib) == -1) {
@@ -161,6 +191,13 @@ pam_check(const char *user, const char *pass, const char **why)
 	}
 	if (lib.start("pop3", user, &conv, &ph) != PAM_SUCCESS) {
 		*why = "pam_start failed";
+		return AUTH_TEMPFAIL;
+	}
+	rhost_of(peer, rhost, sizeof(rhost));
+	if (rhost[0] != '\0' &&
+	    lib.set_item(ph, PAM_RHOST, rhost) != PAM_SUCCESS) {
+		lib.end(ph, PAM_SYSTEM_ERR);
+		*why = "pam_set_item failed";
 		return AUTH_TEMPFAIL;
 	}
 	r = lib.authenticate(ph, PAM_SILENT | PAM_DISALLOW_NULL_AUTHTOK);
@@ -187,10 +224,12 @@ pwcheck_have_pam(void)
 #else
 
 static int
-pam_check(const char *user, const char *pass, const char **why)
+pam_check(const char *user, const char *pass, const char *peer,
+    const char **why)
 {
 	(void)user;
 	(void)pass;
+	(void)peer;
 	log_warnx("auth pam: this pop3d was built without PAM");
 	*why = "PAM not built in";
 	return AUTH_TEMPFAIL;
@@ -310,13 +349,14 @@ checkpw_check(const struct conf *c, const char *user, const char *pass,
 
 int
 pwcheck_password(const struct conf *c, const char *user, const char *pass,
-    const char *stamp, struct auth_user *who, const char **why)
+    const char *stamp, const char *peer, struct auth_user *who,
+    const char **why)
 {
 	int	rc;
 
 	switch (c->auth) {
 	case PWCHECK_PAM:
-		if ((rc = pam_check(user, pass, why)) != AUTH_OK)
+		if ((rc = pam_check(user, pass, peer, why)) != AUTH_OK)
 			return rc;
 		return fill_who(c, user, 1, who, why);
 	case PWCHECK_CHECKPASSWORD:

@@ -24,9 +24,11 @@ build_pkgs="gcc make libc6-dev libcrypt-dev libmbedtls-dev openssl libpam0g-dev"
 # which tests/integration/dovecot_ref.py unpacks from their packages (apt
 # and dpkg fetch and unpack them) without installing Dovecot.  fail2ban:
 # its fail2ban-regex checks dist/fail2ban (tests/integration/test_fail2ban.py).
+# libpam-modules: pam_access, which tests/integration/test_logging.py uses
+# to show that PAM gets the client's address.
 test_pkgs="libcmocka-dev python3 curl procps mpop fetchmail ca-certificates
     openbsd-inetd haproxy systemd procmail liblockfile-bin getmail6 mandoc
-    valgrind apt dpkg libunwind8 liblzma5 fail2ban"
+    valgrind apt dpkg libunwind8 liblzma5 fail2ban libpam-modules"
 fuzz_pkgs="clang libclang-rt-dev"
 lint_pkgs="cppcheck clang-tidy"
 m32_pkgs="gcc-multilib"

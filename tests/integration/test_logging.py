@@ -1,22 +1,27 @@
 """The session's log lines an administrator reads (pop3d.8, LOGGING), from
 the daemon's own log: the TLS in use on failed logins as on good ones,
 QUIT's deletions by DELE apart from those of EXPIRE 0, a logout line for
-a session ended by SIGTERM, and file paths named as they are outside the
-session's chroot, with the uid it ran as."""
+a session ended by SIGTERM, file paths named as they are outside the
+session's chroot with the uid it ran as, and the client's address handed
+to PAM as PAM_RHOST (a pam_access rule that refuses one address)."""
 
+import glob
 import os
 import pwd
 import re
 import shutil
 import signal
 import ssl
+import subprocess
 import sys
+import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
 from harness import (CertMixin, Client, IS_ROOT, RUN_AS, Pop3dCase,  # noqa: E402
-                     chown_tree, make_jail, message, session_pids, tls_conf,
-                     wait_for)
+                     chown_tree, have_ipv6_loopback, make_jail, message,
+                     session_pids, tls_conf, wait_for)
 
 WAIT = 10
 TLS_HOW = r"TLSv1\.[23] TLS-[A-Z0-9-]+"
@@ -144,7 +149,6 @@ class SessionLogTest(CertMixin, Pop3dCase):
         c = self.login_client(srv)
         self.assertOK(c.cmd("QUIT"))
 
-
     @unittest.skipUnless(IS_ROOT, "the session's chroot needs root")
     def test_unreadable_mailbox_named_by_real_path_and_uid(self):
         # The session runs chrooted in the mailbox's directory, as RUN_AS.
@@ -160,6 +164,82 @@ class SessionLogTest(CertMixin, Pop3dCase):
         self.wait_log(srv, re.escape("%s: open as uid %d: Permission denied"
                                      % (srv.mbox_path(), uid)))
         self.assertNotRegex(srv.log(), r"\] /alice: ")
+
+
+def pam_built():
+    try:
+        with open(harness.pop3d_path(), "rb") as f:
+            return b"libpam.so.0" in f.read()
+    except OSError:
+        return False
+
+
+PAM_SERVICE = "/etc/pam.d/pop3"
+PAM_ACCESS = glob.glob("/lib/*/security/pam_access.so") + \
+    glob.glob("/usr/lib/*/security/pam_access.so")
+
+
+@unittest.skipUnless(IS_ROOT, "a system account and /etc/pam.d need root")
+@unittest.skipUnless(shutil.which("useradd") and shutil.which("chpasswd"),
+                     "useradd/chpasswd not installed")
+@unittest.skipUnless(pam_built(), "pop3d built without PAM "
+                     "(libpam0g-dev missing at build time)")
+class PamRhostTest(Pop3dCase):
+    """pop3d's PAM service is pop3: a file of that name is written for
+    the test (and removed after) only where none exists.  It is Debian's
+    common-auth and common-account with pam_access before the latter, reading
+    an access.conf that refuses the test's account from 127.0.0.1 alone,
+    so other logins through pop3 are not changed meanwhile."""
+
+    def setUp(self):
+        if not PAM_ACCESS:
+            self.skipTest("pam_access.so missing (libpam-modules)")
+        if os.path.exists(PAM_SERVICE):
+            self.skipTest(PAM_SERVICE + " exists: not replaced by a test")
+        if not have_ipv6_loopback():
+            self.skipTest("no ::1 to log in from")
+        self.user = "p3r%d" % (os.getpid() % 100000)
+        subprocess.run(["userdel", self.user], capture_output=True)
+        subprocess.run(["useradd", "--no-create-home", "--shell",
+                        "/usr/sbin/nologin", self.user], check=True,
+                       capture_output=True)
+        self.addCleanup(subprocess.run, ["userdel", self.user],
+                        capture_output=True)
+        subprocess.run(["chpasswd"], input=("%s:pam-Secret-2\n" %
+                       self.user).encode(), check=True, capture_output=True)
+        self.work = tempfile.mkdtemp(prefix="pop3d-pam-")
+        self.addCleanup(shutil.rmtree, self.work, True)
+        access = os.path.join(self.work, "access.conf")
+        with open(access, "w") as f:
+            f.write("-:%s:127.0.0.1\n+:ALL:ALL\n" % self.user)
+        with open(PAM_SERVICE, "x") as f:
+            f.write("# written by pop3d's test_logging.py, removed after\n"
+                    "@include common-auth\n"
+                    "account required pam_access.so accessfile=%s\n"
+                    "@include common-account\n" % access)
+        self.addCleanup(os.unlink, PAM_SERVICE)
+        self.jail = make_jail()
+        self.addCleanup(shutil.rmtree, self.jail, True)
+
+    def login(self, srv, host):
+        c = self.client(srv, host)
+        self.assertOK(c.line())
+        self.assertOK(c.cmd("USER " + self.user))
+        return c.cmd("PASS pam-Secret-2")
+
+    def test_pam_access_sees_client_address(self):
+        pw = pwd.getpwnam(self.user)
+        srv = self.server(None, conf={"auth": "pam", "chroot": self.jail},
+                          users={}, ipv6=True)
+        srv.write_mbox([message("p", "pam\n")], self.user)
+        os.chown(srv.mbox_path(self.user), pw.pw_uid, pw.pw_gid)
+        os.chmod(srv.maildir, 0o777)
+        self.assertTrue(self.login(srv, "127.0.0.1").startswith(
+            b"-ERR [AUTH]"), srv.log())
+        r = self.login(srv, "::1")
+        self.assertTrue(r.startswith(b"+OK"), (r, srv.log()))
+        self.assertRegex(srv.log(), r"login %s from 127\.0\.0\.1:\d+ "
+                         r"\(USER\): failed, " % self.user)
 
 
 if __name__ == "__main__":
