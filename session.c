@@ -1041,23 +1041,31 @@ enter_transaction(struct session *s, const char *how)
 
 /*
  * Finish a login whose credentials check returned rc.  [IN-USE] and the
- * other maildrop errors can only come after verified credentials.
+ * other maildrop errors can only come after verified credentials.  A
+ * check that could not be made says why after its fixed text ("... (passwd
+ * file unreadable)"), which the fail2ban filter must still know.
  */
 static int
 login_finish(struct session *s, int rc, struct auth_user *who,
     const char *how)
 {
 	const char	*why;
+	char		 temp[128];
 	int		 st;
 
-	if (rc == AUTH_TEMPFAIL)
-		return login_failed(s, EV_ERR_AUTHTEMP, how,
-		    "credentials could not be checked");
-	if (rc != AUTH_OK) {
-		why = s->be->why != NULL ? s->be->why(s->be->ctx) : NULL;
-		return login_failed(s, EV_ERR_AUTH, how,
-		    why != NULL && why[0] != '\0' ? why : "bad credentials");
+	why = rc == AUTH_OK || s->be->why == NULL ? NULL :
+	    s->be->why(s->be->ctx);
+	if (why != NULL && why[0] == '\0')
+		why = NULL;
+	if (rc == AUTH_TEMPFAIL) {
+		snprintf(temp, sizeof(temp), "%s%s%s%s",
+		    "credentials could not be checked", why != NULL ? " (" : "",
+		    why != NULL ? why : "", why != NULL ? ")" : "");
+		return login_failed(s, EV_ERR_AUTHTEMP, how, temp);
 	}
+	if (rc != AUTH_OK)
+		return login_failed(s, EV_ERR_AUTH, how,
+		    why != NULL ? why : "bad credentials");
 	st = s->be->open_maildrop(s->be->ctx, who, &s->ops, &s->md);
 	auth_wipe(who, sizeof(*who));
 	if (st == MD_HANDOFF) {

@@ -1818,6 +1818,13 @@ why_empty(void *ctx)
 }
 
 static const char *
+why_unreadable(void *ctx)
+{
+	(void)ctx;
+	return "passwd file unreadable";
+}
+
+static const char *
 why_wrong_password(void *ctx)
 {
 	(void)ctx;
@@ -1850,6 +1857,8 @@ test_log_failure_reasons(void **state)
 		    "wrong password" },
 		{ "USER temp\r\nPASS x\r\n", MD_OK, NULL,
 		    "credentials could not be checked" },
+		{ "USER temp\r\nPASS x\r\n", MD_OK, why_unreadable,
+		    "credentials could not be checked (passwd file unreadable)" },
 		{ "APOP bad/name " DIGEST "\r\n", MD_OK, NULL,
 		    "invalid user name" },
 		{ "APOP bob 0123\r\n", MD_OK, NULL, "malformed APOP digest" },
