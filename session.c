@@ -1469,7 +1469,7 @@ plan_removal(struct session *s, struct removal *r)
 {
 	unsigned long long	sz;
 	size_t			idx;
-	int			expired;
+	int			del;
 
 	memset(r, 0, sizeof(*r));
 	for (idx = 0; idx < s->count; idx++) {
@@ -1478,16 +1478,16 @@ plan_removal(struct session *s, struct removal *r)
 			r->nretr++;
 			r->oretr += sz;
 		}
-		expired = !(s->flags[idx] & F_DELETED) &&
-		    (s->flags[idx] & F_EXPIRE) && !s->conf->expire_never;
+		del = 1;
 		if (s->flags[idx] & F_DELETED) {
 			r->ndele++;
 			r->odele += sz;
-		} else if (expired) {
+		} else if ((s->flags[idx] & F_EXPIRE) && !s->conf->expire_never) {
 			r->nexp++;
 			r->oexp += sz;
-		}
-		s->flags[idx] = (s->flags[idx] & F_DELETED) || expired;
+		} else
+			del = 0;
+		s->flags[idx] = (unsigned char)del;
 	}
 }
 
