@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <poll.h>
 #include <stdio.h>
@@ -34,6 +35,7 @@ enum conn_stop {
 	STOP_LOGIN_TIMEOUT,	/* no login within login_timeout */
 	STOP_EOF,
 	STOP_ERROR,
+	STOP_SIGNAL,		/* SIGTERM, after conn_catch_term */
 	STOP_TLS,		/* handshake failed (tls.c logged why) */
 	STOP_HANDOFF		/* the backend handed the login on */
 };
@@ -46,6 +48,44 @@ struct conn_clock {
 	unsigned	idle_s;
 	long long	deadline;	/* CLOCK_MONOTONIC ms; 0: none */
 };
+
+/*
+ * SIGTERM, once conn_catch_term has set it up: blocked but for the waits
+ * in ppoll, where the handler only notes it, so the loop ends the session
+ * and says so where it can log (never in the handler), and a signal that
+ * comes during UPDATE (lock.c blocks every signal there) waits for it.
+ */
+static volatile sig_atomic_t	got_term;
+static int			catching_term;
+static sigset_t			wait_mask;	/* the mask inside ppoll */
+
+static void
+on_term(int sig)
+{
+	(void)sig;
+	got_term = 1;
+}
+
+int
+conn_catch_term(void)
+{
+	struct sigaction	sa;
+	sigset_t		term;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_term;
+	sigemptyset(&sa.sa_mask);
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	if (sigprocmask(SIG_BLOCK, &term, &wait_mask) == -1 ||
+	    sigaction(SIGTERM, &sa, NULL) == -1) {
+		log_warn("SIGTERM handler");
+		return -1;
+	}
+	sigdelset(&wait_mask, SIGTERM);
+	catching_term = 1;
+	return 0;
+}
 
 static ssize_t
 plain_read(struct transport *t, void *p, size_t n)
@@ -130,19 +170,32 @@ timed_out(const struct conn_clock *ck)
 	    STOP_LOGIN_TIMEOUT : STOP_TIMEOUT;
 }
 
-/* Wait until fd is ready for events.  Returns 1, 0 on timeout, -1 on error. */
+/*
+ * Wait until fd is ready for events.  Returns 1, 0 on timeout, -1 on error
+ * or SIGTERM (got_term).
+ */
 static int
 wait_fd(int fd, short events, const struct conn_clock *ck)
 {
 	struct pollfd	pfd = { .fd = fd, .events = events };
+	struct timespec	ts;
 	int		r, ms;
 
 	do {
 		if ((ms = wait_ms(ck)) == -1)
 			return 0;
-		r = poll(&pfd, 1, ms);
-	} while (r == -1 && errno == EINTR);
+		ts.tv_sec = ms / 1000;
+		ts.tv_nsec = (long)(ms % 1000) * 1000000;
+		r = ppoll(&pfd, 1, &ts, catching_term ? &wait_mask : NULL);
+	} while (r == -1 && errno == EINTR && !got_term);
 	return r;
+}
+
+/* Why a wait or a transfer failed: SIGTERM, or the connection. */
+static enum conn_stop
+broken(void)
+{
+	return got_term ? STOP_SIGNAL : STOP_ERROR;
 }
 
 int
@@ -178,7 +231,7 @@ flush_out(struct transport *t, struct buf *out, const struct conn_clock *ck)
 			return STOP_ERROR;
 		if (errno == EAGAIN &&
 		    (r = wait_fd(t->fd_out, POLLOUT, ck)) <= 0)
-			return r == 0 ? timed_out(ck) : STOP_ERROR;
+			return r == 0 ? timed_out(ck) : broken();
 	}
 	out->len = 0;
 	return STOP_NONE;
@@ -194,7 +247,7 @@ fill_in(struct transport *t, struct buf *in, const struct conn_clock *ck)
 	for (;;) {
 		if (t->pending(t) == 0 &&
 		    (r = wait_fd(t->fd_in, POLLIN, ck)) <= 0)
-			return r == 0 ? timed_out(ck) : STOP_ERROR;
+			return r == 0 ? timed_out(ck) : broken();
 		n = t->read(t, in->data, in->cap);
 		if (n == -1 && (errno == EINTR || errno == EAGAIN))
 			continue;
@@ -246,6 +299,7 @@ log_stop(enum conn_stop why, const char *peer)
 		log_warn("%s: connection lost", peer);
 		break;
 	case STOP_NONE:
+	case STOP_SIGNAL:	/* the logout line says it */
 	case STOP_TLS:
 	case STOP_HANDOFF:
 		break;
@@ -268,6 +322,16 @@ handshake_s(const struct conf *c, long long deadline)
 	    (unsigned)left : c->tls_handshake_timeout;
 }
 
+/* Tell the session the TLS in use on t, for its login lines. */
+static void
+describe_tls(struct session *s, struct transport *t)
+{
+	char	desc[128];
+
+	tls_describe(t, desc, sizeof(desc));
+	session_set_tls(s, desc);
+}
+
 /*
  * STLS accepted and its "+OK" flushed: drop what the client sent after
  * it in plaintext (RFC 2595 section 4), then run the handshake.
@@ -283,6 +347,7 @@ start_tls(const struct conf *c, const struct conn_link *link,
 		return STOP_TLS;
 	tls_forget_secrets(link->tls);
 	session_tls_started(s);
+	describe_tls(s, t);
 	return STOP_NONE;
 }
 
@@ -386,12 +451,16 @@ serve(const struct conf *c, const struct conn_link *link,
 		return STOP_ERROR;
 	}
 	session_set_link(s, t->secure, link->loopback, link->tls != NULL);
+	if (t->secure)
+		describe_tls(s, t);
 	if (resume == NULL)
 		session_greeting(s, out);
 	else
 		session_resume(s, resume->who, resume->how, out);
 	stop = run(c, link, be, s, t, in, out, ck);
 	log_stop(stop, link->peer);
+	if (stop == STOP_SIGNAL)
+		session_close(s, "terminated by signal");
 	session_free(s);
 	return stop;
 }

@@ -113,13 +113,15 @@ indexcache_save(const struct mbox *m)
 		return;
 	checksum(h, m->msgs, m->nmsgs, h + C_SUM);
 	if ((fd = spool_tmpfile(name, tmp, sizeof(tmp))) == -1) {
-		log_debug("%s: no index cache: %s", name, strerror(errno));
+		log_debug("%s%s: no index cache: %s", spool_dir(name), name,
+		    strerror(errno));
 		return;
 	}
 	ok = fd_write_all(fd, h, sizeof(h)) == 0 &&
 	    fd_write_all(fd, m->msgs, m->nmsgs * sizeof(*m->msgs)) == 0;
 	if (close(fd) == -1 || !ok || rename(tmp, name) == -1) {
-		log_debug("%s: no index cache: %s", tmp, strerror(errno));
+		log_debug("%s%s: no index cache: %s", spool_dir(tmp), tmp,
+		    strerror(errno));
 		(void)unlink(tmp);
 	}
 }
@@ -208,7 +210,7 @@ load(struct mbox *m, int fd, const struct stat *st, uint64_t cur,
 		return 0;
 	n = (size_t)get64(h + C_NMSGS);
 	if ((e = malloc(n * sizeof(*e))) == NULL) {
-		log_warn("%s: index", m->path);
+		log_warn("%s%s: index", spool_dir(m->path), m->path);
 		return -1;
 	}
 	r = 0;
@@ -251,10 +253,11 @@ indexcache_load(struct mbox *m, uint64_t *from)
 	r = load(m, fd, &cst, (uint64_t)st.st_size, &st.st_mtim, from);
 	(void)close(fd);
 	if (r == 0)
-		log_debug("%s: index cache not usable: scanning", m->path);
+		log_debug("%s%s: index cache not usable: scanning",
+		    spool_dir(m->path), m->path);
 	else if (r == 1)
-		log_debug("%s: index cache of %zu messages used, %llu bytes "
-		    "appended since", m->path, m->nmsgs,
+		log_debug("%s%s: index cache of %zu messages used, %llu bytes "
+		    "appended since", spool_dir(m->path), m->path, m->nmsgs,
 		    (unsigned long long)(st.st_size - (off_t)*from));
 	return r;
 }

@@ -353,7 +353,8 @@ plan_read(const struct jnl *j, uint64_t q, uint64_t n, char *out)
 		if (j->map != NULL && s >= j->mapoff && s + avail <= j->mapend)
 			memcpy(out, j->map + (s - j->mapoff), (size_t)avail);
 		else if (fd_pread_all(j->mfd, out, (size_t)avail, s) == -1) {
-			log_warn("%s: read during UPDATE", j->path);
+			log_warn("%s%s: read during UPDATE", spool_dir(j->path),
+			    j->path);
 			return -1;
 		}
 		out += avail;
@@ -404,7 +405,7 @@ gap_hash(const struct jnl *j, size_t k, uint64_t *h)
 	if (j->map != NULL && g >= j->mapoff && g + n <= j->mapend)
 		p = j->map + (g - j->mapoff);
 	else if (fd_pread_all(j->mfd, b, (size_t)n, g) == -1) {
-		log_warn("%s: read", j->path);
+		log_warn("%s%s: read", spool_dir(j->path), j->path);
 		return -1;
 	}
 	if ((nl = memchr(p, '\n', (size_t)n)) != NULL)
@@ -422,7 +423,7 @@ plan_gaps(struct jnl *j)
 	size_t	k;
 
 	if ((j->gaps = calloc(j->pl.nruns + 1, sizeof(*j->gaps))) == NULL) {
-		log_warn("%s: UPDATE plan", j->path);
+		log_warn("%s%s: UPDATE plan", spool_dir(j->path), j->path);
 		return -1;
 	}
 	for (k = 0; k <= j->pl.nruns; k++)
@@ -454,7 +455,8 @@ plan_put(struct jnl *j, const void *p, uint64_t n, uint64_t q)
 {
 	if (j_pwrite(j->mfd, p, (size_t)n, j->pl.d0 + q, "mailbox pwrite")
 	    == -1) {
-		log_warn("%s: write during UPDATE", j->path);
+		log_warn("%s%s: write during UPDATE", spool_dir(j->path),
+		    j->path);
 		return -1;
 	}
 	put_done(j, q, n);
@@ -508,7 +510,8 @@ plan_put_direct(struct jnl *j, uint64_t q, uint64_t *n)
 		return 0;
 	if (j_pwritev(j->mfd, j->iov, k, len, j->pl.d0 + q,
 	    "mailbox pwritev") == -1) {
-		log_warn("%s: write during UPDATE", j->path);
+		log_warn("%s%s: write during UPDATE", spool_dir(j->path),
+		    j->path);
 		return -1;
 	}
 	put_done(j, q, len);
@@ -623,7 +626,8 @@ checkpoint(struct jnl *j, enum phase ph, uint64_t p, uint64_t w,
 	if (j_pwrite(j->jfd, j->slot, S_HDR + (size_t)w, off,
 	    "journal checkpoint") == -1 ||
 	    j_sync(j->jfd, 0, "journal fdatasync") == -1) {
-		log_warn("%s: UPDATE journal checkpoint", j->jpath);
+		log_warn("%s%s: UPDATE journal checkpoint", spool_dir(j->jpath),
+		    j->jpath);
 		return -1;
 	}
 	slot_done(j, p, w);
@@ -661,7 +665,8 @@ advance(struct jnl *j, uint64_t q)
 	uint64_t	w;
 
 	if (j_sync(j->mfd, 0, "mailbox fdatasync") == -1) {
-		log_warn("%s: fdatasync during UPDATE", j->path);
+		log_warn("%s%s: fdatasync during UPDATE", spool_dir(j->path),
+		    j->path);
 		return -1;
 	}
 	j->dirty = 0;
@@ -675,7 +680,8 @@ static int
 tail_hash(struct jnl *j, uint64_t f, uint64_t n, unsigned char *out)
 {
 	if (fd_pread_all(j->mfd, j->buf, (size_t)n, f) == -1) {
-		log_warn("%s: read during UPDATE", j->path);
+		log_warn("%s%s: read during UPDATE", spool_dir(j->path),
+		    j->path);
 		return -1;
 	}
 	md5_digest(j->buf, (size_t)n, out);
@@ -697,11 +703,12 @@ install_side(const struct jnl *j)
 	if (j->pl.sidelen == 0)
 		return 0;
 	if (j_fault("UID file replace") == -1) {
-		log_warn("%s: UID file", j->path);
+		log_warn("%s%s: UID file", spool_dir(j->path), j->path);
 		return -1;
 	}
 	if (lock_sibling(j->path, ".pop3d-uids", name, sizeof(name)) == -1) {
-		log_warnx("%s: path too long for the UID file", j->path);
+		log_warnx("%s%s: path too long for the UID file",
+		    spool_dir(j->path), j->path);
 		return -1;
 	}
 	if (fd_replace(name, j->pl.side, j->pl.sidelen, &what) == -1) {
@@ -736,7 +743,8 @@ finish(struct jnl *j)
 	int		r;
 
 	if (j->dirty && j_sync(j->mfd, 0, "mailbox fdatasync") == -1) {
-		log_warn("%s: fdatasync during UPDATE", j->path);
+		log_warn("%s%s: fdatasync during UPDATE", spool_dir(j->path),
+		    j->path);
 		return -1;
 	}
 	j->dirty = 0;
@@ -744,23 +752,25 @@ finish(struct jnl *j)
 	    checkpoint(j, PH_MOVED, j->total, 0, f, end, hash) == -1)
 		return -1;
 	if ((r = j_cut(j->mfd, f, end)) == -1) {
-		log_warn("%s: ftruncate during UPDATE", j->path);
+		log_warn("%s%s: ftruncate during UPDATE", spool_dir(j->path),
+		    j->path);
 		return -1;
 	}
 	if (r == 1) {
-		log_info("%s: mail appended during the UPDATE without its "
-		    "locks: moved down too", j->path);
+		log_info("%s%s: mail appended during the UPDATE without its "
+		    "locks: moved down too", spool_dir(j->path), j->path);
 		return checkpoint(j, PH_MOVING, j->total, 0, 0, 0, NULL) == 0 ?
 		    1 : -1;
 	}
 	if (j_sync(j->mfd, 1, "mailbox fsync") == -1) {
-		log_warn("%s: fsync during UPDATE", j->path);
+		log_warn("%s%s: fsync during UPDATE", spool_dir(j->path),
+		    j->path);
 		return -1;
 	}
 	if (install_side(j) == -1)
 		return -1;
 	if (j_unlink(j->jpath) == -1) {
-		log_warn("%s: unlink", j->jpath);
+		log_warn("%s%s: unlink", spool_dir(j->jpath), j->jpath);
 		return -1;
 	}
 	return 0;
@@ -839,7 +849,8 @@ plan_to_eof(struct jnl *j)
 	struct stat	st;
 
 	if (fstat(j->mfd, &st) == -1) {
-		log_warn("%s: fstat during UPDATE", j->path);
+		log_warn("%s%s: fstat during UPDATE", spool_dir(j->path),
+		    j->path);
 		return -1;
 	}
 	plan_total(j, (uint64_t)st.st_size);
@@ -910,7 +921,8 @@ jnl_init(struct jnl *j, int fd, const char *path)
 		    dl > 1 ? dl - 1 : 1, path);
 	if (n < 0 || (size_t)n >= sizeof(j->jpath) || k < 0 ||
 	    (size_t)k >= sizeof(j->dpath)) {
-		log_warnx("%s: path too long for an UPDATE journal", path);
+		log_warnx("%s%s: path too long for an UPDATE journal",
+		    spool_dir(path), path);
 		return -1;
 	}
 	return 0;
@@ -924,7 +936,7 @@ jnl_buffers(struct jnl *j)
 	j->slot = malloc(S_HDR + (size_t)j->cap);
 	j->iov = calloc(IOV_MAX, sizeof(*j->iov));
 	if (j->buf == NULL || j->slot == NULL || j->iov == NULL) {
-		log_warn("%s: UPDATE buffers", j->path);
+		log_warn("%s%s: UPDATE buffers", spool_dir(j->path), j->path);
 		return -1;
 	}
 	return 0;
@@ -1058,9 +1070,10 @@ claim_space(struct jnl *j)
 		j->cap = j->cap / 2 / J_ALIGN * J_ALIGN;
 	}
 	if (e == 0 && j->cap < want)
-		log_info("%s: little free space: checkpoints every %llu bytes "
-		    "of window instead of %llu", j->path,
-		    (unsigned long long)j->cap, (unsigned long long)want);
+		log_info("%s%s: little free space: checkpoints every %llu "
+		    "bytes of window instead of %llu", spool_dir(j->path),
+		    j->path, (unsigned long long)j->cap,
+		    (unsigned long long)want);
 	errno = e;
 	return e == 0 ? 0 : -1;
 }
@@ -1080,7 +1093,8 @@ jnl_create(struct jnl *j)
 	    J_ALIGN);
 	if (j_fault("journal create") == -1 || (j->jfd = jnl_open_new(j)) ==
 	    -1) {
-		log_warn("%s: cannot create the UPDATE journal", j->jpath);
+		log_warn("%s%s: cannot create the UPDATE journal",
+		    spool_dir(j->jpath), j->jpath);
 		return -1;
 	}
 	POWER_CREATED(j->jfd, j->jpath);
@@ -1097,10 +1111,11 @@ jnl_create(struct jnl *j)
 	free(h);
 	return 0;
  fail:
-	log_warn("%s: cannot write the UPDATE journal", j->jpath);
+	log_warn("%s%s: cannot write the UPDATE journal", spool_dir(j->jpath),
+	    j->jpath);
 	free(h);
 	if (j_unlink(j->jpath) == -1)
-		log_warn("%s: unlink", j->jpath);
+		log_warn("%s%s: unlink", spool_dir(j->jpath), j->jpath);
 	(void)close(j->jfd);
 	j->jfd = -1;
 	return -1;
@@ -1129,7 +1144,8 @@ journal_update(int fd, const char *path, const struct jplan *plan,
 			*size = plan->d0;
 		}
 		if (r == -1)
-			log_warn("%s: truncate during UPDATE", path);
+			log_warn("%s%s: truncate during UPDATE",
+			    spool_dir(path), path);
 		if (r != 1)
 			return r == 0 ? MD_OK : MD_TEMP;
 		if (plan_to_eof(&j) == -1)
@@ -1142,8 +1158,10 @@ journal_update(int fd, const char *path, const struct jplan *plan,
 	if (plan_gaps(&j) == -1 || jnl_create(&j) == -1)
 		goto out;
 	if (run_copy(&j) == -1) {
-		log_warnx("%s: UPDATE stopped half way; the journal %s stays "
-		    "and the next open finishes it", path, j.jpath);
+		log_warnx("%s%s: UPDATE stopped half way; the journal %s%s "
+		    "stays and the next open finishes it", spool_dir(path),
+		    path,
+		    spool_dir(j.jpath), j.jpath);
 		goto out;
 	}
 	*size = plan->d0 + j.total;
@@ -1212,7 +1230,8 @@ take_gaps(struct jnl *j, const unsigned char *p, uint64_t n)
 	uint64_t	k;
 
 	if ((j->gaps = calloc(n + 1, sizeof(*j->gaps))) == NULL) {
-		log_warn("%s: reading the journal", j->jpath);
+		log_warn("%s%s: reading the journal", spool_dir(j->jpath),
+		    j->jpath);
 		return -1;
 	}
 	for (k = 0; k <= n; k++)
@@ -1238,7 +1257,8 @@ load_plan(struct jnl *j, uint64_t jsize)
 	plen = plan_len(n, sidelen);
 	if ((p = malloc(plen + 1)) == NULL ||
 	    (j->pl.runs = calloc(n + 1, sizeof(*j->pl.runs))) == NULL) {
-		log_warn("%s: reading the journal", j->jpath);
+		log_warn("%s%s: reading the journal", spool_dir(j->jpath),
+		    j->jpath);
 		free(p);
 		return -1;
 	}
@@ -1320,7 +1340,8 @@ load_slot(struct jnl *j)
 		return 0;
 	k = v1 && (!v0 || seq1 > seq0);
 	if (!slot_valid(j, k, &seq)) {
-		log_warnx("%s: checkpoint changed while read", j->jpath);
+		log_warnx("%s%s: checkpoint changed while read",
+		    spool_dir(j->jpath), j->jpath);
 		return -1;
 	}
 	j->seq = seq;
@@ -1405,7 +1426,7 @@ from_line_at(const struct jnl *j, uint64_t off, uint64_t eof, int whole)
 	if (n > sizeof(b))
 		n = sizeof(b);
 	if (fd_pread_all(j->mfd, b, (size_t)n, off) == -1) {
-		log_warn("%s: read", j->path);
+		log_warn("%s%s: read", spool_dir(j->path), j->path);
 		return -1;
 	}
 	if (n < 5 || memcmp(b, "From ", 5) != 0)
@@ -1475,11 +1496,12 @@ resume_moved(struct jnl *j, uint64_t eof, int *again)
 	if (install_side(j) == -1)
 		return MD_TEMP;
 	if (j_unlink(j->jpath) == -1) {
-		log_warn("%s: unlink", j->jpath);
+		log_warn("%s%s: unlink", spool_dir(j->jpath), j->jpath);
 		return MD_TEMP;
 	}
-	log_info("%s: an interrupted UPDATE had finished; removed its journal",
-	    j->path);
+	log_info("%s%s: an interrupted UPDATE had finished; removed its "
+	    "journal",
+	    spool_dir(j->path), j->path);
 	return MD_OK;
 }
 
@@ -1493,7 +1515,7 @@ resume(struct jnl *j)
 	int		ph, r, again = 1;
 
 	if (fstat(j->mfd, &st) == -1) {
-		log_warn("%s: fstat", j->path);
+		log_warn("%s%s: fstat", spool_dir(j->path), j->path);
 		return MD_TEMP;
 	}
 	if (st.st_dev != j->pl.dev || st.st_ino != j->pl.ino) {
@@ -1520,8 +1542,9 @@ resume(struct jnl *j)
 	if (ph != PH_MOVED && (r = plan_fits(j, eof)) != 1)
 		return r == -1 ? MD_TEMP : set_aside(j, "its plan does not fit "
 		    "the messages in the mailbox now");
-	log_info("%s: finishing an UPDATE interrupted at %llu of %llu bytes "
-	    "(%llu bytes delivered since the crash kept)", j->path,
+	log_info("%s%s: finishing an UPDATE interrupted at %llu of %llu bytes "
+	    "(%llu bytes delivered since the crash kept)", spool_dir(j->path),
+	    j->path,
 	    (unsigned long long)j->ckp, (unsigned long long)j->total,
 	    (unsigned long long)(eof > j->pl.cur && ph != PH_MOVED ?
 	    eof - j->pl.cur : 0));
@@ -1565,10 +1588,11 @@ journal_recover(int fd, const char *path)
 	status = MD_TEMP;
 	if ((r = load_plan(&j, (uint64_t)st.st_size)) == 0) {
 		/* the plan is durable before the mailbox is written */
-		log_info("%s: removing an UPDATE journal whose writing was cut "
-		    "short; the mailbox was not touched", j.jpath);
+		log_info("%s%s: removing an UPDATE journal whose writing was "
+		    "cut short; the mailbox was not touched",
+		    spool_dir(j.jpath), j.jpath);
 		if (j_unlink(j.jpath) == -1)
-			log_warn("%s: unlink", j.jpath);
+			log_warn("%s%s: unlink", spool_dir(j.jpath), j.jpath);
 		else
 			status = MD_OK;
 	} else if (r == J_BAD)

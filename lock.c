@@ -70,7 +70,7 @@ try_fcntl(struct lockset *lk)
 	}
 	if (errno == EACCES || errno == EAGAIN || errno == EINTR)
 		return BUSY;
-	log_warn("%s: fcntl lock", lk->path);
+	log_warn("%s%s: fcntl lock", spool_dir(lk->path), lk->path);
 	return MD_TEMP;
 }
 
@@ -84,7 +84,7 @@ try_flock(struct lockset *lk)
 	}
 	if (errno == EWOULDBLOCK || errno == EINTR)
 		return BUSY;
-	log_warn("%s: flock", lk->path);
+	log_warn("%s%s: flock", spool_dir(lk->path), lk->path);
 	return MD_TEMP;
 }
 
@@ -105,7 +105,7 @@ dot_try(struct lockset *lk, const char *tmp)
 	(void)unlink(tmp);
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 	    0644)) == -1) {
-		log_warn("%s: cannot create a dotlock", tmp);
+		log_warn("%s%s: cannot create a dotlock", spool_dir(tmp), tmp);
 		return -1;
 	}
 	len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
@@ -121,12 +121,13 @@ dot_try(struct lockset *lk, const char *tmp)
 	else
 		r = -1;
 	if (close(fd) == -1 || r == -1) {
-		log_warn("%s: write", tmp);
+		log_warn("%s%s: write", spool_dir(tmp), tmp);
 		(void)unlink(tmp);
 		return -1;
 	}
 	if (link(tmp, lk->lockpath) == -1 && errno != EEXIST) {
-		log_warn("%s: link to %s", tmp, lk->lockpath);
+		log_warn("%s%s: link to %s%s", spool_dir(tmp), tmp,
+		    spool_dir(lk->lockpath), lk->lockpath);
 		(void)unlink(tmp);
 		return -1;
 	}
@@ -223,7 +224,8 @@ try_dot(struct lockset *lk)
 	r = snprintf(tmp, sizeof(tmp), "%s.%s.%ld.lk", lk->path, host,
 	    (long)getpid());
 	if (r < 0 || (size_t)r >= sizeof(tmp)) {
-		log_warnx("%s: path too long for a dotlock", lk->path);
+		log_warnx("%s%s: path too long for a dotlock",
+		    spool_dir(lk->path), lk->path);
 		return MD_TEMP;
 	}
 	if ((r = dot_try(lk, tmp)) == 0 && dot_stale(lk))
@@ -257,7 +259,8 @@ release_held(struct lockset *lk)
 {
 	if (lk->dot_held) {
 		if (unlink(lk->lockpath) == -1)
-			log_warn("%s: unlink", lk->lockpath);
+			log_warn("%s%s: unlink", spool_dir(lk->lockpath),
+			    lk->lockpath);
 		lk->dot_held = 0;
 	}
 	if (lk->fcntl_held) {
@@ -294,11 +297,13 @@ static void
 log_busy(const struct lockset *lk, enum mbox_lock how)
 {
 	if (how == LOCK_DOTLOCK)
-		log_warnx("%s: dotlock %s still held after %u seconds",
-		    lk->path, lk->lockpath, lk->timeout);
+		log_warnx("%s%s: dotlock %s%s still held after %u seconds",
+		    spool_dir(lk->path), lk->path, spool_dir(lk->lockpath),
+		    lk->lockpath, lk->timeout);
 	else
-		log_warnx("%s: %s lock still held by another process after "
-		    "%u seconds", lk->path, how == LOCK_FCNTL ? "fcntl" :
+		log_warnx("%s%s: %s lock still held by another process after "
+		    "%u seconds", spool_dir(lk->path), lk->path,
+		    how == LOCK_FCNTL ? "fcntl" :
 		    "flock", lk->timeout);
 }
 
@@ -373,7 +378,8 @@ sess_open(struct lockset *lk, char *name, size_t len)
 	int	fd;
 
 	if (lock_sibling(lk->path, ".pop3d-session", name, len) == -1) {
-		log_warnx("%s: path too long for a session lock", lk->path);
+		log_warnx("%s%s: path too long for a session lock",
+		    spool_dir(lk->path), lk->path);
 		errno = ENAMETOOLONG;
 		return -1;
 	}
@@ -395,22 +401,25 @@ static int
 sess_flock(struct lockset *lk, const char *name)
 {
 	if (flock_configured(lk)) {
-		log_warnx("%s: cannot use %s as the session lock, and flock "
-		    "is a delivery lock: make the directory writable, or "
-		    "drop flock from mbox_locks", lk->path, name);
+		log_warnx("%s%s: cannot use %s%s as the session lock, and "
+		    "flock is a delivery lock: make the directory writable, or "
+		    "drop flock from mbox_locks", spool_dir(lk->path), lk->path,
+		    spool_dir(name), name);
 		return MD_TEMP;
 	}
-	log_info("%s: cannot use %s as the session lock: using flock on "
-	    "the mailbox", lk->path, name);
+	log_info("%s%s: cannot use %s%s as the session lock: using flock on "
+	    "the mailbox", spool_dir(lk->path), lk->path, spool_dir(name),
+	    name);
 	if (flock(lk->fd, LOCK_EX | LOCK_NB) == 0) {
 		lk->sess_held = 2;
 		return MD_OK;
 	}
 	if (errno == EWOULDBLOCK) {
-		log_info("%s: in use by another POP3 session", lk->path);
+		log_info("%s%s: in use by another POP3 session",
+		    spool_dir(lk->path), lk->path);
 		return MD_INUSE;
 	}
-	log_warn("%s: flock", lk->path);
+	log_warn("%s%s: flock", spool_dir(lk->path), lk->path);
 	return MD_TEMP;
 }
 
@@ -435,11 +444,11 @@ lock_session(struct lockset *lk)
 	if (fcntl(fd, F_OFD_SETLK, &fl) == -1) {
 		(void)close(fd);
 		if (errno == EACCES || errno == EAGAIN) {
-			log_info("%s: in use by another POP3 session",
-			    lk->path);
+			log_info("%s%s: in use by another POP3 session",
+			    spool_dir(lk->path), lk->path);
 			return MD_INUSE;
 		}
-		log_warn("%s: lock", name);
+		log_warn("%s%s: lock", spool_dir(name), name);
 		return MD_TEMP;
 	}
 	lk->sess_fd = fd;

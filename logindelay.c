@@ -75,7 +75,8 @@ logindelay_record(const char *mailbox)
 	int		fd;
 
 	if (logindelay_path(mailbox, path, sizeof(path)) == -1) {
-		log_warnx("%s: login time: path too long", mailbox);
+		log_warnx("%s%s: login time: path too long", spool_dir(mailbox),
+		    mailbox);
 		return -1;
 	}
 	fd = stamp_open(path, 1, &st);

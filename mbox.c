@@ -473,7 +473,8 @@ fp_grow(struct scan *s, uint64_t hint)
 	while (s->tabcap < hint && s->tabcap < ((size_t)1 << 24))
 		s->tabcap *= 2;
 	if ((s->tab = calloc(s->tabcap, sizeof(*s->tab))) == NULL) {
-		log_warn("%s: fingerprint table", s->m->path);
+		log_warn("%s%s: fingerprint table", spool_dir(s->m->path),
+		    s->m->path);
 		s->tab = old;
 		s->tabcap = oldcap;
 		return -1;
@@ -530,7 +531,8 @@ fp_uid(struct scan *s, const unsigned char fp[MD5_LEN],
 	uint32_t	 idx = (uint32_t)s->m->nmsgs, grp;
 
 	if (s->m->nmsgs >= UINT32_MAX - 1 || (e = fp_slot(s, fp)) == NULL) {
-		log_warnx("%s: out of memory for UIDs", s->m->path);
+		log_warnx("%s%s: out of memory for UIDs", spool_dir(s->m->path),
+		    s->m->path);
 		return -1;
 	}
 	if (e->count == 0)
@@ -557,7 +559,8 @@ fp_preload(struct scan *s, uint64_t hint)
 		return -1;
 	for (g = 0; g < s->m->um.ngrp; g++) {
 		if ((e = fp_slot(s, s->m->um.grp[g].fp)) == NULL) {
-			log_warnx("%s: out of memory for UIDs", s->m->path);
+			log_warnx("%s%s: out of memory for UIDs",
+			    spool_dir(s->m->path), s->m->path);
 			return -1;
 		}
 		e->grp1 = (uint32_t)g + 1;
@@ -586,8 +589,8 @@ index_add(struct mbox *m, const struct mbox_msg *e, uint64_t size)
 			cap = (size_t)(size / 2048);
 		if (cap > SIZE_MAX / sizeof(*n) ||
 		    (n = realloc(m->msgs, cap * sizeof(*n))) == NULL) {
-			log_warnx("%s: out of memory for the index of %zu "
-			    "messages", m->path, m->nmsgs);
+			log_warnx("%s%s: out of memory for the index of %zu "
+			    "messages", spool_dir(m->path), m->path, m->nmsgs);
 			return -1;
 		}
 		m->msgs = n;
@@ -688,7 +691,8 @@ file_bytes(const struct scan *s, uint64_t off, size_t n, char *buf)
 		if (r == -1 && errno == EINTR)
 			continue;
 		if (r <= 0) {
-			log_warn("%s: read", s->m->path);
+			log_warn("%s%s: read", spool_dir(s->m->path),
+			    s->m->path);
 			return NULL;
 		}
 		got += (size_t)r;
@@ -854,11 +858,13 @@ scan_is_folder_data(const struct scan *s, const unsigned char *fp)
 	if (s->start != 0 || !s->folder_subj || !s->ximap || s->m->hidden)
 		return 0;
 	if (uids_shown(s->m, fp)) {
-		log_debug("%s: the first message looks like folder internal "
-		    "data but was served before: shown", s->m->path);
+		log_debug("%s%s: the first message looks like folder internal "
+		    "data but was served before: shown", spool_dir(s->m->path),
+		    s->m->path);
 		return 0;
 	}
-	log_debug("%s: hiding the folder internal data message", s->m->path);
+	log_debug("%s%s: hiding the folder internal data message",
+	    spool_dir(s->m->path), s->m->path);
 	return 1;
 }
 
@@ -935,8 +941,9 @@ scan_finish(struct scan *s, uint64_t end)
 		}
 	}
 	if (end > MBOX_FILE_MAX) {
-		log_warnx("%s: larger than %llu bytes: not served",
-		    s->m->path, (unsigned long long)MBOX_FILE_MAX);
+		log_warnx("%s%s: larger than %llu bytes: not served",
+		    spool_dir(s->m->path), s->m->path,
+		    (unsigned long long)MBOX_FILE_MAX);
 		return -1;
 	}
 	memset(&j->e, 0, sizeof(j->e));
@@ -1010,8 +1017,9 @@ log_corrupt(const struct scan *s, const char *h, size_t len)
 	    h[i] != '\r'; i++)
 		show[i] = h[i] >= 0x20 && h[i] < 0x7f ? h[i] : '?';
 	show[i] = '\0';
-	log_warnx("%s: not an mbox file: it starts with \"%s\", not with "
-	    "a From_ line (\"From \", a sender, a date)", s->m->path, show);
+	log_warnx("%s%s: not an mbox file: it starts with \"%s\", not with "
+	    "a From_ line (\"From \", a sender, a date)", spool_dir(s->m->path),
+	    s->m->path, show);
 }
 
 /* Which header lines are looked at whole (see scan_captured). */
@@ -1246,7 +1254,7 @@ cl_boundary(const struct scan *s, uint64_t end)
 		n = pread(s->m->fd, b, sizeof(b), (off_t)(end - 1));
 	while (n == -1 && errno == EINTR);
 	if (n == -1) {
-		log_warn("%s: read", s->m->path);
+		log_warn("%s%s: read", spool_dir(s->m->path), s->m->path);
 		return -1;
 	}
 	if (n < 1 || b[0] != '\n')
@@ -1298,8 +1306,9 @@ cl_start(struct scan *s)
 	if ((r = cl_boundary(s, end)) == -1)
 		return MD_TEMP;
 	if (r == 0) {
-		log_warnx("%s: Content-Length of the message at %llu is wrong: "
-		    "reading every message by its From_ lines", s->m->path,
+		log_warnx("%s%s: Content-Length of the message at %llu is "
+		    "wrong: reading every message by its From_ lines",
+		    spool_dir(s->m->path), s->m->path,
 		    (unsigned long long)s->start);
 		s->m->cl_ignore = 1;
 		return MD_RESCAN;
@@ -1549,7 +1558,8 @@ scan_eof(struct scan *s)
 		return MD_OK;
 	if (s->body_left > 0) {
 		/* cl_boundary saw the end: the file shrank under the lock */
-		log_warnx("%s: shrank while it was read", s->m->path);
+		log_warnx("%s%s: shrank while it was read",
+		    spool_dir(s->m->path), s->m->path);
 		return MD_TEMP;
 	}
 	if (scan_finish(s, s->pend_len > 0 ? s->pend_off : s->off) == -1)
@@ -1566,7 +1576,7 @@ static int
 mbox_getbuf(struct mbox *m)
 {
 	if (m->buf == NULL && (m->buf = malloc(MBOX_READ_CHUNK)) == NULL) {
-		log_warn("%s: read buffer", m->path);
+		log_warn("%s%s: read buffer", spool_dir(m->path), m->path);
 		return -1;
 	}
 	return 0;
@@ -1647,7 +1657,7 @@ scan_read(struct scan *s, uint64_t *pos)
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
-			log_warn("%s: read", m->path);
+			log_warn("%s%s: read", spool_dir(m->path), m->path);
 			return MD_TEMP;
 		}
 		if (n == 0)
@@ -1673,7 +1683,8 @@ fp_cached(struct scan *s)
 	for (i = 0; i < s->m->nmsgs; i++) {
 		memcpy(fp, s->m->msgs[i].uid, MBOX_UID_BYTES);
 		if ((e = fp_slot(s, fp)) == NULL) {
-			log_warnx("%s: out of memory for UIDs", s->m->path);
+			log_warnx("%s%s: out of memory for UIDs",
+			    spool_dir(s->m->path), s->m->path);
 			return -1;
 		}
 		if (e->count++ == 0)
@@ -1702,7 +1713,7 @@ scan_file(struct mbox *m, uint64_t from)
 		t0.tv_sec = 0;
 	scan_init(&s, m, from);
 	if (fstat(m->fd, &fst) == -1) {
-		log_warn("%s: fstat", m->path);
+		log_warn("%s%s: fstat", spool_dir(m->path), m->path);
 		return MD_TEMP;
 	}
 	s.fsize = (uint64_t)fst.st_size;
@@ -1724,7 +1735,7 @@ scan_file(struct mbox *m, uint64_t from)
 	if (st == MD_OK && uids_scanned(m) == -1)
 		st = MD_TEMP;
 	if (st == MD_OK && fstat(m->fd, &fst) == -1) {
-		log_warn("%s: fstat", m->path);
+		log_warn("%s%s: fstat", spool_dir(m->path), m->path);
 		st = MD_TEMP;
 	}
 	if (st == MD_OK) {
@@ -1781,7 +1792,8 @@ mbox_openfile(struct mbox *m)
 			return MD_OK;
 		if (errno == EINVAL)
 			return MD_PERM;
-		log_warn("%s: open", m->path);
+		log_warn("%s%s: open as uid %lu", spool_dir(m->path), m->path,
+		    (unsigned long)geteuid());
 		return errno == EACCES ? MD_PERM : MD_TEMP;
 	}
 	m->dev = st.st_dev;
@@ -1795,19 +1807,20 @@ mbox_same(struct mbox *m, uint64_t *cur)
 	struct stat	st, fst;
 
 	if (fstat(m->fd, &fst) == -1) {
-		log_warn("%s: fstat", m->path);
+		log_warn("%s%s: fstat", spool_dir(m->path), m->path);
 		return MD_TEMP;
 	}
 	*cur = (uint64_t)fst.st_size;
 	if (lstat(m->path, &st) == -1 || st.st_dev != m->dev ||
 	    st.st_ino != m->ino) {
-		log_warnx("%s: replaced by another program during the session",
-		    m->path);
+		log_warnx("%s%s: replaced by another program during the "
+		    "session", spool_dir(m->path), m->path);
 		return MD_CHANGED;
 	}
 	if (*cur < m->size) {
-		log_warnx("%s: shrank from %llu to %llu bytes during the "
-		    "session", m->path, (unsigned long long)m->size,
+		log_warnx("%s%s: shrank from %llu to %llu bytes during the "
+		    "session", spool_dir(m->path), m->path,
+		    (unsigned long long)m->size,
 		    (unsigned long long)*cur);
 		return MD_CHANGED;
 	}
@@ -1819,9 +1832,9 @@ mbox_same(struct mbox *m, uint64_t *cur)
 	if (m->scanned && *cur == m->size &&
 	    (fst.st_mtim.tv_sec != m->mtime.tv_sec ||
 	    fst.st_mtim.tv_nsec != m->mtime.tv_nsec)) {
-		log_warnx("%s: modified in place by another program during "
+		log_warnx("%s%s: modified in place by another program during "
 		    "the session (same size, new modification time)",
-		    m->path);
+		    spool_dir(m->path), m->path);
 		return MD_CHANGED;
 	}
 	return MD_OK;
@@ -1861,7 +1874,7 @@ mbox_from_at(struct mbox *m, uint64_t off)
 		n = pread(m->fd, b, sizeof(b), (off_t)off);
 	while (n == -1 && errno == EINTR);
 	if (n == -1) {
-		log_warn("%s: read", m->path);
+		log_warn("%s%s: read", spool_dir(m->path), m->path);
 		return -1;
 	}
 	return n == (ssize_t)sizeof(b) && memcmp(b, from_, sizeof(b)) == 0;
@@ -1882,7 +1895,7 @@ from_begun(struct mbox *m, uint64_t off)
 		n = pread(m->fd, b, sizeof(b), (off_t)off);
 	while (n == -1 && errno == EINTR);
 	if (n == -1) {
-		log_warn("%s: read", m->path);
+		log_warn("%s%s: read", spool_dir(m->path), m->path);
 		return -1;
 	}
 	return memcmp(b, from_, (size_t)n) == 0;
@@ -1909,13 +1922,13 @@ mbox_new(const char *path, const struct conf *conf, struct mbox **out)
 	int		 n;
 
 	if ((m = calloc(1, sizeof(*m))) == NULL) {
-		log_warn("%s: mbox_open", path);
+		log_warn("%s%s: mbox_open", spool_dir(path), path);
 		return MD_TEMP;
 	}
 	m->fd = m->lk.fd = -1;
 	n = snprintf(m->lk.lockpath, sizeof(m->lk.lockpath), "%s.lock", path);
 	if (n < 0 || (size_t)n >= sizeof(m->lk.lockpath)) {
-		log_warnx("%s: path too long", path);
+		log_warnx("%s%s: path too long", spool_dir(path), path);
 		free(m);
 		return MD_PERM;
 	}
@@ -2076,7 +2089,8 @@ probe_scan(struct mbox *m, struct scan *s, size_t idx,
 			continue;
 		if (n <= 0) {
 			if (n == -1)
-				log_warn("%s: read", m->path);
+				log_warn("%s%s: read", spool_dir(m->path),
+				    m->path);
 			return n == 0 ? 0 : -1;
 		}
 		m->probe_off = pos;
@@ -2192,8 +2206,9 @@ mbox_msg_unchanged(struct mbox *m, size_t idx, uint64_t cur,
 		r = msg_refinger(m, idx, map);
 	}
 	if (r == 0)
-		log_warnx("%s: message %zu was rewritten by another program "
-		    "during the session (%s)", m->path, idx + 1, what);
+		log_warnx("%s%s: message %zu was rewritten by another program "
+		    "during the session (%s)", spool_dir(m->path), m->path,
+		    idx + 1, what);
 	return r;
 }
 
@@ -2243,7 +2258,8 @@ mbox_msg_open(void *md, size_t idx, long body_lines)
 
 	m->reading = 0;
 	if (idx >= m->nmsgs || m->stale) {
-		log_warnx("%s: no message %zu to read", m->path, idx);
+		log_warnx("%s%s: no message %zu to read", spool_dir(m->path),
+		    m->path, idx);
 		return MD_TEMP;
 	}
 	m->probe_len = 0;
@@ -2303,10 +2319,10 @@ mbox_fill(struct mbox *m)
 	while (n == -1 && errno == EINTR);
 	if (n <= 0) {
 		if (n == 0)
-			log_warnx("%s: shrank while a message was read",
-			    m->path);
+			log_warnx("%s%s: shrank while a message was read",
+			    spool_dir(m->path), m->path);
 		else
-			log_warn("%s: read", m->path);
+			log_warn("%s%s: read", spool_dir(m->path), m->path);
 		m->reading = 0;
 		return -1;
 	}

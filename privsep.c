@@ -514,7 +514,7 @@ verify(struct monitor *mo, struct privsep_msg *m)
 	memset(&mo->who, 0, sizeof(mo->who));
 	if (m->type == PS_PASSWORD) {
 		rc = pwcheck_password(mo->c, m->user, m->secret,
-		    mo->link->stamp, &mo->who, &why);
+		    mo->link->stamp, mo->link->peer, &mo->who, &why);
 		mo->how = "password";
 	} else {
 		rc = auth_apop(mo->c, m->user, mo->link->stamp, m->secret,
@@ -702,7 +702,7 @@ serve_user(struct monitor *mo, const struct privsep_msg *m)
 	/* The user's process must not be able to change what root counts. */
 	peerlimit_sess_detach(mo->link->lim);
 	mo->link->lim = NULL;
-	if (become(mo) == -1 ||
+	if (conn_catch_term() == -1 || become(mo) == -1 ||
 	    (mo->c->sandbox && sandbox_enter(SANDBOX_SESSION) == -1)) {
 		(void)privsep_write_all(t.fd_out, fail, sizeof(fail) - 1);
 		rc = -1;

@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
@@ -101,6 +102,7 @@ struct pam_lib {
 	int	(*authenticate)(pam_handle_t *, int);
 	int	(*acct_mgmt)(pam_handle_t *, int);
 	int	(*end)(pam_handle_t *, int);
+	int	(*set_item)(pam_handle_t *, int, const void *);
 };
 
 /* Load libpam.  Returns 0, or -1 (logged). */
@@ -117,8 +119,9 @@ pam_load(struct pam_lib *l)
 	*(void **)&l->authenticate = dlsym(l->h, "pam_authenticate");
 	*(void **)&l->acct_mgmt = dlsym(l->h, "pam_acct_mgmt");
 	*(void **)&l->end = dlsym(l->h, "pam_end");
+	*(void **)&l->set_item = dlsym(l->h, "pam_set_item");
 	if (l->start == NULL || l->authenticate == NULL ||
-	    l->acct_mgmt == NULL || l->end == NULL) {
+	    l->acct_mgmt == NULL || l->end == NULL || l->set_item == NULL) {
 		log_warnx("auth pam: libpam.so.0 lacks a pam_* function");
 		dlclose(l->h);
 		l->h = NULL;
@@ -156,12 +159,39 @@ fail:
 	return PAM_CONV_ERR;
 }
 
+/*
+ * PAM_RHOST, for pam_access rules and auth.log: the client's address
+ * without its port, from peer as the monitor named it ("192.0.2.7:1234",
+ * "[2001:db8::7]:1234"); "" for none ("stdin").  That is the socket's
+ * peer, never a PROXY header's client: the header is the pre-login
+ * process's word, and an access rule must not rest on it.
+ */
+static void
+rhost_of(const char *peer, char *out, size_t len)
+{
+	const char	*end;
+
+	out[0] = '\0';
+	if (peer == NULL)
+		return;
+	if (peer[0] == '[')
+		end = strchr(++peer, ']');
+	else
+		end = strrchr(peer, ':');
+	if (end == NULL || (size_t)(end - peer) >= len)
+		return;
+	memcpy(out, peer, (size_t)(end - peer));
+	out[end - peer] = '\0';
+}
+
 static int
-pam_check(const char *user, const char *pass, const char **why)
+pam_check(const char *user, const char *pass, const char *peer,
+    const char **why)
 {
 	struct pam_lib		 lib = { 0 };
 	struct pam_conv		 conv = { pam_converse, (void *)(uintptr_t)pass };
 	pam_handle_t		*ph = NULL;
+	char			 rhost[NI_MAXHOST];
 	int			 r;
 
 	if (pam_load(&lib) == -1) {
@@ -170,6 +200,13 @@ pam_check(const char *user, const char *pass, const char **why)
 	}
 	if (lib.start("pop3", user, &conv, &ph) != PAM_SUCCESS) {
 		*why = "pam_start failed";
+		return AUTH_TEMPFAIL;
+	}
+	rhost_of(peer, rhost, sizeof(rhost));
+	if (rhost[0] != '\0' &&
+	    lib.set_item(ph, PAM_RHOST, rhost) != PAM_SUCCESS) {
+		lib.end(ph, PAM_SYSTEM_ERR);
+		*why = "pam_set_item failed";
 		return AUTH_TEMPFAIL;
 	}
 	r = lib.authenticate(ph, PAM_SILENT | PAM_DISALLOW_NULL_AUTHTOK);
@@ -189,7 +226,7 @@ pam_check(const char *user, const char *pass, const char **why)
 
 /* A PAM check as the child runs it, and its answer. */
 struct pam_question {
-	const char	*user, *pass;
+	const char	*user, *pass, *peer;
 };
 struct pam_answer {
 	int	rc;
@@ -203,7 +240,7 @@ pam_child(const void *in, void *out)
 	struct pam_answer		*a = out;
 	const char			*why = "ok";
 
-	a->rc = pam_check(q->user, q->pass, &why);
+	a->rc = pam_check(q->user, q->pass, q->peer, &why);
 	snprintf(a->why, sizeof(a->why), "%s", why);
 }
 
@@ -212,10 +249,11 @@ pam_child(const void *in, void *out)
  * a buffer the next call overwrites.
  */
 static int
-pam_isolated(const char *user, const char *pass, const char **why)
+pam_isolated(const char *user, const char *pass, const char *peer,
+    const char **why)
 {
 	static struct pam_answer	a;
-	struct pam_question		q = { user, pass };
+	struct pam_question		q = { user, pass, peer };
 
 	if (account_isolated(pam_child, &q, &a, sizeof(a)) == -1) {
 		*why = "PAM check failed to run";
@@ -234,10 +272,12 @@ pwcheck_have_pam(void)
 #else
 
 static int
-pam_isolated(const char *user, const char *pass, const char **why)
+pam_isolated(const char *user, const char *pass, const char *peer,
+    const char **why)
 {
 	(void)user;
 	(void)pass;
+	(void)peer;
 	log_warnx("auth pam: this pop3d was built without PAM");
 	*why = "PAM not built in";
 	return AUTH_TEMPFAIL;
@@ -357,14 +397,15 @@ checkpw_check(const struct conf *c, const char *user, const char *pass,
 
 int
 pwcheck_password(const struct conf *c, const char *user, const char *pass,
-    const char *stamp, struct auth_user *who, const char **why)
+    const char *stamp, const char *peer, struct auth_user *who,
+    const char **why)
 {
 	struct account	a;
 	int		rc;
 
 	switch (c->auth) {
 	case PWCHECK_PAM:
-		if ((rc = pam_isolated(user, pass, why)) != AUTH_OK)
+		if ((rc = pam_isolated(user, pass, peer, why)) != AUTH_OK)
 			return rc;
 		return fill_who(c, user, account_user(user, &a), &a, 1, who,
 		    why);

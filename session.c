@@ -32,6 +32,15 @@
 /* The longest "<...>" stamp kept: the greeting must stay within 512 octets. */
 #define STAMP_MAX	256
 
+/* The TLS in use as tls_describe() says it ("TLSv1.2 SUITE"), for logs. */
+#define TLS_DESC_MAX	96
+
+/*
+ * A login line's "(HOW)": the command, ", " and the TLS description; a
+ * session resumed after a handoff gets both in one (privsep.c).
+ */
+#define HOW_LOG_MAX	(32 + TLS_DESC_MAX)
+
 /* Arguments a command takes at most (APOP, TOP, AUTH take two). */
 #define ARGS_MAX	2
 
@@ -161,10 +170,14 @@ struct session {
 	int				 talk;	/* commands before login, no try */
 	int				 refused; /* plaintext refusal logged */
 
-	/* The connection, from session_set_link and session_tls_started. */
+	/*
+	 * The connection, from session_set_link, session_tls_started and
+	 * session_set_tls.
+	 */
 	int				 secure;	/* TLS active */
 	int				 loopback;
 	int				 can_stls;
+	char				 tls[TLS_DESC_MAX];	/* or "" */
 	int				 tls_wanted;	/* STLS answered +OK */
 	int				 handoff;	/* MD_HANDOFF: stop here */
 	const char			*handoff_how;
@@ -310,6 +323,12 @@ session_tls_started(struct session *s)
 	auth_wipe(s->user, sizeof(s->user));
 }
 
+void
+session_set_tls(struct session *s, const char *desc)
+{
+	snprintf(s->tls, sizeof(s->tls), "%s", desc != NULL ? desc : "");
+}
+
 /*
  * RFC 2595 section 4: nothing the client sent in plaintext after STLS
  * may be taken as said inside TLS.
@@ -348,14 +367,20 @@ drop_maildrop(struct session *s)
 }
 
 void
+session_close(struct session *s, const char *why)
+{
+	if (s->md != NULL)
+		log_info("logout %s from %s: %s, nothing deleted", s->user,
+		    s->peer, why);
+	drop_maildrop(s);
+}
+
+void
 session_free(struct session *s)
 {
 	if (s == NULL)
 		return;
-	if (s->md != NULL)
-		log_info("logout %s from %s: no QUIT, nothing deleted",
-		    s->user, s->peer);
-	drop_maildrop(s);
+	session_close(s, "no QUIT");
 	/* The input and line buffers may still hold a password. */
 	auth_wipe(s, sizeof(*s));
 	free(s);
@@ -892,6 +917,15 @@ cmd_stls(struct session *s, int argc, char **argv)
 	return EV_OK;
 }
 
+/* The "(HOW)" of login lines: the command, then the TLS in use if any. */
+static const char *
+how_log(const struct session *s, const char *how, char h[HOW_LOG_MAX])
+{
+	snprintf(h, HOW_LOG_MAX, "%s%s%s", how, s->tls[0] != '\0' ? ", " : "",
+	    s->tls);
+	return h;
+}
+
 /*
  * A password refused by plaintext_auth before any check, as EV_ERR_PLAINTEXT.
  * name: the one the client gave, or NULL.  Not a failed login, since no
@@ -901,10 +935,13 @@ cmd_stls(struct session *s, int argc, char **argv)
 static int
 login_refused(struct session *s, const char *name, const char *how)
 {
+	char	h[HOW_LOG_MAX];
+
 	if (!s->refused)
 		log_info("login %s from %s (%s): refused, plaintext_auth "
 		    "forbids passwords without TLS",
-		    name != NULL ? log_name(name) : "(no name)", s->peer, how);
+		    name != NULL ? log_name(name) : "(no name)", s->peer,
+		    how_log(s, how, h));
 	s->refused = 1;
 	return EV_ERR_PLAINTEXT;
 }
@@ -947,8 +984,10 @@ cmd_user(struct session *s, int argc, char **argv)
 static int
 login_failed(struct session *s, int ev, const char *how, const char *why)
 {
+	char	h[HOW_LOG_MAX];
+
 	log_info("login %s from %s (%s): failed, %s", log_name(s->user),
-	    s->peer, how, why);
+	    s->peer, how_log(s, how, h), why);
 	if (ev == EV_ERR_AUTH || ev == EV_ERR_AUTHZID) {
 		/* The base; the monitor adds the growth (peerlimit.c). */
 		s->delay = SESSION_AUTH_FAIL_DELAY_MS;
@@ -980,6 +1019,7 @@ md_event(int status)
 static int
 enter_transaction(struct session *s, const char *how)
 {
+	char	h[HOW_LOG_MAX];
 	size_t	idx;
 
 	s->count = s->ops->count(s->md);
@@ -993,7 +1033,7 @@ enter_transaction(struct session *s, const char *how)
 		s->live_octets += s->ops->size(s->md, idx);
 	s->state = ST_TRANSACTION;
 	log_info("login %s from %s (%s): ok, %zu messages", s->user, s->peer,
-	    how, s->count);
+	    how_log(s, how, h), s->count);
 	snprintf(s->text, sizeof(s->text), "%s has %zu messages (%llu octets)",
 	    s->user, s->live, (unsigned long long)s->live_octets);
 	return EV_OK;
@@ -1001,23 +1041,31 @@ enter_transaction(struct session *s, const char *how)
 
 /*
  * Finish a login whose credentials check returned rc.  [IN-USE] and the
- * other maildrop errors can only come after verified credentials.
+ * other maildrop errors can only come after verified credentials.  A
+ * check that could not be made says why after its fixed text ("... (passwd
+ * file unreadable)"), which the fail2ban filter must still know.
  */
 static int
 login_finish(struct session *s, int rc, struct auth_user *who,
     const char *how)
 {
 	const char	*why;
+	char		 temp[128];
 	int		 st;
 
-	if (rc == AUTH_TEMPFAIL)
-		return login_failed(s, EV_ERR_AUTHTEMP, how,
-		    "credentials could not be checked");
-	if (rc != AUTH_OK) {
-		why = s->be->why != NULL ? s->be->why(s->be->ctx) : NULL;
-		return login_failed(s, EV_ERR_AUTH, how,
-		    why != NULL && why[0] != '\0' ? why : "bad credentials");
+	why = rc == AUTH_OK || s->be->why == NULL ? NULL :
+	    s->be->why(s->be->ctx);
+	if (why != NULL && why[0] == '\0')
+		why = NULL;
+	if (rc == AUTH_TEMPFAIL) {
+		snprintf(temp, sizeof(temp), "%s%s%s%s",
+		    "credentials could not be checked", why != NULL ? " (" : "",
+		    why != NULL ? why : "", why != NULL ? ")" : "");
+		return login_failed(s, EV_ERR_AUTHTEMP, how, temp);
 	}
+	if (rc != AUTH_OK)
+		return login_failed(s, EV_ERR_AUTH, how,
+		    why != NULL ? why : "bad credentials");
 	st = s->be->open_maildrop(s->be->ctx, who, &s->ops, &s->md);
 	auth_wipe(who, sizeof(*who));
 	if (st == MD_HANDOFF) {
@@ -1406,6 +1454,43 @@ cmd_rset(struct session *s, int argc, char **argv)
 	return EV_OK;
 }
 
+/* What QUIT removes, counted apart for the logout line. */
+struct removal {
+	size_t			nretr, ndele, nexp;
+	unsigned long long	oretr, odele, oexp;
+};
+
+/*
+ * Turn s->flags into update()'s del[] in place, counting what goes: by
+ * DELE, or expired (EXPIRE 0's implicit DELE of a retrieved message).
+ */
+static void
+plan_removal(struct session *s, struct removal *r)
+{
+	unsigned long long	sz;
+	size_t			idx;
+	int			del;
+
+	memset(r, 0, sizeof(*r));
+	for (idx = 0; idx < s->count; idx++) {
+		sz = s->ops->size(s->md, idx);
+		if (s->flags[idx] & F_RETRIEVED) {
+			r->nretr++;
+			r->oretr += sz;
+		}
+		del = 1;
+		if (s->flags[idx] & F_DELETED) {
+			r->ndele++;
+			r->odele += sz;
+		} else if ((s->flags[idx] & F_EXPIRE) && !s->conf->expire_never) {
+			r->nexp++;
+			r->oexp += sz;
+		} else
+			del = 0;
+		s->flags[idx] = (unsigned char)del;
+	}
+}
+
 /*
  * UPDATE (RFC 1939 section 6).  It runs as soon as QUIT is read, before
  * the reply is written, so a client that hangs up right after QUIT still
@@ -1414,36 +1499,27 @@ cmd_rset(struct session *s, int argc, char **argv)
 static int
 cmd_quit(struct session *s, int argc, char **argv)
 {
-	size_t			 idx, nretr = 0, ndel = 0;
-	unsigned long long	 oretr = 0, odel = 0, sz;
-	int			 del, st;
+	struct removal	r;
+	int		st;
 
 	(void)argc;
 	(void)argv;
-	for (idx = 0; idx < s->count; idx++) {
-		sz = s->ops->size(s->md, idx);
-		if (s->flags[idx] & F_RETRIEVED) {
-			nretr++;
-			oretr += sz;
-		}
-		del = (s->flags[idx] & F_DELETED) ||
-		    ((s->flags[idx] & F_EXPIRE) && !s->conf->expire_never);
-		if (del) {
-			ndel++;
-			odel += sz;
-		}
-		s->flags[idx] = del;	/* now the del[] array of update() */
-	}
+	plan_removal(s, &r);
 	st = s->ops->update(s->md, s->flags);
-	log_info("logout %s from %s: retrieved %zu messages (%llu octets), "
-	    "deleted %zu messages (%llu octets)%s", s->user, s->peer, nretr,
-	    oretr, st == MD_OK ? ndel : 0, st == MD_OK ? odel : 0,
-	    st == MD_OK ? "" : ", update failed");
+	if (st == MD_OK)
+		log_info("logout %s from %s: retrieved %zu messages (%llu "
+		    "octets), deleted %zu (DELE, %llu octets), expired %zu "
+		    "(retrieved, %llu octets)", s->user, s->peer, r.nretr,
+		    r.oretr, r.ndele, r.odele, r.nexp, r.oexp);
+	else
+		log_info("logout %s from %s: retrieved %zu messages (%llu "
+		    "octets), update failed, nothing deleted", s->user,
+		    s->peer, r.nretr, r.oretr);
 	drop_maildrop(s);
 	s->end = 1;
 	if (st != MD_OK)
 		return st == MD_CHANGED ? EV_ERR_UPDCHANGED : EV_ERR_UPDATE;
 	snprintf(s->text, sizeof(s->text), "pop3d signing off (%zu messages "
-	    "deleted)", ndel);
+	    "deleted)", r.ndele + r.nexp);
 	return EV_OK;
 }

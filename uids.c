@@ -141,7 +141,8 @@ uids_assign(struct mbox *m, const unsigned char fp[16], uint32_t k,
 	if (k < g->nord)
 		ord = g->ord[k];
 	else if ((uint64_t)g->base + (k - g->nord) >= UINT32_MAX) {
-		log_warnx("%s: too many identical messages", m->path);
+		log_warnx("%s%s: too many identical messages",
+		    spool_dir(m->path), m->path);
 		return -1;
 	} else
 		ord = g->base + (k - g->nord);
@@ -596,7 +597,7 @@ render_all(struct mbox *m, const unsigned char *touched,
 
 	if (um->nmem > 0) {
 		if ((mem = calloc(um->nmem, sizeof(*mem))) == NULL) {
-			log_warn("%s: UID file", m->path);
+			log_warn("%s%s: UID file", spool_dir(m->path), m->path);
 			return -1;
 		}
 		memcpy(mem, um->mem, um->nmem * sizeof(*mem));
@@ -656,7 +657,7 @@ uids_side(struct mbox *m, const unsigned char *del,
 	*text = NULL;
 	*len = 0;
 	if ((touched = calloc(um->ngrp + 1, 1)) == NULL) {
-		log_warn("%s: UID file", m->path);
+		log_warn("%s%s: UID file", spool_dir(m->path), m->path);
 		return -1;
 	}
 	for (i = 0; i < um->nmem; i++)

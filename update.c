@@ -17,6 +17,7 @@
 #include "maildrop.h"
 #include "mbox_int.h"
 #include "params.h"
+#include "spool.h"
 
 /*
  * Whether every message from first on starts with "From ", looked at
@@ -120,8 +121,9 @@ update_verify(struct mbox *m, const unsigned char *del, size_t first,
  bad:
 	if (r == -1)
 		return MD_TEMP;
-	log_warnx("%s: rewritten by another program during the session "
-	    "(no \"From \" line at offset %llu): nothing deleted", m->path,
+	log_warnx("%s%s: rewritten by another program during the session "
+	    "(no \"From \" line at offset %llu): nothing deleted",
+	    spool_dir(m->path), m->path,
 	    (unsigned long long)(i < m->nmsgs ? msg_start(&m->msgs[i]) :
 	    m->size));
 	return MD_CHANGED;
@@ -163,7 +165,7 @@ update_compact(struct mbox *m, const unsigned char *del, size_t first,
 	if (first >= m->nmsgs)
 		return MD_OK;
 	if ((pl.runs = calloc(m->nmsgs - first, sizeof(*pl.runs))) == NULL) {
-		log_warn("%s: UPDATE plan", m->path);
+		log_warn("%s%s: UPDATE plan", spool_dir(m->path), m->path);
 		return MD_TEMP;
 	}
 	for (i = first; i < m->nmsgs; i++) {
@@ -209,7 +211,8 @@ mbox_update(void *md, const unsigned char *del)
 	if (first == m->nmsgs)
 		return MD_OK;
 	if (m->stale) {
-		log_warnx("%s: a second UPDATE in one session", m->path);
+		log_warnx("%s%s: a second UPDATE in one session",
+		    spool_dir(m->path), m->path);
 		return MD_TEMP;
 	}
 	m->reading = 0;

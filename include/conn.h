@@ -82,6 +82,14 @@ int	conn_serve(const struct conf *, struct transport *t,
 	    const struct conn_link *link, const struct conn_backend *be,
 	    const struct conn_resume *resume);
 
+/*
+ * From now on in this process, SIGTERM ends conn_serve's session at its
+ * next wait for the client, and its logout line says so: for the user's
+ * process, which has a maildrop open.  Call it before the syscall filter
+ * (which has no sigaction).  Returns 0, or -1 (logged).
+ */
+int	conn_catch_term(void);
+
 /* Milliseconds on CLOCK_MONOTONIC. */
 long long	conn_now_ms(void);
 

@@ -95,6 +95,13 @@ void		 session_set_link(struct session *, int secure, int loopback,
 void		 session_tls_started(struct session *);
 
 /*
+ * The TLS in use, as tls_describe() writes it ("TLSv1.2 SUITE"; "" or
+ * NULL for none): login lines name it after the login command.  Call it
+ * after session_set_link (implicit TLS) or session_tls_started.
+ */
+void		 session_set_tls(struct session *, const char *desc);
+
+/*
  * After SESSION_HANDOFF, what the next process needs to go on: *how gets
  * the login command that was handed off ("USER", "APOP", "AUTH PLAIN", a
  * static string), *p the input bytes fed but not yet processed (the
@@ -107,12 +114,20 @@ size_t		 session_handoff(struct session *, const char **how,
 /*
  * Finish, in a new session, a login that another process verified: open
  * who's maildrop through the backend and append the reply to the login
- * command (how: "USER", "APOP", "AUTH PLAIN") to out.  Call it instead of
+ * command (how: "USER", "APOP", "AUTH PLAIN", with the TLS that was in use
+ * after ", " for the log line) to out.  Call it instead of
  * session_greeting.  Nothing can verify a second login here, so when the
  * maildrop can't be opened the reply is an -ERR and the session ends.
  */
 void		 session_resume(struct session *, struct auth_user *who,
 		    const char *how, struct buf *out);
+
+/*
+ * The session stops before a QUIT, for why ("idle timeout", "terminated
+ * by signal"): a maildrop still open is closed without UPDATE and the
+ * logout line says why.  session_free does it too, with "no QUIT".
+ */
+void		 session_close(struct session *, const char *why);
 
 /* Free the session; a maildrop still open is closed without UPDATE. */
 void		 session_free(struct session *);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "buf.h"
@@ -1735,11 +1736,319 @@ test_stls_refusals(void **state)
 	t_free(t);
 }
 
+/*
+ * Log lines.  log.c writes to stderr here; log_start sends it to a
+ * temporary file until log_taken returns what was written.
+ */
+
+static FILE	*log_file;
+static int	 log_saved = -1;
+
+static void
+log_start(void)
+{
+	fflush(stderr);
+	assert_non_null(log_file = tmpfile());
+	assert_true((log_saved = dup(2)) >= 0);
+	assert_true(dup2(fileno(log_file), 2) == 2);
+}
+
+static const char *
+log_taken(void)
+{
+	static char	out[16384];
+	size_t		n;
+
+	fflush(stderr);
+	assert_true(dup2(log_saved, 2) == 2);
+	close(log_saved);
+	rewind(log_file);
+	n = fread(out, 1, sizeof(out) - 1, log_file);
+	out[n] = '\0';
+	fclose(log_file);
+	return out;
+}
+
+/* The text after "): failed, " on the one failed-login line of log. */
+static const char *
+failed_reason(const char *log)
+{
+	static char	why[256];
+	const char	*p = strstr(log, "): failed, "), *end;
+
+	if (p == NULL)
+		fail_msg("no failed-login line in: %s", log);
+	p += strlen("): failed, ");
+	end = strchr(p, '\n');
+	if (end == NULL)
+		end = p + strlen(p);
+	snprintf(why, sizeof(why), "%.*s", (int)(end - p), p);
+	if (strstr(end, "): failed, ") != NULL)
+		fail_msg("two failed-login lines in: %s", log);
+	return why;
+}
+
+/* Base64 of in (len bytes) into out, NUL-terminated. */
+static void
+b64(const unsigned char *in, size_t len, char *out)
+{
+	static const char	a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				    "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	unsigned long		v;
+	size_t			i, k;
+
+	for (i = 0; i < len; i += 3) {
+		v = (unsigned long)in[i] << 16;
+		if (i + 1 < len)
+			v |= (unsigned long)in[i + 1] << 8;
+		if (i + 2 < len)
+			v |= in[i + 2];
+		for (k = 0; k < 4; k++)
+			*out++ = i + k <= len ? a[(v >> (18 - 6 * k)) & 63] :
+			    '=';
+	}
+	*out = '\0';
+}
+
+static const char *
+why_empty(void *ctx)
+{
+	(void)ctx;
+	return "";
+}
+
+static const char *
+why_unreadable(void *ctx)
+{
+	(void)ctx;
+	return "passwd file unreadable";
+}
+
+static const char *
+why_wrong_password(void *ctx)
+{
+	(void)ctx;
+	return "wrong password";
+}
+
+/*
+ * Every way a login can fail logs its own reason, never an empty one:
+ * each case is one attempt in a fresh session, and its line must end in
+ * the reason named.
+ */
+static void
+test_log_failure_reasons(void **state)
+{
+	static const struct {
+		const char	*in;
+		int		 open_rc;	/* the maildrop's answer */
+		const char	*(*why)(void *);
+		const char	*reason;
+	} c[] = {
+		{ "USER bad/name\r\nPASS x\r\n", MD_OK, NULL,
+		    "invalid user name" },
+		{ "USER .hidden\r\nPASS x\r\n", MD_OK, why_wrong_password,
+		    "invalid user name" },
+		{ "USER alice\r\nPASS wrong\r\n", MD_OK, NULL,
+		    "bad credentials" },
+		{ "USER alice\r\nPASS wrong\r\n", MD_OK, why_empty,
+		    "bad credentials" },
+		{ "USER alice\r\nPASS wrong\r\n", MD_OK, why_wrong_password,
+		    "wrong password" },
+		{ "USER temp\r\nPASS x\r\n", MD_OK, NULL,
+		    "credentials could not be checked" },
+		{ "USER temp\r\nPASS x\r\n", MD_OK, why_unreadable,
+		    "credentials could not be checked (passwd file unreadable)" },
+		{ "APOP bad/name " DIGEST "\r\n", MD_OK, NULL,
+		    "invalid user name" },
+		{ "APOP bob 0123\r\n", MD_OK, NULL, "malformed APOP digest" },
+		{ "APOP bob fedcba9876543210fedcba9876543210\r\n", MD_OK,
+		    why_empty, "bad credentials" },
+		/* "alice": no NUL at all */
+		{ "AUTH PLAIN YWxpY2U=\r\n", MD_OK, NULL,
+		    "malformed PLAIN message" },
+		/* "\0bad/name\0pw" */
+		{ "AUTH PLAIN AGJhZC9uYW1lAHB3\r\n", MD_OK, NULL,
+		    "invalid user name" },
+		/* "bob\0alice\0secret pass" */
+		{ "AUTH PLAIN Ym9iAGFsaWNlAHNlY3JldCBwYXNz\r\n", MD_OK, NULL,
+		    "authorization identity differs" },
+		/* "\0alice\0wrong" */
+		{ "AUTH PLAIN AGFsaWNlAHdyb25n\r\n", MD_OK, why_wrong_password,
+		    "wrong password" },
+		{ "USER alice\r\nPASS secret pass\r\n", MD_INUSE, NULL,
+		    "maildrop in use" },
+		{ "USER alice\r\nPASS secret pass\r\n", MD_LOGIN_DELAY, NULL,
+		    "login_delay not over" },
+		{ "USER alice\r\nPASS secret pass\r\n", MD_TEMP, NULL,
+		    "maildrop error" },
+		{ "USER alice\r\nPASS secret pass\r\n", MD_PERM, NULL,
+		    "maildrop error" },
+	};
+	unsigned char	 plain[7 + AUTH_PASS_MAX + 1];
+	char		 line[(sizeof(plain) + 2) / 3 * 4 + 3];
+	struct t	*t;
+	size_t		 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		t = t_new(SESSION_OUTBUF_SIZE, 1, 0);
+		t->fb.open_rc = c[i].open_rc;
+		t->be.why = c[i].why;
+		log_start();
+		talk(t, c[i].in);
+		assert_string_equal(failed_reason(log_taken()), c[i].reason);
+		assert_non_null(strstr(t->got, "-ERR "));
+		t_free(t);
+	}
+
+	/*
+	 * A password longer than any the backend is asked about: only SASL's
+	 * longer line can carry one.
+	 */
+	t = t_new(SESSION_OUTBUF_SIZE, 0, 0);
+	memset(plain, 'p', sizeof(plain));
+	memcpy(plain, "\0alice\0", 7);
+	b64(plain, sizeof(plain), line);
+	strcat(line, "\r\n");
+	assert_string_equal(talk(t, "AUTH PLAIN\r\n"), "+ \r\n");
+	log_start();
+	talk(t, line);
+	assert_string_equal(failed_reason(log_taken()), "password too long");
+	assert_int_equal(t->fb.pw_checks, 0);
+	t_free(t);
+}
+
+/*
+ * The TLS in use is named on every login line, failed, refused and ok
+ * alike, after the command.
+ */
+static void
+test_log_tls_details(void **state)
+{
+	struct t	*t = t_remote(0);
+	const char	*log;
+
+	(void)state;
+	log_start();
+	talk(t, "USER alice\r\n");
+	log = log_taken();
+	assert_non_null(strstr(log, "login alice from 192.0.2.1 (USER): "
+	    "refused, plaintext_auth forbids passwords without TLS\n"));
+	talk(t, "STLS\r\n");
+	session_tls_started(t->s);
+	session_set_tls(t->s, "TLSv1.2 TLS-ECDHE-ECDSA-WITH-AES-256-GCM-SHA384");
+	log_start();
+	talk(t, "USER alice\r\nPASS wrong\r\n");
+	talk(t, "AUTH PLAIN AGFsaWNlAHdyb25n\r\n");
+	login(t);
+	log = log_taken();
+	assert_non_null(strstr(log, "login alice from 192.0.2.1 (USER, "
+	    "TLSv1.2 TLS-ECDHE-ECDSA-WITH-AES-256-GCM-SHA384): failed, "
+	    "bad credentials\n"));
+	assert_non_null(strstr(log, "login alice from 192.0.2.1 (AUTH PLAIN, "
+	    "TLSv1.2 TLS-ECDHE-ECDSA-WITH-AES-256-GCM-SHA384): failed, "
+	    "bad credentials\n"));
+	assert_non_null(strstr(log, "login alice from 192.0.2.1 (USER, "
+	    "TLSv1.2 TLS-ECDHE-ECDSA-WITH-AES-256-GCM-SHA384): ok, "
+	    "3 messages\n"));
+	t_free(t);
+
+	/* Implicit TLS under plaintext_auth no: a refusal names it too. */
+	t = t_new(SESSION_OUTBUF_SIZE, 0, 0);
+	t->conf.plaintext_auth = PLAINTEXT_NO;
+	session_set_link(t->s, 0, 1, 1);
+	session_set_tls(t->s, "");
+	log_start();
+	talk(t, "AUTH PLAIN AGFsaWNlAHdyb25n\r\n");
+	log = log_taken();
+	assert_non_null(strstr(log, "login (no name) from 192.0.2.1 "
+	    "(AUTH PLAIN): refused, "));
+	t_free(t);
+}
+
+/*
+ * QUIT's logout line counts DELE's deletions apart from EXPIRE 0's: a
+ * message retrieved and then deleted counts once, as DELE; RSET forgets
+ * both; with expire never nothing retrieved goes.
+ */
+static void
+test_log_logout_expired(void **state)
+{
+	struct t	*t = t_new(SESSION_OUTBUF_SIZE, 0, 0);
+	char		 want[300];
+
+	(void)state;
+	login(t);
+	talk(t, "RETR 1\r\n");
+	talk(t, "DELE 1\r\n");
+	talk(t, "RETR 2\r\n");
+	talk(t, "RETR 3\r\n");
+	log_start();
+	assert_string_equal(talk(t, "QUIT\r\n"),
+	    "+OK pop3d signing off (3 messages deleted)\r\n");
+	snprintf(want, sizeof(want), "logout alice from 192.0.2.1: retrieved "
+	    "3 messages (%zu octets), deleted 1 (DELE, %zu octets), expired 2 "
+	    "(retrieved, %zu octets)\n", strlen(MSG1) + strlen(MSG2) +
+	    strlen(MSG3), strlen(MSG1), strlen(MSG2) + strlen(MSG3));
+	assert_non_null(strstr(log_taken(), want));
+	t_free(t);
+
+	t = t_new(SESSION_OUTBUF_SIZE, 0, 1);
+	login(t);
+	talk(t, "RETR 2\r\n");
+	talk(t, "DELE 3\r\n");
+	log_start();
+	talk(t, "QUIT\r\n");
+	snprintf(want, sizeof(want), "logout alice from 192.0.2.1: retrieved "
+	    "1 messages (%zu octets), deleted 1 (DELE, %zu octets), expired 0 "
+	    "(retrieved, 0 octets)\n", strlen(MSG2), strlen(MSG3));
+	assert_non_null(strstr(log_taken(), want));
+	t_free(t);
+
+	t = t_new(SESSION_OUTBUF_SIZE, 0, 0);
+	login(t);
+	talk(t, "RETR 2\r\n");
+	t->md.update_rc = MD_TEMP;
+	log_start();
+	talk(t, "QUIT\r\n");
+	snprintf(want, sizeof(want), "logout alice from 192.0.2.1: retrieved "
+	    "1 messages (%zu octets), update failed, nothing deleted\n",
+	    strlen(MSG2));
+	assert_non_null(strstr(log_taken(), want));
+	t_free(t);
+}
+
+/* A session stopped before QUIT says why, once, and deletes nothing. */
+static void
+test_log_close_reason(void **state)
+{
+	struct t	*t = t_new(SESSION_OUTBUF_SIZE, 0, 0);
+	const char	*log;
+
+	(void)state;
+	login(t);
+	talk(t, "DELE 1\r\n");
+	log_start();
+	session_close(t->s, "terminated by signal");
+	session_free(t->s);
+	t->s = NULL;
+	log = log_taken();
+	assert_string_equal(strstr(log, "logout "), "logout alice from "
+	    "192.0.2.1: terminated by signal, nothing deleted\n");
+	assert_int_equal(t->md.updates, 0);
+	t_free(t);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_greeting),
+		cmocka_unit_test(test_log_failure_reasons),
+		cmocka_unit_test(test_log_tls_details),
+		cmocka_unit_test(test_log_logout_expired),
+		cmocka_unit_test(test_log_close_reason),
 		cmocka_unit_test(test_new_apop_needs_stamp),
 		cmocka_unit_test(test_user_pass_ok),
 		cmocka_unit_test(test_user_unknown_same_as_bad_pass),

@@ -27,10 +27,13 @@ build_pkgs="gcc make libc6-dev libcrypt-dev libmbedtls-dev openssl libpam0g-dev"
 # and dpkg fetch and unpack them) without installing Dovecot.  fail2ban:
 # its fail2ban-regex checks dist/fail2ban (tests/integration/test_fail2ban.py).
 # libnss-systemd: Debian's `passwd: files systemd', whose module no session
-# may map (tests/integration/test_nss.py).
+# may map (tests/integration/test_nss.py).  libpam-modules: pam_access,
+# which tests/integration/test_logging.py uses to show that PAM gets the
+# client's address.
 test_pkgs="libcmocka-dev python3 curl procps mpop fetchmail ca-certificates
     openbsd-inetd haproxy systemd procmail liblockfile-bin getmail6 mandoc
-    valgrind apt dpkg libunwind8 liblzma5 fail2ban libnss-systemd"
+    valgrind apt dpkg libunwind8 liblzma5 fail2ban libnss-systemd
+    libpam-modules"
 # make deb and tests/integration/test_deb.py: building the package
 # (dpkg-buildpackage, which also wants build-essential itself; dh) and
 # checking it (lintian).  debian/control says Rules-Requires-Root: no, so

@@ -164,6 +164,13 @@ class Fail2banTest(CertMixin, Pop3dCase):
         self.assertEqual(len(ips), fails, log)
         want = {"127.0.0.1": 3 * 2, "::1": 3 * 2 if ipv6 else 0}
         self.assertEqual({h: ips.count(h) for h in want}, want)
+        # Over TLS the lines name the protocol and suite, and match too.
+        tls_failed = [l for l in failed if re.search(
+            r"\((USER|APOP|AUTH PLAIN), TLSv1\.[23] [A-Z0-9-]+\): failed, ",
+            l) and "maildrop in use" not in l]
+        self.assertEqual(len(tls_failed), fails // 2, log)
+        self.assertEqual(len(self.matched_ips(as_syslog(
+            "\n".join(tls_failed)))), fails // 2)
         self.assertEqual(self.matched_ips(as_syslog("\n".join(ok))), [])
         self.assertEqual(self.matched_ips(as_syslog(
             "\n".join(l for l in failed if "maildrop in use" in l))), [])
@@ -181,6 +188,20 @@ class Fail2banTest(CertMixin, Pop3dCase):
         self.assertEqual(len(re.findall(r": refused, ", log)), 2, log)
         self.assertEqual(self.matched_ips(as_syslog(log)), [])
 
+    def test_server_fault_does_not_match(self):
+        """A password that could not be checked (here the passwd file has
+        gone) is the server's fault, whatever the reason after it."""
+        srv, _ = self.start()
+        os.unlink(srv.passwd)
+        c = self.connect(srv, "127.0.0.1", True)
+        self.assertOK(c.cmd("USER alice"))
+        self.assertTrue(c.cmd("PASS " + PASSWORD).startswith(
+            b"-ERR [SYS/TEMP]"))
+        self.wait_count(srv, r"\): failed, credentials could not be checked "
+                        r"\(passwd file unreadable\)$", 1)
+        log = srv.log()
+        self.assertIn("(passwd file unreadable)", log)
+        self.assertEqual(self.matched_ips(as_syslog(log)), [])
 
 
 class Fail2banFilesTest(unittest.TestCase):
@@ -191,7 +212,8 @@ class Fail2banFilesTest(unittest.TestCase):
         """The failed-login reasons the filter skips are spelled as in
         session.c (a reason renamed there would start bans)."""
         with open(FILTER) as f:
-            m = re.search(r"(?m)^_not_a_guess = \(\?:(.*)\)\$$", f.read())
+            m = re.search(r"(?m)^_not_a_guess = \(\?:(.*)\)\(\?:\$\| "
+                          r"\\\(\)$", f.read())
         self.assertIsNotNone(m)
         with open(os.path.join(REPO, "session.c")) as f:
             src = f.read()
