@@ -1377,6 +1377,13 @@ cap_xuid(struct scan *s)
 	s->xuid_ok = 1;
 }
 
+/* Dovecot's IS_LWSP_LF. */
+static int
+lwsp_lf(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
 /*
  * X-IMAPbase: (X-IMAP: in the folder-data message) of the first
  * message: "UIDVALIDITY LASTUID [keywords]", which may be longer than
@@ -1390,11 +1397,10 @@ cap_ximapbase(struct scan *s)
 	uint32_t	 val = 0, last = 0;
 	int		 cut = s->caplen > sizeof(s->cap);
 
-	if (s->base_here)
+	n = cut ? sizeof(s->cap) : s->caplen;
+	if (s->base_here || (v = memchr(s->cap, ':', n)) == NULL)
 		return;
-	v = memchr(s->cap, ':', sizeof(s->cap));
-	n = (size_t)((cut ? s->cap + sizeof(s->cap) : s->cap + s->caplen) -
-	    (v + 1));
+	n -= (size_t)(v + 1 - s->cap);
 	for (v++; n > 0 && (*v == ' ' || *v == '\t'); v++, n--)
 		;
 	for (i = 0; i < n && v[i] >= '0' && v[i] <= '9'; i++)
@@ -1402,11 +1408,11 @@ cap_ximapbase(struct scan *s)
 	if (val == 0 || (i == n && cut) || (i < n && v[i] != ' ' &&
 	    v[i] != '\r' && v[i] != '\n'))
 		return;
-	for (; i < n && strchr(" \t\r\n", v[i]) != NULL; i++)
+	for (; i < n && lwsp_lf(v[i]); i++)
 		;
 	for (; i < n && v[i] >= '0' && v[i] <= '9'; i++)
 		last = last * 10 + (uint32_t)(v[i] - '0');
-	if ((i == n && cut) || (i < n && strchr(" \t\r\n", v[i]) == NULL))
+	if ((i == n && cut) || (i < n && !lwsp_lf(v[i])))
 		return;
 	s->dc_validity = val;
 	s->dc_last = last;
@@ -2416,7 +2422,8 @@ mbox_state_after(struct mbox *m, const unsigned char *del,
 	if (!m->hidden && k > 0 && shown_as_first(m, k, next) == -1)
 		return MD_TEMP;
 	/* Dovecot's UIDVALIDITY leaves with the first message: keep it */
-	if (m->compat == UIDL_COMPAT_DOVECOT && k > 0 && m->um.base_first) {
+	if (m->compat == UIDL_COMPAT_DOVECOT && k > 0 && !m->hidden &&
+	    m->um.base_first) {
 		next->dc_validity = m->um.validity;
 		next->dc_last = m->um.last;
 	}

@@ -214,9 +214,9 @@ xf_hide_byte(struct transform *x, char c)
 }
 
 /*
- * The slow path, one byte at a time: line starts, held '>' runs and line
- * ends.  Called only when nothing is owed, so pend[] has room for the at
- * most 4 + 2 bytes staged here.
+ * The slow path, one byte at a time: line starts, held '>' runs, held
+ * field names and line ends.  Called only when nothing is owed, so pend[]
+ * has room for the at most TRANSFORM_NAME_MAX + 2 bytes staged here.
  */
 static void
 xf_byte(struct transform *x, char c)
