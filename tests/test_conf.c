@@ -512,7 +512,7 @@ test_example_file(void **state)
 	 * default) and listen_tls (its default follows tls_cert),
 	 * proxy_trusted (none).
 	 */
-	assert_int_equal(keys, 25);
+	assert_int_equal(keys, 26);
 	if (load(text, &c) == -1)
 		fail_msg("%s", err);
 	conf_defaults(&d);
