@@ -200,11 +200,12 @@ struct scan {
 
 	/*
 	 * uidl_compat dovecot: the message's X-UID (xuid_ok: one was read,
-	 * after X-IMAPbase in the first message), and the X-IMAPbase
-	 * that read them: UIDVALIDITY (0: none), its last UID, and the
-	 * UIDs Dovecot's sync would give, next and the previous message's.
-	 * popa3d: its fingerprint of the message being scanned, and the
-	 * state of its header rules (popa3d's mailbox.c).
+	 * and in the first message after its X-IMAPbase); the mailbox's
+	 * UIDVALIDITY (0: none) and last UID given, from that X-IMAPbase,
+	 * the folder-data message's X-IMAP or the sidecar; and the UIDs
+	 * Dovecot's sync would give, the next new one and the previous
+	 * message's.  popa3d: its fingerprint of the message being scanned,
+	 * and the state of its header rules (popa3d's mailbox.c).
 	 */
 	uint32_t		 xuid;
 	int			 xuid_ok;
@@ -213,7 +214,6 @@ struct scan {
 	uint32_t		 dc_last;
 	uint32_t		 dc_next;
 	uint32_t		 dc_prev;
-	int			 dc_base_first;
 	struct md5		 p3;
 	int			 p3_fixed;
 	int			 p3_received;
