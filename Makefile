@@ -289,7 +289,7 @@ clean:
 	rm -f pop3d $(UNIT_TESTS) $(CRASH_TESTS) $(HOOK_BIN)
 	rm -rf $(OBJ_DIR) $(FAULT_DIR) $(M32_DIR)
 	rm -rf tests/__pycache__ tests/integration/__pycache__
-	rm -rf tests/integration/.dovecot
+	rm -rf tests/integration/.dovecot tests/integration/.popa3d
 
 .PHONY: all test check demo bench install uninstall deb clean check-deps FORCE
 

@@ -68,6 +68,7 @@ static int	conf_set_expire(struct conf_parse *, char *);
 static int	conf_set_idle_timeout(struct conf_parse *, char *);
 static int	conf_set_mbox_format(struct conf_parse *, char *);
 static int	conf_set_mbox_locks(struct conf_parse *, char *);
+static int	conf_set_uidl_compat(struct conf_parse *, char *);
 static int	conf_set_lock_timeout(struct conf_parse *, char *);
 static int	conf_set_max_sessions(struct conf_parse *, char *);
 static int	conf_set_user(struct conf_parse *, char *);
@@ -96,6 +97,7 @@ static const struct conf_key conf_keys[] = {
 	{ "idle_timeout",	conf_set_idle_timeout,	0 },
 	{ "mbox_format",	conf_set_mbox_format,	0 },
 	{ "mbox_locks",		conf_set_mbox_locks,	0 },
+	{ "uidl_compat",	conf_set_uidl_compat,	0 },
 	{ "lock_timeout",	conf_set_lock_timeout,	0 },
 	{ "max_sessions",	conf_set_max_sessions,	0 },
 	{ "user",		conf_set_user,		0 },
@@ -140,6 +142,7 @@ conf_fill_defaults(struct conf *c)
 	c->expire_never = 0;
 	c->idle_timeout = DEFAULT_IDLE_TIMEOUT;
 	c->mbox_format = MBOX_MBOXO;
+	c->uidl_compat = UIDL_COMPAT_NONE;
 	c->mbox_locks[0] = LOCK_FCNTL;
 	c->mbox_locks[1] = LOCK_DOTLOCK;
 	c->nlocks = 2;
@@ -449,6 +452,21 @@ conf_set_mbox_format(struct conf_parse *p, char *val)
 	else
 		return conf_error(p, "mbox_format: '%s': expected mboxo, "
 		    "mboxrd or mboxcl2", val);
+	return 0;
+}
+
+static int
+conf_set_uidl_compat(struct conf_parse *p, char *val)
+{
+	if (strcmp(val, "none") == 0)
+		p->c->uidl_compat = UIDL_COMPAT_NONE;
+	else if (strcmp(val, "dovecot") == 0)
+		p->c->uidl_compat = UIDL_COMPAT_DOVECOT;
+	else if (strcmp(val, "popa3d") == 0)
+		p->c->uidl_compat = UIDL_COMPAT_POPA3D;
+	else
+		return conf_error(p, "uidl_compat: '%s': expected none, "
+		    "dovecot or popa3d", val);
 	return 0;
 }
 

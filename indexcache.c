@@ -7,8 +7,9 @@
  * shorter, the same mtime unless mail was appended, the hash of the last
  * INDEXCACHE_TAIL bytes it covered, the From_ lines of a sample of its
  * messages); any doubt means a full scan.  Mail appended since is
- * scanned as usual.  Mailboxes with identical twins or X-UIDL: headers
- * are not cached (their UIDs need more than the index).
+ * scanned as usual.  Mailboxes with identical twins or X-UIDL: headers,
+ * and every mailbox under uidl_compat, are not cached (their UIDs need
+ * more than the index).
  */
 #include <sys/stat.h>
 
@@ -94,7 +95,7 @@ indexcache_save(const struct mbox *m)
 
 	if (m->size < INDEXCACHE_MIN_BYTES || m->um.ngrp > 0 ||
 	    m->um.nmem > 0 || m->xuidl_seen || m->format == MBOX_MBOXCL2 ||
-	    m->fd == -1)
+	    m->compat != UIDL_COMPAT_NONE || m->fd == -1)
 		return;
 	if (lock_sibling(m->path, ".pop3d-index", name, sizeof(name)) == -1)
 		return;
@@ -242,7 +243,13 @@ indexcache_load(struct mbox *m, uint64_t *from)
 	int		fd, r;
 
 	*from = 0;
+	/*
+	 * uidl_compat reads what the cache does not hold (inherited UIDLs,
+	 * sizes without Dovecot's fields): neither written nor read then,
+	 * so a cache made without it is never taken for one made with it.
+	 */
 	if (m->format == MBOX_MBOXCL2 || m->um.ngrp > 0 ||
+	    m->compat != UIDL_COMPAT_NONE ||
 	    fstat(m->fd, &st) == -1 ||
 	    (uint64_t)st.st_size < INDEXCACHE_MIN_BYTES ||
 	    lock_sibling(m->path, ".pop3d-index", name, sizeof(name)) == -1)

@@ -78,7 +78,9 @@ enum capture {
 	CAP_NONE,
 	CAP_SUBJECT,		/* of the first message: folder data? */
 	CAP_XUIDL,
-	CAP_CLEN		/* Content-Length: with mboxcl2 */
+	CAP_CLEN,		/* Content-Length: with mboxcl2 */
+	CAP_XUID,		/* uidl_compat dovecot: X-UID: */
+	CAP_XIMAPBASE		/* and X-IMAPbase: or X-IMAP: of the first */
 };
 
 /* Bytes of a captured line kept: X-UIDL's 70 and more fit. */
@@ -121,6 +123,7 @@ struct fp_job {
 	struct mbox_msg	 e;
 	char		 xuidl[CAP_MAX];
 	size_t		 xuidl_len;
+	uint64_t	 compat;	/* see struct uidmap */
 };
 
 /* The subject of the folder-data message c-client and Dovecot keep. */
@@ -195,6 +198,26 @@ struct scan {
 
 	int			 verify;	/* mbox_msg_check: stop at body */
 
+	/*
+	 * uidl_compat dovecot: the message's X-UID (xuid_ok: one was read,
+	 * and in the first message after its X-IMAPbase); the mailbox's
+	 * UIDVALIDITY (0: none) and last UID given, from that X-IMAPbase,
+	 * the folder-data message's X-IMAP or the sidecar; and the UIDs
+	 * Dovecot's sync would give, the next new one and the previous
+	 * message's.  popa3d: its fingerprint of the message being scanned,
+	 * and the state of its header rules (popa3d's mailbox.c).
+	 */
+	uint32_t		 xuid;
+	int			 xuid_ok;
+	int			 base_here;	/* X-IMAPbase seen in this message */
+	uint32_t		 dc_validity;
+	uint32_t		 dc_last;
+	uint32_t		 dc_next;
+	uint32_t		 dc_prev;
+	struct md5		 p3;
+	int			 p3_fixed;
+	int			 p3_received;
+
 	/* The file mapped, for the body samples: [mapoff, mapend) at map. */
 	const char		*map;
 	uint64_t		 mapoff;
@@ -215,7 +238,9 @@ enum field {
 	FLD_XUIDL,
 	FLD_CLEN,
 	FLD_XIMAP,
-	FLD_SUBJECT		/* hashed too */
+	FLD_SUBJECT,		/* hashed too */
+	FLD_XUID,		/* read for uidl_compat dovecot, else OTHER */
+	FLD_XIMAPBASE
 };
 
 struct field_name {
@@ -234,6 +259,9 @@ static const struct field_name fields3[] = {
 static const struct field_name fields5[] = {
 	{ "Date:", FLD_HASHED }, { "From:", FLD_HASHED }, { NULL, 0 }
 };
+static const struct field_name fields6[] = {
+	{ "X-UID:", FLD_XUID }, { NULL, 0 }
+};
 static const struct field_name fields7[] = {
 	{ "X-IMAP:", FLD_XIMAP }, { "X-UIDL:", FLD_XUIDL }, { NULL, 0 }
 };
@@ -244,7 +272,8 @@ static const struct field_name fields9[] = {
 	{ "Received:", FLD_HASHED }, { NULL, 0 }
 };
 static const struct field_name fields11[] = {
-	{ "Message-ID:", FLD_HASHED }, { NULL, 0 }
+	{ "Message-ID:", FLD_HASHED }, { "X-IMAPbase:", FLD_XIMAPBASE },
+	{ NULL, 0 }
 };
 static const struct field_name fields12[] = {
 	{ "Return-Path:", FLD_HASHED }, { NULL, 0 }
@@ -274,6 +303,9 @@ field_kind(const char *h, size_t len)
 		break;
 	case 5:
 		f = fields5;
+		break;
+	case 6:
+		f = fields6;
 		break;
 	case 7:
 		f = fields7;
@@ -874,8 +906,13 @@ fp_done(struct scan *s, struct fp_job *j, const unsigned char fp[MD5_LEN])
 {
 	if (fp_uid(s, fp, j->e.uid) == -1)
 		return -1;
-	if (j->xuidl_len > 0 && uids_xuidl(s->m, (uint32_t)s->m->nmsgs,
-	    j->xuidl, j->xuidl_len) == -1)
+	/* under uidl_compat, values a sender can write never name a UIDL */
+	if (s->m->compat == UIDL_COMPAT_NONE && j->xuidl_len > 0 &&
+	    uids_xuidl(s->m, (uint32_t)s->m->nmsgs, j->xuidl,
+	    j->xuidl_len) == -1)
+		return -1;
+	if (s->m->compat != UIDL_COMPAT_NONE &&
+	    uids_compat_add(s->m, j->compat) == -1)
 		return -1;
 	return index_add(s->m, &j->e, s->fsize);
 }
@@ -917,6 +954,76 @@ fp_settle(struct scan *s)
 }
 
 /*
+ * uidl_compat dovecot: the UIDVALIDITY that the first message's
+ * X-IMAPbase (or the folder-data message's X-IMAP) gave, else the one
+ * the sidecar kept from a deleted first message; Dovecot's next UID
+ * follows the last one it names.
+ */
+static void
+dc_base(struct scan *s)
+{
+	struct uidmap	*um = &s->m->um;
+
+	if (s->dc_validity != 0)
+		um->base_first = 1;
+	else {
+		s->dc_validity = um->st.dc_validity;
+		s->dc_last = um->st.dc_last;
+	}
+	s->dc_next = s->dc_last + 1;
+	s->dc_prev = 0;
+	um->validity = s->dc_validity;
+	um->last = s->dc_last;
+}
+
+/*
+ * The UID Dovecot's mbox sync gives the message just scanned
+ * (mbox-sync-parse.c, parse_x_uid): its X-UID when that is above the
+ * previous message's UID and not above the next new one, else a new
+ * UID, the next.  Returns the X-UID kept, or 0 when Dovecot would
+ * give a new UID: pop3d's own is served then.
+ */
+static uint32_t
+dc_uid(struct scan *s)
+{
+	uint32_t	v = s->xuid;
+
+	if (s->dc_validity == 0)
+		return 0;
+	if (s->xuid_ok && v > s->dc_prev && v <= s->dc_next) {
+		if (v == s->dc_next)
+			s->dc_next++;
+		s->dc_prev = v;
+		return v;
+	}
+	s->dc_prev = s->dc_next++;
+	return 0;
+}
+
+/* The inherited UIDL of the message just scanned (struct uidmap). */
+static uint64_t
+compat_value(struct scan *s)
+{
+	unsigned char	d[MD5_LEN];
+	uint64_t	v = 0;
+	int		i;
+
+	switch (s->m->compat) {
+	case UIDL_COMPAT_DOVECOT:
+		return dc_uid(s);
+	case UIDL_COMPAT_POPA3D:
+		md5_final(&s->p3, d);
+		/* a digest starting with 8 zero bytes gets our own UID */
+		for (i = 7; i >= 0; i--)
+			v = v << 8 | d[i];
+		return v;
+	case UIDL_COMPAT_NONE:
+		break;
+	}
+	return 0;
+}
+
+/*
  * The message being scanned ends at offset end (its content's end).  Its
  * index entry waits in its job until a batch is complete (fp_settle);
  * the first message of the file is hashed at once, as the folder-data
@@ -933,6 +1040,8 @@ scan_finish(struct scan *s, uint64_t end)
 	size_end(s);
 	if (fp_end(s, end) == -1)
 		return -1;
+	if (s->start == 0 && s->m->compat == UIDL_COMPAT_DOVECOT)
+		dc_base(s);
 	if (s->start == 0) {
 		fp_digest(j, fp);
 		if (scan_is_folder_data(s, fp)) {
@@ -955,6 +1064,7 @@ scan_finish(struct scan *s, uint64_t end)
 		s->m->xuidl_seen = 1;
 	j->xuidl_len = s->xuidl_len <= CAP_MAX ? s->xuidl_len : 0;
 	memcpy(j->xuidl, s->xuidl, j->xuidl_len);
+	j->compat = compat_value(s);
 	if (s->start == 0)
 		return fp_done(s, j, fp);
 	s->npend++;
@@ -985,6 +1095,11 @@ scan_begin(struct scan *s)
 	s->xuidl_len = 0;
 	s->clen = UINT64_MAX;
 	s->after_cl = 0;
+	s->xuid_ok = s->base_here = 0;
+	if (s->m->compat == UIDL_COMPAT_DOVECOT)
+		transform_hide(&s->xf);
+	md5_init(&s->p3);
+	s->p3_fixed = s->p3_received = 0;
 }
 
 /* A From_ line at line_off ends the message being scanned, if any. */
@@ -1034,9 +1149,16 @@ field_capture(struct scan *s, enum field f)
 	case FLD_XIMAP:
 		if (s->start == 0 || s->verify)
 			s->ximap = 1;
-		return CAP_NONE;
+		return s->m->compat == UIDL_COMPAT_DOVECOT && s->start == 0 &&
+		    !s->verify ? CAP_XIMAPBASE : CAP_NONE;
 	case FLD_SUBJECT:
 		return s->start == 0 || s->verify ? CAP_SUBJECT : CAP_NONE;
+	case FLD_XUID:
+		return s->m->compat == UIDL_COMPAT_DOVECOT ? CAP_XUID :
+		    CAP_NONE;
+	case FLD_XIMAPBASE:
+		return s->m->compat == UIDL_COMPAT_DOVECOT && s->start == 0 &&
+		    !s->verify ? CAP_XIMAPBASE : CAP_NONE;
 	default:
 		return CAP_NONE;
 	}
@@ -1073,6 +1195,51 @@ head_need(const char *h, size_t len)
 {
 	return len >= 5 && memcmp(h, from_, 5) == 0 ? FROM_LINE_MAX :
 	    SCAN_HEAD;
+}
+
+/* Whether the line h (len bytes of it) starts with name, in any case. */
+static int
+p3_eq(const char *h, size_t len, const char *name)
+{
+	size_t	n = strlen(name);
+
+	return len >= n && strncasecmp(h, name, n) == 0;
+}
+
+/*
+ * popa3d's fingerprint takes the header lines "known to remain fixed"
+ * (its mailbox.c): the first Received:, every Delivered-To:, Date: and
+ * Message-ID: before any Received:, X-Delivery-ID: (spelled with a
+ * capital X), and the continuation lines of those, each line whole with
+ * its newline.  Decide it for the header line h starts (len bytes).
+ */
+static void
+p3_line(struct scan *s, const char *h, size_t len)
+{
+	switch (h[0]) {
+	case ' ':
+	case '\t':
+		break;		/* a continuation: as the line before */
+	case 'R':
+	case 'r':
+		s->p3_fixed = !s->p3_received &&
+		    (s->p3_received = p3_eq(h, len, "Received:"));
+		break;
+	case 'D':
+	case 'd':
+		s->p3_fixed = p3_eq(h, len, "Delivered-To:") ||
+		    (!s->p3_received && p3_eq(h, len, "Date:"));
+		break;
+	case 'M':
+	case 'm':
+		s->p3_fixed = !s->p3_received && p3_eq(h, len, "Message-ID:");
+		break;
+	case 'X':
+		s->p3_fixed = p3_eq(h, len, "X-Delivery-ID:");
+		break;
+	default:
+		s->p3_fixed = 0;
+	}
 }
 
 /*
@@ -1112,6 +1279,7 @@ scan_decide(struct scan *s, const char *h, size_t len, int complete)
 		if (s->in_hdr) {
 			s->in_hdr = 0;
 			s->body = s->line_off + len;
+			transform_header_ended(&s->xf);
 		}
 		return MD_OK;
 	}
@@ -1123,6 +1291,10 @@ scan_decide(struct scan *s, const char *h, size_t len, int complete)
 		s->capkind = field_capture(s, f);
 	}
 	s->hashing = s->in_hdr && !s->skip;
+	if (s->in_hdr && s->m->compat == UIDL_COMPAT_DOVECOT)
+		s->slow = 1;	/* sized by the transform that hides fields */
+	if (s->in_hdr && s->m->compat == UIDL_COMPAT_POPA3D)
+		p3_line(s, h, len);
 	return MD_OK;
 }
 
@@ -1135,6 +1307,8 @@ scan_piece(struct scan *s, const char *p, size_t len, int has_nl)
 		size_piece(s, p, len, has_nl);
 	if (s->hashing)
 		hash_piece(s, p, len, has_nl);
+	if (s->p3_fixed && s->in_hdr && s->kind == LINE_TEXT)
+		md5_update(&s->p3, p, len);
 	/* a caplen past the buffer marks a line too long to use */
 	if (s->capkind != CAP_NONE && s->caplen <= sizeof(s->cap)) {
 		room = sizeof(s->cap) - s->caplen;
@@ -1187,6 +1361,72 @@ cap_clen(struct scan *s, const char *v, size_t n)
 	s->clen = x;
 }
 
+/*
+ * The first X-UID: whose value is digits and blanks after them, as
+ * Dovecot reads it (32-bit arithmetic, as its own).  In the first
+ * message it counts only after X-IMAPbase: (mbox-sync-parse.c), unless
+ * the sidecar kept the base of a first message pop3d deleted.
+ */
+static void
+cap_xuid(struct scan *s)
+{
+	const char	*v;
+	size_t		 n, i;
+	uint32_t	 x = 0;
+
+	if (s->xuid_ok || (v = cap_value(s, strlen("X-UID:"), &n)) == NULL ||
+	    (s->start == 0 && !s->base_here && s->m->um.st.dc_validity == 0))
+		return;
+	for (i = 0; i < n && v[i] >= '0' && v[i] <= '9'; i++)
+		x = x * 10 + (uint32_t)(v[i] - '0');
+	if (i < n)
+		return;
+	s->xuid = x;
+	s->xuid_ok = 1;
+}
+
+/* Dovecot's IS_LWSP_LF. */
+static int
+lwsp_lf(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/*
+ * X-IMAPbase: (X-IMAP: in the folder-data message) of the first
+ * message: "UIDVALIDITY LASTUID [keywords]", which may be longer than
+ * the bytes captured; read as Dovecot's parse_x_imap_base does.
+ */
+static void
+cap_ximapbase(struct scan *s)
+{
+	const char	*v;
+	size_t		 n, i;
+	uint32_t	 val = 0, last = 0;
+	int		 cut = s->caplen > sizeof(s->cap);
+
+	n = cut ? sizeof(s->cap) : s->caplen;
+	if (s->base_here || (v = memchr(s->cap, ':', n)) == NULL)
+		return;
+	n -= (size_t)(v + 1 - s->cap);
+	for (v++; n > 0 && (*v == ' ' || *v == '\t'); v++, n--)
+		;
+	for (i = 0; i < n && v[i] >= '0' && v[i] <= '9'; i++)
+		val = val * 10 + (uint32_t)(v[i] - '0');
+	if (val == 0 || (i == n && cut) || (i < n && v[i] != ' ' &&
+	    v[i] != '\r' && v[i] != '\n'))
+		return;
+	for (; i < n && lwsp_lf(v[i]); i++)
+		;
+	for (; i < n && v[i] >= '0' && v[i] <= '9'; i++)
+		last = last * 10 + (uint32_t)(v[i] - '0');
+	if ((i == n && cut) || (i < n && !lwsp_lf(v[i])))
+		return;
+	s->dc_validity = val;
+	s->dc_last = last;
+	s->base_here = 1;
+}
+
 /* A header line of interest is complete. */
 static void
 scan_captured(struct scan *s)
@@ -1213,6 +1453,12 @@ scan_captured(struct scan *s)
 	case CAP_CLEN:
 		v = cap_value(s, strlen("Content-Length:"), &n);
 		cap_clen(s, v, n);
+		break;
+	case CAP_XUID:
+		cap_xuid(s);
+		break;
+	case CAP_XIMAPBASE:
+		cap_ximapbase(s);
 		break;
 	case CAP_NONE:
 		break;
@@ -1435,6 +1681,9 @@ scan_header(struct scan *s, const char **pp, const char *end)
 	int		 skip = s->skip;
 	int		 rd = s->m->format == MBOX_MBOXRD;
 
+	/* uidl_compat reads more of a header: the state machine does */
+	if (s->m->compat != UIDL_COMPAT_NONE)
+		return 0;
 	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
 		len = (size_t)(nl + 1 - p);
 		if (len < 2 || p[len - 2] == '\r' || (rd && p[0] == '>') ||
@@ -1442,6 +1691,8 @@ scan_header(struct scan *s, const char **pp, const char *end)
 			break;
 		if (p[0] != ' ' && p[0] != '\t') {
 			f = field_kind(p, len < SCAN_HEAD ? len : SCAN_HEAD);
+			if (f == FLD_XUID || f == FLD_XIMAPBASE)
+				f = FLD_OTHER;
 			if (f != FLD_OTHER && f != FLD_HASHED)
 				break;
 			skip = f == FLD_OTHER;
@@ -1935,6 +2186,7 @@ mbox_new(const char *path, const struct conf *conf, struct mbox **out)
 	memcpy(m->path, path, strlen(path) + 1);
 	m->lk.path = m->path;
 	m->format = conf->mbox_format;
+	m->compat = conf->uidl_compat;
 	m->lk.nmethods = conf->nlocks < 0 ? 0 : conf->nlocks > CONF_LOCKS_MAX ?
 	    CONF_LOCKS_MAX : conf->nlocks;
 	memcpy(m->lk.methods, conf->mbox_locks, sizeof(m->lk.methods));
@@ -2042,7 +2294,8 @@ mbox_uid(void *md, size_t idx)
 
 	if (idx >= m->nmsgs)
 		return "";
-	if ((x = uids_xuidl_of(m, idx)) != NULL)
+	if ((x = uids_compat_of(m, idx, m->uidbuf)) != NULL ||
+	    (x = uids_xuidl_of(m, idx)) != NULL)
 		return x;
 	for (i = 0; i < MBOX_UID_BYTES; i++) {
 		m->uidbuf[2 * i] = hex[m->msgs[idx].uid[i] >> 4];
@@ -2182,6 +2435,12 @@ mbox_state_after(struct mbox *m, const unsigned char *del,
 	/* the folder-data message, never deleted, stays first */
 	if (!m->hidden && k > 0 && shown_as_first(m, k, next) == -1)
 		return MD_TEMP;
+	/* Dovecot's UIDVALIDITY leaves with the first message: keep it */
+	if (m->compat == UIDL_COMPAT_DOVECOT && k > 0 && !m->hidden &&
+	    m->um.base_first) {
+		next->dc_validity = m->um.validity;
+		next->dc_last = m->um.last;
+	}
 	return MD_OK;
 }
 
@@ -2266,6 +2525,8 @@ mbox_msg_open(void *md, size_t idx, long body_lines)
 	if ((st = mbox_msg_check(m, idx)) != MD_OK)
 		return st;
 	transform_init(&m->rx, m->format, 1, body_lines);
+	if (m->compat == UIDL_COMPAT_DOVECOT)
+		transform_hide(&m->rx);
 	m->roff = msg_content(&m->msgs[idx]);
 	m->rleft = msg_len(&m->msgs[idx]);
 	m->bpos = m->blen = 0;

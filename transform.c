@@ -1,14 +1,27 @@
 /*
  * The POP byte transform (see transform.h): line ends to CRLF, mboxrd
- * unquoting, byte-stuffing and TOP's line limit, in one pass that sizes,
- * RETR and TOP all share.
+ * unquoting, byte-stuffing, TOP's line limit and the header fields hidden
+ * for uidl_compat dovecot, in one pass that sizes, RETR and TOP all share.
  */
 #include <stdint.h>
 #include <string.h>
+#include <strings.h>
 
 #include "transform.h"
 
 static const char from_[] = "From ";
+
+/*
+ * The fields Dovecot's mbox storage hides from every client (its list
+ * mbox_hide_headers): its own state, and Status and Content-Length,
+ * which it rewrites.  Dovecot takes a name without the blanks before its
+ * colon; more than NAME_BLANKS_MAX of them here leave the field shown.
+ */
+static const char *const hidden_fields[] = {
+	"Content-Length", "Status", "X-IMAP", "X-IMAPbase", "X-Keywords",
+	"X-Status", "X-UID", NULL
+};
+#define NAME_BLANKS_MAX	4
 
 void
 transform_init(struct transform *x, enum mbox_format format, int stuff,
@@ -19,6 +32,19 @@ transform_init(struct transform *x, enum mbox_format format, int stuff,
 	x->stuff = stuff;
 	x->body_lines = body_lines;
 	x->bol = 1;
+}
+
+void
+transform_hide(struct transform *x)
+{
+	x->hide = 1;
+}
+
+void
+transform_header_ended(struct transform *x)
+{
+	x->in_body = 1;
+	x->hid_prev = 0;
 }
 
 static void
@@ -80,15 +106,13 @@ xf_newline(struct transform *x)
 	x->bol = 1;
 	x->lastcr = 0;
 	x->linelen = 0;
-	if (x->body_lines < 0)
-		return;
 	if (!x->in_body) {
 		if (blank) {
-			x->in_body = 1;
+			transform_header_ended(x);
 			if (x->body_lines == 0)
 				x->done = 1;
 		}
-	} else if (++x->lines >= x->body_lines)
+	} else if (x->body_lines >= 0 && ++x->lines >= x->body_lines)
 		x->done = 1;
 }
 
@@ -103,13 +127,102 @@ xf_eol(struct transform *x)
 }
 
 /*
- * The slow path, one byte at a time: line starts, held '>' runs and line
- * ends.  Called only when nothing is owed, so pend[] has room for the at
- * most 4 + 2 bytes staged here.
+ * Whether the held start of a header line h (len bytes) may still name a
+ * hidden field: 2 when it is one, with at most NAME_BLANKS_MAX blanks
+ * after it (a colon next hides the line), 1 when it is the start of one,
+ * 0 when it can be neither.
+ */
+static int
+name_match(const char *h, size_t len)
+{
+	size_t	i, k, n;
+	int	r = 0;
+
+	for (i = 0; hidden_fields[i] != NULL; i++) {
+		n = strlen(hidden_fields[i]);
+		if (strncasecmp(h, hidden_fields[i], len < n ? len : n) != 0)
+			continue;
+		if (len < n) {
+			r = 1;
+			continue;
+		}
+		for (k = n; k < len && (h[k] == ' ' || h[k] == '\t'); k++)
+			;
+		if (k == len && len - n <= NAME_BLANKS_MAX)
+			return 2;
+	}
+	return r;
+}
+
+/* The held bytes are text after all: owe them (nothing else is owed). */
+static void
+xf_name_release(struct transform *x)
+{
+	xf_stage(x, x->hname, x->hlen);
+	x->linelen = x->hlen < 2 ? x->hlen : 2;
+	x->naming = 0;
+	x->hlen = 0;
+	x->lastcr = 0;
+}
+
+/*
+ * A header byte under transform_hide.  Returns 1 when it was taken here
+ * (held or dropped), 0 when xf_byte goes on with it as text; bol stays
+ * set when nothing of the line was held.
+ */
+static int
+xf_hide_byte(struct transform *x, char c)
+{
+	if (x->dropping) {
+		if (c == '\n') {
+			x->dropping = 0;
+			x->bol = 1;
+			x->lastcr = 0;
+			x->linelen = 0;
+		}
+		return 1;
+	}
+	if (x->bol) {
+		if ((c == ' ' || c == '\t') && x->hid_prev) {
+			x->bol = 0;
+			return x->dropping = 1;
+		}
+		x->hid_prev = 0;
+		x->naming = 1;
+	}
+	if (!x->naming)
+		return 0;
+	if (c == ':' && x->hlen > 0 && name_match(x->hname, x->hlen) == 2) {
+		x->naming = 0;
+		x->hlen = 0;
+		x->bol = 0;
+		x->hid_prev = x->dropping = 1;
+		return 1;
+	}
+	if (x->hlen < sizeof(x->hname)) {
+		x->hname[x->hlen] = c;
+		if (name_match(x->hname, x->hlen + 1U) != 0) {
+			x->hlen++;
+			x->bol = 0;
+			return 1;
+		}
+	}
+	if (x->hlen > 0)
+		xf_name_release(x);
+	x->naming = 0;
+	return 0;
+}
+
+/*
+ * The slow path, one byte at a time: line starts, held '>' runs, held
+ * field names and line ends.  Called only when nothing is owed, so pend[]
+ * has room for the at most TRANSFORM_NAME_MAX + 2 bytes staged here.
  */
 static void
 xf_byte(struct transform *x, char c)
 {
+	if (x->hide && !x->in_body && xf_hide_byte(x, c))
+		return;
 	if (x->hold) {
 		if (c == '>' && x->from == 0) {
 			x->gt++;
@@ -178,7 +291,7 @@ xf_lines(struct transform *x, const char *in, size_t inlen, size_t *ip,
 		x->linelen = 0;
 		if (i == inlen || (c = in[i]) == '\n' ||
 		    (c == '>' && x->format == MBOX_MBOXRD) ||
-		    (c == '.' && x->stuff)) {
+		    (c == '.' && x->stuff) || (x->hide && !x->in_body)) {
 			x->bol = 1;
 			break;
 		}
@@ -216,8 +329,9 @@ transform_run(struct transform *x, const char *in, size_t inlen, char *out,
 		}
 		c = in[i];
 		room = out == NULL ? SIZE_MAX : cap - o;
-		if (x->hold || (x->bol && ((c == '>' &&
-		    x->format == MBOX_MBOXRD) || (c == '.' && x->stuff)))) {
+		if (x->hold || x->naming || x->dropping || (x->bol &&
+		    ((c == '>' && x->format == MBOX_MBOXRD) ||
+		    (c == '.' && x->stuff) || (x->hide && !x->in_body)))) {
 			xf_byte(x, in[i++]);
 			continue;
 		}
@@ -274,6 +388,10 @@ transform_end(struct transform *x, char *out, size_t cap)
 		return o;
 	if (x->hold)
 		xf_release(x);
+	if (x->naming && x->hlen > 0)
+		xf_name_release(x);
+	if (x->dropping)
+		x->bol = 1;	/* a hidden last line leaves nothing to end */
 	if (!x->bol) {
 		/* the pend[] bytes of a release fit with these 2 */
 		xf_stage(x, "\r\n", 2);

@@ -8,9 +8,14 @@
  * that lost a copy to an UPDATE: 32 hex digits of fingerprint, the high
  * water mark, and the ordinals of the surviving copies in file order.
  * The scan decisions that must survive an UPDATE (struct mbox_state) are
- * lines of their own: "content-length ignored", and "shown " with 32 hex
- * digits of fingerprint.  Nothing else is ever recorded, so for most
+ * lines of their own: "content-length ignored", "shown " with 32 hex
+ * digits of fingerprint, and "dovecot-base " with Dovecot's UIDVALIDITY
+ * and last UID in decimal.  Nothing else is ever recorded, so for most
  * mailboxes it never exists.
+ *
+ * Under uidl_compat the UIDLs another server gave (Dovecot's X-UID with
+ * the mailbox's UIDVALIDITY, popa3d's fingerprint) are served in place
+ * of ours: 16 hex digits where ours are 24, so the two never meet.
  */
 #include <sys/stat.h>
 
@@ -34,6 +39,7 @@
 #define UIDS_MAGIC	"pop3d-uids 2\n"
 #define LINE_CL		"content-length ignored"
 #define LINE_SHOWN	"shown "
+#define LINE_DCBASE	"dovecot-base "
 #define NO_GROUP	UINT32_MAX
 
 static const char hexd[] = "0123456789abcdef";
@@ -150,6 +156,100 @@ uids_assign(struct mbox *m, const unsigned char fp[16], uint32_t k,
 		g->hw = ord + 1;
 	uid_of(fp, ord, uid);
 	return mem_add(um, idx, *grp, ord);
+}
+
+/* ------------------------------------------------------------------ */
+/* UIDLs inherited from another server */
+
+int
+uids_compat_add(struct mbox *m, uint64_t v)
+{
+	struct uidmap	*um = &m->um;
+
+	if (grow((void **)&um->compat, &um->compatcap, um->ncompat + 1,
+	    sizeof(*um->compat), "inherited UIDLs") == -1)
+		return -1;
+	um->compat[um->ncompat++] = v;
+	return 0;
+}
+
+static int
+cmp_u64_at(const void *a, const void *b)
+{
+	const uint64_t	*x = *(const uint64_t *const *)a;
+	const uint64_t	*y = *(const uint64_t *const *)b;
+
+	return *x < *y ? -1 : *x > *y;
+}
+
+/*
+ * popa3d gives identical fingerprints to messages that share the few
+ * fields it hashes, and serves them all one UIDL.  A value two messages
+ * carry serves neither (as with X-UIDL): which one keeps it would depend
+ * on the order of delivery, and the other would take it over once the
+ * first is deleted, hidden from a client that saw it as read.
+ */
+static int
+compat_dedup(struct mbox *m)
+{
+	struct uidmap	*um = &m->um;
+	uint64_t	**at;
+	size_t		 i, j, k;
+
+	if (um->ncompat < 2)
+		return 0;
+	if ((at = calloc(um->ncompat, sizeof(*at))) == NULL) {
+		log_warn("%s: inherited UIDLs", m->path);
+		return -1;
+	}
+	for (i = 0; i < um->ncompat; i++)
+		at[i] = &um->compat[i];
+	qsort(at, um->ncompat, sizeof(*at), cmp_u64_at);
+	for (i = 0; i < um->ncompat; i = j) {
+		for (j = i + 1; j < um->ncompat && *at[j] == *at[i]; j++)
+			;
+		for (k = i; j > i + 1 && k < j; k++)
+			*at[k] = 0;
+	}
+	free(at);
+	return 0;
+}
+
+/* 8 lower-case hex digits of v at p. */
+static void
+hex32(char *p, uint32_t v)
+{
+	int	i;
+
+	for (i = 7; i >= 0; i--, v >>= 4)
+		p[i] = hexd[v & 0xf];
+}
+
+const char *
+uids_compat_of(const struct mbox *m, size_t idx, char *buf)
+{
+	const struct uidmap	*um = &m->um;
+	uint64_t		 v;
+	int			 i;
+
+	if (idx >= um->ncompat || (v = um->compat[idx]) == 0)
+		return NULL;
+	if (m->compat == UIDL_COMPAT_DOVECOT) {
+		/* %08Xu%08Xv: Dovecot's X modifier prints lower-case hex */
+		hex32(buf, (uint32_t)v);
+		hex32(buf + 8, um->validity);
+		buf[16] = '\0';
+		return buf;
+	}
+	/* popa3d prints each 32-bit half of its digest byte-reversed */
+	for (i = 0; i < 8; i++) {
+		unsigned b = (unsigned)(v >> (8 * ((i & 4) + 3 - (i & 3))));
+
+		buf[2 * i] = hexd[(b >> 4) & 0xf];
+		buf[2 * i + 1] = hexd[b & 0xf];
+	}
+	buf[16] = '\0';
+	return buf;
 }
 
 /* ------------------------------------------------------------------ */
@@ -274,7 +374,7 @@ uids_scanned(struct mbox *m)
 
 	sort(um->mem, um->nmem, sizeof(*um->mem), cmp_mem_idx);
 	xuidl_dedup(um);
-	return 0;
+	return m->compat == UIDL_COMPAT_POPA3D ? compat_dedup(m) : 0;
 }
 
 const char *
@@ -391,14 +491,30 @@ parse_line(struct uidmap *um, char *s, size_t *used)
 	return grp_add(um, fp, hw, ord, n, 1) == -1 ? -1 : 0;
 }
 
+/* "dovecot-base V L" after its keyword: 1, or -1 when malformed. */
+static int
+parse_dcbase(struct mbox_state *st, char *s)
+{
+	uint32_t	v, l;
+
+	if (parse_u32(&s, &v) == -1 || v == 0 || *s++ != ' ' ||
+	    parse_u32(&s, &l) == -1 || *s != '\0')
+		return -1;
+	st->dc_validity = v;
+	st->dc_last = l;
+	return 1;
+}
+
 /* A state line (struct mbox_state).  1 when it is one, 0 if not, -1 bad. */
 static int
-parse_state(struct mbox_state *st, const char *s)
+parse_state(struct mbox_state *st, char *s)
 {
 	if (strcmp(s, LINE_CL) == 0) {
 		st->cl_ignored = 1;
 		return 1;
 	}
+	if (strncmp(s, LINE_DCBASE, strlen(LINE_DCBASE)) == 0)
+		return parse_dcbase(st, s + strlen(LINE_DCBASE));
 	if (strncmp(s, LINE_SHOWN, strlen(LINE_SHOWN)) != 0)
 		return 0;
 	s += strlen(LINE_SHOWN);
@@ -566,6 +682,12 @@ render(const struct uidmap *um, const struct uid_member *mem,
 	out_add(o, UIDS_MAGIC, strlen(UIDS_MAGIC));
 	if (st->cl_ignored)
 		out_add(o, LINE_CL "\n", strlen(LINE_CL) + 1);
+	if (st->dc_validity != 0) {
+		out_add(o, LINE_DCBASE, strlen(LINE_DCBASE) - 1);
+		out_u32(o, ' ', st->dc_validity);
+		out_u32(o, ' ', st->dc_last);
+		out_add(o, "\n", 1);
+	}
 	for (gi = 0; gi < st->nshown; gi++) {
 		out_add(o, LINE_SHOWN, strlen(LINE_SHOWN));
 		out_fp(o, st->shown[gi]);
@@ -630,7 +752,8 @@ state_same(const struct mbox_state *a, const struct mbox_state *b)
 {
 	size_t	i;
 
-	if (a->cl_ignored != b->cl_ignored || a->nshown != b->nshown)
+	if (a->cl_ignored != b->cl_ignored || a->nshown != b->nshown ||
+	    a->dc_validity != b->dc_validity || a->dc_last != b->dc_last)
 		return 0;
 	for (i = 0; i < a->nshown; i++)
 		if (!state_shows(b, a->shown[i]))
@@ -683,4 +806,5 @@ uids_free(struct mbox *m)
 	free(um->mem);
 	free(um->xu);
 	free(um->pool);
+	free(um->compat);
 }

@@ -6,8 +6,8 @@
  * reads of a size the seed picks, which must find what the scan of the
  * mapped file finds.  See fuzz/README.
  *
- * Input: byte 0 flags (format, UPDATE), byte 1 the deletion pattern,
- * bytes 2..5 seed the read sizes, the rest is the mailbox file.
+ * Input: byte 0 flags (format, UPDATE, uidl_compat), byte 1 the deletion
+ * pattern, bytes 2..5 seed the read sizes, the rest is the mailbox file.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -24,6 +24,8 @@
 #define F_MBOXRD	0x01
 #define F_UPDATE	0x02
 #define F_MBOXCL2	0x04	/* unless F_MBOXRD */
+#define F_DOVECOT	0x08	/* uidl_compat dovecot */
+#define F_POPA3D	0x10	/* uidl_compat popa3d, unless F_DOVECOT */
 
 /* The streamed copy of every message, to compare after UPDATE. */
 struct copy {
@@ -282,6 +284,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	conf.lock_timeout = 1;
 	conf.mbox_format = flags & F_MBOXRD ? MBOX_MBOXRD :
 	    flags & F_MBOXCL2 ? MBOX_MBOXCL2 : MBOX_MBOXO;
+	conf.uidl_compat = flags & F_DOVECOT ? UIDL_COMPAT_DOVECOT :
+	    flags & F_POPA3D ? UIDL_COMPAT_POPA3D : UIDL_COMPAT_NONE;
 	FUZZ_ASSERT(fuzz_tmpfile("mbox", data, size, path) == 0, "tmpfile");
 	check_cut(path, &conf, rng);
 

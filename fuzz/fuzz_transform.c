@@ -4,8 +4,9 @@
  * bytes produced through random small input pieces and output caps must all
  * agree, and the output must be well-formed POP3.  See fuzz/README.
  *
- * Input: byte 0 flags (mboxrd, byte-stuffing), byte 1 the TOP line count
- * (0xff: no limit), bytes 2..5 seed the piece sizes, the rest the message.
+ * Input: byte 0 flags (mboxrd, byte-stuffing, Dovecot's fields hidden),
+ * byte 1 the TOP line count (0xff: no limit), bytes 2..5 seed the piece
+ * sizes, the rest the message.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 
 #define F_MBOXRD	0x01
 #define F_STUFF		0x02
+#define F_HIDE		0x04
 
 /* Room beyond the largest possible output, so running out is an error. */
 #define SLACK		16
@@ -94,6 +96,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	len = size - 6;
 	transform_init(&x, data[0] & F_MBOXRD ? MBOX_MBOXRD : MBOX_MBOXO,
 	    (data[0] & F_STUFF) != 0, lines);
+	if (data[0] & F_HIDE)
+		transform_hide(&x);
 
 	/* Each byte gives at most two (LF: CRLF; '.': ".."), plus CRLF. */
 	cap = 2 * len + 2 + SLACK;
@@ -115,6 +119,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* TOP is a prefix of RETR. */
 	if (lines >= 0) {
 		transform_init(&x, x.format, x.stuff, -1);
+		if (data[0] & F_HIDE)
+			transform_hide(&x);
 		nb = one_call(&x, in, len, b, cap);
 		FUZZ_ASSERT(na <= nb && memcmp(a, b, na) == 0,
 		    "TOP is not a prefix of RETR");

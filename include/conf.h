@@ -18,6 +18,16 @@ enum mbox_format {
 	MBOX_MBOXCL2		/* bodies delimited by Content-Length: */
 };
 
+/*
+ * Whose UIDLs a mailbox keeps serving after a move to pop3d (uids.c,
+ * DESIGN.md "UIDs inherited from another server").
+ */
+enum uidl_compat {
+	UIDL_COMPAT_NONE,	/* pop3d's own UIDs (default) */
+	UIDL_COMPAT_DOVECOT,	/* X-UID and UIDVALIDITY as Dovecot serves them */
+	UIDL_COMPAT_POPA3D	/* popa3d's header fingerprint */
+};
+
 enum mbox_lock {
 	LOCK_FCNTL = 1,
 	LOCK_DOTLOCK = 2,
@@ -61,6 +71,7 @@ struct conf {
 	int			expire_never;		/* 0: EXPIRE 0, 1: EXPIRE NEVER */
 	unsigned		idle_timeout;		/* seconds */
 	enum mbox_format	mbox_format;
+	enum uidl_compat	uidl_compat;
 	enum mbox_lock		mbox_locks[CONF_LOCKS_MAX];	/* in order */
 	int			nlocks;
 	unsigned		lock_timeout;		/* seconds */

@@ -126,6 +126,8 @@ struct mbox_state {
 	int		cl_ignored;
 	size_t		nshown;
 	unsigned char	shown[MBOX_SHOWN_MAX][16];
+	uint32_t	dc_validity;	/* uidl_compat dovecot: 0, or the */
+	uint32_t	dc_last;	/* X-IMAPbase of a deleted first message */
 };
 
 /*
@@ -149,12 +151,26 @@ struct uidmap {
 	size_t			 poollen;
 	size_t			 poolcap;
 	struct mbox_state	 st;		/* as read from the sidecar */
+
+	/*
+	 * uidl_compat: the inherited UIDL of each message by idx, 0 for
+	 * none (pop3d's own UID then).  dovecot: the X-UID, served with
+	 * validity; popa3d: the first 8 bytes of its MD5, little-endian.
+	 * base_first: validity came from the first message's X-IMAPbase.
+	 */
+	uint64_t		*compat;
+	size_t			 ncompat;
+	size_t			 compatcap;
+	uint32_t		 validity;
+	uint32_t		 last;
+	int			 base_first;
 };
 
 struct mbox {
 	char			 path[PATH_MAX];
 	int			 fd;		/* -1: no mailbox file */
 	enum mbox_format	 format;
+	enum uidl_compat	 compat;
 	struct lockset		 lk;		/* its path, fd: ours */
 	int			 stale;		/* after UPDATE: index is void */
 
@@ -274,6 +290,18 @@ int	uids_xuidl(struct mbox *m, uint32_t idx, const char *v, size_t len);
 
 /* The scan is complete: order the members, drop duplicate X-UIDLs.  0/-1. */
 int	uids_scanned(struct mbox *m);
+
+/*
+ * The inherited UIDL value of the message indexed next (see struct
+ * uidmap; 0: none).  Call once per message in index order.  0 or -1.
+ */
+int	uids_compat_add(struct mbox *m, uint64_t v);
+
+/*
+ * The UIDL the old server gave idx (uidl_compat) in buf (at least 17
+ * bytes), or NULL when it has none.
+ */
+const char *uids_compat_of(const struct mbox *m, size_t idx, char *buf);
 
 /* The X-UIDL UID of idx, or NULL. */
 const char *uids_xuidl_of(const struct mbox *m, size_t idx);

@@ -11,6 +11,12 @@
 #include "conf.h"
 
 /*
+ * Bytes of a header line held to tell a hidden field: the longest name
+ * hidden ("Content-Length", 14), a few blanks before its colon.
+ */
+#define TRANSFORM_NAME_MAX	20
+
+/*
  * The one transformation from stored message bytes to POP3 bytes.  RETR,
  * TOP and the size computation all run through it, so LIST sizes equal
  * what RETR sends.
@@ -20,7 +26,8 @@
  * line ends become CRLF, with MBOX_MBOXRD one '>' is removed from
  * "^>+From " lines, and with stuff set a line starting with '.' gets
  * another.  body_lines >= 0 stops after that many body lines (TOP).
- * out may be NULL to count only.
+ * With transform_hide, the header fields Dovecot keeps its state in are
+ * left out, as Dovecot leaves them out.  out may be NULL to count only.
  */
 struct transform {
 	enum mbox_format	format;
@@ -37,16 +44,37 @@ struct transform {
 	int			hold;		/* a '>' run at bol is held back */
 	uint64_t		gt;		/* '>' bytes in the held run */
 	int			from;		/* chars of "From " matched after it */
+	/*
+	 * transform_hide: a header line's first bytes held while they may
+	 * name a hidden field (hname[0..hlen)), the line being dropped, and
+	 * whether the field before was hidden (its continuations are too).
+	 */
+	int			hide;
+	int			naming;
+	int			dropping;
+	int			hid_prev;
+	unsigned char		hlen;
+	char			hname[TRANSFORM_NAME_MAX];
 	/* output owed to the caller: pend_gt '>' bytes, then pend[] */
 	uint64_t		pend_gt;
 	unsigned char		pend_off;
 	unsigned char		pend_len;
-	char			pend[8];
+	char			pend[TRANSFORM_NAME_MAX + 8];
 };
 
 /* Start a message: no limit on body lines when body_lines < 0. */
 void	transform_init(struct transform *, enum mbox_format, int stuff,
 	    long body_lines);
+
+/*
+ * Leave out the header fields Dovecot hides from POP3 and IMAP clients of
+ * an mbox (Content-Length, Status, X-IMAP, X-IMAPbase, X-Keywords,
+ * X-Status, X-UID), with their continuation lines; call after
+ * transform_init.  transform_header_ended tells a transform that sees
+ * only some lines (the scan's) that the header is over.
+ */
+void	transform_hide(struct transform *);
+void	transform_header_ended(struct transform *);
 
 /*
  * Convert from in (inlen bytes) into out (cap bytes).  *used is set to

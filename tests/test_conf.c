@@ -95,6 +95,7 @@ test_defaults(void **state)
 	assert_int_equal(c.expire_never, 0);
 	assert_int_equal(c.idle_timeout, DEFAULT_IDLE_TIMEOUT);
 	assert_int_equal(c.mbox_format, MBOX_MBOXO);
+	assert_int_equal(c.uidl_compat, UIDL_COMPAT_NONE);
 	assert_int_equal(c.nlocks, 2);
 	assert_int_equal(c.mbox_locks[0], LOCK_FCNTL);
 	assert_int_equal(c.mbox_locks[1], LOCK_DOTLOCK);
@@ -182,6 +183,13 @@ test_every_key(void **state)
 	assert_int_equal(c.mbox_locks[1], LOCK_DOTLOCK);
 	assert_int_equal(c.mbox_locks[2], LOCK_FCNTL);
 	assert_int_equal(c.mbox_format, MBOX_MBOXCL2);
+
+	assert_int_equal(load("uidl_compat dovecot\n", &c), 0);
+	assert_int_equal(c.uidl_compat, UIDL_COMPAT_DOVECOT);
+	assert_int_equal(load("uidl_compat popa3d\n", &c), 0);
+	assert_int_equal(c.uidl_compat, UIDL_COMPAT_POPA3D);
+	assert_int_equal(load("uidl_compat none\n", &c), 0);
+	assert_int_equal(c.uidl_compat, UIDL_COMPAT_NONE);
 }
 
 static void
@@ -301,6 +309,8 @@ test_words(void **state)
 	load_fails("expire NEVER\n", 1, "expected 0 or never");
 	load_fails("expire 0 never\n", 1, NULL);
 	load_fails("mbox_format mboxcl\n", 1, "mboxo, mboxrd or mboxcl2");
+	load_fails("uidl_compat Dovecot\n", 1, "none, dovecot or popa3d");
+	load_fails("uidl_compat qpopper\n", 1, "none, dovecot or popa3d");
 	load_fails("apop maybe\n", 1, "yes or no");
 	load_fails("apop yes please\n", 1, "yes or no");
 	load_fails("sandbox off\n", 1, "yes or no");
@@ -502,7 +512,7 @@ test_example_file(void **state)
 	 * default) and listen_tls (its default follows tls_cert),
 	 * proxy_trusted (none).
 	 */
-	assert_int_equal(keys, 25);
+	assert_int_equal(keys, 26);
 	if (load(text, &c) == -1)
 		fail_msg("%s", err);
 	conf_defaults(&d);

@@ -34,6 +34,9 @@
 #include "params.h"
 #include "transform.h"
 
+/* The uidl_compat the mailboxes of check() and snap_open() are read with. */
+static enum uidl_compat	compat;
+
 /* transform_run's count of a message's bytes, fed in pieces of random size. */
 static uint64_t
 transform_count(const char *p, size_t len, enum mbox_format f)
@@ -43,6 +46,8 @@ transform_count(const char *p, size_t len, enum mbox_format f)
 	size_t		i = 0, piece, used;
 
 	transform_init(&x, f, 0, -1);
+	if (compat == UIDL_COMPAT_DOVECOT)
+		transform_hide(&x);
 	while (i < len) {
 		piece = 1 + (size_t)rand() % 300;
 		if (piece > len - i)
@@ -216,6 +221,7 @@ snap_open(const char *path, enum mbox_format f)
 	memset(&v, 0, sizeof(v));
 	conf_defaults(&c);
 	c.mbox_format = f;
+	c.uidl_compat = compat;
 	c.lock_timeout = 1;
 	if ((v.st = mbox_open(path, &c, &m)) != MD_OK)
 		return v;
@@ -319,6 +325,79 @@ file_bytes(const char *path, struct bytes *b)
 static size_t	twins;
 
 /*
+ * popa3d's UIDL the obvious way, from its mailbox.c: MD5 over the whole
+ * header lines (up to the first blank one) of the first Received:, any
+ * Delivered-To:, Date: and Message-ID: before a Received:, X-Delivery-ID:
+ * with a capital X, and their continuations; the digest's first two
+ * 32-bit words printed byte-reversed.
+ */
+static void
+ref_popa3d(const char *p, size_t len, char out[17])
+{
+	struct md5	 c;
+	const char	*nl;
+	size_t		 i = 0, l;
+	int		 fixed = 0, received = 0, k;
+	unsigned char	 d[MD5_LEN], r[8];
+
+	md5_init(&c);
+	while (i < len) {
+		nl = memchr(p + i, '\n', len - i);
+		l = nl != NULL ? (size_t)(nl + 1 - (p + i)) : len - i;
+		if ((l == 1 && p[i] == '\n') || (l == 2 && p[i] == '\r' &&
+		    p[i + 1] == '\n'))
+			break;
+		if (p[i] == 'X')
+			fixed = l >= 14 && strncasecmp(p + i, "X-Delivery-ID:",
+			    14) == 0;
+		else if (p[i] != ' ' && p[i] != '\t') {
+			if (!received && l >= 9 &&
+			    strncasecmp(p + i, "Received:", 9) == 0)
+				fixed = received = 1;
+			else
+				fixed = (l >= 13 && strncasecmp(p + i,
+				    "Delivered-To:", 13) == 0) || (!received &&
+				    ((l >= 5 && strncasecmp(p + i, "Date:",
+				    5) == 0) || (l >= 11 && strncasecmp(p + i,
+				    "Message-ID:", 11) == 0)));
+		}
+		if (fixed)
+			md5_update(&c, p + i, l);
+		i += l;
+	}
+	md5_final(&c, d);
+	for (k = 0; k < 8; k++)
+		r[k] = d[(k & 4) + 3 - (k & 3)];
+	hex(r, 8, out);
+}
+
+/*
+ * Under uidl_compat popa3d: each UID is ref_popa3d's, or for a value
+ * two messages share, an own one (24 hex digits), all different.
+ */
+static void
+check_popa3d(const struct bytes *b, struct mbox *m)
+{
+	size_t	i, j, n = mbox_ops.count(m), same;
+	char	(*want)[17] = calloc(n + 1, sizeof(*want));
+
+	assert_non_null(want);
+	for (i = 0; i < n; i++)
+		ref_popa3d(b->p + msg_content(&m->msgs[i]),
+		    (size_t)msg_len(&m->msgs[i]), want[i]);
+	for (i = 0; i < n; i++) {
+		for (same = 0, j = 0; j < n; j++)
+			same += strcmp(want[i], want[j]) == 0;
+		if (same == 1)
+			assert_string_equal(mbox_ops.uid(m, i), want[i]);
+		else
+			assert_int_equal(strlen(mbox_ops.uid(m, i)),
+			    2 * MBOX_UID_BYTES);
+	}
+	free(want);
+}
+
+/*
  * Open the mailbox in b both ways; check every message's size against
  * transform_run, its fingerprint (the UID, or a twin's group's) against
  * ref_fp, and that both ways agree, and so do reads cut anywhere
@@ -342,6 +421,7 @@ check(const struct bytes *b, enum mbox_format f)
 	conf_defaults(&c);
 	c.mbox_format = f;
 	c.lock_timeout = 1;
+	c.uidl_compat = compat;
 	for (k = 0; k < 2; k++) {
 		/* mapped first; then the reads must find the same */
 		mbox_scan_map = k == 0;
@@ -369,6 +449,8 @@ check(const struct bytes *b, enum mbox_format f)
 			assert_true(off + len <= b->len);
 			assert_int_equal(sizes[i],
 			    transform_count(b->p + off, (size_t)len, f));
+			if (compat != UIDL_COMPAT_NONE)
+				continue;
 			ref_fp(b->p + off, (size_t)len, fp);
 			if ((gfp = uids_fp_of(m, i)) != NULL) {
 				/* a twin: its group holds the fingerprint */
@@ -381,6 +463,8 @@ check(const struct bytes *b, enum mbox_format f)
 			hex(fp, MBOX_UID_BYTES, want);
 			assert_string_equal(u, want);
 		}
+		if (compat == UIDL_COMPAT_POPA3D)
+			check_popa3d(b, m);
 		mbox_ops.close(m);
 	}
 	one = cut_check(b, path, f);
@@ -455,7 +539,9 @@ static const char *const hlines[] = {
 	"X-Keywords: k", "X-IMAP: 1 2", "X-IMAPbase: 3", "Lines: 9",
 	"Content-Length: 3", "Content-length: 0", "Received: by x",
 	" folded", "\tfolded", "To: a@b", "From: c", ">From: d", "Lines:x",
-	"X-UID", "Statusx: 1", ":", "",
+	"X-UID", "Statusx: 1", ":", "", "Delivered-To: a", "Date: d",
+	"X-Delivery-ID: 1", "x-delivery-id: 2", "X-IMAPbase: 1 0000000009",
+	"X-UID: 3",
 };
 
 static const char *const blines[] = {
@@ -493,9 +579,13 @@ rand_message(struct bytes *b, int id)
 
 	b_str(b, "From sender@example.org Mon Jan  6 10:00:00 2025");
 	eol(b);
-	snprintf(tmp, sizeof(tmp), "Message-ID: <%d.%d@x>", id, rand());
-	b_str(b, tmp);
-	eol(b);
+	/* id < 0: none, as in mail popa3d gives one UIDL */
+	if (id >= 0) {
+		snprintf(tmp, sizeof(tmp), "Message-ID: <%d.%d@x>", id,
+		    rand());
+		b_str(b, tmp);
+		eol(b);
+	}
 	for (i = rand() % 8; i > 0; i--) {
 		b_str(b, hlines[rand() % (sizeof(hlines) / sizeof(hlines[0]))]);
 		eol(b);
@@ -536,6 +626,30 @@ test_random(void **state)
 		free(b.p);
 	}
 	print_message("%zu random messages checked\n", total);
+}
+
+/*
+ * Under uidl_compat: Dovecot's fields hidden from the sizes as the
+ * transform hides them, popa3d's UIDLs as ref_popa3d makes them, and
+ * both the same whichever way the file is read.
+ */
+static void
+test_random_compat(void **state)
+{
+	struct bytes	b;
+	int		round, i, n;
+
+	(void)state;
+	srand(2449);
+	for (round = 0; round < 40; round++) {
+		compat = round % 2 ? UIDL_COMPAT_POPA3D : UIDL_COMPAT_DOVECOT;
+		memset(&b, 0, sizeof(b));
+		for (n = 1 + rand() % 30, i = 0; i < n; i++)
+			rand_message(&b, round % 4 < 2 ? i : -1);
+		check(&b, MBOX_MBOXO);
+		free(b.p);
+	}
+	compat = UIDL_COMPAT_NONE;
 }
 
 /*
@@ -1104,6 +1218,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fixtures),
 		cmocka_unit_test(test_random),
+		cmocka_unit_test(test_random_compat),
 		cmocka_unit_test(test_body_lines),
 		cmocka_unit_test(test_twins),
 		cmocka_unit_test(test_uid_pinned),

@@ -1,6 +1,7 @@
 /*
  * Unit tests of the POP byte transform (transform.c): line ends, byte
- * stuffing, mboxrd unquoting, TOP's line limit and the counted size,
+ * stuffing, mboxrd unquoting, TOP's line limit, the header fields hidden
+ * for uidl_compat dovecot and the counted size,
  * each fed in every way (pieces of input, caps on output) that RETR and
  * the size count may feed it.
  */
@@ -17,6 +18,9 @@
 #include "conf.h"
 #include "transform.h"
 
+/* Set: the transforms made here hide Dovecot's fields (transform_hide). */
+static int	xf_hide;
+
 /* The output for in, fed piece bytes at a time with room for cap. */
 static struct bytes
 xf_run(const char *in, size_t len, enum mbox_format f, int stuff,
@@ -30,6 +34,8 @@ xf_run(const char *in, size_t len, enum mbox_format f, int stuff,
 	assert_non_null(out);
 	b_add(&b, "", 0);
 	transform_init(&x, f, stuff, lines);
+	if (xf_hide)
+		transform_hide(&x);
 	while (i < len) {
 		k = len - i < piece ? len - i : piece;
 		n = transform_run(&x, in + i, k, out, cap, &used);
@@ -54,6 +60,8 @@ xf_count(const char *in, size_t len, enum mbox_format f, int stuff,
 	size_t			used, n;
 
 	transform_init(&x, f, stuff, lines);
+	if (xf_hide)
+		transform_hide(&x);
 	n = transform_run(&x, in, len, NULL, 0, &used);
 	assert_int_equal(used, len);
 	return n + transform_end(&x, NULL, 0);
@@ -172,12 +180,56 @@ test_transform_top(void **state)
 	xf_expect("A: 1\r\n\r\n", MBOX_MBOXO, 1, 0, "A: 1\r\n\r\n");
 }
 
+/* Dovecot's fields leave the header, with their continuation lines. */
+static void
+test_transform_hide(void **state)
+{
+	(void)state;
+	xf_hide = 1;
+	xf_expect("Subject: a\nStatus: RO\nX-UID: 5\n\nbody\n", MBOX_MBOXO,
+	    1, -1, "Subject: a\r\n\r\nbody\r\n");
+	xf_expect("X-Keywords: a\n b\n\tc\nTo: c\n d\n\nx\n", MBOX_MBOXO, 1,
+	    -1, "To: c\r\n d\r\n\r\nx\r\n");
+	/* any case, blanks before the colon, every name of the list */
+	xf_expect("status : RO\nX-IMAPbase: 1 2\nx-imap:3\nX-STATUS: A\n"
+	    "Content-Length:\t5\nX-Keywords \t:\n\n", MBOX_MBOXO, 1, -1,
+	    "\r\n");
+	/* names that only start like one, or end like one; too many blanks */
+	xf_expect("Statusx: 1\nX-UIDL: a\nX-IMAPb: 2\nContent-Lengthy: 3\n"
+	    "Status\nAStatus: 1\nStatus     : 5\n\n", MBOX_MBOXO, 1, -1,
+	    "Statusx: 1\r\nX-UIDL: a\r\nX-IMAPb: 2\r\nContent-Lengthy: 3\r\n"
+	    "Status\r\nAStatus: 1\r\nStatus     : 5\r\n\r\n");
+	/* the body is not the header */
+	xf_expect("A: 1\n\nStatus: RO\n X-UID: 1\n", MBOX_MBOXO, 1, -1,
+	    "A: 1\r\n\r\nStatus: RO\r\n X-UID: 1\r\n");
+	/* a continuation after a shown field is shown */
+	xf_expect("A: 1\n 2\nStatus: R\n 3\n\n", MBOX_MBOXO, 1, -1,
+	    "A: 1\r\n 2\r\n\r\n");
+	/* stuffing and mboxrd quoting still apply to the lines shown */
+	xf_expect(".x: 1\nStatus: O\n\n.b\n", MBOX_MBOXO, 1, -1,
+	    "..x: 1\r\n\r\n..b\r\n");
+	xf_expect(">From a\nStatus: O\n\n>From b\n", MBOX_MBOXRD, 1, -1,
+	    "From a\r\n\r\nFrom b\r\n");
+	/* TOP, CRLF lines, and a header that ends the message */
+	xf_expect("Status: RO\nA: 1\n\nb\n", MBOX_MBOXO, 1, 0,
+	    "A: 1\r\n\r\n");
+	xf_expect("Status: RO\r\nA: 1\r\n\r\nb\r\n", MBOX_MBOXO, 1, 1,
+	    "A: 1\r\n\r\nb\r\n");
+	xf_expect("A: 1\nStatus: RO", MBOX_MBOXO, 1, -1, "A: 1\r\n");
+	xf_expect("A: 1\nStat", MBOX_MBOXO, 1, -1, "A: 1\r\nStat\r\n");
+	xf_expect("Status: RO\n", MBOX_MBOXO, 1, -1, "");
+	xf_hide = 0;
+	/* without transform_hide nothing is hidden */
+	xf_expect("Status: RO\n\nb\n", MBOX_MBOXO, 1, -1,
+	    "Status: RO\r\n\r\nb\r\n");
+}
+
 /* Random bytes from a small alphabet that hits every special case. */
 static void
 test_transform_random(void **state)
 {
 	static const char	*atoms[] = { "\n", "\r", "\r\n", ">", "From ",
-	    ".", "x", "From", ">>", "\0" };
+	    ".", "x", "From", ">>", "\0", "Status", ":", " ", "X-UID" };
 	struct bytes		 in, whole, bytewise;
 	unsigned		 seed = 1;
 	size_t			 k, c;
@@ -185,17 +237,18 @@ test_transform_random(void **state)
 	long			 lines;
 
 	(void)state;
-	for (round = 0; round < 400; round++) {
+	for (round = 0; round < 1400; round++) {
 		memset(&in, 0, sizeof(in));
 		b_add(&in, "", 0);
 		k = (size_t)rand_r(&seed) % 60;
 		while (k-- > 0) {
-			c = (size_t)rand_r(&seed) % 10;
+			c = (size_t)rand_r(&seed) % 14;
 			b_add(&in, atoms[c], c == 9 ? 1 : strlen(atoms[c]));
 		}
 		f = round % 2 ? MBOX_MBOXRD : MBOX_MBOXO;
 		stuff = round % 3 != 0;
 		lines = round % 5 == 0 ? (long)(rand_r(&seed) % 4) : -1;
+		xf_hide = round % 7 < 3;
 		whole = xf_run(in.p, in.len, f, stuff, lines, in.len + 1,
 		    in.len * 3 + 8);
 		bytewise = xf_run(in.p, in.len, f, stuff, lines, 1, 1);
@@ -210,6 +263,7 @@ test_transform_random(void **state)
 		free(whole.p);
 		free(bytewise.p);
 	}
+	xf_hide = 0;
 }
 
 
@@ -222,6 +276,7 @@ main(void)
 		cmocka_unit_test(test_transform_from),
 		cmocka_unit_test(test_transform_long_gt_run),
 		cmocka_unit_test(test_transform_top),
+		cmocka_unit_test(test_transform_hide),
 		cmocka_unit_test(test_transform_random),
 	};
 

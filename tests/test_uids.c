@@ -4,7 +4,8 @@
  * messages alike but for their bodies, blind to what mail readers change
  * (status headers, From_ lines, blank lines, CRLF); identical twins'
  * UIDs across deletions (the sidecar file, which is never trusted
- * blindly); X-UIDL values.
+ * blindly); X-UIDL values; the UIDLs inherited under uidl_compat
+ * dovecot, and the base the sidecar keeps for them.
  */
 #include <limits.h>
 #include <setjmp.h>
@@ -407,6 +408,93 @@ test_xuidl(void **state)
 	free(u);
 }
 
+/* The UIDs of the mboxo mailbox at path read with uidl_compat compat. */
+static char *
+compat_uids(const char *path, enum uidl_compat compat, size_t *n)
+{
+	struct conf	 c;
+	struct mbox	*m = NULL;
+	char		*v;
+	size_t		 i;
+
+	conf_for(&c, MBOX_MBOXO);
+	c.uidl_compat = compat;
+	assert_int_equal(mbox_open(path, &c, &m), MD_OK);
+	*n = mbox_ops.count(m);
+	v = calloc(*n + 1, UIDLEN);
+	assert_non_null(v);
+	for (i = 0; i < *n; i++)
+		snprintf(v + UIDLEN * i, UIDLEN, "%s", mbox_ops.uid(m, i));
+	mbox_ops.close(m);
+	return v;
+}
+
+#define DC(n, hdr)	FROM1 "\nSubject: " #n "\n" hdr "\nbody " #n "\n\n"
+
+/*
+ * Dovecot's X-UIDs as its mbox sync takes them: increasing, not above
+ * the next new UID (which messages it would renumber move on), after
+ * X-IMAPbase in the first message; UIDVALIDITY 1000 is 000003e8.
+ */
+static void
+test_dovecot_uids(void **state)
+{
+	static const unsigned char	del[] = { 1, 0, 0, 0, 0, 0 };
+	const char	*path;
+	char		*u, side[PATH_MAX];
+	struct conf	 c;
+	struct mbox	*m = NULL;
+	size_t		 n, i;
+
+	(void)state;
+	path = mkfile(DC(1, "X-IMAPbase: 1000 0000000005 $a b\nX-UID: 1\n")
+	    DC(2, "X-UID: 3   \n") DC(3, "X-UID: 2\n") DC(4, "X-UID: 9\n")
+	    DC(5, "") DC(6, "X-UID: 9\n"));
+	u = compat_uids(path, UIDL_COMPAT_DOVECOT, &n);
+	assert_int_equal(n, 6);
+	assert_string_equal(u, "00000001000003e8");
+	assert_string_equal(u + UIDLEN, "00000003000003e8");
+	for (i = 2; i < 5; i++)
+		assert_true(uid_hashed(u + i * UIDLEN));
+	assert_string_equal(u + 5 * UIDLEN, "00000009000003e8");
+	free(u);
+
+	/* the first message goes: the sidecar keeps its X-IMAPbase */
+	conf_for(&c, MBOX_MBOXO);
+	c.uidl_compat = UIDL_COMPAT_DOVECOT;
+	assert_int_equal(mbox_open(path, &c, &m), MD_OK);
+	assert_int_equal(mbox_ops.update(m, del), MD_OK);
+	mbox_ops.close(m);
+	sibling(path, ".pop3d-uids", side);
+	assert_string_equal(read_text(side),
+	    "pop3d-uids 2\ndovecot-base 1000 5\n");
+	u = compat_uids(path, UIDL_COMPAT_DOVECOT, &n);
+	assert_int_equal(n, 5);
+	assert_string_equal(u, "00000003000003e8");
+	free(u);
+	/* a broken base line makes the file void, as any broken line */
+	write_file(side, "pop3d-uids 2\ndovecot-base 0 5\n", 30);
+	u = compat_uids(path, UIDL_COMPAT_DOVECOT, &n);
+	assert_true(uid_hashed(u));
+	free(u);
+
+	/* X-UID before X-IMAPbase, a bad X-UID, no UIDVALIDITY: our UIDs */
+	path = mkfile(DC(1, "X-UID: 1\nX-IMAPbase: 7 0000000002\n")
+	    DC(2, "X-UID: 2x\n"));
+	u = compat_uids(path, UIDL_COMPAT_DOVECOT, &n);
+	assert_true(uid_hashed(u) && uid_hashed(u + UIDLEN));
+	free(u);
+	path = mkfile(DC(1, "X-UID: 1\n") DC(2, "X-UID: 2\n"));
+	u = compat_uids(path, UIDL_COMPAT_DOVECOT, &n);
+	assert_true(uid_hashed(u) && uid_hashed(u + UIDLEN));
+	free(u);
+	/* without uidl_compat, X-UID names nothing */
+	path = mkfile(DC(1, "X-IMAPbase: 1000 0000000005\nX-UID: 1\n"));
+	u = compat_uids(path, UIDL_COMPAT_NONE, &n);
+	assert_true(uid_hashed(u));
+	free(u);
+}
+
 int
 main(void)
 {
@@ -416,6 +504,7 @@ main(void)
 		cmocka_unit_test(test_uid_twins),
 		cmocka_unit_test(test_uid_file_hostile),
 		cmocka_unit_test(test_xuidl),
+		cmocka_unit_test(test_dovecot_uids),
 		cmocka_unit_test(test_uid_reader_changes),
 		cmocka_unit_test(test_uid_alike_messages),
 	};

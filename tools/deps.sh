@@ -24,7 +24,9 @@ fi
 build_pkgs="gcc make libc6-dev libcrypt-dev libmbedtls-dev openssl libpam0g-dev"
 # libunwind8 and liblzma5: the libraries of Dovecot's pop3 and doveconf,
 # which tests/integration/dovecot_ref.py unpacks from their packages (apt
-# and dpkg fetch and unpack them) without installing Dovecot.  fail2ban:
+# and dpkg fetch and unpack them) without installing Dovecot; popa3d,
+# which popa3d_ref.py unpacks the same way, needs only libpam0g (a
+# build dependency) and unshare (util-linux, essential).  fail2ban:
 # its fail2ban-regex checks dist/fail2ban (tests/integration/test_fail2ban.py).
 # libnss-systemd: Debian's `passwd: files systemd', whose module no session
 # may map (tests/integration/test_nss.py).  libpam-modules: pam_access,
