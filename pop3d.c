@@ -39,6 +39,7 @@
 #include "peerlimit.h"
 #include "prelogin.h"
 #include "privsep.h"
+#include "proctitle.h"
 #include "proxy.h"
 #include "recover.h"
 #include "sandbox.h"
@@ -310,6 +311,7 @@ start_recovery(struct daemon *d)
 	tls_forget_secrets(d->ts);
 	peerlimit_sess_detach(d->lim);
 	child_signals();
+	proctitle_set("spool recovery");
 	recover_spool(d->c);
 	_exit(0);
 }
@@ -617,6 +619,7 @@ serve_forever(struct daemon *d)
 	sigdelset(&waitmask, SIGTERM);
 	sigdelset(&waitmask, SIGINT);
 	sigdelset(&waitmask, SIGHUP);
+	proctitle_set("listener");
 	log_info("pop3d %s ready, %d listening sockets%s, %s", POP3D_VERSION,
 	    d->l.n, d->l.systemd ? " from systemd" : "",
 	    tls_status(d->c, d->ts));
@@ -899,6 +902,8 @@ main(int argc, char *argv[])
 	int			 ch, foreground = 0, inetd = 0, test = 0;
 	int			 implicit_tls = 0;
 
+	/* Before getopt: optarg must point at the copy, not the title. */
+	proctitle_init(argc, argv);
 	while ((ch = getopt(argc, argv, "df:istV")) != -1) {
 		switch (ch) {
 		case 'd':

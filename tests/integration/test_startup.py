@@ -1,8 +1,8 @@
 """What a person starting pop3d sees: start-up errors on stderr before the
 daemon detaches, a second instance named by its pid, configuration errors
 under inetd kept from the client, sd-daemon priority prefixes on the
-journal's stream, and a systemd TLS socket without a certificate
-skipped."""
+journal's stream, a systemd TLS socket without a certificate skipped, and
+process titles."""
 
 import os
 import re
@@ -16,7 +16,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import (wait_for, Pop3dCase, Client, message, IS_ROOT,  # noqa: E402
-                     PROC_TIMEOUT, free_port, pop3d_path)
+                     PROC_TIMEOUT, free_port, pop3d_path, session_pids)
 from test_sandbox import SYSLOG_NS  # noqa: E402
 
 SSA = shutil.which("systemd-socket-activate") or \
@@ -34,6 +34,12 @@ def read(path):
             return f.read()
     except OSError:
         return ""
+
+
+def title(pid):
+    """What ps shows as pid's command line."""
+    with open("/proc/%d/cmdline" % pid, "rb") as f:
+        return f.read().split(b"\0")[0].decode("utf-8", "replace")
 
 
 def alive(pid):
@@ -146,6 +152,7 @@ class StartupErrorTest(StartupCase):
         self.addCleanup(kill_detached, pid)
         # The "ready" line and later ones go to syslog alone.
         self.assertEqual(r.stderr, b"")
+        self.assertEqual(title(pid), "pop3d: listener")
 
 
 class SecondInstanceTest(StartupCase):
@@ -313,6 +320,38 @@ class SystemdTlsSocketTest(StartupCase):
         self.assertIn("TLS socket 127.0.0.1:%d" % p2, log_text)
         self.assertIn("no tls_cert", log_text)
         self.assertIsNone(p.poll())
+
+
+class ProcTitleTest(StartupCase):
+
+    def family(self, pid):
+        """{title: pid} of pid's children and their children."""
+        out = {}
+        for child in session_pids(pid):
+            out[title(child)] = child
+            for grandchild in session_pids(child):
+                out[title(grandchild)] = grandchild
+        return out
+
+    def test_titles_before_and_after_login(self):
+        self.srv.start()
+        daemon = self.srv.proc.pid
+        self.assertEqual(title(daemon), "pop3d: listener")
+        c = self.client(self.srv)
+        self.assertOK(c.line())
+        peer = "127.0.0.1:%d" % c.sock.getsockname()[1]
+        want = {"pop3d: [priv] " + peer, "pop3d: pre-login " + peer}
+        got = wait_for(lambda: want <= set(self.family(daemon)) and
+                       self.family(daemon))
+        self.assertTrue(got, self.family(daemon))
+        # The monitor is the daemon's child, the jailed one its child.
+        self.assertIn(got["pop3d: [priv] " + peer], session_pids(daemon))
+        self.assertOK(c.cmd("USER alice"))
+        self.assertOK(c.cmd("PASS secret"))
+        user = "pop3d: alice " + peer
+        self.assertTrue(wait_for(lambda: user in self.family(daemon)),
+                        self.family(daemon))
+        self.assertOK(c.cmd("QUIT"))
 
 
 if __name__ == "__main__":
