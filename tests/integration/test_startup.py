@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -350,6 +351,28 @@ class ProcTitleTest(StartupCase):
         self.assertOK(c.cmd("PASS secret"))
         user = "pop3d: alice " + peer
         self.assertTrue(wait_for(lambda: user in self.family(daemon)),
+                        self.family(daemon))
+        self.assertOK(c.cmd("QUIT"))
+
+    def test_titles_over_tls(self):
+        cert, key = harness.make_cert(self.srv.dir)
+        self.srv.tls = True
+        self.srv.extra.update(harness.tls_conf(cert, key))
+        harness.chown_tree(self.srv.dir)
+        self.srv.start()
+        daemon = self.srv.proc.pid
+        raw = socket.create_connection(("127.0.0.1", self.srv.tls_port),
+                                       timeout=harness.IO_TIMEOUT)
+        s = ssl.create_default_context(cafile=cert).wrap_socket(
+            raw, server_hostname="localhost")
+        self.addCleanup(s.close)
+        c = Client.__new__(Client)
+        c.sock, c.rbuf = s, b""
+        self.assertOK(c.login("alice", "secret"))
+        peer = "127.0.0.1:%d" % s.getsockname()[1]
+        # The user's process, and the jailed one keeping the TLS session.
+        want = {"pop3d: alice " + peer, "pop3d: TLS relay " + peer}
+        self.assertTrue(wait_for(lambda: want <= set(self.family(daemon))),
                         self.family(daemon))
         self.assertOK(c.cmd("QUIT"))
 
