@@ -51,7 +51,12 @@ listen_one(struct listeners *l, struct addrinfo *ai, const char *what,
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
 	if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
 	    listen(fd, SOMAXCONN) == -1) {
-		log_warn("listen %s", what);
+		if (errno == EADDRINUSE)
+			log_warnx("listen %s: address already in use (by "
+			    "another POP3 server, or a pop3d without a "
+			    "pidfile?)", what);
+		else
+			log_warn("listen %s", what);
 		close(fd);
 		return -1;
 	}
@@ -230,6 +235,45 @@ listen_systemd(struct listeners *l)
 	return rc;
 }
 
+/* "addr:port" of the listening socket fd, or "descriptor N". */
+static void
+socket_name(int fd, char *out, size_t len)
+{
+	struct sockaddr_storage	ss;
+	socklen_t		sl = sizeof(ss);
+	char			host[NI_MAXHOST], port[NI_MAXSERV];
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1 ||
+	    getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), port,
+	    sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+		snprintf(out, len, "descriptor %d", fd);
+		return;
+	}
+	snprintf(out, len, ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s",
+	    host, port);
+}
+
+int
+listen_drop_tls(struct listeners *l, const char *file)
+{
+	char	name[NI_MAXHOST + NI_MAXSERV + 4];
+	int	i, kept = 0;
+
+	for (i = 0; i < l->n; i++) {
+		if (!l->tls[i]) {
+			l->pfd[kept] = l->pfd[i];
+			l->tls[kept++] = 0;
+			continue;
+		}
+		socket_name(l->pfd[i].fd, name, sizeof(name));
+		log_warnx("TLS socket %s (systemd's \"pop3s\") not served: %s "
+		    "has no tls_cert", name, file);
+		close(l->pfd[i].fd);
+	}
+	l->n = kept;
+	return kept;
+}
+
 static int
 listen_eq(const struct conf_listen *a, int na, const struct conf_listen *b,
     int nb)
@@ -278,23 +322,51 @@ listen_daemonize(void)
 	return 0;
 }
 
+/*
+ * The pid a running daemon wrote into the pidfile fd, or 0 when there is
+ * none yet (it has the lock but has not written: it is still starting).
+ */
+static long
+pidfile_holder(int fd)
+{
+	char	buf[32];
+	char	*end;
+	ssize_t	n;
+	long	pid;
+
+	if ((n = pread(fd, buf, sizeof(buf) - 1, 0)) <= 0)
+		return 0;
+	buf[n] = '\0';
+	errno = 0;
+	pid = strtol(buf, &end, 10);
+	if (errno != 0 || end == buf || (*end != '\n' && *end != '\0') ||
+	    pid <= 0)
+		return 0;
+	return pid;
+}
+
 int
 pidfile_open(const char *path)
 {
+	long	pid;
 	int	fd;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	/* Read too: a second daemon names the first's pid. */
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd == -1) {
 		log_warn("pidfile %s", path);
 		return -1;
 	}
 	/* The lock travels with the descriptor through the daemonizing fork. */
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
-		if (errno == EWOULDBLOCK)
-			log_warnx("pidfile %s is locked: pop3d is already "
-			    "running", path);
-		else
+		if (errno != EWOULDBLOCK)
 			log_warn("pidfile %s: lock", path);
+		else if ((pid = pidfile_holder(fd)) > 0)
+			log_warnx("pop3d is already running (pid %ld): "
+			    "pidfile %s is locked", pid, path);
+		else
+			log_warnx("pop3d is already running: pidfile %s is "
+			    "locked", path);
 		close(fd);
 		return -1;
 	}

@@ -14,13 +14,20 @@
  * connection never reconnects: it is, or soon will be, in a chroot where
  * "/dev/log" is not the system's log socket but a path anyone able to
  * write there could plant; its failed send drops the line.
+ *
+ * On stderr, a line goes out as "ident[pid]: line" for a person at a
+ * terminal, or, when stderr is journald's stream (systemd's -d service),
+ * as "<N>line": sd-daemon(3)'s priority prefix, and no ident or pid,
+ * which journald records itself.
  */
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
@@ -41,6 +48,8 @@
 
 /* Before log_init (unit tests, early start-up) lines go to stderr. */
 static int	log_foreground = 1;
+static int	log_tee;		/* syslog mode, not detached yet */
+static int	log_journal;		/* stderr is journald's stream */
 static int	log_debug_on;
 static char	log_ident[LOG_IDENT_MAX] = "pop3d";
 static char	log_prefix[LOG_PREFIX_MAX];
@@ -75,6 +84,28 @@ log_connect(void)
 	log_fd = fd;
 }
 
+/*
+ * Whether stderr is the stream systemd connected to journald: it says so
+ * in JOURNAL_STREAM as "device:inode" (systemd.exec(5)).  Compared with
+ * stderr itself, so a variable inherited by a process whose stderr was
+ * redirected elsewhere is not believed.
+ */
+static int
+stderr_is_journal(void)
+{
+	const char		*v = getenv("JOURNAL_STREAM");
+	struct stat		 st;
+	unsigned long long	 dev, ino;
+	int			 used = 0;
+
+	if (v == NULL || fstat(STDERR_FILENO, &st) == -1 ||
+	    sscanf(v, "%llu:%llu%n", &dev, &ino, &used) != 2 ||
+	    v[used] != '\0')
+		return 0;
+	return dev == (unsigned long long)st.st_dev &&
+	    ino == (unsigned long long)st.st_ino;
+}
+
 void
 log_init(int foreground, const char *ident)
 {
@@ -83,12 +114,20 @@ log_init(int foreground, const char *ident)
 	snprintf(log_ident, sizeof(log_ident), "%s", ident);
 	log_sanitize(log_ident);
 	log_foreground = foreground;
+	log_journal = stderr_is_journal();
 	if (foreground)
 		return;
 	/* localtime_r reads the zone only the first time: do it here. */
 	tzset();
 	log_may_reconnect = 1;
 	log_connect();
+}
+
+void
+log_tee_stderr(int on)
+{
+	/* journald has the syslog line already: no second copy. */
+	log_tee = on && !log_foreground && !log_journal;
 }
 
 void
@@ -181,11 +220,13 @@ log_emit(int pri, int with_errno, const char *fmt, va_list ap)
 		    strerror(saved));
 	}
 	log_sanitize(line);
-	if (log_foreground)
+	if (!log_foreground)
+		log_send(pri, line);
+	if (log_foreground && log_journal)
+		fprintf(stderr, "<%d>%s%s\n", pri, log_prefix, line);
+	else if (log_foreground || log_tee)
 		fprintf(stderr, "%s[%ld]: %s%s\n", log_ident, (long)getpid(),
 		    log_prefix, line);
-	else
-		log_send(pri, line);
 	errno = saved;
 }
 

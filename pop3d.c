@@ -39,6 +39,7 @@
 #include "peerlimit.h"
 #include "prelogin.h"
 #include "privsep.h"
+#include "proctitle.h"
 #include "proxy.h"
 #include "recover.h"
 #include "sandbox.h"
@@ -310,6 +311,7 @@ start_recovery(struct daemon *d)
 	tls_forget_secrets(d->ts);
 	peerlimit_sess_detach(d->lim);
 	child_signals();
+	proctitle_set("spool recovery");
 	recover_spool(d->c);
 	_exit(0);
 }
@@ -618,6 +620,7 @@ serve_forever(struct daemon *d)
 	sigdelset(&waitmask, SIGTERM);
 	sigdelset(&waitmask, SIGINT);
 	sigdelset(&waitmask, SIGHUP);
+	proctitle_set("listener");
 	log_info("pop3d %s ready, %d listening sockets%s, %s", POP3D_VERSION,
 	    d->l.n, d->l.systemd ? " from systemd" : "",
 	    tls_status(d->c, d->ts));
@@ -648,19 +651,140 @@ serve_forever(struct daemon *d)
 	return 0;
 }
 
-/* One session on stdin/stdout; implicit_tls for an inetd line on 995. */
-static int
-serve_inetd(const struct conf *c, struct tls_server *ts, int implicit_tls)
+/* The listener's signals: each sets a flag serve_forever acts on. */
+static void
+catch_signals(void)
 {
-	struct conn_link	link;
-	struct prep		p;
-	struct sockaddr_storage	ss;
-	socklen_t		sl = sizeof(ss);
-	char			peer[NI_MAXHOST + 16];
-	int			rc;
+	struct sigaction	sa;
 
-	if (privsep_init(c) == -1)
-		return 1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGCHLD, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/*
+ * systemd's sockets, else the configured ones.  A TLS socket without a
+ * certificate (systemd's pop3s.socket enabled before TLS was set up) is
+ * closed with a warning: the plain ones still serve.  Returns 0, or -1
+ * when nothing is left to serve (logged).
+ */
+static int
+open_listeners(struct daemon *d)
+{
+	int	rc;
+
+	if ((rc = listen_systemd(&d->l)) == -1 ||
+	    (rc == 0 && listen_open(d->c, &d->l) == -1))
+		return -1;
+	if (d->ts == NULL && listen_drop_tls(&d->l, d->c->file) == 0) {
+		log_warnx("no listening socket left to serve");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Load the TLS certificates and keys for serving, as load_tls does but
+ * with the reason logged (under inetd, stderr may be the client).
+ */
+static int
+start_tls(const struct conf *c, struct tls_server **ts)
+{
+	char	err[PATH_MAX + 256];
+
+	*ts = NULL;
+	if (c->tls_cert[0] == '\0')
+		return 0;
+	if ((*ts = tls_server_new(c, err, sizeof(err))) == NULL) {
+		log_warnx("%s: %s", c->file, err);
+		return -1;
+	}
+	return 0;
+}
+
+/* -s without a certificate: logged, returns 1; else 0. */
+static int
+no_tls(const struct conf *c, const struct tls_server *ts)
+{
+	if (ts != NULL)
+		return 0;
+	log_warnx("-s needs tls_cert and tls_key in %s", c->file);
+	return 1;
+}
+
+/* What a working configuration may still get wrong, logged at start. */
+static void
+warn_config(const struct conf *c)
+{
+	if (c->idle_timeout < DEFAULT_IDLE_TIMEOUT)
+		log_warnx("idle_timeout %u is below RFC 1939's 10 minutes",
+		    c->idle_timeout);
+}
+
+/*
+ * Under inetd, a configuration or certificate that can't be used ends
+ * the connection (logged already).  Over implicit TLS the client waits
+ * for a handshake, to which any line would be noise: just close.  Else
+ * one line that names nothing of the configuration.  It carries an RFC
+ * 3206 code though the client can't yet have seen RESP-CODES in a CAPA
+ * (RFC 2449 makes "[" start a code only then): to a client that doesn't
+ * know codes it is the text of an -ERR greeting, which RFC 1939 leaves
+ * free, as for refuse()'s; one that does learns not to blame the
+ * password.  SYS/TEMP rather than SYS/PERM, which RFC 3206 section 4
+ * suggests for configuration errors: the client can only come back
+ * later, and the administrator's fix needs nothing from its user.
+ */
+static int
+inetd_unavailable(int implicit_tls)
+{
+	static const char	msg[] = "-ERR [SYS/TEMP] service unavailable, "
+				    "try again later\r\n";
+	ssize_t			n;
+
+	if (!implicit_tls) {
+		n = write(STDOUT_FILENO, msg, sizeof(msg) - 1);
+		(void)n;
+	}
+	return 1;
+}
+
+/*
+ * One session on stdin/stdout; implicit_tls for an inetd line on 995.
+ * The client is stdin and stdout, and often stderr too (openbsd-inetd
+ * passes the socket as all three): so everything is logged to syslog,
+ * configuration errors included, and nothing goes to stderr unless -d
+ * (foreground) asks for it.
+ */
+static int
+serve_inetd(const char *path, int implicit_tls, int foreground)
+{
+	struct conf		*c;
+	struct tls_server	*ts;
+	struct conn_link	 link;
+	struct prep		 p;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sl = sizeof(ss);
+	char			 peer[NI_MAXHOST + 16];
+	char			 err[PATH_MAX + 256];
+	int			 rc;
+
+	log_init(foreground, "pop3d");
+	if ((c = conf_new(path, err, sizeof(err))) == NULL) {
+		log_warnx("%s", err);
+		return inetd_unavailable(implicit_tls);
+	}
+	warn_config(c);
+	if (start_tls(c, &ts) == -1 || (implicit_tls && no_tls(c, ts)) ||
+	    privsep_init(c) == -1) {
+		tls_server_free(ts);
+		conf_free(c);
+		return inetd_unavailable(implicit_tls);
+	}
 	signal(SIGPIPE, SIG_IGN);
 	memset(&ss, 0, sizeof(ss));	/* a pipe leaves it unset */
 	if (getpeername(STDIN_FILENO, (struct sockaddr *)&ss, &sl) == -1)
@@ -677,20 +801,22 @@ serve_inetd(const struct conf *c, struct tls_server *ts, int implicit_tls)
 	    &p) == 0 ? 0 : 1;
 	/* Freed here, not left to exit: no session ends with a leak. */
 	tls_server_free(ts);
+	conf_free(c);
 	return rc;
 }
 
 /*
- * Sockets from systemd, else the configured ones; the pidfile while still
- * root; then leave root, detach (unless -d) and serve.  c (from conf_new)
- * becomes the daemon's: a SIGHUP reload replaces it, and it is freed here.
+ * The pidfile first, so that a second daemon says it is one instead of
+ * failing to bind; then the sockets from systemd, else the configured
+ * ones; then leave root, detach (unless -d) and serve.  Until the detach
+ * errors reach stderr as well as syslog.  c (from conf_new) becomes the
+ * daemon's: a SIGHUP reload replaces it, and it is freed here.
  */
 static int
 serve_standalone(struct conf *c, const char *path,
     struct tls_server *ts, int foreground)
 {
 	static struct daemon	d;
-	struct sigaction	sa;
 	int			rc;
 
 	d.c = c;
@@ -698,48 +824,36 @@ serve_standalone(struct conf *c, const char *path,
 	d.ts = ts;
 	d.pidfd = -1;
 	d.recover_due = 1;	/* journals a crash or a power cut left */
-	if ((rc = listen_systemd(&d.l)) == -1 ||
-	    (rc == 0 && listen_open(c, &d.l) == -1))
+	if (c->pidfile[0] != '\0' && (d.pidfd = pidfile_open(c->pidfile)) == -1)
 		return 1;
-	for (rc = 0; rc < d.l.n; rc++)
-		if (d.l.tls[rc] && ts == NULL) {
-			log_warnx("a listening socket is for TLS (listen_tls or "
-			    "systemd's \"pop3s\") but %s has no tls_cert",
-			    c->file);
-			return 1;
-		}
+	if (open_listeners(&d) == -1 || privsep_init(c) == -1)
+		goto fail;
 	if ((d.lim = peerlimit_sess_new(c->max_sessions)) == NULL ||
 	    (d.fails = peerlimit_fail_new(PEERLIMIT_FAIL_ADDRS,
 	    c->max_sessions)) == NULL) {
 		log_warn("session table");
-		return 1;
+		goto fail;
 	}
-	if (c->pidfile[0] != '\0' && (d.pidfd = pidfile_open(c->pidfile)) == -1)
-		return 1;
-	if (privsep_init(c) == -1)
-		return 1;
 	if (!foreground && listen_daemonize() == -1) {
 		log_warn("daemonize");
-		return 1;
+		goto fail;
 	}
+	log_tee_stderr(0);
 	if (d.pidfd != -1 && pidfile_write(d.pidfd) == -1) {
 		log_warn("pidfile %s", c->pidfile);
-		return 1;
+		goto fail;
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGCHLD, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	catch_signals();
 	rc = serve_forever(&d);
 	pidfile_remove(d.c->pidfile, d.pidfd);
 	peerlimit_sess_free(d.lim);
 	peerlimit_fail_free(d.fails);
 	conf_free(d.c);		/* c, or the one a reload put in its place */
 	return rc;
+fail:
+	listen_close(&d.l);
+	pidfile_remove(c->pidfile, d.pidfd);
+	return 1;
 }
 
 /*
@@ -789,6 +903,8 @@ main(int argc, char *argv[])
 	int			 ch, foreground = 0, inetd = 0, test = 0;
 	int			 implicit_tls = 0;
 
+	/* Before getopt: optarg must point at the copy, not the title. */
+	proctitle_init(argc, argv);
 	while ((ch = getopt(argc, argv, "df:istV")) != -1) {
 		switch (ch) {
 		case 'd':
@@ -816,6 +932,8 @@ main(int argc, char *argv[])
 	if (optind != argc || (implicit_tls && !inetd))
 		usage();
 	listen_close_inherited();
+	if (inetd && !test)
+		return serve_inetd(path, implicit_tls, foreground);
 	if ((c = conf_new(path, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
@@ -823,18 +941,11 @@ main(int argc, char *argv[])
 	if (test)
 		return check_config(c);
 	log_init(foreground, "pop3d");
-	if (c->idle_timeout < DEFAULT_IDLE_TIMEOUT)
-		log_warnx("idle_timeout %u is below RFC 1939's 10 minutes",
-		    c->idle_timeout);
-	if (load_tls(c, &ts) == -1)
+	/* Start-up errors reach the terminal too, until the detach. */
+	log_tee_stderr(1);
+	warn_config(c);
+	if (start_tls(c, &ts) == -1 ||
+	    (c->sandbox && sandbox_check() == -1))
 		return 1;
-	/* inetd: each connection's pre-login process finds out for itself. */
-	if (!inetd && c->sandbox && sandbox_check() == -1)
-		return 1;
-	if (implicit_tls && ts == NULL) {
-		log_warnx("-s needs tls_cert and tls_key in %s", c->file);
-		return 1;
-	}
-	return inetd ? serve_inetd(c, ts, implicit_tls) :
-	    serve_standalone(c, path, ts, foreground);
+	return serve_standalone(c, path, ts, foreground);
 }

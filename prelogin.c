@@ -21,6 +21,7 @@
 #include "params.h"
 #include "peerlimit.h"
 #include "prelogin.h"
+#include "proctitle.h"
 #include "privmsg.h"
 #include "sandbox.h"
 #include "tls.h"
@@ -71,10 +72,14 @@ prelogin_serve(const struct conf *c, int fd_in, int fd_out,
 		return -1;
 	if (prepare != NULL && prepare(link, ch, arg) == -1)
 		return -1;
+	/* A PROXY header may have named the real client. */
+	proctitle_set("pre-login %s", link->peer);
 	vm.peer = link->peer;
 	transport_plain(&t, fd_in, fd_out);
 	rc = conn_serve(c, &t, link, &be, NULL);
 	/* TLS after a handoff: this process relays for the user process. */
+	if (rc == 1 && t.secure)
+		proctitle_set("TLS relay %s", link->peer);
 	if (rc == 1)
 		rc = t.secure ? relay(&t, ch, c->idle_timeout) : 0;
 	if (t.shutdown != NULL)

@@ -101,6 +101,7 @@
 #include "prelogin.h"
 #include "privmsg.h"
 #include "privsep.h"
+#include "proctitle.h"
 #include "pwcheck.h"
 #include "sandbox.h"
 #include "spool.h"
@@ -336,6 +337,7 @@ privsep_serve(const struct conf *c, int fd_in, int fd_out,
 		return -1;
 	}
 	if (mo.child == 0) {
+		proctitle_set("pre-login %s", link->peer);
 		close(sp[0]);
 		peerlimit_sess_detach(link->lim);
 		link->lim = NULL;
@@ -344,6 +346,7 @@ privsep_serve(const struct conf *c, int fd_in, int fd_out,
 		    sp[1], prepare, arg) == 0 ? 0 : 1);
 	}
 	close(sp[1]);
+	proctitle_set("[priv] %s", link->peer);
 	/* Only the pre-login process uses the keys it keeps. */
 	tls_monitor_keys(link->tls);
 	mo.c = c;
@@ -709,6 +712,7 @@ serve_user(struct monitor *mo, const struct privsep_msg *m)
 	} else {
 		ul.tls = NULL;
 		ul.implicit_tls = 0;
+		proctitle_set("%s %s", mo->who.name, ul.peer);
 		rc = direct_serve(mo->c, &t, &ul, &mo->who, how, &in);
 	}
 	/* The client may have pipelined a password. */

@@ -42,6 +42,13 @@ int	listen_systemd(struct listeners *l);
  */
 void	listen_close_inherited(void);
 
+/*
+ * Without a certificate: close every TLS socket in l (systemd may pass
+ * one) with a warning naming it and the configuration file.  Returns how
+ * many sockets remain.
+ */
+int	listen_drop_tls(struct listeners *l, const char *file);
+
 /* Close every listening socket in l. */
 void	listen_close(struct listeners *l);
 

@@ -8,8 +8,17 @@
 /*
  * Log to stderr when foreground is non-zero, else to syslog as ident:
  * connect to /dev/log and read the time zone now, before any chroot.
+ * On a stderr that JOURNAL_STREAM names, lines carry sd-daemon(3)
+ * priority prefixes ("<4>") instead of "ident[pid]: ".
  */
 void	log_init(int foreground, const char *ident);
+
+/*
+ * In syslog mode, also copy each line to stderr while on is non-zero: a
+ * daemon's start-up errors reach whoever started it until it detaches.
+ * Nothing is copied when stderr is journald's (it has the syslog line).
+ */
+void	log_tee_stderr(int on);
 
 /* Emit log_debug lines when on is non-zero (they are dropped by default). */
 void	log_verbose(int on);

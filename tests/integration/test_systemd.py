@@ -173,6 +173,7 @@ class LogSink:
         self.socks = []
         self.conns = {}		# stream connection: header bytes left
         self.chunks = []
+        self.heads = []		# each stream's seven header lines
         self.lock = threading.Lock()
         self.done = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -230,11 +231,18 @@ class LogSink:
                 self.conns[s] = head
             else:
                 self.conns[s] = None
-                self._keep(head.split(b"\n", 7)[7])
+                parts = head.split(b"\n", 7)
+                with self.lock:
+                    self.heads.append([p.decode() for p in parts[:7]])
+                self._keep(parts[7])
 
     def text(self):
         with self.lock:
             return "".join(self.chunks)
+
+    def stream_heads(self):
+        with self.lock:
+            return list(self.heads)
 
     def stop(self):
         self.done.set()
@@ -658,6 +666,22 @@ class AcceptNoTest(SystemdCase):
                          "the config's listen line is ignored")
         self.assertHealthy()
 
+    def test_journal_stream_mail_facility_and_prefixes(self):
+        self.start_sockets()
+        self.check_session()
+        ready = re.compile(r"^<6>pop3d \S+ ready", re.M)
+        self.assertTrue(wait_for(lambda: ready.search(self.m.log())),
+                        self.m.log()[-3000:])
+        self.assertNotRegex(self.m.log(), r"pop3d\[\d+\]: pop3d \S+ ready")
+        # The stream's header: identifier, unit, default priority (with
+        # the facility), whether to parse "<N>" prefixes.
+        head = [h for h in self.m.sink.stream_heads()
+                if h[1] == "pop3d.service"]
+        self.assertTrue(head, self.m.sink.stream_heads())
+        self.assertEqual(head[0][0], "pop3d")
+        self.assertEqual(int(head[0][2]), (2 << 3) | 6, "LOG_MAIL|LOG_INFO")
+        self.assertEqual(head[0][3], "1")
+
     def test_sandbox_in_force_and_mail_updated(self):
         self.start_sockets()
         p = self.pop()
@@ -796,9 +820,10 @@ class AcceptYesTest(SystemdCase):
         inst = self.instances()[0]
         main = self.m.main_pid(inst)
         self.assertTrue(main, self.m.log()[-3000:])
+        # pop3d -i serving alice (self.pop logged in), as its title says.
         with open("/proc/%d/cmdline" % main, "rb") as f:
-            self.assertEqual(f.read().split(b"\0")[:2],
-                             [b"/usr/sbin/pop3d", b"-i"])
+            self.assertRegex(f.read().split(b"\0")[0],
+                             rb"^pop3d: alice 127\.0\.0\.1:\d+$")
         self.assertEqual(status_field(main, "NoNewPrivs"), ["1"])
         # A second connection is a second instance, and the session lock
         # holds across instances.
