@@ -40,12 +40,12 @@
 #define CHECK_PAM_SERVICE	"/etc/pam.d/pop3"
 #define CHECK_PAM_OTHER		"/etc/pam.d/other"
 
-/* What the checks report to, and how many errors and warnings so far. */
+/* What the checks read and report to, and how many errors so far. */
 struct check {
 	const struct conf	*c;
 	FILE			*out;
 	int			 errors;
-	int			 warnings;
+	int			 per_user;	/* a %u in the template's directory */
 };
 
 /* One passwd file being walked. */
@@ -81,8 +81,6 @@ check_say(struct check *k, int error, const char *file, unsigned long line,
 	fputc('\n', k->out);
 	if (error)
 		k->errors++;
-	else
-		k->warnings++;
 }
 
 /*
@@ -141,16 +139,23 @@ check_mailbox_dir(const char *path, char *dir, size_t dirlen)
 		snprintf(dir, dirlen, "/");
 }
 
-/* The mailbox template's directory: it must exist for anyone to log in. */
+/*
+ * The mailbox template's directory: it must exist for anyone to log in.
+ * When it does and the template has a '%' before its last '/'
+ * (/home/%u/mbox), each passwd account's own directory is checked too.
+ */
 static void
 check_template(struct check *k)
 {
-	char	dir[PATH_MAX], bad[PATH_MAX];
-	int	e;
+	const char	*t = k->c->mailbox;
+	char		 dir[PATH_MAX], bad[PATH_MAX];
+	int		 e;
 
-	check_mailbox_dir(k->c->mailbox, dir, sizeof(dir));
-	if ((e = check_dir(dir, bad, sizeof(bad))) == 0)
+	check_mailbox_dir(t, dir, sizeof(dir));
+	if ((e = check_dir(dir, bad, sizeof(bad))) == 0) {
+		k->per_user = strcspn(t, "%") < (size_t)(strrchr(t, '/') - t);
 		return;
+	}
 	check_setting(k, 1, "mailbox", k->c->mailbox, "directory %s: %s, so "
 	    "no login can open a mailbox: correct the path in mailbox, or "
 	    "create %s", bad, strerror(e), dir);
@@ -206,19 +211,30 @@ check_weak_name(const char *hash)
 	return "a legacy method";
 }
 
-/* A passwd line's own mailbox: its directory must exist too. */
+/*
+ * A passwd account's mailbox directory: from the line's own mailbox, or
+ * from the template when the user's name is in its directory part.
+ */
 static void
-check_pw_mailbox(struct check *k, unsigned long lineno, const char *mailbox)
+check_pw_mailbox(struct check *k, unsigned long lineno,
+    const struct auth_line *l)
 {
-	char	dir[PATH_MAX], bad[PATH_MAX];
-	int	e;
+	char		 path[PATH_MAX], dir[PATH_MAX], bad[PATH_MAX];
+	const char	*mailbox = l->mailbox;
+	int		 e;
 
+	if (mailbox == NULL || mailbox[0] == '\0') {
+		if (!k->per_user || conf_mailbox_path(k->c->mailbox, l->name,
+		    path, sizeof(path)) == -1)
+			return;
+		mailbox = path;
+	}
 	check_mailbox_dir(mailbox, dir, sizeof(dir));
 	if ((e = check_dir(dir, bad, sizeof(bad))) == 0)
 		return;
-	check_say(k, 1, k->c->passwd_file, lineno, "mailbox %s: directory "
-	    "%s: %s, so this user's logins fail: correct the path or create "
-	    "%s", mailbox, bad, strerror(e), dir);
+	check_say(k, 1, k->c->passwd_file, lineno, "mailbox %s of %s: "
+	    "directory %s: %s, so %s's logins fail: correct the path or "
+	    "create %s", mailbox, l->name, bad, strerror(e), l->name, dir);
 }
 
 /* auth_passwd_walk's callback: one line of the passwd file. */
@@ -236,10 +252,9 @@ check_pw_line(unsigned long lineno, const char *bad,
 		    "this line, so its user can't log in: correct it", bad);
 		return;
 	}
-	if (l->mailbox != NULL && l->mailbox[0] != '\0')
-		check_pw_mailbox(k, lineno, l->mailbox);
 	if (l->locked)
 		return;		/* "*" or "!": locked on purpose */
+	check_pw_mailbox(k, lineno, l);
 	if ((why = check_hash(l->hash, &weak, &refused)) != NULL) {
 		check_say(k, 1, k->c->passwd_file, lineno, "the hash of %s %s; "
 		    "every login of %s fails %s: put a new hash there "
@@ -395,8 +410,8 @@ check_files(const struct conf *c, FILE *out)
 {
 	struct check	k = { c, out, 0, 0 };
 
-	check_passwd(&k);
 	check_template(&k);
+	check_passwd(&k);
 	check_checkpassword(&k);
 	check_pidfile(&k);
 	check_pam(&k);

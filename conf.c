@@ -1002,11 +1002,13 @@ conf_key_line(const struct conf *c, const char *key)
 
 /*
  * The effective configuration, printed back in the file's syntax
- * (pop3d -n).  One printer per key of conf_keys, matched by name: a key
- * added to the parser without one is printed as a comment saying so,
- * and test_conf's round trip fails on it.  A value that is not set and
- * has no word for "unset" (tls_cert, checkpassword) is printed as a
- * comment, so that the output parses back to the same struct conf.
+ * (pop3d -n).  One printer per key of conf_keys, matched by name, in a
+ * table of its own so that the parser's stays one row per key as it
+ * was: a key added to the parser without a printer is printed as a
+ * comment saying so, and test_conf.c's checks (every key printed, the
+ * printout read back) fail on it.  A value that is not set and has no
+ * word for "unset" (tls_cert, checkpassword) is printed as a comment,
+ * so that the output parses back to the same struct conf.
  */
 
 struct conf_printer {

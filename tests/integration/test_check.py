@@ -174,9 +174,15 @@ class PathsTest(CheckCase):
         self.replace("mailbox", tmpl)
         rc, err, _ = self.check()
         self.assertEqual(rc, 1)
-        self.assertSays(err, "directory %s:" %
-                        os.path.join(self.srv.dir, "homes"))
-        os.mkdir(os.path.join(self.srv.dir, "homes"))
+        homes = os.path.join(self.srv.dir, "homes")
+        self.assertSays(err, self.where("mailbox"), "directory %s:" % homes)
+        # Then each account's own directory, named at its passwd line.
+        os.mkdir(homes)
+        rc, err, _ = self.check()
+        self.assertEqual(rc, 1)
+        self.assertSays(err, self.srv.passwd + ":1: ", "of alice",
+                        "directory %s/alice: No such file" % homes)
+        os.mkdir(os.path.join(homes, "alice"))
         rc, err, _ = self.check()
         self.assertEqual(rc, 0, err)
 
