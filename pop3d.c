@@ -781,7 +781,7 @@ check_config(const struct conf *c)
 		    "10 minutes RFC 1939 section 3 requires\n", c->file,
 		    c->idle_timeout);
 	if (errors > 0) {
-		fprintf(stderr, "%s: %d error%s: logins would fail\n", c->file,
+		fprintf(stderr, "%s: %d error%s found\n", c->file,
 		    errors, errors == 1 ? "" : "s");
 		return 1;
 	}
