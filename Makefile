@@ -60,7 +60,7 @@ CORE	 = session.o mbox.o uids.o update.o journal.o lock.o transform.o \
 	   conf.o auth.o log.o buf.o base64.o md5.o conn.o tls.o proxy.o \
 	   peerlimit.o listen.o logindelay.o indexcache.o fileio.o spool.o \
 	   fromline.o privsep.o privmsg.o prelogin.o direct.o pwcheck.o \
-	   account.o sandbox.o recover.o tlskeys.o proctitle.o
+	   account.o sandbox.o recover.o tlskeys.o proctitle.o check.o
 
 UNIT_TESTS = tests/test_session tests/test_mbox tests/test_transform \
 	     tests/test_lock tests/test_uids tests/test_update tests/test_conf \
@@ -155,7 +155,8 @@ FORCE:
 # all -O2 (make bench: "binary size, stripped").
 COLD	 = conf.o privsep.o privmsg.o prelogin.o direct.o pop3d.o pwcheck.o \
 	   account.o auth.o listen.o proxy.o lock.o log.o peerlimit.o \
-	   logindelay.o spool.o tls.o sandbox.o recover.o tlskeys.o proctitle.o
+	   logindelay.o spool.o tls.o sandbox.o recover.o tlskeys.o \
+	   proctitle.o check.o
 # private: the variant's flags file must not see it.
 $(COLD:%=$(OBJ_DIR)/%): private CFLAGS += -Os
 

@@ -43,22 +43,6 @@ struct auth_entry {
 };
 
 /*
- * One parsed line: its fields point into the line.  Only the matching
- * line is copied into a struct auth_entry: a PATH_MAX copy per line
- * would put another page on the stack of the process that becomes the
- * session, written for as long as it lives.
- */
-struct auth_line {
-	const char	*name;
-	const char	*hash;
-	const char	*mailbox;	/* NULL or "" means: use the template */
-	int		 locked;
-	int		 has_ids;
-	uid_t		 uid;
-	gid_t		 gid;
-};
-
-/*
  * One open credentials file, read line by line with buffers we can wipe.
  * Both are on the heap, whose free pages the session gives back after
  * login; pages of stack it would keep (struct auth_line says why).
@@ -85,10 +69,10 @@ static const char	*auth_reason = "";
 
 static int	auth_open(struct auth_file *, const char *);
 static void	auth_close(struct auth_file *);
-static char	*auth_next(struct auth_file *);
+static char	*auth_next(struct auth_file *, const char **);
 static int	auth_id(const char *, unsigned long *);
 static int	auth_ids(const char *, const char *, struct auth_line *);
-static int	auth_parse(struct auth_file *, char *, struct auth_line *);
+static const char *auth_parse(char *, struct auth_line *);
 static void	auth_take(struct auth_entry *, const struct auth_line *);
 static int	auth_lookup(const char *, const char *, struct auth_entry *,
 		    char *);
@@ -162,27 +146,25 @@ auth_close(struct auth_file *f)
 }
 
 /*
- * The next line worth parsing, newline (and a CR before it) removed:
- * comments, blank lines and overlong or NUL-bearing lines (logged) are
- * skipped.  Returns NULL at the end of the file.
+ * The next line that is not blank or a comment, newline (and a CR
+ * before it) removed.  *bad is NULL, or why the line can't be used at
+ * all (too long, a NUL byte).  Returns NULL at the end of the file.
  */
 static char *
-auth_next(struct auth_file *f)
+auth_next(struct auth_file *f, const char **bad)
 {
 	ssize_t	n;
 
+	*bad = NULL;
 	while ((n = getline(&f->line, &f->cap, f->fp)) != -1) {
 		f->lineno++;
 		if (n > 0 && f->line[n - 1] == '\n')
 			f->line[--n] = '\0';
 		if (n > 0 && f->line[n - 1] == '\r')
 			f->line[--n] = '\0';
-		if (n > AUTH_LINE_MAX || strlen(f->line) != (size_t)n) {
-			log_warnx("%s:%lu: line too long or has a NUL byte, "
-			    "skipped", f->path, f->lineno);
-			continue;
-		}
-		if (n == 0 || f->line[0] == '#')
+		if (n > AUTH_LINE_MAX || strlen(f->line) != (size_t)n)
+			*bad = "line too long or has a NUL byte";
+		else if (n == 0 || f->line[0] == '#')
 			continue;
 		return f->line;
 	}
@@ -228,11 +210,11 @@ auth_ids(const char *u, const char *g, struct auth_line *e)
 
 /*
  * Split a passwd line into l, whose fields then point into line.  The
- * mailbox, last, may hold ':'.  Returns 0, or -1 after logging why the
- * line is unusable.
+ * mailbox, last, may hold ':'.  Returns NULL, or why the line is
+ * unusable.
  */
-static int
-auth_parse(struct auth_file *f, char *line, struct auth_line *l)
+static const char *
+auth_parse(char *line, struct auth_line *l)
 {
 	char		*fld[5];
 	const char	*why = NULL;
@@ -254,16 +236,14 @@ auth_parse(struct auth_file *f, char *line, struct auth_line *l)
 		why = "mailbox must be an absolute path";
 	else if (n == 5 && strlen(fld[4]) >= PATH_MAX)
 		why = "mailbox path too long";
-	if (why != NULL) {
-		log_warnx("%s:%lu: %s, line skipped", f->path, f->lineno, why);
-		return -1;
-	}
+	if (why != NULL)
+		return why;
 	l->name = fld[0];
 	l->hash = fld[1];
 	l->locked = l->hash[0] == '\0' || l->hash[0] == '*' ||
 	    l->hash[0] == '!';
 	l->mailbox = n == 5 ? fld[4] : NULL;
-	return 0;
+	return NULL;
 }
 
 /* Copy the line l (auth_parse checked the lengths) into the entry e. */
@@ -292,6 +272,7 @@ auth_lookup(const char *path, const char *user, struct auth_entry *e,
 	struct auth_file	 f;
 	struct auth_line	 cur;
 	char			*line, *mailbox = e->mailbox;
+	const char		*bad;
 	int			 rc = 0;
 
 	memset(e, 0, sizeof(*e));
@@ -302,9 +283,14 @@ auth_lookup(const char *path, const char *user, struct auth_entry *e,
 		log_warn("%s", path);
 		return -1;
 	}
-	while ((line = auth_next(&f)) != NULL) {
-		if (auth_parse(&f, line, &cur) == -1)
+	while ((line = auth_next(&f, &bad)) != NULL) {
+		if (bad == NULL)
+			bad = auth_parse(line, &cur);
+		if (bad != NULL) {
+			log_warnx("%s:%lu: %s, line skipped", path, f.lineno,
+			    bad);
 			continue;
+		}
 		if (dummy[0] == '\0' && !cur.locked)
 			memcpy(dummy, cur.hash, strlen(cur.hash) + 1);
 		if (user == NULL || strcmp(cur.name, user) != 0)
@@ -326,6 +312,29 @@ auth_lookup(const char *path, const char *user, struct auth_entry *e,
 	return rc;
 }
 
+int
+auth_passwd_walk(const char *path, void (*fn)(unsigned long, const char *,
+    const struct auth_line *, void *), void *arg)
+{
+	struct auth_file	 f;
+	struct auth_line	 cur;
+	char			*line;
+	const char		*bad;
+	int			 rc = 0;
+
+	if (auth_open(&f, path) == -1)
+		return -1;
+	while ((line = auth_next(&f, &bad)) != NULL) {
+		if (bad == NULL)
+			bad = auth_parse(line, &cur);
+		fn(f.lineno, bad, bad == NULL ? &cur : NULL, arg);
+	}
+	if (ferror(f.fp))
+		rc = -1;
+	auth_close(&f);
+	return rc;
+}
+
 /*
  * Find user's secret in the APOP file (the whole file is read either way;
  * user NULL matches nobody).  Returns 1 with the secret copied, 0 when
@@ -337,13 +346,19 @@ auth_apop_lookup(const char *path, const char *user, char *secret,
 {
 	struct auth_file	 f;
 	char			*line, *colon;
+	const char		*bad;
 	int			 found = 0;
 
 	if (auth_open(&f, path) == -1) {
 		log_warn("%s", path);
 		return -1;
 	}
-	while ((line = auth_next(&f)) != NULL) {
+	while ((line = auth_next(&f, &bad)) != NULL) {
+		if (bad != NULL) {
+			log_warnx("%s:%lu: %s, line skipped", path, f.lineno,
+			    bad);
+			continue;
+		}
 		if ((colon = strchr(line, ':')) == NULL)
 			goto bad;
 		*colon++ = '\0';

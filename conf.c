@@ -86,6 +86,7 @@ static int	conf_set_proxy_trusted(struct conf_parse *, char *);
 static int	conf_set_login_delay(struct conf_parse *, char *);
 static int	conf_set_auth_fail_delay_max(struct conf_parse *, char *);
 static int	conf_set_sandbox(struct conf_parse *, char *);
+static int	conf_split(char *, char **, char **);
 static int	conf_line(struct conf_parse *, char *, int *);
 static int	conf_read(struct conf_parse *, FILE *);
 
@@ -803,25 +804,41 @@ conf_set_sandbox(struct conf_parse *p, char *val)
 }
 
 /*
+ * Cut a line (newline removed) into its key and value, in place: the one
+ * reading of the syntax, shared by the parser and conf_key_line.
+ * Returns 0 for a blank or comment line, else 1 with *key and *val set
+ * (*val "" when the line has no value).
+ */
+static int
+conf_split(char *line, char **key, char **val)
+{
+	char	*end;
+
+	end = line + strlen(line);
+	while (end > line && strchr(CONF_BLANKS "\r", end[-1]) != NULL)
+		*--end = '\0';
+	*key = line + strspn(line, CONF_BLANKS);
+	if (**key == '\0' || **key == '#')
+		return 0;
+	*val = *key + strcspn(*key, CONF_BLANKS);
+	if (**val != '\0')
+		*(*val)++ = '\0';
+	*val += strspn(*val, CONF_BLANKS);
+	return 1;
+}
+
+/*
  * Parse one line (newline removed).  seen[] marks the keys set so far so
  * a key given twice by mistake is caught.  Returns 0 or -1.
  */
 static int
 conf_line(struct conf_parse *p, char *line, int *seen)
 {
-	char	*key, *val, *end;
+	char	*key, *val;
 	size_t	 i;
 
-	end = line + strlen(line);
-	while (end > line && strchr(CONF_BLANKS "\r", end[-1]) != NULL)
-		*--end = '\0';
-	key = line + strspn(line, CONF_BLANKS);
-	if (*key == '\0' || *key == '#')
+	if (conf_split(line, &key, &val) == 0)
 		return 0;
-	val = key + strcspn(key, CONF_BLANKS);
-	if (*val != '\0')
-		*val++ = '\0';
-	val += strspn(val, CONF_BLANKS);
 	for (i = 0; i < CONF_NKEYS; i++)
 		if (strcmp(key, conf_keys[i].name) == 0)
 			break;
@@ -972,4 +989,344 @@ conf_free(struct conf *c)
 {
 	if (c != NULL)
 		(void)munmap(c, sizeof(*c));
+}
+
+const char *
+conf_key_name(size_t i)
+{
+	return i < CONF_NKEYS ? conf_keys[i].name : NULL;
+}
+
+unsigned long
+conf_key_line(const struct conf *c, const char *key)
+{
+	FILE		*fp;
+	char		*line = NULL, *k, *v;
+	size_t		 cap = 0;
+	unsigned long	 lineno = 0, found = 0;
+
+	if ((fp = fopen(c->file, "r")) == NULL)
+		return 0;
+	while (getline(&line, &cap, fp) != -1) {
+		lineno++;
+		line[strcspn(line, "\n")] = '\0';
+		if (conf_split(line, &k, &v) == 1 && strcmp(k, key) == 0)
+			found = lineno;
+	}
+	free(line);
+	fclose(fp);
+	return found;
+}
+
+/*
+ * The effective configuration, printed back in the file's syntax
+ * (pop3d -n).  One printer per key of conf_keys, matched by name, in a
+ * table of its own so that the parser's stays one row per key as it
+ * was: a key added to the parser without a printer is printed as a
+ * comment saying so, and test_conf.c's checks (every key printed, the
+ * printout read back) fail on it.  A value that is not set and has no
+ * word for "unset" (tls_cert, checkpassword) is printed as a comment,
+ * so that the output parses back to the same struct conf.
+ */
+
+struct conf_printer {
+	const char	*name;
+	void		 (*print)(const struct conf *, FILE *, const char *);
+};
+
+/* key value, or "# key (not set)" when value is "". */
+static void
+conf_print_str(FILE *fp, const char *key, const char *val)
+{
+	if (val[0] == '\0')
+		fprintf(fp, "# %s (not set)\n", key);
+	else
+		fprintf(fp, "%s %s\n", key, val);
+}
+
+static void
+conf_print_listens(FILE *fp, const char *key, const struct conf_listen *a,
+    int n)
+{
+	int	i;
+
+	if (n == 0)
+		fprintf(fp, "%s none\n", key);
+	for (i = 0; i < n; i++)
+		fprintf(fp, strchr(a[i].host, ':') != NULL ? "%s [%s]:%s\n" :
+		    "%s %s:%s\n", key, a[i].host, a[i].port);
+}
+
+static void
+print_listen(const struct conf *c, FILE *fp, const char *key)
+{
+	conf_print_listens(fp, key, c->listen, c->nlisten);
+}
+
+static void
+print_listen_tls(const struct conf *c, FILE *fp, const char *key)
+{
+	conf_print_listens(fp, key, c->listen_tls, c->nlisten_tls);
+}
+
+static void
+print_passwd_file(const struct conf *c, FILE *fp, const char *key)
+{
+	conf_print_str(fp, key, c->passwd_file);
+}
+
+static void
+print_mailbox(const struct conf *c, FILE *fp, const char *key)
+{
+	conf_print_str(fp, key, c->mailbox);
+}
+
+static void
+print_expire(const struct conf *c, FILE *fp, const char *key)
+{
+	conf_print_str(fp, key, c->expire_never ? "never" : "0");
+}
+
+static void
+print_idle_timeout(const struct conf *c, FILE *fp, const char *key)
+{
+	fprintf(fp, "%s %u\n", key, c->idle_timeout);
+}
+
+static void
+print_mbox_format(const struct conf *c, FILE *fp, const char *key)
+{
+	conf_print_str(fp, key, c->mbox_format == MBOX_MBOXRD ? "mboxrd" :
+	    c->mbox_format == MBOX_MBOXCL2 ? "mboxcl2" : "mboxo");
+}
+
+static void
+print_mbox_locks(const struct conf *c, FILE *fp, const char *key)
+{
+	int	i;
+
+	fprintf(fp, "%s", key);
+	for (i = 0; i < c->nlocks; i++)
+		fprintf(fp, " %s", c->mbox_locks[i] == LOCK_FCNTL ? "fcntl" :
+		    c->mbox_locks[i] == LOCK_DOTLOCK ? "dotlock" : "flock");
+	fprintf(fp, "\n");
+}
+
+static void
+print_lock_timeout(const struct conf *c, FILE *fp, const char *key)
+{
+	fprintf(fp, "%s %u\n", key, c->lock_timeout);
+}
+
+static void
+print_max_sessions(const struct conf *c, FILE *fp, const char *key)
+{
+	fprintf(fp, "%s %u\n", key, c->max_sessions);
+}
+
+static void
+print_user(const struct conf *c, FILE *fp, const char *key)
+{
+	conf_print_str(fp, key, c->user);
+}
+
+static void
+print_mail_group(const struct conf *c, FILE *fp, const char *key)
+{
+	conf_print_str(fp, key, c->mail_group[0] != '\0' ? c->mail_group :
+	    "none");
+}
+
+static void
+print_chroot(const struct conf *c, FILE *fp, const char *key)
+{
+	conf_print_str(fp, key, c->chroot);
+}
+
+static void
+print_auth(const struct conf *c, FILE *fp, const char *key)
+{
+	conf_print_str(fp, key, c->auth == PWCHECK_PAM ? "pam" :
+	    c->auth == PWCHECK_CHECKPASSWORD ? "checkpassword" : "passwd");
+}
+
+static void
+print_checkpassword(const struct conf *c, FILE *fp, const char *key)
+{
+	conf_print_str(fp, key, c->checkpassword);
+}
+
+static void
+print_apop(const struct conf *c, FILE *fp, const char *key)
+{
+	conf_print_str(fp, key, c->apop ? "yes" : "no");
+}
+
+static void
+print_apop_file(const struct conf *c, FILE *fp, const char *key)
+{
+	conf_print_str(fp, key, c->apop_file);
+}
+
+static void
+print_tls_cert(const struct conf *c, FILE *fp, const char *key)
+{
+	conf_print_str(fp, key, c->tls_cert);
+}
+
+static void
+print_tls_key(const struct conf *c, FILE *fp, const char *key)
+{
+	conf_print_str(fp, key, c->tls_key);
+}
+
+static void
+print_tls_sni(const struct conf *c, FILE *fp, const char *key)
+{
+	int	i;
+
+	if (c->nsni == 0)
+		conf_print_str(fp, key, "");
+	for (i = 0; i < c->nsni; i++)
+		fprintf(fp, "%s %s %s %s\n", key, c->sni[i].name,
+		    c->sni[i].cert, c->sni[i].key);
+}
+
+static void
+print_tls_ciphers(const struct conf *c, FILE *fp, const char *key)
+{
+	conf_print_str(fp, key, c->tls_ciphers);
+}
+
+static void
+print_tls_handshake_timeout(const struct conf *c, FILE *fp, const char *key)
+{
+	fprintf(fp, "%s %u\n", key, c->tls_handshake_timeout);
+}
+
+static void
+print_plaintext_auth(const struct conf *c, FILE *fp, const char *key)
+{
+	conf_print_str(fp, key, c->plaintext_auth == PLAINTEXT_NO ? "no" :
+	    c->plaintext_auth == PLAINTEXT_YES ? "yes" : "local");
+}
+
+static void
+print_pidfile(const struct conf *c, FILE *fp, const char *key)
+{
+	conf_print_str(fp, key, c->pidfile[0] != '\0' ? c->pidfile : "none");
+}
+
+static void
+print_shutdown_timeout(const struct conf *c, FILE *fp, const char *key)
+{
+	fprintf(fp, "%s %u\n", key, c->shutdown_timeout);
+}
+
+static void
+print_max_sessions_per_ip(const struct conf *c, FILE *fp, const char *key)
+{
+	fprintf(fp, "%s %u\n", key, c->max_sessions_per_ip);
+}
+
+static void
+print_login_timeout(const struct conf *c, FILE *fp, const char *key)
+{
+	fprintf(fp, "%s %u\n", key, c->login_timeout);
+}
+
+static void
+print_proxy_trusted(const struct conf *c, FILE *fp, const char *key)
+{
+	char	addr[INET6_ADDRSTRLEN];
+	int	i;
+
+	if (c->nproxy_trusted == 0)
+		conf_print_str(fp, key, "");
+	for (i = 0; i < c->nproxy_trusted; i++)
+		if (inet_ntop(c->proxy_trusted[i].family,
+		    c->proxy_trusted[i].addr, addr, sizeof(addr)) != NULL)
+			fprintf(fp, "%s %s/%u\n", key, addr,
+			    c->proxy_trusted[i].prefix);
+}
+
+static void
+print_login_delay(const struct conf *c, FILE *fp, const char *key)
+{
+	fprintf(fp, "%s %u\n", key, c->login_delay);
+}
+
+static void
+print_auth_fail_delay_max(const struct conf *c, FILE *fp, const char *key)
+{
+	fprintf(fp, "%s %u\n", key, c->auth_fail_delay_max);
+}
+
+static void
+print_sandbox(const struct conf *c, FILE *fp, const char *key)
+{
+	conf_print_str(fp, key, c->sandbox ? "yes" : "no");
+}
+
+static void
+print_uidl_compat(const struct conf *c, FILE *fp, const char *key)
+{
+	conf_print_str(fp, key, c->uidl_compat == UIDL_COMPAT_DOVECOT ?
+	    "dovecot" : c->uidl_compat == UIDL_COMPAT_POPA3D ? "popa3d" :
+	    "none");
+}
+
+static const struct conf_printer conf_printers[] = {
+	{ "listen",		print_listen },
+	{ "passwd_file",	print_passwd_file },
+	{ "mailbox",		print_mailbox },
+	{ "expire",		print_expire },
+	{ "idle_timeout",	print_idle_timeout },
+	{ "mbox_format",	print_mbox_format },
+	{ "mbox_locks",		print_mbox_locks },
+	{ "lock_timeout",	print_lock_timeout },
+	{ "max_sessions",	print_max_sessions },
+	{ "user",		print_user },
+	{ "mail_group",		print_mail_group },
+	{ "chroot",		print_chroot },
+	{ "auth",		print_auth },
+	{ "checkpassword",	print_checkpassword },
+	{ "apop",		print_apop },
+	{ "apop_file",		print_apop_file },
+	{ "listen_tls",		print_listen_tls },
+	{ "tls_cert",		print_tls_cert },
+	{ "tls_key",		print_tls_key },
+	{ "tls_sni",		print_tls_sni },
+	{ "tls_ciphers",	print_tls_ciphers },
+	{ "tls_handshake_timeout", print_tls_handshake_timeout },
+	{ "plaintext_auth",	print_plaintext_auth },
+	{ "pidfile",		print_pidfile },
+	{ "shutdown_timeout",	print_shutdown_timeout },
+	{ "max_sessions_per_ip", print_max_sessions_per_ip },
+	{ "login_timeout",	print_login_timeout },
+	{ "proxy_trusted",	print_proxy_trusted },
+	{ "login_delay",	print_login_delay },
+	{ "auth_fail_delay_max", print_auth_fail_delay_max },
+	{ "sandbox",		print_sandbox },
+	{ "uidl_compat",	print_uidl_compat },
+};
+
+void
+conf_print(const struct conf *c, FILE *fp)
+{
+	size_t	i, j;
+
+	fprintf(fp, "# pop3d %s: %s with every default filled in\n",
+	    POP3D_VERSION, c->file);
+	for (i = 0; i < CONF_NKEYS; i++) {
+		for (j = 0; j < sizeof(conf_printers) /
+		    sizeof(conf_printers[0]); j++)
+			if (strcmp(conf_printers[j].name, conf_keys[i].name) == 0)
+				break;
+		if (j < sizeof(conf_printers) / sizeof(conf_printers[0]))
+			conf_printers[j].print(c, fp, conf_keys[i].name);
+		else
+			fprintf(fp, "# %s: conf_print has no printer for it\n",
+			    conf_keys[i].name);
+	}
 }

@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "conf.h"
 #include "conn.h"
 #include "listen.h"
@@ -72,7 +73,7 @@ static volatile sig_atomic_t	got_hup;
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: pop3d [-distV] [-f config]\n");
+	fprintf(stderr, "usage: pop3d [-dinstV] [-f config]\n");
 	exit(2);
 }
 
@@ -875,10 +876,15 @@ load_tls(const struct conf *c, struct tls_server **ts)
 	return 0;
 }
 
+/*
+ * pop3d -t: what start-up checks, then what logins will need
+ * (check.c), every problem printed.  Returns the exit status.
+ */
 static int
 check_config(const struct conf *c)
 {
 	struct tls_server	*ts;
+	int			 errors = check_files(c, stderr);
 
 	if (load_tls(c, &ts) == -1 || privsep_check_setup(c) == -1 ||
 	    (c->sandbox && sandbox_check() == -1))
@@ -889,6 +895,11 @@ check_config(const struct conf *c)
 		fprintf(stderr, "%s: warning: idle_timeout %u is below the "
 		    "10 minutes RFC 1939 section 3 requires\n", c->file,
 		    c->idle_timeout);
+	if (errors > 0) {
+		fprintf(stderr, "%s: %d error%s found\n", c->file,
+		    errors, errors == 1 ? "" : "s");
+		return 1;
+	}
 	printf("%s: configuration OK\n", c->file);
 	return 0;
 }
@@ -901,11 +912,11 @@ main(int argc, char *argv[])
 	const char		*path = CONF_DEFAULT_PATH;
 	char			 err[PATH_MAX + 256];
 	int			 ch, foreground = 0, inetd = 0, test = 0;
-	int			 implicit_tls = 0;
+	int			 implicit_tls = 0, print = 0;
 
 	/* Before getopt: optarg must point at the copy, not the title. */
 	proctitle_init(argc, argv);
-	while ((ch = getopt(argc, argv, "df:istV")) != -1) {
+	while ((ch = getopt(argc, argv, "df:instV")) != -1) {
 		switch (ch) {
 		case 'd':
 			foreground = 1;
@@ -915,6 +926,9 @@ main(int argc, char *argv[])
 			break;
 		case 'i':
 			inetd = 1;
+			break;
+		case 'n':
+			print = 1;
 			break;
 		case 's':
 			implicit_tls = 1;
@@ -932,11 +946,15 @@ main(int argc, char *argv[])
 	if (optind != argc || (implicit_tls && !inetd))
 		usage();
 	listen_close_inherited();
-	if (inetd && !test)
+	if (inetd && !test && !print)
 		return serve_inetd(path, implicit_tls, foreground);
 	if ((c = conf_new(path, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
+	}
+	if (print) {
+		conf_print(c, stdout);
+		return fflush(stdout) == 0 ? 0 : 1;
 	}
 	if (test)
 		return check_config(c);

@@ -1,10 +1,12 @@
 /*
  * Fuzz target for the configuration reader: conf_load on a fuzzed file,
- * with an error buffer of fuzzed size.  See fuzz/README.
+ * with an error buffer of fuzzed size, and what it accepts printed by
+ * conf_print (pop3d -n) and read back.  See fuzz/README.
  *
  * Input: byte 0 the error buffer's size (0..255), the rest the file.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +44,29 @@ check_conf(const struct conf *c)
 	    sizeof(path)) == 0, "accepted a bad mailbox template");
 }
 
+/* c printed (pop3d -n) reads back as c, byte for byte but the name. */
+static void
+check_print(const struct conf *c)
+{
+	static struct conf	 back;
+	char			 path[PATH_MAX], *text = NULL;
+	size_t			 len = 0;
+	FILE			*fp;
+
+	FUZZ_ASSERT((fp = open_memstream(&text, &len)) != NULL, "memstream");
+	conf_print(c, fp);
+	FUZZ_ASSERT(fclose(fp) == 0, "memstream");
+	FUZZ_ASSERT(fuzz_tmpfile("printed.conf", text, len, path) == 0,
+	    "tmpfile");
+	free(text);
+	conf_defaults(&back);
+	FUZZ_ASSERT(conf_load(&back, path, NULL, 0) == 0,
+	    "conf_print's output does not parse");
+	memcpy(back.file, c->file, sizeof(back.file));
+	FUZZ_ASSERT(memcmp(&back, c, sizeof(back)) == 0,
+	    "conf_print's output reads back differently");
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -60,9 +85,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_ASSERT((err = malloc(errlen + 1)) != NULL, "malloc");
 	conf_defaults(&c);
 	before = c;
-	if (conf_load(&c, path, errlen ? err : NULL, errlen) == 0)
+	if (conf_load(&c, path, errlen ? err : NULL, errlen) == 0) {
 		check_conf(&c);
-	else {
+		check_print(&c);
+	} else {
 		FUZZ_ASSERT(memcmp(&c, &before, sizeof(c)) == 0,
 		    "a failed load changed the configuration");
 		FUZZ_ASSERT(errlen == 0 || memchr(err, '\0', errlen) != NULL,

@@ -28,6 +28,22 @@ struct auth_user {
 };
 
 /*
+ * One parsed passwd file line: its fields point into the line.  Only the
+ * matching line is copied (into auth.c's struct auth_entry): a PATH_MAX
+ * copy per line would put another page on the stack of the process that
+ * becomes the session, written for as long as it lives.
+ */
+struct auth_line {
+	const char	*name;
+	const char	*hash;
+	const char	*mailbox;	/* NULL or "" means: use the template */
+	int		 locked;	/* hash "", "*..." or "!...": never matches */
+	int		 has_ids;
+	uid_t		 uid;
+	gid_t		 gid;
+};
+
+/*
  * A user name pop3d accepts: 1..AUTH_NAME_MAX of [A-Za-z0-9._@+-], not
  * starting with '.' or '-', so it can never walk out of the mail spool
  * through the %u template.  Returns 1 or 0.
@@ -42,6 +58,16 @@ int	auth_name_ok(const char *);
  */
 int	auth_passwd(const struct conf *, const char *user, const char *pass,
 	    struct auth_user *who);
+
+/*
+ * Read the passwd file at path as logins read it and call fn for each
+ * line that is not blank or a comment: its number, and either why a
+ * login skips it (bad, l NULL) or its fields (bad NULL; valid during the
+ * call only).  For pop3d -t, so that it and logins agree on every line.
+ * Returns 0, or -1 with errno set when the file can't be opened or read.
+ */
+int	auth_passwd_walk(const char *path, void (*fn)(unsigned long lineno,
+	    const char *bad, const struct auth_line *l, void *arg), void *arg);
 
 /*
  * Check an APOP digest (32 lower-case hex digits of MD5(timestamp secret))

@@ -6,6 +6,7 @@
 #define POP3D_CONF_H
 
 #include <limits.h>
+#include <stdio.h>
 
 #include "params.h"
 #include "proxy.h"
@@ -134,5 +135,21 @@ void	conf_free(struct conf *c);
  */
 int	conf_mailbox_path(const char *tmpl, const char *user, char *out,
 	    size_t outlen);
+
+/*
+ * Print c to fp as configuration lines, every key with its value,
+ * defaults included (pop3d -n): the output parses back to the same
+ * settings.  A key without a value (tls_cert unset) is a comment line.
+ */
+void	conf_print(const struct conf *c, FILE *fp);
+
+/*
+ * The number of the last line of c->file that sets key, or 0 when none
+ * does (the default applies) or the file can't be read again.
+ */
+unsigned long	conf_key_line(const struct conf *c, const char *key);
+
+/* The i-th key the parser accepts, from 0; NULL past the last. */
+const char	*conf_key_name(size_t i);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * Unit tests for the configuration reader (conf.c): defaults, every key
  * with good and bad values, the file:line error format, and the mailbox
- * template.
+ * template; conf_print (pop3d -n) read back, and conf_key_line.
  */
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -717,6 +717,123 @@ test_new_writes_few_pages(void **state)
 	free(vec);
 }
 
+/*
+ * Print c with conf_print into the scratch directory, then load the
+ * printout over fresh defaults into out.  Returns conf_load's result;
+ * the printout stays in text (size bytes).
+ */
+static int
+print_and_reload(const struct conf *c, struct conf *out, char *text,
+    size_t size)
+{
+	char	ppath[PATH_MAX];
+	FILE	*fp;
+	size_t	 n;
+	int	 rc;
+
+	snprintf(ppath, sizeof(ppath), "%s/printed.conf", tdir);
+	fp = fopen(ppath, "w+");
+	assert_non_null(fp);
+	conf_print(c, fp);
+	rewind(fp);
+	n = fread(text, 1, size - 1, fp);
+	text[n] = '\0';
+	assert_int_equal(fclose(fp), 0);
+	conf_defaults(out);
+	rc = conf_load(out, ppath, err, sizeof(err));
+	unlink(ppath);
+	return rc;
+}
+
+/* c printed and read back is c again, byte for byte but its file name. */
+static void
+assert_round_trip(const struct conf *c)
+{
+	static struct conf	back;
+	static char		text[16384];
+
+	if (print_and_reload(c, &back, text, sizeof(text)) != 0)
+		fail_msg("printout does not parse: %s\n%s", err, text);
+	memcpy(back.file, c->file, sizeof(back.file));
+	if (memcmp(&back, c, sizeof(*c)) != 0)
+		fail_msg("printout reads back differently:\n%s", text);
+}
+
+static void
+test_print_round_trip(void **state)
+{
+	static struct conf	c;
+
+	(void)state;
+	assert_int_equal(load("", &c), 0);
+	assert_round_trip(&c);
+	assert_int_equal(load(
+	    "listen 127.0.0.1:1100\nlisten [::1]:1100\n"
+	    "passwd_file /srv/pop 3d/passwd#1\n"
+	    "mailbox /home/%u/mbox%%\n"
+	    "expire never\nidle_timeout 86400\nmbox_format mboxcl2\n"
+	    "mbox_locks flock dotlock\nlock_timeout 3600\n"
+	    "max_sessions 1000\nuser _pop3d\nmail_group none\n"
+	    "chroot /var/lib/pop3d/empty\nauth checkpassword\n"
+	    "checkpassword /usr/bin/checkpw\napop yes\n"
+	    "apop_file /etc/pop3d/apop.secrets\n"
+	    "tls_cert /c\ntls_key /k\nlisten_tls [::1]:1995\n"
+	    "tls_sni *.example.org /s.crt /s.key\n"
+	    "tls_sni mail.example.net /n.crt /n.key\n"
+	    "tls_ciphers default TLS-RSA-WITH-AES-128-GCM-SHA256\n"
+	    "tls_handshake_timeout 5\nplaintext_auth yes\n"
+	    "pidfile /run/pop3d.pid\nshutdown_timeout 0\n"
+	    "max_sessions_per_ip 0\nlogin_timeout 5\n"
+	    "proxy_trusted 192.0.2.0/24 2001:db8::/32\nproxy_trusted 10.0.0.1\n"
+	    "login_delay 300\nauth_fail_delay_max 1\nsandbox no\n", &c), 0);
+	assert_round_trip(&c);
+	/* Defaults that follow from other keys: TLS's *:995, per-address. */
+	assert_int_equal(load("tls_cert /c\ntls_key /k\nmax_sessions 8\n"
+	    "listen none\nauth pam\npidfile none\n", &c), 0);
+	assert_round_trip(&c);
+}
+
+/*
+ * Every key the parser takes is in the printout, as a setting or as a
+ * "not set" comment: a key added to conf_keys without a printer fails.
+ */
+static void
+test_print_every_key(void **state)
+{
+	static struct conf	c, back;
+	static char		text[16384];
+	char			want[128], unset[128];
+	const char		*key;
+	size_t			 i;
+
+	(void)state;
+	assert_int_equal(load("", &c), 0);
+	assert_int_equal(print_and_reload(&c, &back, text, sizeof(text)), 0);
+	for (i = 0; (key = conf_key_name(i)) != NULL; i++) {
+		snprintf(want, sizeof(want), "\n%s ", key);
+		snprintf(unset, sizeof(unset), "\n# %s (not set)\n", key);
+		if (strstr(text, want) == NULL && strstr(text, unset) == NULL)
+			fail_msg("%s is not in the printout:\n%s", key, text);
+	}
+	assert_true(i >= 31);
+	assert_null(strstr(text, "no printer"));
+}
+
+/* conf_key_line: the last line setting a key; 0 for a default. */
+static void
+test_key_line(void **state)
+{
+	static struct conf	c;
+
+	(void)state;
+	assert_int_equal(load("# comment\n\n  mailbox /m/%u\n"
+	    "listen 127.0.0.1:1\nlisten 127.0.0.1:2\n", &c), 0);
+	assert_int_equal(conf_key_line(&c, "mailbox"), 3);
+	assert_int_equal(conf_key_line(&c, "listen"), 5);
+	assert_int_equal(conf_key_line(&c, "passwd_file"), 0);
+	assert_int_equal(conf_key_line(&c, "mail"), 0);
+}
+
 int
 main(void)
 {
@@ -724,6 +841,9 @@ main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_empty_and_comments),
 		cmocka_unit_test(test_every_key),
+		cmocka_unit_test(test_print_round_trip),
+		cmocka_unit_test(test_print_every_key),
+		cmocka_unit_test(test_key_line),
 		cmocka_unit_test(test_listen_forms),
 		cmocka_unit_test(test_listen_bad),
 		cmocka_unit_test(test_listen_many),
