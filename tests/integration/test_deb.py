@@ -255,12 +255,24 @@ def host_state():
     return {p: read(p) for p in ("/etc/passwd", "/etc/group", "/etc/shadow")}
 
 
-def add_mail_user(sr):
-    """The scaffolding a Debian system has and the package relies on: an
-    account with a password and mail, PAM's common-* files, the mail group
-    and /var/mail (root:mail 2775)."""
+def debian_base(sr):
+    """What every Debian system has before this package comes, and its
+    configuration names: the group mail (base-passwd) and /var/mail,
+    root:mail 2775 (base-files)."""
+    os.makedirs(sr.path("/etc"), exist_ok=True)
     with open(sr.path("/etc/group"), "a") as f:
-        f.write("mail:x:8:\n%s:x:%d:\n" % (USER, UID))
+        f.write("mail:x:8:\n")
+    spool = sr.path("/var/mail")
+    os.makedirs(spool, exist_ok=True)
+    os.chown(spool, 0, 8)
+    os.chmod(spool, 0o2775)
+
+
+def add_mail_user(sr):
+    """An account with a password and mail, and PAM's common-* files as
+    Debian has them."""
+    with open(sr.path("/etc/group"), "a") as f:
+        f.write("%s:x:%d:\n" % (USER, UID))
     with open(sr.path("/etc/passwd"), "a") as f:
         f.write("%s:x:%d:%d::/nonexistent:/bin/sh\n" % (USER, UID, UID))
     with open(sr.path("/etc/shadow"), "a") as f:
@@ -276,9 +288,6 @@ def add_mail_user(sr):
                 "pam_unix.so\naccount requisite pam_deny.so\n"
                 "account required pam_permit.so\n")
     spool = sr.path("/var/mail")
-    os.makedirs(spool, exist_ok=True)
-    os.chown(spool, 0, 8)
-    os.chmod(spool, 0o2775)
     msgs = [message("first", "one\n"), message("second", "two\n")]
     mbox = os.path.join(spool, USER)
     with open(mbox, "wb") as f:
@@ -296,6 +305,7 @@ class InstallTest(unittest.TestCase):
     def setUpClass(cls):
         cls.sr = ScratchRoot()
         cls.host_before = host_state()
+        debian_base(cls.sr)
         r = cls.sr.dpkg("--install", _deb["deb"])
         cls.install = r
         if r.returncode != 0:
