@@ -1,4 +1,6 @@
 # pop3d: a small POP3 server for mbox maildrops.
+# Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+# (the licence's text is in LICENSE).
 #   make            build ./pop3d
 #   make test       build and run every test (unit, transcript, integration)
 #   make check      the same with warnings as errors (WERROR=1), as CI does

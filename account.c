@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * System account lookups for the root side: the account `user' names and
  * the group `mail_group' names at start-up, a system account's ids and
  * groups at login.  Each runs in a throw-away child of the process that

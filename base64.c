@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Strict base64 decoding (RFC 4648 section 4) for SASL responses.  RFC 5034
  * section 4 requires rejecting, not skipping, anything outside the alphabet,
  * so padding must be complete and the unused bits of the last group zero:

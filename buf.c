@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Fixed-capacity byte buffers: they never grow, so what a session can make
  * pop3d allocate is bounded by its buffers' sizes.
  */

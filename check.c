@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * pop3d -t's checks of what the configuration points at: the passwd
  * file and its hashes, the mailbox directories, the checkpassword
  * program, the pidfile's directory, the PAM service file.  Each is a

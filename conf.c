@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * The configuration file reader: "key value" lines into struct conf.
  *
  * The syntax is deliberately small.  A line is blank, a comment ('#' as

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * The connection pump: feeds client bytes from a transport to the
  * session, writes its replies in large batches, runs STLS, and enforces
  * the idle timeout and the login deadline.  The session never sees a

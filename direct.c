@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * The user's process after a verified login: the session goes on as the
  * mailbox's owner, never root (privsep.c has switched to the owner and
  * put the session's syscall filter on before direct_serve runs), its

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Whole-buffer file I/O for the files pop3d rewrites: the mailbox, its
  * journal, index cache and UID file.
  */

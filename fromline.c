@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * The mbox From_ line (fromline.h): "From ", the sender, then a date in
  * asctime() form, each part checked in turn.  Written from RFC 4155
  * section 2 and the variants that the mail programs sharing a spool

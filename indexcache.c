@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * The index cache of a big mailbox: .NAME.pop3d-index beside it holds
  * the index of its last full scan, so that the next open reads 32 bytes
  * a message instead of scanning the file (DESIGN.md, "The index cache").

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * UPDATE's redo journal (journal.h; DESIGN.md, "Crash-safe UPDATE"): the
  * plan of an in-place compaction is made durable beside the mailbox
  * before the mailbox is touched; the kept bytes are then copied down with

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * The listening side of a standalone daemon: sockets opened from the
  * configuration or received from systemd, detaching, and the pidfile.
  *

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Mailbox locks (see lock.h): fcntl, NFS-safe dotlocks and flock for the
  * delivery agents, with bounded waits and stale dotlock breaking, and a
  * session lock in a file of its own, so that it blocks no MDA whatever

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Logging: one line per call, to syslog (facility mail) or to stderr.
  *
  * Messages often carry what a client sent (a user name, a command), so

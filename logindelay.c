@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * LOGIN-DELAY state: the mtime of ".NAME.pop3d-login" beside the mailbox
  * NAME is the time of the user's last login.  Beside the mailbox because
  * the process that has just opened it can write there (a dotlock and the

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * The mbox maildrop: one streaming scan under the delivery locks builds a
  * small index (offsets, POP sizes, UIDs); RETR and TOP stream from the
  * file through transform_run, after cheap checks that no other program

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * MD5 (RFC 1321), written for pop3d rather than taken from mbedTLS: a
  * cold open of a big mailbox puts every header through it for the UID
  * fingerprints, and mbedTLS 2.28's MD5 was two fifths of that open.

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Limits per client address, kept by the standalone listener: the
  * sessions each address holds (max_sessions_per_ip) and the failed
  * logins it is remembered for, which slow its next login check.  Both

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * pop3d start-up and process model: options, configuration, listeners,
  * the switch away from root, and one forked process per connection.
  *

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * The pre-login process's side of privilege separation: the backend that
  * asks the monitor, the key stand-in, the TLS relay.  None of it runs as
  * root: privsep.c forks this process and jails it (`user', the empty

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * What both sides of privilege separation share, on either side of the
  * privilege line (the root monitor and the jailed pre-login process each
  * link it; nothing here knows which it runs in): the fixed-size message

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Privilege separation for one connection, root's side alone: the story
  * of a login as root sees it, in the order it happens.  The pre-login
  * process's side (the backend that asks the monitor, the key stand-in,

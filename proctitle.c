@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Process titles for ps(1): "pop3d: listener", "pop3d: alice 192.0.2.7".
  *
  * Linux has no setproctitle(3).  What ps shows as a command line is read

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * The PROXY protocol, versions 1 (text) and 2 (binary), as HAProxy sends
  * it: the parser, the trusted-network check, and a byte-exact reader.
  * The format is HAProxy's proxy-protocol.txt.  A CRC32C TLV, which

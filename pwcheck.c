@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * The root side's password checks: the passwd file (auth.c), PAM and
  * checkpassword, on the privileged side of privilege separation.
  *

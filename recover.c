@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * UPDATEs that a crash interrupted, finished without waiting for their
  * owners' next login (DESIGN.md, "Recovery without a login").  The
  * listener forks a process for recover_spool() at start and whenever a

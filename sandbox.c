@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * The syscall filters: seccomp-bpf programs, put together here from
  * blocks, that let through the calls that reading a client, TLS, the
  * protocol engine before login and the TLS relay make (and, for the

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * The POP3 protocol engine: RFC 1939 with CAPA (RFC 2449), SASL PLAIN
  * (RFC 5034, RFC 4616) and RFC 3206 response codes.  It does no I/O: bytes
  * come in through session_feed(), replies go into the caller's buffer, and

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Files in a mail spool (spool.h): open without following links or
  * blocking on FIFOs, trust only a regular file of our own with one link,
  * set aside what fails, and name files in logs by their real path.

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * The TLS transport, on the side that faces the client (the jailed
  * pre-login process, or a process without a monitor): one connection's
  * handshake on mbedTLS, its records through the struct transport hooks,

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * TLS key custody, on the root side: the listener reads the certificates
  * and private keys at start-up and on SIGHUP and builds the server
  * settings from them; a connection's monitor signs with a private key and

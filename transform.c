@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * The POP byte transform (see transform.h): line ends to CRLF, mboxrd
  * unquoting, byte-stuffing, TOP's line limit and the header fields hidden
  * for uidl_compat dovecot, in one pass that sizes, RETR and TOP all share.

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * UIDs beyond the plain fingerprint (see mbox_int.h): the ordinals that
  * tell identical twins apart, kept across deletions in the sidecar file
  * .NAME.pop3d-uids beside the mailbox, and X-UIDL: values carried over

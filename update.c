@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * UPDATE for the mbox maildrop: under the delivery locks, check that the
  * file is still the one scanned, then compact it in place, keeping mail
  * delivered since the scan, through the redo journal of journal.c.

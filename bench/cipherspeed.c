@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * The TLS RETR ceiling for `make bench`: how fast the mbedTLS that pop3d
  * links seals records on one core, with the AEADs pop3d's TLS suites use,
  * so that TLS RETR can be read as a share of its negotiated cipher's

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * The POP3 load generator of `make bench`: drives one POP3 server on a TCP
  * address in one of five modes and prints "METRIC name value" lines.
  *

@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+# (the licence's text is in LICENSE).
 """Deterministic mbox generator for `make bench`.
 
     mkmbox.py COUNT SIZE OUT [--jitter J] [--seed S]

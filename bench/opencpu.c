@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Cold opens of one mailbox without the daemon, for bench/opencpu.sh:
  * mbox_open with no index cache, n times, each measured in CPU time
  * (getrusage: steadier than the wall clock on a shared machine) and wall

@@ -1,4 +1,6 @@
 #!/bin/sh
+# Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+# (the licence's text is in LICENSE).
 # CPU of a cold open (the full scan, no index cache) of the big bench
 # mailbox, without the daemon: builds bench/opencpu.c with the daemon's
 # modules (the Makefile's CORE) of each source tree named, default this

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * The session-rate ceiling for `make bench`: the least a fork-per-connection
  * POP3 server does for the load generator's sessions, so that pop3d's rate
  * can be read as a share of what the machine allows in the same run.  It

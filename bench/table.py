@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+# (the licence's text is in LICENSE).
 """Side-by-side table of a bench run: table.py RESULTS.tsv
 
 Reads the "server repeat metric value" lines bench/run collects, derives the

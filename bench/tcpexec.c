@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * A minimal inetd for `make bench`: listen on addr:port, and for every
  * connection fork and exec a program with the socket as stdin and stdout.
  * popa3d is built for inetd; this runs it the way inetd would, without

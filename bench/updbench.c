@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * UPDATE against the machine's floor, without the daemon (the goal:
  * UPDATE within 1.2x of the machine's floor): bench/updbench.sh builds
  * and runs it.  Each round copies the big mailbox to a scratch file on the

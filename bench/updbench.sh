@@ -1,4 +1,6 @@
 #!/bin/sh
+# Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+# (the licence's text is in LICENSE).
 # UPDATE of the big bench mailbox (delete every second message) against
 # the machine's floor, without the daemon: builds bench/updbench.c with
 # the daemon's modules and runs it (bench/RESULTS.md quotes it).  Not part

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * The RETR ceiling for `make bench`: a POP3 responder that does nothing
  * but send.  Run inetd-style under tcpexec, it accepts any login and
  * answers RETR with a canned message of the bench's size from memory,

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Fuzz target for the strict base64 decoder: whatever it accepts must
  * be canonical base64, so re-encoding the output gives back the input,
  * and the output buffer's size is never exceeded.  See fuzz/README.

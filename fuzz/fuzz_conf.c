@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Fuzz target for the configuration reader: conf_load on a fuzzed file,
  * with an error buffer of fuzzed size, and what it accepts printed by
  * conf_print (pop3d -n) and read back.  See fuzz/README.

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Fuzz target for the mbox maildrop: an arbitrary file is opened and
  * scanned, every message is streamed (RETR and TOP) and checked against the
  * index, and, when byte 0 asks, some messages are deleted by UPDATE and the

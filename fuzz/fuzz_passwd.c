@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Fuzz target for the credentials files: auth_passwd and auth_apop with a
  * fuzzed passwd file, APOP file, user name and password.  See fuzz/README.
  *

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Fuzz target for what the root monitor runs on bytes from the jailed
  * pre-login process (privmsg.c): the message decoder, and for a key
  * operation the bytes that follow it, as keyop() hands them to tlskeys.c.

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Fuzz target for the PROXY protocol header parser, driven the way
  * proxy_read drives it: bytes are handed over only as far as proxy_want
  * asks, so it must never ask for bytes past the header, and a complete

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Fuzz target for the protocol engine: an arbitrary client byte stream,
  * fed in pieces of random size, with the output drained in random amounts,
  * checked against the protocol's shape.  See fuzz/README.

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Fuzz target for the TLS server side (tls.c on mbedTLS): the input is
  * what a client sends on a new implicit-TLS connection, handed to
  * tls_start over a socket pair, as a pre-login process gets it.  It

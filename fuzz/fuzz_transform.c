@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Fuzz target for the POP byte transform alone (no files, so fast): the
  * size counted with out NULL, the bytes produced in one large call and the
  * bytes produced through random small input pieces and output caps must all

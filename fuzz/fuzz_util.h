@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * What the fuzz targets share: a failed invariant aborts (libFuzzer then
  * saves the input), a small deterministic PRNG seeded from the input, and
  * temporary files on tmpfs for the parsers that read files.

@@ -1,4 +1,6 @@
 #!/bin/sh
+# Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+# (the licence's text is in LICENSE).
 # Replay each target's regression inputs, then fuzz it for SECONDS.
 #   sh fuzz/run.sh SECONDS TARGET...     (make fuzz / make check-fuzz)
 # New corpus entries go to build/fuzz/corpus/TARGET (kept between runs, not

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Credentials: the passwd file (crypt(3) hashes) and the APOP secrets file.
  * Both files are read afresh at every login so edits need no restart.
  */

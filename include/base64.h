@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Strict base64 decoding for SASL (RFC 5034 section 4, RFC 4648):
  * any character outside the alphabet, or '=' anywhere but at the end, is an error.
  */

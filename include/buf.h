@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * A fixed-capacity byte buffer: the session's output and the transport's
  * staging area.  It never grows, so per-session memory is bounded.
  */

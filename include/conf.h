@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * The configuration file: "key value" lines, '#' comments.  Unknown keys
  * and bad values are errors reported as "file:line: message".
  */

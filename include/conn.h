@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * One client connection: the pump that moves bytes between a transport
  * and a session, with the idle timeout and STLS.  Its caller hands it the
  * transport and the backend the session's logins and maildrop go

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * The user's process after a verified login (direct.c): its backend,
  * which opens the maildrop as the mailbox's owner.
  */

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Fault injection for the crash tests: journal.c's write boundaries call
  * these hooks, which crash, fail or record there on the tests' orders.
  * Only the crash tests' objects (built with -DPOP3D_FAULTS in

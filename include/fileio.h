@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Whole-buffer file I/O: loops over short transfers and EINTR, so the
  * mailbox, journal, index cache and UID files each need no loop of their
  * own.

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * The mbox From_ line (RFC 4155): what makes a line start a message, as
  * the mail readers that share the file (mutt, c-client, Dovecot) decide.
  */

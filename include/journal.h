@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * The redo journal that makes UPDATE crash-safe: the plan of an in-place
  * compaction is made durable beside the mailbox before the first byte of
  * the mailbox is overwritten, and checkpoints say how far it got, so that

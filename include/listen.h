@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * The listening side of a standalone daemon: its sockets (opened from the
  * configuration, or handed over by systemd), detaching from the terminal,
  * and the pidfile.

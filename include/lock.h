@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Mailbox locks: the delivery locks MDAs honour (fcntl, dotlock, flock),
  * taken in the configured order with bounded waits, and the session lock
  * that answers [IN-USE]: an OFD lock on .NAME.pop3d-session beside the

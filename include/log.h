@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Logging: syslog (facility mail) in production, stderr in the foreground.
  * Every line of a session carries that session's id.
  */

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * LOGIN-DELAY (RFC 2449 section 6.5): the time of a user's last login,
  * kept as the mtime of a small file beside the mailbox.
  */

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * What the protocol engine needs from a maildrop.  mbox.c implements it;
  * the unit tests and fuzzers implement it in memory.
  *

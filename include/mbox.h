@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * The mbox maildrop: one streaming scan builds an index (offsets, sizes,
  * UIDs); messages are streamed from the file; locks are held only while
  * scanning and updating, plus a session lock for [IN-USE].

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Inside the mbox maildrop: the state its files share (mbox.c opens,
  * scans and streams; update.c rewrites the file at UPDATE; uids.c keeps
  * twins' and X-UIDL UIDs).  Nothing outside those files (and white-box

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * MD5 (RFC 1321), pop3d's own (md5.c says why).  Used for APOP (RFC 1939
  * section 7 fixes MD5), for the message fingerprints behind UIDs, where
  * no adversary gains from a collision (see DESIGN.md), and as a checksum

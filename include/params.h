@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * pop3d's hard limits and defaults, each with where its number comes from.
  * Every other file takes its limits from here.
  */

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * The jailed pre-login process's side of privilege separation
  * (prelogin.c): the backend that asks the monitor, the key stand-in, the
  * TLS relay.  Root's side, which forks and jails this process, is

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * The messages between a connection's root monitor and its jailed
  * pre-login process (privmsg.c, linked on both sides): one fixed-size
  * message, then for some types the bytes it announces, over a

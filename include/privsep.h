@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Privilege separation, root's side (privsep.c): per connection, a
  * privileged monitor verifies logins for an unprivileged, jailed
  * pre-login process that runs TLS and the protocol engine (prelogin.c),

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Process titles: what ps(1) shows for each process of pop3d.
  */
 #ifndef POP3D_PROCTITLE_H

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * The PROXY protocol (HAProxy's, versions 1 and 2): a load balancer in
  * front of pop3d prefixes each connection with the real client's address.
  * Only connections from proxy_trusted networks may carry one.

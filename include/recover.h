@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Interrupted UPDATEs finished without waiting for a login.
  */
 #ifndef POP3D_RECOVER_H

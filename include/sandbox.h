@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * The syscall filters (seccomp-bpf) of the jailed pre-login process and
  * of the session process after login: the short lists of calls they may
  * make, and the start-up check that this kernel can enforce them.

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * The POP3 protocol engine.  It does no I/O: the caller feeds it the
  * client's bytes and writes out the reply bytes it produces.  It reaches
  * credentials and the maildrop only through struct session_backend.

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Files in a mail spool: anyone who can write the mailbox's directory
  * (group mail on Debian's /var/mail, another user's session there, anyone
  * on a 1777 spool) can put a file under any name, so every file pop3d

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * The TLS transport (tls.c): one connection's handshake on mbedTLS, then
  * a struct transport that carries the session's bytes through TLS.  The
  * certificates and keys it uses are tlskeys.h's struct tls_server.

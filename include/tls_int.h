@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Inside TLS: what its two files share (tlskeys.c keeps the certificates,
  * keys and settings; tls.c runs a connection's handshake and records with
  * them).  Nothing outside those files (and white-box tests) includes this.

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * TLS key custody, on the root side (tlskeys.c): the server's
  * certificates, keys and settings (struct tls_server, made by the
  * listener at start-up and SIGHUP), the monitor's signatures and

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * The POP byte transform: stored mbox message bytes to the bytes POP3
  * sends, for sizes, RETR and TOP alike.
  */

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * The byte transport under a session: plain file descriptors, or TLS
  * (tls.c) over them.  The connection loop moves bytes only through this, so it
  * never knows whether they are encrypted.

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * An in-memory maildrop and credentials backend for driving session.c in
  * tests: messages are strings already in POP form (CRLF line ends, not
  * byte-stuffed), or generated on the fly for huge ones; every call the

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * The crash tests' fault injection and power-loss records (include/
  * faults.h) that journal.c's write boundaries call when built with
  * -DPOP3D_FAULTS (build/faults/), for tests/test_crash only.  In the

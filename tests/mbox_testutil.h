@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Helpers the mailbox unit tests share (test_mbox, test_transform,
  * test_lock, test_uids, test_update, test_scan, test_spool): a growing
  * byte string for building mailboxes; files in a scratch directory made

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * For unit tests that need socket addresses (include after cmocka.h).
  */
 #ifndef POP3D_NET_TESTUTIL_H

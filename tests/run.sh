@@ -1,4 +1,6 @@
 #!/bin/sh
+# Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+# (the licence's text is in LICENSE).
 # Run every test: the cmocka unit tests named as arguments, then the
 # integration tests against the real daemon.  Ends with one summary line,
 # "N passed, N failed, N skipped", and a non-zero exit when anything failed.

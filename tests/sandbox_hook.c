@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Test hooks for the syscall filter, linked into tests/pop3d-sandbox-hook
  * only (never into pop3d) through the linker's --wrap=read and
  * --wrap=prctl (Makefile).

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Unit tests for auth.c (passwd file, APOP file) and log.c (line
  * sanitizing), with real crypt(3) hashes made at start-up.
  */

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Unit tests of the strict base64 decoder: RFC 4648 section 10 vectors and
  * everything RFC 5034 section 4 says must be rejected.
  */

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Unit tests for the configuration reader (conf.c): defaults, every key
  * with good and bad values, the file:line error format, and the mailbox
  * template; conf_print (pop3d -n) read back, and conf_key_line.

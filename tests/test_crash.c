@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Crash tests for UPDATE (journal.c), linked with objects built with
  * -DPOP3D_FAULTS: a child opens a generated mailbox, deletes messages in
  * some pattern and runs UPDATE while its N-th write boundary crashes it

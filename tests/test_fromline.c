@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Unit tests of the From_ line rule: the lines Dovecot takes for the
  * start of a message, and those it takes for text (the cases of
  * tests/integration/dovecot_ref.py, where Dovecot itself is asked).

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Unit tests of the locks around a mailbox (lock.c, through mbox_open
  * and UPDATE): the session lock (its file, the flock fallback, a file
  * planted by someone else), dotlocks (waited for, stale, of a dead

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Unit tests for the mbox maildrop (mbox.c): opening and scanning
  * (fixture mailboxes written to a temporary directory, and random ones
  * checked against a simple in-memory reference parser), reading (TOP,

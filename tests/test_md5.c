@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Unit tests of pop3d's own MD5 (md5.c): the seven test vectors of RFC 1321
  * appendix A.5, then random inputs of every length around the block and
  * padding edges, fed in random pieces and in the lanes of

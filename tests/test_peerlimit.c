@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Unit tests of the limits per client address (peerlimit.c).  The
  * session table: IPv4 and IPv6 /64 keys, claim and release, a session
  * re-keying itself after a PROXY header, and the rate limit on refusal

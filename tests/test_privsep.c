@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Unit tests for the privilege separation message (privmsg.c): a fixed
  * size, bounded fields, and a decoder that trusts nothing it is sent.
  * Then the monitor's key operations, asked for by a pre-login process

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Unit tests of the PROXY protocol parser (v1 and v2 as HAProxy sends
  * them), its byte-exact reader, and the proxy_trusted network match.
  */

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Unit tests of the syscall filters (sandbox.c), each in a child process
  * that installs one: the calls the pre-login process makes go through
  * (memory, time, I/O on descriptors it holds, the log's time stamp),

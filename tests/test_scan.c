@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Unit tests for the mbox scanner's own arithmetic: the POP sizes it
  * counts in its single pass must equal what transform_run (the transform
  * RETR uses) counts over the same bytes, and its fingerprints (batched

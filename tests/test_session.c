@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Unit tests of the protocol engine, driven through session_feed and
  * session_work with the in-memory maildrop of fake_maildrop.h.
  */

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Unit tests for the files beside a mailbox, as a hostile local user
  * would plant them: spool_open's checks, and through mbox_open and the
  * LOGIN-DELAY stamp, that a planted file is never obeyed, never makes

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Unit tests of tls.c's session tickets and keys, with real handshakes
  * between the server and an mbedTLS client.  The server is a connection
  * as the daemon serves it (privsep_serve in a forked child: the monitor,

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Unit tests of the POP byte transform (transform.c): line ends, byte
  * stuffing, mboxrd unquoting, TOP's line limit, the header fields hidden
  * for uidl_compat dovecot and the counted size,

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Unit tests of UIDs (uids.c, and the fingerprint the scan takes): stable
  * across opens and appends, distinct for identical messages and for
  * messages alike but for their bodies, blind to what mail readers change

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Unit tests of UPDATE (update.c, journal.c): deletions written back,
  * mail appended meanwhile kept, and a mailbox that another program
  * rewrote since the open (shrunk, shifted, replaced, changed in place

@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * A certificate for tests and fuzz targets that run a TLS server: a fresh
  * P-256 (or RSA) key and a self-signed certificate for it, written as PEM
  * files.  No cmocka here, so fuzz targets can use it too.

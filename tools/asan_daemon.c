@@ -1,4 +1,8 @@
 /*
+ * Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+ * (the licence's text is in LICENSE).
+ */
+/*
  * Sanitizer defaults built into build/asan/pop3d only (make check-asan).
  *
  * LeakSanitizer can't work in pop3d's processes: at exit it stops the

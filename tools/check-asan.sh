@@ -1,4 +1,6 @@
 #!/bin/sh
+# Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+# (the licence's text is in LICENSE).
 # The whole test suite against the AddressSanitizer + UBSan build:
 #   sh tools/check-asan.sh DIR UNIT_TEST...     (make check-asan)
 # DIR holds the sanitizer build (DIR/pop3d), which the integration tests

@@ -1,4 +1,6 @@
 #!/bin/sh
+# Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+# (the licence's text is in LICENSE).
 # Build pop3d and run a demo server in the foreground: POP3 with STLS on
 # 127.0.0.1:11110 and implicit TLS (the port-995 way) on 127.0.0.1:11995,
 # user "demo" (password "demo") and a few messages.  Ctrl-C stops it.

@@ -1,4 +1,6 @@
 #!/bin/sh
+# Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+# (the licence's text is in LICENSE).
 # Make sure the Debian packages pop3d needs are installed.
 #   sh tools/deps.sh build   what building and the demo need
 #   sh tools/deps.sh test    that plus what the test suite needs

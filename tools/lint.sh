@@ -1,4 +1,6 @@
 #!/bin/sh
+# Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+# (the licence's text is in LICENSE).
 # Static analysis (make lint): cppcheck and clang-tidy over the daemon's
 # sources.  cppcheck's suppressions are inline (cppcheck-suppress, with a
 # reason beside them); clang-tidy's checks are in .clang-tidy, and

@@ -1,4 +1,6 @@
 #!/bin/sh
+# Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+# (the licence's text is in LICENSE).
 # pop3d against mbedTLS 3.6 (make check-mbedtls3).  Debian 12 ships
 # mbedTLS 2.28, which the normal build uses; tls.c also has 3.x
 # branches, and this is what builds and runs them.

@@ -1,3 +1,5 @@
+# Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+# (the licence's text is in LICENSE).
 """Dovecot as a reference reader of mbox files, for the integration tests.
 
 dovecot_read(mbox) answers: which messages would Dovecot serve over POP3

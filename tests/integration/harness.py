@@ -1,3 +1,5 @@
+# Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+# (the licence's text is in LICENSE).
 """Test harness for pop3d integration tests: temp maildrops, a real daemon.
 
 Every wait is bounded and every process the harness starts is stopped by

@@ -1,3 +1,5 @@
+# Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+# (the licence's text is in LICENSE).
 """popa3d as a reference server, for the tests of uidl_compat popa3d.
 
 popa3d_session(mbox, commands) answers: what does Debian's popa3d say to

@@ -1,3 +1,5 @@
+# Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+# (the licence's text is in LICENSE).
 """Logging in: USER/PASS, AUTH PLAIN, failures, [IN-USE], the log."""
 
 import base64

@@ -1,3 +1,5 @@
+# Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+# (the licence's text is in LICENSE).
 """Where messages begin and end: pop3d against Dovecot, on the same bytes.
 
 A mailbox in /var/mail is read by other programs too; a message that one

@@ -1,3 +1,5 @@
+# Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+# (the licence's text is in LICENSE).
 """pop3d -t against the mistakes that break logins, and pop3d -n.
 
 Each broken configuration is written for real (files, modes, a read-only

@@ -1,3 +1,5 @@
+# Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+# (the licence's text is in LICENSE).
 """kill -9 of the real daemon's session at random instants of UPDATE.
 
 A large mailbox, every second message deleted, QUIT, and SIGKILL of the

@@ -1,3 +1,5 @@
+# Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+# (the licence's text is in LICENSE).
 """The daemon itself: -i transcripts, -t, -V, max_sessions, idle_timeout,
 privileges."""
 

@@ -1,3 +1,5 @@
+# Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+# (the licence's text is in LICENSE).
 """The Debian package (debian/, make deb): it builds, lintian finds no
 errors, and installed with `dpkg --root` into a scratch directory it
 creates the pop3d account and /run/pop3d, enables nothing, passes

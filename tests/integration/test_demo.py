@@ -1,3 +1,5 @@
+# Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+# (the licence's text is in LICENSE).
 """tools/demo.sh, the README's first command: it serves on pop3d's
 defaults (expire 0), says in its banner what QUIT deletes, and does it."""
 

@@ -1,7 +1,10 @@
+# Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+# (the licence's text is in LICENSE).
 """The documentation agrees with the code: every config key conf.c accepts
 is documented in pop3d.conf.example and pop3d.conf.5 (and nothing else is),
 every command-line option pop3d takes is in pop3d.8 and the README, and
-both man pages pass `mandoc -T lint` without warnings.
+both man pages pass `mandoc -T lint` without warnings, and every source
+file carries the licence's notice.
 
 These read files only; they need no daemon."""
 
@@ -168,6 +171,41 @@ class ManLintTest(unittest.TestCase):
 
     def test_pop3d_conf_5(self):
         self.lint("pop3d.conf.5")
+
+
+class LicenceTest(unittest.TestCase):
+    """LICENSE is the ISC licence, and every source file git tracks (C,
+    Python, shell, the Makefile) names it at its top, so a file copied
+    out of the tree still says under what terms."""
+
+    NOTICE = "SPDX-License-Identifier: ISC"
+
+    def test_every_source_file_has_the_notice(self):
+        if not os.path.isdir(os.path.join(REPO, ".git")) and \
+                not os.path.isfile(os.path.join(REPO, ".git")):
+            self.skipTest("not a git checkout: no list of tracked files")
+        files = subprocess.run(["git", "-C", REPO, "ls-files"],
+                               capture_output=True, text=True, timeout=20,
+                               check=True).stdout.split()
+        missing = []
+        for name in files:
+            path = os.path.join(REPO, name)
+            if name.startswith("debian/") or not os.path.isfile(path):
+                continue
+            with open(path, "rb") as f:
+                head = f.read(400)
+            source = name.endswith((".c", ".h", ".py", ".sh")) or \
+                name == "Makefile" or head.startswith(b"#!")
+            if source and self.NOTICE.encode() not in head:
+                missing.append(name)
+        self.assertEqual(missing, [], "files without the licence notice")
+
+    def test_license_is_isc(self):
+        text = read("LICENSE")
+        self.assertIn("Copyright (c) 2026 The pop3d authors", text)
+        self.assertIn("Permission to use, copy, modify, and distribute this "
+                      "software for any\npurpose with or without fee is "
+                      "hereby granted", text)
 
 
 if __name__ == "__main__":

@@ -1,3 +1,5 @@
+# Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+# (the licence's text is in LICENSE).
 """dovecot_ref, Dovecot as a reference mbox reader: it works, and what
 Dovecot serves for each of its EDGE_CASES.
 

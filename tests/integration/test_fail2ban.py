@@ -1,3 +1,5 @@
+# Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+# (the licence's text is in LICENSE).
 """dist/fail2ban: the filter matches every failed login pop3d logs (USER/PASS,
 AUTH PLAIN, APOP; plain and TLS; 127.0.0.1 and ::1) and nothing else:
 not a login that worked, not [IN-USE] after a good password, not a

@@ -1,3 +1,5 @@
+# Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+# (the licence's text is in LICENSE).
 """The idle listener's memory: what loading certificates leaves behind.
 
 The listener runs mbedTLS and the configuration parsers only while it

@@ -1,3 +1,5 @@
+# Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+# (the licence's text is in LICENSE).
 """A full spool: a user over quota or a full disk still logs in and
 deletes mail by POP.
 

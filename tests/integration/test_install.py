@@ -1,3 +1,5 @@
+# Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+# (the licence's text is in LICENSE).
 """`make install` and `make uninstall` into a DESTDIR, and what the docs
 say about the installed paths and the version.
 

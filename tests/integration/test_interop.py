@@ -1,3 +1,5 @@
+# Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+# (the licence's text is in LICENSE).
 """The client interoperability matrix (tests/README has the table).
 
 Real POP3 clients fetch from pop3d on loopback, over plain POP3, STLS and

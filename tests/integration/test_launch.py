@@ -1,3 +1,5 @@
+# Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+# (the licence's text is in LICENSE).
 """Launch modes and signals: daemonizing with a pidfile, a real inetd
 (openbsd-inetd), systemd socket activation both ways (systemd-socket-activate),
 SIGHUP reload, SIGTERM with a bounded drain (`make install`: test_install)."""

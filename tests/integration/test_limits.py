@@ -1,3 +1,5 @@
+# Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+# (the licence's text is in LICENSE).
 """Limits and abuse: max_sessions_per_ip, 500 connections at once, slow
 and silent clients, clients vanishing mid-RETR, LOGIN-DELAY."""
 

@@ -1,3 +1,5 @@
+# Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+# (the licence's text is in LICENSE).
 """The session's log lines an administrator reads (pop3d.8, LOGGING), from
 the daemon's own log: the TLS in use on failed logins as on good ones,
 QUIT's deletions by DELE apart from those of EXPIRE 0, a logout line for

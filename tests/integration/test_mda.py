@@ -1,3 +1,5 @@
+# Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+# (the licence's text is in LICENSE).
 """Real MDAs and other programs on the mailbox while sessions run.
 
 procmail (as a delivery agent: fcntl and dotlock) and dotlockfile from

@@ -1,3 +1,5 @@
+# Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+# (the licence's text is in LICENSE).
 """Moving from Dovecot or popa3d without a re-download (uidl_compat).
 
 The real servers (Debian 12's Dovecot 2.3.19 and popa3d 1.0.3, unpacked

@@ -1,3 +1,5 @@
+# Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+# (the licence's text is in LICENSE).
 """No name-service module in a session process.
 
 glibc loads the modules /etc/nsswitch.conf names (libnss_systemd with

@@ -1,3 +1,5 @@
+# Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+# (the licence's text is in LICENSE).
 """Privilege separation and the password backends, seen from /proc.
 
 Before login a connection has two processes: the monitor (root) and the

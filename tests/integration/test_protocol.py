@@ -1,3 +1,5 @@
+# Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+# (the licence's text is in LICENSE).
 """Raw-socket protocol checks: pipelining, hostile lines, strict numbers."""
 
 import os

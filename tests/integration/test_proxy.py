@@ -1,3 +1,5 @@
+# Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+# (the licence's text is in LICENSE).
 """The PROXY protocol end to end: headers sent by hand (v1, v2, malformed,
 untrusted), limits by the real address, and a real HAProxy (Debian's
 haproxy package) in front of two pop3d instances sharing one spool."""

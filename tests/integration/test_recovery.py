@@ -1,3 +1,5 @@
+# Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+# (the licence's text is in LICENSE).
 """Interrupted UPDATEs finished without waiting for their owner's login.
 
 A session killed (kill -9) in the middle of its UPDATE leaves a journal

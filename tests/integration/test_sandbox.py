@@ -1,3 +1,5 @@
+# Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+# (the licence's text is in LICENSE).
 """The pre-login process's syscall filter (sandbox.c), seen from /proc and
 from the log.
 

@@ -1,3 +1,5 @@
+# Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+# (the licence's text is in LICENSE).
 """The mailbox shared with the programs that really use /var/mail.
 
 procmail delivers, dotlockfile and flock(1) lock, and a mail reader's

@@ -1,3 +1,5 @@
+# Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+# (the licence's text is in LICENSE).
 """A hostile local user in a Debian-style spool, against the real daemon.
 
 The spool is root:mail 2775, as Debian's /var/mail; the victim's mailbox is

@@ -1,3 +1,5 @@
+# Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+# (the licence's text is in LICENSE).
 """What a person starting pop3d sees: start-up errors on stderr before the
 daemon detaches, a second instance named by its pid, configuration errors
 under inetd kept from the client, sd-daemon priority prefixes on the

@@ -1,3 +1,5 @@
+# Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+# (the licence's text is in LICENSE).
 """The shipped systemd units (dist/) under a real systemd.
 
 systemd runs as PID 1 of PID, mount, UTS and cgroup namespaces of its own

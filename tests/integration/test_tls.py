@@ -1,3 +1,5 @@
+# Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+# (the licence's text is in LICENSE).
 """TLS: implicit TLS on a listen_tls port, STLS, plaintext_auth, reload.
 
 Python's ssl module (OpenSSL) is the client here; test_tls_clients.py

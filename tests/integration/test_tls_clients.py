@@ -1,3 +1,5 @@
+# Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+# (the licence's text is in LICENSE).
 """Real clients on other TLS stacks against pop3d's TLS: curl (OpenSSL),
 openssl s_client, mpop (GnuTLS) and fetchmail (OpenSSL), each fetching
 mail over implicit TLS and over STLS and checking the bytes."""

@@ -1,3 +1,5 @@
+# Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+# (the licence's text is in LICENSE).
 """The golden transcripts (tests/transcripts/): each NAME.in run through
 `pop3d -i` and compared byte for byte with NAME.out (and the mailbox
 after it with NAME.mbox-after), one test per transcript.

@@ -1,3 +1,5 @@
+# Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+# (the licence's text is in LICENSE).
 """What a session does to the mbox: DELE, EXPIRE, drops, concurrent MDA."""
 
 import os

@@ -1,3 +1,5 @@
+# Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+# (the licence's text is in LICENSE).
 """pop3d under valgrind's memcheck: whole sessions with `pop3d -i`, plain
 (scripted stdin) and implicit TLS (-s, over a socketpair), must show no
 invalid read, write or jump, no use of uninitialised memory and no leak

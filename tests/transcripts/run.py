@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# Copyright (c) 2026 The pop3d authors.  SPDX-License-Identifier: ISC
+# (the licence's text is in LICENSE).
 """Golden transcripts: run `pop3d -i` on each tests/transcripts/NAME.in and
 compare what it writes, byte for byte, with NAME.out.
 
