@@ -890,11 +890,17 @@ check_config(const struct conf *c)
 	struct tls_server	*ts;
 	int			 errors = check_files(c, stderr);
 
-	if (load_tls(c, &ts) == -1 || privsep_check_setup(c) == -1 ||
-	    (c->sandbox && sandbox_check() == -1))
-		return 1;
-	report_keys(c, ts, stdout);
-	tls_server_free(ts);
+	/* Every problem is told, and then how many there were. */
+	if (load_tls(c, &ts) == -1)
+		errors++;
+	else {
+		report_keys(c, ts, stdout);
+		tls_server_free(ts);
+	}
+	if (privsep_check_setup(c) == -1)
+		errors++;
+	if (c->sandbox && sandbox_check() == -1)
+		errors++;
 	if (c->idle_timeout < DEFAULT_IDLE_TIMEOUT)
 		fprintf(stderr, "%s: warning: idle_timeout %u is below the "
 		    "10 minutes RFC 1939 section 3 requires\n", c->file,
