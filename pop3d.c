@@ -462,13 +462,14 @@ keep_startup(const struct conf *old, struct conf *n)
  * client byte, never holds (the monitor signs with them), and which it
  * must hold for its handshakes: one line a key, logged when the keys are
  * loaded, printed by pop3d -t (out).  Key i is tls_key, then each
- * tls_sni line's.  The ticket keys are always the monitor's.
+ * tls_sni line's.  The ticket keys are always the monitor's.  Then the
+ * order of the suites, and why (tls_server_rank_suites).
  */
 static void
 report_keys(const struct conf *c, const struct tls_server *ts, FILE *out)
 {
 	const char	*why, *path;
-	char		 kind[64];
+	char		 kind[64], line[300];
 	int		 i, sep;
 
 	for (i = 0; (sep = tls_key_separated(ts, i, kind, sizeof(kind),
@@ -490,6 +491,12 @@ report_keys(const struct conf *c, const struct tls_server *ts, FILE *out)
 			    "pre-login process holds it for its handshake "
 			    "(%s)", path, kind, why);
 	}
+	if (tls_suite_line(ts, line, sizeof(line)) == NULL)
+		return;
+	if (out != NULL)
+		fprintf(out, "%s\n", line);
+	else
+		log_info("%s", line);
 }
 
 /*
@@ -526,6 +533,7 @@ reload_config(struct daemon *d)
 		conf_free(n);
 		return;
 	}
+	tls_server_rank_suites(ts);
 	keep_startup(d->c, n);
 	privsep_reload(n);
 	/* Sessions have their own copy of the old one, made by fork. */
@@ -894,6 +902,7 @@ check_config(const struct conf *c)
 	if (load_tls(c, &ts) == -1)
 		errors++;
 	else {
+		tls_server_rank_suites(ts);
 		report_keys(c, ts, stdout);
 		tls_server_free(ts);
 	}
@@ -975,5 +984,7 @@ main(int argc, char *argv[])
 	if (start_tls(c, &ts) == -1 ||
 	    (c->sandbox && sandbox_check() == -1))
 		return 1;
+	/* Here, not per inetd connection: each would pay the milliseconds. */
+	tls_server_rank_suites(ts);
 	return serve_standalone(c, path, ts, foreground);
 }

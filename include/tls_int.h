@@ -41,12 +41,31 @@ struct tls_cert {
 	size_t			sigbytes;	/* its RSA signatures' length */
 };
 
+/* What mbedTLS seals on this machine, MB/s (0: not measured, or failed). */
+struct tls_speeds {
+	double	aes128;		/* AES-128-GCM */
+	double	aes256;		/* AES-256-GCM */
+	double	chacha;		/* ChaCha20-Poly1305 */
+};
+
+/* How much faster than either AES-GCM ChaCha20-Poly1305 must be to lead. */
+#define TLS_CHACHA_MARGIN	1.2
+
 struct tls_server {
 	mbedtls_ctr_drbg_context	drbg;
 	mbedtls_ssl_config		conf;
 	struct tls_cert			certs[1 + CONF_SNI_MAX];
 	int				ncerts;
 	int				suites[SUITES_MAX + 1];	/* 0-terminated */
+
+	/*
+	 * Where tls_ciphers's "default" put the default suites in
+	 * suites[] (dflt_n 0: it has none), and how they were ordered.
+	 */
+	int				dflt_at, dflt_n;
+	struct tls_speeds		speeds;
+	int				measured;
+	int				chacha_first;
 
 	/*
 	 * Ticket keys: seeds[k] (a secret mapping, TICKET_SEED bytes each)
@@ -91,6 +110,16 @@ unsigned	tls_md_number(mbedtls_md_type_t type);
 
 /* mbedTLS's text for error code r, for log lines; buf holds it. */
 const char	*tls_why(int r, char *buf, size_t len);
+
+/*
+ * The decision, speeds in: 1 when ChaCha20-Poly1305 should lead the
+ * default suites (at least TLS_CHACHA_MARGIN times the faster AES-GCM),
+ * 0 for RFC 9325's order.
+ */
+int	tls_chacha_first(const struct tls_speeds *sp);
+
+/* Order s's default suites as tls_chacha_first says for speeds sp. */
+void	tls_rank_suites(struct tls_server *s, const struct tls_speeds *sp);
 
 /*
  * tls.c, for the settings tlskeys.c builds: the callbacks a handshake

@@ -67,6 +67,22 @@ int			 tls_server_reload(struct tls_server **s,
 			    const struct conf *c, char *err, size_t errlen);
 
 /*
+ * In the listener at start-up and SIGHUP (and pop3d -t), before any
+ * connection: when s has the default suites (tls_ciphers "default"),
+ * time mbedTLS's AES-GCM and ChaCha20-Poly1305 on this machine (some
+ * milliseconds) and put ChaCha20-Poly1305 first among them if it is
+ * clearly the faster.  Suites an admin named keep their order.
+ */
+void			 tls_server_rank_suites(struct tls_server *s);
+
+/*
+ * The suite order of s and why, one line for the log and pop3d -t, in
+ * buf (len bytes); NULL when s is.
+ */
+const char		*tls_suite_line(const struct tls_server *s, char *buf,
+			    size_t len);
+
+/*
  * In the listener, before each fork: replace the session-ticket key when
  * it is older than TLS_TICKET_ROTATE (the previous key still parses).
  */

@@ -49,6 +49,7 @@
 #include "params.h"
 #include "privsep.h"
 #include "tls.h"
+#include "tls_int.h"
 #include "tlskeys.h"
 #include "transport.h"
 #include "tls_testutil.h"
@@ -564,6 +565,149 @@ test_rsa_key_with_tls13_stays(void **state)
 }
 
 /*
+ * The suite order's rule, speeds in: ChaCha20-Poly1305 leads only at
+ * 1.2 times the faster AES-GCM or more; a failed or missing measurement
+ * (0) keeps RFC 9325's order.
+ */
+static void
+test_chacha_first_rule(void **state)
+{
+	static const struct {
+		struct tls_speeds	sp;
+		int			first;
+	} cases[] = {
+		{ { 94, 88, 135 }, 1 },		/* mbedTLS 2.28 here */
+		{ { 266, 250, 300 }, 0 },	/* 1.13x */
+		{ { 100, 100, 120 }, 1 },	/* the margin itself */
+		{ { 100, 100, 119.9 }, 0 },
+		{ { 100, 50, 119 }, 0 },	/* the faster AES counts */
+		{ { 50, 100, 119 }, 0 },
+		{ { 50, 100, 121 }, 1 },
+		{ { 0, 0, 135 }, 0 },		/* AES-GCM not measured */
+		{ { 94, 88, 0 }, 0 },
+		{ { 0, 0, 0 }, 0 }
+	};
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_int_equal(tls_chacha_first(&cases[i].sp),
+		    cases[i].first);
+}
+
+/* A tls_ciphers with the defaults between named suites. */
+static int
+setup_mixed(void **state)
+{
+	struct fixture	*fx = malloc(sizeof(*fx));
+
+	assert_non_null(fx);
+	setup_server(fx, 0, "TLS-ECDHE-ECDSA-WITH-AES-128-CBC-SHA256 default "
+	    "TLS-ECDHE-RSA-WITH-AES-128-CBC-SHA256");
+	*state = fx;
+	return 0;
+}
+
+/* Whether s's suites are names, in that order. */
+static void
+assert_suites(const struct tls_server *s, const char *const *names,
+    size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		assert_string_equal(
+		    mbedtls_ssl_get_ciphersuite_name(s->suites[i]), names[i]);
+	assert_int_equal(s->suites[n], 0);
+}
+
+/*
+ * Ranking moves ChaCha20-Poly1305 before AES-256-GCM within the default
+ * suites only (each key exchange's, and TLS 1.3's), keeps the suites an
+ * admin named where they were, and a slower ChaCha20 puts RFC 9325's
+ * order back.
+ */
+static void
+test_rank_reorders_the_defaults_only(void **state)
+{
+	static const char *const rfc[] = {
+		"TLS-ECDHE-ECDSA-WITH-AES-128-CBC-SHA256",
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+		"TLS1-3-AES-256-GCM-SHA384",
+		"TLS1-3-CHACHA20-POLY1305-SHA256",
+		"TLS1-3-AES-128-GCM-SHA256",
+#endif
+		"TLS-ECDHE-ECDSA-WITH-AES-256-GCM-SHA384",
+		"TLS-ECDHE-ECDSA-WITH-CHACHA20-POLY1305-SHA256",
+		"TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256",
+		"TLS-ECDHE-RSA-WITH-AES-256-GCM-SHA384",
+		"TLS-ECDHE-RSA-WITH-CHACHA20-POLY1305-SHA256",
+		"TLS-ECDHE-RSA-WITH-AES-128-GCM-SHA256",
+		"TLS-ECDHE-RSA-WITH-AES-128-CBC-SHA256"
+	};
+	static const char *const chacha[] = {
+		"TLS-ECDHE-ECDSA-WITH-AES-128-CBC-SHA256",
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+		"TLS1-3-CHACHA20-POLY1305-SHA256",
+		"TLS1-3-AES-256-GCM-SHA384",
+		"TLS1-3-AES-128-GCM-SHA256",
+#endif
+		"TLS-ECDHE-ECDSA-WITH-CHACHA20-POLY1305-SHA256",
+		"TLS-ECDHE-ECDSA-WITH-AES-256-GCM-SHA384",
+		"TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256",
+		"TLS-ECDHE-RSA-WITH-CHACHA20-POLY1305-SHA256",
+		"TLS-ECDHE-RSA-WITH-AES-256-GCM-SHA384",
+		"TLS-ECDHE-RSA-WITH-AES-128-GCM-SHA256",
+		"TLS-ECDHE-RSA-WITH-AES-128-CBC-SHA256"
+	};
+	const struct tls_speeds	 fast = { 94, 88, 135 }, slow = { 94, 88, 100 };
+	struct fixture		*fx = *state;
+	char			 line[300];
+
+	assert_suites(fx->srv, rfc, sizeof(rfc) / sizeof(rfc[0]));
+	tls_rank_suites(fx->srv, &fast);
+	assert_suites(fx->srv, chacha, sizeof(chacha) / sizeof(chacha[0]));
+	assert_non_null(strstr(tls_suite_line(fx->srv, line, sizeof(line)),
+	    "ChaCha20-Poly1305 first"));
+	assert_non_null(strstr(line, "ChaCha20-Poly1305 135 MB/s (1.44x"));
+	tls_rank_suites(fx->srv, &slow);
+	assert_suites(fx->srv, rfc, sizeof(rfc) / sizeof(rfc[0]));
+	assert_non_null(strstr(tls_suite_line(fx->srv, line, sizeof(line)),
+	    "AES-256-GCM first"));
+}
+
+/* Suites an admin named, without "default": their order, not timed. */
+static void
+test_rank_leaves_named_suites(void **state)
+{
+	static const char *const named[] = {
+		"TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256",
+		"TLS-ECDHE-ECDSA-WITH-CHACHA20-POLY1305-SHA256"
+	};
+	struct fixture	*fx = *state;
+	char		 line[300];
+
+	tls_server_rank_suites(fx->srv);
+	assert_false(fx->srv->measured);
+	assert_suites(fx->srv, named, 2);
+	assert_string_equal(tls_suite_line(fx->srv, line, sizeof(line)),
+	    "TLS suites: tls_ciphers's order, "
+	    "TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256 first");
+}
+
+static int
+setup_named(void **state)
+{
+	struct fixture	*fx = malloc(sizeof(*fx));
+
+	assert_non_null(fx);
+	setup_server(fx, 0, "TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256 "
+	    "TLS-ECDHE-ECDSA-WITH-CHACHA20-POLY1305-SHA256");
+	*state = fx;
+	return 0;
+}
+
+/*
  * mbedTLS (2.28 and 3.6) serializes only DTLS 1.2 connections: with a TLS
  * stream it refuses, so a logged-in TLS session can't be moved into the user's
  * process and the jailed process relays it.  If this starts failing,
@@ -608,6 +752,12 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_context_save_refuses_tls_streams, setup, teardown),
+		cmocka_unit_test(test_chacha_first_rule),
+		cmocka_unit_test_setup_teardown(
+		    test_rank_reorders_the_defaults_only, setup_mixed,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_rank_leaves_named_suites,
+		    setup_named, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

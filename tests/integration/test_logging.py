@@ -26,7 +26,7 @@ from harness import (CertMixin, Client, IS_ROOT, RUN_AS, Pop3dCase,  # noqa: E40
                      session_pids, tls_conf, wait_for)
 
 WAIT = 10
-TLS_HOW = r"TLSv1\.[23] TLS-[A-Z0-9-]+"
+TLS_HOW = r"TLSv1\.[23] TLS[A-Z0-9-]+"
 
 
 class SessionLogTest(CertMixin, Pop3dCase):

@@ -407,6 +407,72 @@ def key_share(hello):
     raise AssertionError("no key_share in %r" % hello)
 
 
+class SuiteOrderTest(TlsCase):
+    """The default suites' order comes from the AEAD speeds the listener
+    measured at start-up, and its log line says so; an admin's
+    tls_ciphers is served in its own order.  TLS 1.2 clients: in TLS 1.3
+    mbedTLS takes the client's order."""
+
+    # OpenSSL's names for the default suites with this ECDSA certificate.
+    OPENSSL = {"AES-256-GCM": "ECDHE-ECDSA-AES256-GCM-SHA384",
+               "ChaCha20-Poly1305": "ECDHE-ECDSA-CHACHA20-POLY1305",
+               "AES-128-GCM": "ECDHE-ECDSA-AES128-GCM-SHA256"}
+    LINE = re.compile(
+        r"TLS suites: (\S+) first, then (\S+), ([A-Z0-9-]+).*: mbedTLS "
+        r"seals here AES-128-GCM \d+ MB/s, AES-256-GCM \d+ MB/s, "
+        r"ChaCha20-Poly1305 \d+ MB/s \((\d+\.\d+)x the faster AES-GCM; "
+        r"first from 1\.2x\)")
+
+    def suite(self, srv, offer):
+        ctx = self.ctx()
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        ctx.set_ciphers(":".join(offer))
+        s = self.tls_sock(srv, ctx=ctx)
+        self.assertTrue(s.recv(100).startswith(b"+OK"))
+        return s.cipher()[0]
+
+    def test_measured_order_picks_the_suite(self):
+        srv = self.tls_server()
+        self.wait_log(srv, "TLS suites: ")
+        m = self.LINE.search(srv.log())
+        self.assertIsNotNone(m, srv.log())
+        first, second, third = m.group(1, 2, 3)
+        ratio = float(m.group(4))
+        # The line's figures and its order agree (but for rounding).
+        if abs(ratio - 1.2) > 0.005:
+            self.assertEqual(first == "ChaCha20-Poly1305", ratio >= 1.2,
+                             m.group(0))
+        self.assertEqual(third, "AES-128-GCM")
+        both = [self.OPENSSL["AES-256-GCM"],
+                self.OPENSSL["ChaCha20-Poly1305"]]
+        # Whichever the client lists first, the server's first wins.
+        self.assertEqual(self.suite(srv, both), self.OPENSSL[first])
+        self.assertEqual(self.suite(srv, both[::-1]), self.OPENSSL[first])
+        # Without the first, the second.
+        rest = [self.OPENSSL[n] for n in (third, second)]
+        self.assertEqual(self.suite(srv, rest), self.OPENSSL[second])
+        # SIGHUP measures again, and says so.
+        os.kill(srv.proc.pid, signal.SIGHUP)
+        self.assertTrue(wait_for(
+            lambda: len(self.LINE.findall(srv.log())) == 2), srv.log())
+
+    def test_admin_order_is_kept_and_not_measured(self):
+        aes = "TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256"
+        chacha = "TLS-ECDHE-ECDSA-WITH-CHACHA20-POLY1305-SHA256"
+        offer = [self.OPENSSL["ChaCha20-Poly1305"],
+                 self.OPENSSL["AES-128-GCM"]]
+        for order, want in (((aes, chacha), "AES-128-GCM"),
+                            ((chacha, aes), "ChaCha20-Poly1305")):
+            srv = self.tls_server(tls_ciphers=" ".join(order))
+            self.wait_log(srv, "TLS suites: tls_ciphers's order, "
+                          "%s first" % order[0])
+            self.assertNotIn("MB/s", srv.log())
+            self.assertEqual(self.suite(srv, offer), self.OPENSSL[want])
+            self.assertEqual(self.suite(srv, offer[::-1]),
+                             self.OPENSSL[want])
+            srv.stop()
+
+
 class StlsTest(TlsCase):
 
     def test_stls_capabilities_and_retrieval(self):
@@ -850,7 +916,7 @@ class KeySeparationTest(MemoryScan, TlsCase):
         f = s.makefile("rb")
         self.assertOK(f.readline())
         self.login(f, s.sendall)
-        self.wait_log(srv, "TLS-ECDHE-RSA-WITH-AES-")
+        self.wait_log(srv, "TLS-ECDHE-RSA-WITH-")
         self.wait_log(srv, "(SNI other.test: certificate of tls_sni "
                       "other.test)")
 
@@ -913,6 +979,13 @@ class ConfigTest(TlsCase):
                       srv.key, out)
         self.assertIn("TLS key %s (RSA 2048 bits): separated: " % rsa_key,
                       out)
+        if pop3d_tls13():
+            self.assertIn("TLS suites: tls_ciphers's order, "
+                          "TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256 first\n",
+                          out)
+        else:
+            self.assertRegex(out, r"TLS suites: \S+ first, then .*: "
+                             r"mbedTLS seals here AES-128-GCM \d+ MB/s")
 
     def t_fails(self, srv, *texts):
         """pop3d -t refuses srv's configuration, saying every one of
