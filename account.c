@@ -25,6 +25,7 @@
 
 #include "account.h"
 #include "log.h"
+#include "privmsg.h"
 
 /* What account_user's child answers. */
 struct user_answer {
@@ -38,24 +39,6 @@ struct group_answer {
 	int	found;
 	gid_t	gid;
 };
-
-/* Read exactly len bytes, or fail on an early end.  Returns 0 or -1. */
-static int
-read_whole(int fd, void *p, size_t len)
-{
-	size_t	got = 0;
-	ssize_t	n;
-
-	while (got < len) {
-		n = read(fd, (char *)p + got, len - got);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		got += (size_t)n;
-	}
-	return 0;
-}
 
 int
 account_isolated(void (*fn)(const void *, void *), const void *in,
@@ -82,7 +65,7 @@ account_isolated(void (*fn)(const void *, void *), const void *in,
 		_exit(write(p[1], out, len) == (ssize_t)len ? 0 : 1);
 	}
 	close(p[1]);
-	rc = read_whole(p[0], out, len);
+	rc = privsep_read_all(p[0], out, len);
 	close(p[0]);
 	while (waitpid(pid, &st, 0) == -1)
 		if (errno != EINTR)
