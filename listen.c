@@ -247,6 +247,7 @@ socket_name(int fd, char *out, size_t len)
 	socklen_t		sl = sizeof(ss);
 	char			host[NI_MAXHOST], port[NI_MAXSERV];
 
+	memset(&ss, 0, sizeof(ss));
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1 ||
 	    getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), port,
 	    sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) != 0) {

@@ -610,7 +610,7 @@ cpu_now(void)
 	struct timespec	ts;
 
 	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* Keep in *best the MB/s of a pass over SPEED_BYTES from t0, if higher. */
