@@ -27,7 +27,6 @@ and CACHE.  When the packages can't be had, unavailable() says why, and
 tests raise unittest.SkipTest with that.
 """
 
-import fcntl
 import os
 import pwd
 import select
@@ -40,6 +39,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import debfetch  # noqa: E402
 from harness import unstuff  # noqa: E402
 
 CACHE = os.path.join(HERE, ".dovecot")
@@ -47,7 +47,6 @@ PACKAGES = ("dovecot-core", "dovecot-pop3d")
 
 # Bounded waits, in seconds.
 FETCH_TIMEOUT = 180.0		# apt-get download of both packages (6 MB)
-UNPACK_TIMEOUT = 60.0		# dpkg-deb -x of one package
 SESSION_TIMEOUT = 20.0		# one whole pop3 session, start to exit
 
 # pop3d's mbox formats this reference stands for.  Dovecot has one mbox
@@ -86,76 +85,12 @@ class Session:
 
 # ------------------------------------------------------------ the packages
 
-def _run(what, argv, timeout, cwd=None):
-    """Run argv; None when it succeeded, else a one-line reason that
-    starts with what."""
-    try:
-        r = subprocess.run(argv, cwd=cwd, capture_output=True,
-                           timeout=timeout, stdin=subprocess.DEVNULL)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        return "%s: %s" % (what, e)
-    if r.returncode != 0:
-        err = r.stderr.decode(errors="replace").strip().splitlines()
-        return "%s failed: %s" % (what, err[-1] if err else r.returncode)
-    return None
-
-
-def _debs():
-    """The cached .deb of each package (a missing one is None)."""
-    d = os.path.join(CACHE, "debs")
-    names = os.listdir(d) if os.path.isdir(d) else []
-    return [next((os.path.join(d, n) for n in sorted(names)
-                  if n.startswith(p + "_") and n.endswith(".deb")), None)
-            for p in PACKAGES]
-
-
-def _fetch():
-    """Download and unpack the packages unless CACHE/root is complete.
-    None on success, else why not.  Runs under CACHE/lock, so parallel
-    test processes unpack once."""
-    root = os.path.join(CACHE, "root")
-    if os.path.exists(os.path.join(root, ".complete")):
-        return None
-    debs = os.path.join(CACHE, "debs")
-    os.makedirs(debs, exist_ok=True)
-    if None in _debs():
-        if not shutil.which("apt-get") or not shutil.which("dpkg-deb"):
-            return "apt-get and dpkg-deb are needed to fetch Dovecot"
-        # As root apt hands the download to its _apt user, which can't
-        # write into a private tree; the sandbox user is told to stay.
-        why = _run("apt-get download",
-                   ["apt-get", "-qq", "-o", "APT::Sandbox::User=root",
-                    "download"] + list(PACKAGES), FETCH_TIMEOUT, cwd=debs)
-        if why:
-            return why
-    # Unpack beside root, then rename: a half-unpacked tree is never used.
-    part = root + ".part"
-    shutil.rmtree(part, ignore_errors=True)
-    for deb in _debs():
-        if deb is None:
-            return "apt-get download left no package in " + debs
-        why = _run("dpkg-deb -x", ["dpkg-deb", "-x", deb, part],
-                   UNPACK_TIMEOUT)
-        if why:
-            return why
-    open(os.path.join(part, ".complete"), "w").close()
-    shutil.rmtree(root, ignore_errors=True)
-    os.rename(part, root)
-    return None
-
-
 def unavailable():
     """None when Dovecot can be run, else the reason it can't (for
     unittest.SkipTest).  Fetches and unpacks the packages on first use;
     the answer is kept for the rest of the process."""
     if "why" not in _state:
-        try:
-            os.makedirs(CACHE, exist_ok=True)
-            with open(os.path.join(CACHE, "lock"), "w") as lock:
-                fcntl.flock(lock, fcntl.LOCK_EX)
-                why = _fetch()
-        except OSError as e:
-            why = "Dovecot cache %s: %s" % (CACHE, e)
+        why = debfetch.fetch(CACHE, PACKAGES, FETCH_TIMEOUT)
         if why is None:
             for p in (_pop3(), _doveconf()):
                 if not os.access(p, os.X_OK):
@@ -173,7 +108,7 @@ def require():
 
 def version():
     """The Debian version of the dovecot-core package in use, or None."""
-    deb = _debs()[0]
+    deb = debfetch.cached_debs(CACHE, PACKAGES)[0]
     return deb and os.path.basename(deb).split("_")[1].replace("%3a", ":")
 
 

@@ -581,6 +581,21 @@ def wait_for(pred, limit=5.0, step=0.05):
         time.sleep(step)
 
 
+def system_account(case, prefix, password):
+    """A system account (useradd, no home, nologin) with password, for
+    the tests of `auth pam'; removed when case's test ends.  Returns its
+    name, prefix and this process's id."""
+    user = "%s%d" % (prefix, os.getpid() % 100000)
+    subprocess.run(["userdel", user], capture_output=True)
+    subprocess.run(["useradd", "--no-create-home", "--shell",
+                    "/usr/sbin/nologin", user], check=True,
+                   capture_output=True)
+    case.addCleanup(subprocess.run, ["userdel", user], capture_output=True)
+    subprocess.run(["chpasswd"], input=("%s:%s\n" % (user, password)).encode(),
+                   check=True, capture_output=True)
+    return user
+
+
 def make_jail():
     """A root-owned 0755 empty directory for `chroot'."""
     d = tempfile.mkdtemp(prefix="pop3d-jail-")

@@ -19,12 +19,13 @@ needs root and unshare; unavailable() says why not, for
 unittest.SkipTest.
 """
 
-import fcntl
 import os
 import shutil
 import subprocess
 import tempfile
 import unittest
+
+import debfetch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CACHE = os.path.join(HERE, ".popa3d")
@@ -36,60 +37,9 @@ UID_POPA3D = 64990
 UID_USER = 64991
 
 FETCH_TIMEOUT = 120.0		# apt-get download (50 KB)
-UNPACK_TIMEOUT = 60.0
 SESSION_TIMEOUT = 30.0		# one whole session, start to exit
 
 _state = {}
-
-
-def _run(what, argv, timeout, cwd=None):
-    """Run argv; None when it succeeded, else a one-line reason."""
-    try:
-        r = subprocess.run(argv, cwd=cwd, capture_output=True,
-                           timeout=timeout, stdin=subprocess.DEVNULL)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        return "%s: %s" % (what, e)
-    if r.returncode != 0:
-        err = r.stderr.decode(errors="replace").strip().splitlines()
-        return "%s failed: %s" % (what, err[-1] if err else r.returncode)
-    return None
-
-
-def _deb():
-    d = os.path.join(CACHE, "debs")
-    names = sorted(os.listdir(d)) if os.path.isdir(d) else []
-    return next((os.path.join(d, n) for n in names
-                 if n.startswith(PACKAGE + "_") and n.endswith(".deb")), None)
-
-
-def _fetch():
-    """Download and unpack the package unless CACHE/root is complete.
-    None on success, else why not."""
-    root = os.path.join(CACHE, "root")
-    if os.path.exists(os.path.join(root, ".complete")):
-        return None
-    debs = os.path.join(CACHE, "debs")
-    os.makedirs(debs, exist_ok=True)
-    if _deb() is None:
-        if not shutil.which("apt-get") or not shutil.which("dpkg-deb"):
-            return "apt-get and dpkg-deb are needed to fetch popa3d"
-        why = _run("apt-get download",
-                   ["apt-get", "-qq", "-o", "APT::Sandbox::User=root",
-                    "download", PACKAGE], FETCH_TIMEOUT, cwd=debs)
-        if why:
-            return why
-    if _deb() is None:
-        return "apt-get download left no package in " + debs
-    part = root + ".part"
-    shutil.rmtree(part, ignore_errors=True)
-    why = _run("dpkg-deb -x", ["dpkg-deb", "-x", _deb(), part],
-               UNPACK_TIMEOUT)
-    if why:
-        return why
-    open(os.path.join(part, ".complete"), "w").close()
-    shutil.rmtree(root, ignore_errors=True)
-    os.rename(part, root)
-    return None
 
 
 def _binary():
@@ -105,13 +55,7 @@ def unavailable():
         elif not shutil.which("unshare"):
             why = "unshare (util-linux) is needed for popa3d's namespace"
         else:
-            try:
-                os.makedirs(CACHE, exist_ok=True)
-                with open(os.path.join(CACHE, "lock"), "w") as lock:
-                    fcntl.flock(lock, fcntl.LOCK_EX)
-                    why = _fetch()
-            except OSError as e:
-                why = "popa3d cache %s: %s" % (CACHE, e)
+            why = debfetch.fetch(CACHE, [PACKAGE], FETCH_TIMEOUT)
             if why is None and not os.access(_binary(), os.X_OK):
                 why = "not in the package: " + _binary()
         _state["why"] = why and "popa3d can't be had (%s)" % why

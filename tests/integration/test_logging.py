@@ -14,7 +14,6 @@ import re
 import shutil
 import signal
 import ssl
-import subprocess
 import sys
 import tempfile
 import unittest
@@ -200,15 +199,7 @@ class PamRhostTest(Pop3dCase):
             self.skipTest(PAM_SERVICE + " exists: not replaced by a test")
         if not have_ipv6_loopback():
             self.skipTest("no ::1 to log in from")
-        self.user = "p3r%d" % (os.getpid() % 100000)
-        subprocess.run(["userdel", self.user], capture_output=True)
-        subprocess.run(["useradd", "--no-create-home", "--shell",
-                        "/usr/sbin/nologin", self.user], check=True,
-                       capture_output=True)
-        self.addCleanup(subprocess.run, ["userdel", self.user],
-                        capture_output=True)
-        subprocess.run(["chpasswd"], input=("%s:pam-Secret-2\n" %
-                       self.user).encode(), check=True, capture_output=True)
+        self.user = harness.system_account(self, "p3r", "pam-Secret-2")
         self.work = tempfile.mkdtemp(prefix="pop3d-pam-")
         self.addCleanup(shutil.rmtree, self.work, True)
         access = os.path.join(self.work, "access.conf")

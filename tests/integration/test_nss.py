@@ -170,15 +170,7 @@ class PamSessionMapsNoNssTest(Pop3dCase):
         import test_privsep
         if not test_privsep.pam_built():
             self.skipTest("pop3d built without PAM")
-        self.user = "p3n%d" % (os.getpid() % 100000)
-        subprocess.run(["userdel", self.user], capture_output=True)
-        subprocess.run(["useradd", "--no-create-home", "--shell",
-                        "/usr/sbin/nologin", self.user], check=True,
-                       capture_output=True)
-        self.addCleanup(subprocess.run, ["userdel", self.user],
-                        capture_output=True)
-        subprocess.run(["chpasswd"], input=("%s:pam-Secret-2\n" %
-                       self.user).encode(), check=True, capture_output=True)
+        self.user = harness.system_account(self, "p3n", "pam-Secret-2")
         self.jail = make_jail()
         self.addCleanup(shutil.rmtree, self.jail, True)
 

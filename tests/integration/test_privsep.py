@@ -521,15 +521,7 @@ def pam_built():
 class PamTest(Pop3dCase):
 
     def setUp(self):
-        self.user = "p3t%d" % (os.getpid() % 100000)
-        subprocess.run(["userdel", self.user], capture_output=True)
-        subprocess.run(["useradd", "--no-create-home", "--shell",
-                        "/usr/sbin/nologin", self.user], check=True,
-                       capture_output=True)
-        self.addCleanup(subprocess.run, ["userdel", self.user],
-                        capture_output=True)
-        subprocess.run(["chpasswd"], input=("%s:pam-Secret-1\n" %
-                       self.user).encode(), check=True, capture_output=True)
+        self.user = harness.system_account(self, "p3t", "pam-Secret-1")
         self.jail = make_jail()
         self.addCleanup(shutil.rmtree, self.jail, True)
 
