@@ -122,16 +122,15 @@
  * call's number (left in the accumulator) and end every path through
  * them in a return, so blocks can follow each other in any order: a
  * program is a head, blocks and a final kill.  Calls allowed whatever
- * their arguments are kept as lists of numbers, each made an ALLOW
- * block when the program is put together.
+ * their arguments are kept as lists of numbers, made one binary search
+ * when the program is put together (append_search).
  */
 #define JEQ(k, jt, jf)	{ BPF_JMP | BPF_JEQ | BPF_K, (jt), (jf), (k) }
 #define LD(off)		{ BPF_LD | BPF_W | BPF_ABS, 0, 0, (off) }
 #define AND(k)		{ BPF_ALU | BPF_AND | BPF_K, 0, 0, (k) }
 #define RET(k)		{ BPF_RET | BPF_K, 0, 0, (k) }
-
-/* The call nr, whatever its arguments. */
-#define ALLOW(nr)	JEQ((nr), 0, 1), RET(SECCOMP_RET_ALLOW)
+#define JGE(k, jt)	{ BPF_JMP | BPF_JGE | BPF_K, (jt), 0, (k) }
+#define JA(k)		{ BPF_JMP | BPF_JA, 0, 0, (k) }
 
 /*
  * The call nr when its argument a passes one of the n tests that follow
@@ -438,10 +437,18 @@ static const struct sock_filter sb_tail[] = {
 
 #define SB_COUNT(t)	(sizeof(t) / sizeof((t)[0]))
 
-/* The longest program: the session's. */
-#define SB_INSNS	(SB_COUNT(sb_head) + 2 * SB_COUNT(sb_common_any) + \
+/* The calls a search holds at most: the session's. */
+#define SB_ANY		(SB_COUNT(sb_common_any) + SB_COUNT(sb_session_any))
+/* Its leaves test up to this many numbers in turn. */
+#define SB_LEAF		4
+
+/*
+ * The longest program, the session's, whose search takes at most an
+ * instruction a number and two a leaf (with the inner nodes, fewer than
+ * three a number).
+ */
+#define SB_INSNS	(SB_COUNT(sb_head) + 3 * SB_ANY + \
 			    SB_COUNT(sb_common_args) + SB_COUNT(sb_self) + \
-			    2 * SB_COUNT(sb_session_any) + \
 			    SB_COUNT(sb_session_args) + SB_COUNT(sb_tail))
 
 /* Append the n instructions at t to the program p. */
@@ -452,45 +459,113 @@ append(struct sock_fprog *p, const struct sock_filter *t, size_t n)
 	p->len += (unsigned short)n;
 }
 
-/* Append an allow, whatever the arguments, of each of the n calls in nr. */
-static void
-append_any(struct sock_fprog *p, const uint16_t *nr, size_t n)
+/*
+ * Append the search for the n numbers at nr (sorted, each once) whose
+ * calls are allowed: a leaf tests its few numbers in turn, an inner node
+ * sends the higher half on.  A number it doesn't hold leaves by a jump
+ * that append_search patches to its end.  Every allow is reached only
+ * through an equality test of a listed number, so a wrong turn can only
+ * refuse a call, never allow one.  Returns -1 if a jump is too long for
+ * its eight bits.
+ */
+static int
+append_half(struct sock_fprog *p, const uint16_t *nr, size_t n)
 {
-	static const struct sock_filter	allow[] = { ALLOW(0) };
-	size_t				i;
+	struct sock_filter	 eq[] = { JEQ(0, 0, 0) }, out[] = { JA(0),
+				    RET(SECCOMP_RET_ALLOW) }, ge[] = { JGE(0, 0) };
+	size_t			 i, node, half = n / 2;
 
-	for (i = 0; i < n; i++) {
-		append(p, allow, SB_COUNT(allow));
-		p->filter[p->len - 2].k = nr[i];
+	if (n <= SB_LEAF) {
+		for (i = 0; i < n; i++) {
+			eq[0].k = nr[i];
+			eq[0].jt = (uint8_t)(n - i);	/* to the allow */
+			append(p, eq, 1);
+		}
+		append(p, out, SB_COUNT(out));
+		return 0;
 	}
+	node = p->len;
+	ge[0].k = nr[half];
+	append(p, ge, 1);
+	if (append_half(p, nr, half) == -1 || p->len - node - 1 > UINT8_MAX)
+		return -1;
+	p->filter[node].jt = (uint8_t)(p->len - node - 1);
+	return append_half(p, nr + half, n - half);
+}
+
+static int
+cmp_nr(const void *a, const void *b)
+{
+	return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
 }
 
 /*
- * Install the filter of `which' here: a copy of it on the heap, with this
- * process's pid in it.  Returns 0, or -1 with errno set.
+ * Allow the calls numbered in the lists a (na of them) and b (nb): as one
+ * binary search, not tests in turn, because the kernel runs a new filter
+ * once for every call number to learn which it may let through without
+ * running it, and a number that goes down a list of tests costs each
+ * install a step per test (DESIGN.md, "The syscall filter").  Returns 0,
+ * or -1 with errno set.
  */
+static int
+append_search(struct sock_fprog *p, const uint16_t *a, size_t na,
+    const uint16_t *b, size_t nb)
+{
+	uint16_t	nr[SB_ANY];
+	size_t		i, n, start = p->len;
+
+	memcpy(nr, a, na * sizeof(*nr));
+	memcpy(nr + na, b, nb * sizeof(*nr));
+	qsort(nr, na + nb, sizeof(*nr), cmp_nr);
+	for (i = n = 0; i < na + nb; i++)
+		if (n == 0 || nr[i] != nr[n - 1])
+			nr[n++] = nr[i];
+	if (append_half(p, nr, n) == -1) {
+		errno = E2BIG;
+		return -1;
+	}
+	for (i = start; i < p->len; i++)
+		if (p->filter[i].code == (BPF_JMP | BPF_JA))
+			p->filter[i].k = (uint32_t)(p->len - i - 1);
+	return 0;
+}
+
+int
+sandbox_program(enum sandbox_proc which, struct sock_fprog *prog)
+{
+	size_t	self;
+
+	if ((prog->filter = calloc(SB_INSNS, sizeof(*prog->filter))) == NULL)
+		return -1;
+	prog->len = 0;
+	append(prog, sb_head, SB_COUNT(sb_head));
+	if (append_search(prog, sb_common_any, SB_COUNT(sb_common_any),
+	    sb_session_any, which == SANDBOX_SESSION ?
+	    SB_COUNT(sb_session_any) : 0) == -1) {
+		free(prog->filter);	/* glibc's free keeps errno */
+		return -1;
+	}
+	append(prog, sb_common_args, SB_COUNT(sb_common_args));
+	self = prog->len + SB_SELF_AT;
+	append(prog, sb_self, SB_COUNT(sb_self));
+	prog->filter[self].k = (uint32_t)getpid();
+	if (which == SANDBOX_SESSION)
+		append(prog, sb_session_args, SB_COUNT(sb_session_args));
+	else
+		append(prog, sb_prelogin_args, SB_COUNT(sb_prelogin_args));
+	append(prog, sb_tail, SB_COUNT(sb_tail));
+	return 0;
+}
+
+/* Install the filter of `which' here.  Returns 0, or -1 with errno set. */
 static int
 install(enum sandbox_proc which)
 {
 	struct sock_fprog	prog;
-	size_t			self;
 	int			rc = -1;
 
-	if ((prog.filter = calloc(SB_INSNS, sizeof(*prog.filter))) == NULL)
+	if (sandbox_program(which, &prog) == -1)
 		return -1;
-	prog.len = 0;
-	append(&prog, sb_head, SB_COUNT(sb_head));
-	append_any(&prog, sb_common_any, SB_COUNT(sb_common_any));
-	append(&prog, sb_common_args, SB_COUNT(sb_common_args));
-	self = prog.len + SB_SELF_AT;
-	append(&prog, sb_self, SB_COUNT(sb_self));
-	prog.filter[self].k = (uint32_t)getpid();
-	if (which == SANDBOX_SESSION) {
-		append_any(&prog, sb_session_any, SB_COUNT(sb_session_any));
-		append(&prog, sb_session_args, SB_COUNT(sb_session_args));
-	} else
-		append(&prog, sb_prelogin_args, SB_COUNT(sb_prelogin_args));
-	append(&prog, sb_tail, SB_COUNT(sb_tail));
 	/* Without it an unprivileged process may not install a filter. */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
 	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0)
@@ -569,6 +644,15 @@ sandbox_enter(enum sandbox_proc which)
 }
 
 #else	/* no SB_ARCH */
+
+int
+sandbox_program(enum sandbox_proc which, struct sock_fprog *prog)
+{
+	(void)which;
+	(void)prog;
+	errno = ENOSYS;
+	return -1;
+}
 
 int
 sandbox_check(void)

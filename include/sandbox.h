@@ -36,4 +36,14 @@ enum sandbox_proc {
  */
 int	sandbox_enter(enum sandbox_proc which);
 
+struct sock_fprog;
+
+/*
+ * Put the filter of `which' together for this process (its pid is in
+ * it): sandbox_enter installs it, the unit tests read it.  The caller
+ * frees prog->filter.  Returns 0, or -1 with errno set (ENOSYS: no
+ * filter for this architecture).
+ */
+int	sandbox_program(enum sandbox_proc which, struct sock_fprog *prog);
+
 #endif

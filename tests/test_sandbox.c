@@ -8,7 +8,9 @@
  * (memory, time, I/O on descriptors it holds, the log's time stamp),
  * every call that would get it out of its jail kills it with SIGSYS; the
  * session's filter lets through the mailbox's file calls and kills the
- * rest, a thread too; the start-up check passes on this kernel.
+ * rest, a thread too; the start-up check passes on this kernel.  And
+ * the programs themselves, run here instruction by instruction: every
+ * call number they allow outright finds its way there, in few steps.
  */
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -37,6 +39,9 @@
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
+
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 
 #include "sandbox.h"
 
@@ -419,6 +424,137 @@ test_session_forbidden(void **state)
 	}
 }
 
+/* Not a return value of a filter: the verdict needs an argument. */
+#define BY_ARGS		1U
+/*
+ * What the kernel's cache of a new filter can afford to run for every
+ * call number (it runs the program once for each at install); a list
+ * tested in turn took over a hundred.
+ */
+#define MAX_STEPS	40
+
+/*
+ * Run prog for call nr of architecture arch, as the kernel does at
+ * install to learn which calls the number alone lets through: the
+ * return value, or BY_ARGS where an argument is read.  *steps counts the
+ * instructions run; fails the test on any instruction the kernel's run
+ * would not take or on running off the end.
+ */
+static uint32_t
+verdict(const struct sock_fprog *prog, uint32_t arch, uint32_t nr,
+    int *steps)
+{
+	const struct sock_filter	*in;
+	uint32_t			 acc = 0;
+	unsigned			 pc;
+
+	*steps = 0;
+	for (pc = 0; pc < prog->len; pc++) {
+		in = &prog->filter[pc];
+		++*steps;
+		switch (in->code) {
+		case BPF_LD | BPF_W | BPF_ABS:
+			if (in->k == offsetof(struct seccomp_data, arch))
+				acc = arch;
+			else if (in->k == offsetof(struct seccomp_data, nr))
+				acc = nr;
+			else
+				return BY_ARGS;
+			break;
+		case BPF_RET | BPF_K:
+			return in->k;
+		case BPF_JMP | BPF_JA:
+			pc += in->k;
+			break;
+		case BPF_JMP | BPF_JEQ | BPF_K:
+			pc += acc == in->k ? in->jt : in->jf;
+			break;
+		case BPF_JMP | BPF_JGE | BPF_K:
+			pc += acc >= in->k ? in->jt : in->jf;
+			break;
+		default:
+			fail_msg("instruction %u: code %#x", pc, in->code);
+		}
+	}
+	fail_msg("call %u ran off the end", nr);
+	return 0;
+}
+
+/*
+ * Where prog first loads an argument: the tests before the block that
+ * does are of call numbers only.
+ */
+static unsigned
+first_argument(const struct sock_fprog *prog)
+{
+	const struct sock_filter	*in;
+	unsigned			 pc;
+
+	for (pc = 0; pc < prog->len; pc++) {
+		in = &prog->filter[pc];
+		if (in->code == (BPF_LD | BPF_W | BPF_ABS) &&
+		    in->k != offsetof(struct seccomp_data, arch) &&
+		    in->k != offsetof(struct seccomp_data, nr))
+			return pc;
+	}
+	return pc;
+}
+
+/*
+ * Every number the programs allow outright (an equality test, before the
+ * argument checks, whose jump lands on an allow) is allowed when the
+ * program runs from its start,
+ * so the search routes each to its test; every number ends in a few
+ * steps; another architecture is killed; and the session's program
+ * allows all that the pre-login one does.
+ */
+static void
+test_search(void **state)
+{
+	struct sock_fprog		 prog[2];
+	const struct sock_filter	*in;
+	uint32_t			 arch, nr, v;
+	unsigned			 pc, end, listed = 0;
+	int				 steps, w;
+
+	(void)state;
+	assert_int_equal(sandbox_program(SANDBOX_PRELOGIN, &prog[0]), 0);
+	assert_int_equal(sandbox_program(SANDBOX_SESSION, &prog[1]), 0);
+	/* the head: load the architecture, test it */
+	assert_int_equal(prog[0].filter[1].code, BPF_JMP | BPF_JEQ | BPF_K);
+	arch = prog[0].filter[1].k;
+	for (w = 0; w < 2; w++) {
+		/* the block that loads it starts with its number's test */
+		end = first_argument(&prog[w]) - 1;
+		for (pc = 0; pc < end; pc++) {
+			in = &prog[w].filter[pc];
+			if (in->code != (BPF_JMP | BPF_JEQ | BPF_K) ||
+			    pc + 1 + in->jt >= prog[w].len ||
+			    prog[w].filter[pc + 1 + in->jt].code !=
+			    (BPF_RET | BPF_K) ||
+			    prog[w].filter[pc + 1 + in->jt].k !=
+			    SECCOMP_RET_ALLOW || in->k == arch)
+				continue;
+			listed++;
+			if (verdict(&prog[w], arch, in->k, &steps) !=
+			    SECCOMP_RET_ALLOW)
+				fail_msg("call %u, listed, is refused", in->k);
+		}
+		for (nr = 0; nr < 1024; nr++) {
+			v = verdict(&prog[w], arch, nr, &steps);
+			if (steps > MAX_STEPS)
+				fail_msg("call %u: %d steps", nr, steps);
+			if (w == 0 && v == SECCOMP_RET_ALLOW &&
+			    verdict(&prog[1], arch, nr, &steps) != v)
+				fail_msg("call %u: pre-login only", nr);
+		}
+		assert_int_equal(verdict(&prog[w], arch ^ 1, 0, &steps),
+		    SECCOMP_RET_KILL_PROCESS);
+		free(prog[w].filter);
+	}
+	assert_true(listed > 40);
+}
+
 static void
 test_check(void **state)
 {
@@ -436,6 +572,7 @@ main(void)
 		cmocka_unit_test(test_tgkill_elsewhere),
 		cmocka_unit_test(test_session_allowed),
 		cmocka_unit_test(test_session_forbidden),
+		cmocka_unit_test(test_search),
 		cmocka_unit_test(test_check),
 	};
 
