@@ -821,7 +821,7 @@ mode_retr(void)
 	uint64_t	*sizes, total, bytes = 0, oct, lines;
 	long		 n, i, done = 0, errors = 0;
 	char		 arg[32];
-	double		 t0, el;
+	double		 t0, el, cpu0, mach0;
 
 	if (login(&c, opt.user, NULL) != 1 || stat_cmd(&c, &n, &total) != 1)
 		fatal("retr: login or STAT failed");
@@ -833,6 +833,8 @@ mode_retr(void)
 		fatal("out of memory");
 	if (list_sizes(&c, sizes, n) == -1)
 		fatal("retr: LIST failed");
+	cpu0 = cpu_self();
+	mach0 = cpu_machine();
 	t0 = now();
 	/* Round the n messages again until -M seconds have passed (-t caps). */
 	for (i = 1; now() - t0 < opt.seconds; i = i % n + 1) {
@@ -848,6 +850,8 @@ mode_retr(void)
 		done++;
 	}
 	el = now() - t0;
+	cpu0 = cpu_self() - cpu0;
+	mach0 = mach0 < 0 ? -1 : cpu_machine() - mach0;
 	conn_cmd(&c, "QUIT", NULL);
 	conn_wait_close(&c);
 	conn_close(&c);
@@ -855,6 +859,12 @@ mode_retr(void)
 	metric("retr_msgs_per_s", done / el);
 	metric("retr_messages", (double)done);
 	metric("retr_size_mismatches", (double)errors);
+	if (bytes > 0) {
+		/* What a MB costs: us alone (reading, TLS), and the box. */
+		metric("retr_client_cpu_ms_per_mb", cpu0 * 1e9 / bytes);
+		if (mach0 >= 0)
+			metric("retr_machine_cpu_ms_per_mb", mach0 * 1e9 / bytes);
+	}
 	free(sizes);
 }
 
