@@ -967,8 +967,19 @@ main(int argc, char *argv[])
 	listen_close_inherited();
 	if (inetd && !test && !print)
 		return serve_inetd(path, implicit_tls, foreground);
+	if (!test && !print) {
+		log_init(foreground, "pop3d");
+		/*
+		 * Start-up errors, the configuration's among them, reach the
+		 * terminal too until the detach, and the mail log always.
+		 */
+		log_tee_stderr(1);
+	}
 	if ((c = conf_new(path, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "%s\n", err);
+		if (test || print)
+			fprintf(stderr, "%s\n", err);
+		else
+			log_warnx("%s: not starting", err);
 		return 1;
 	}
 	if (print) {
@@ -977,9 +988,6 @@ main(int argc, char *argv[])
 	}
 	if (test)
 		return check_config(c);
-	log_init(foreground, "pop3d");
-	/* Start-up errors reach the terminal too, until the detach. */
-	log_tee_stderr(1);
 	warn_config(c);
 	if (start_tls(c, &ts) == -1 ||
 	    (c->sandbox && sandbox_check() == -1))

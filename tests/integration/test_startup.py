@@ -134,6 +134,23 @@ class StartupErrorTest(StartupCase):
         self.assertTrue(logged and logged[0].startswith(SYSLOG_WARNING),
                         logged)
 
+    @unittest.skipUnless(IS_ROOT and UNSHARE, "needs root and unshare(1)")
+    def test_unparsable_config_also_in_syslog(self):
+        """An administrator who started pop3d from an init script, whose
+        stderr went nowhere, finds why it is not running in the mail
+        log."""
+        self.srv.write_conf()
+        with open(self.srv.conf_path, "a") as f:
+            f.write("no_such_setting yes\n")
+        r, sink = self.in_syslog_ns(["-f", self.srv.conf_path])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"no_such_setting", r.stderr)
+        self.assertIn(b"not starting", r.stderr)
+        logged = [l for l in sink.lines() if "no_such_setting" in l]
+        self.assertTrue(logged and logged[0].startswith(SYSLOG_WARNING),
+                        logged)
+        self.assertIn(self.srv.conf_path, logged[0])
+
     def test_bad_certificate_on_stderr(self):
         cert = os.path.join(self.srv.dir, "broken.crt")
         with open(cert, "w") as f:
