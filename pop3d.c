@@ -970,8 +970,8 @@ main(int argc, char *argv[])
 	if (!test && !print) {
 		log_init(foreground, "pop3d");
 		/*
-		 * Start-up errors, the configuration's among them, reach the
-		 * terminal too until the detach, and the mail log always.
+		 * Start-up errors, the configuration's among them, are
+		 * logged, and shown on the terminal too until the detach.
 		 */
 		log_tee_stderr(1);
 	}
