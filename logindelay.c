@@ -59,16 +59,22 @@ logindelay_ok(const char *mailbox, unsigned delay)
 {
 	char		path[4096];
 	struct stat	st;
-	time_t		now = time(NULL);
+	struct timespec	now;
 	int		fd;
 
 	if (delay == 0 || logindelay_path(mailbox, path, sizeof(path)) == -1 ||
 	    (fd = stamp_open(path, 0, &st)) == -1)
 		return 1;
 	close(fd);
-	if (st.st_mtime > now)
+	/*
+	 * The clock file times come from: time(2) reads a coarser one,
+	 * which on newer kernels can stand a second behind a stamp just
+	 * written, and the stamp would pass for one from the future.
+	 */
+	(void)clock_gettime(CLOCK_REALTIME, &now);
+	if (st.st_mtime > now.tv_sec)
 		return 1;
-	return now - st.st_mtime >= (time_t)delay;
+	return now.tv_sec - st.st_mtime >= (time_t)delay;
 }
 
 int

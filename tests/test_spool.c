@@ -315,6 +315,28 @@ test_login_stamp_planted(void **state)
 }
 
 /*
+ * A stamp just written keeps the next login out whatever the moment.
+ * File times can come from a finer clock than time(2) reads, a second
+ * ahead of it just after a second begins; two seconds of logins cross
+ * such a moment.
+ */
+static void
+test_login_stamp_fresh(void **state)
+{
+	char	path[PATH_MAX];
+	time_t	end = time(NULL) + 2;
+	long	n;
+
+	(void)state;
+	in_tmp(path, sizeof(path), "fresh");
+	for (n = 0; time(NULL) < end; n++) {
+		assert_int_equal(logindelay_record(path), 0);
+		if (logindelay_ok(path, 3600) != 0)
+			fail_msg("login %ld let in right after the last one", n);
+	}
+}
+
+/*
  * A dotlock dated far in the future is no lock anyone holds now: it is
  * broken like a stale one, instead of locking everyone out until then.
  */
@@ -349,6 +371,7 @@ main(void)
 		cmocka_unit_test(test_session_lock_planted),
 		cmocka_unit_test(test_uids_planted),
 		cmocka_unit_test(test_login_stamp_planted),
+		cmocka_unit_test(test_login_stamp_fresh),
 		cmocka_unit_test(test_dotlock_future),
 	};
 
